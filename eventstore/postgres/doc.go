@@ -1,0 +1,35 @@
+// Package postgres is Cohort's event store on PostgreSQL (pgx/v5).
+//
+// # Global order without a global lock
+//
+// Positions come from a sequence. Every appending transaction takes its
+// transaction id before it takes positions. A reader that reads the
+// sequence's last value L and then takes a snapshot S knows that every
+// transaction holding a position up to L was running when S was taken or
+// had already finished; once every transaction listed as in progress in S
+// has finished, no position up to L can still appear. That value is the
+// horizon: $all reads and subscriptions never go past it, so an event that
+// commits late with a lower position is never skipped, and writers in any
+// number of processes never wait on each other for it.
+//
+// # Group commit
+//
+// Appends are queued to committers that write every queued append in one
+// transaction (one round trip, one fsync). Each append keeps its own
+// expected-version check and outcome: a conflict fails that append alone.
+//
+// # Live delivery
+//
+// After each commit the store wakes its own subscriptions directly and
+// sends a NOTIFY, outside the writing transaction (NOTIFY at commit would
+// serialize every writer on PostgreSQL's notification lock), which other
+// processes' stores LISTEN for. Subscriptions catch up from the tables, so
+// a lost notification only delays delivery until the next poll.
+//
+// # Persistent subscriptions
+//
+// A persistent subscription is held through a session advisory lock on a
+// dedicated connection; when its holder dies, PostgreSQL drops the lock
+// and a waiting process takes over at its next poll. Checkpoints are stored
+// in batches.
+package postgres

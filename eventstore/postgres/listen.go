@@ -1,0 +1,92 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// notifier tells other processes that events were committed. It sends
+// NOTIFY in its own statement after the writing transaction committed:
+// notifying inside the transaction would hold PostgreSQL's database-wide
+// notification lock through every writer's commit.
+type notifier struct {
+	s    *Store
+	wake chan struct{}
+}
+
+func newNotifier(s *Store) *notifier { return &notifier{s: s, wake: make(chan struct{}, 1)} }
+
+func (n *notifier) kick() {
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run sends one notification per wake-up; wake-ups that arrive while a
+// notification is being sent collapse into the next one.
+func (n *notifier) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.wake:
+		}
+		if _, err := n.s.pool.Exec(ctx, "SELECT pg_notify($1, '')", n.s.channel); err != nil && ctx.Err() == nil {
+			// Other processes still find the events at their next poll.
+			n.s.log.Warn("notify failed", "err", err)
+		}
+	}
+}
+
+// listen holds a connection that LISTENs for other processes' commits and
+// wakes the horizon tracker. It reconnects with backoff; after each
+// (re)connection it wakes the tracker, since notifications may have been
+// missed meanwhile.
+func (s *Store) listen(ctx context.Context) {
+	backoff := 50 * time.Millisecond
+	for ctx.Err() == nil {
+		err := s.listenOnce(ctx, func() { backoff = 50 * time.Millisecond })
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("listen connection lost", "err", err, "retry_in", backoff)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func (s *Store) listenOnce(ctx context.Context, connected func()) error {
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer closeConn(conn)
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{s.channel}.Sanitize()); err != nil {
+		return err
+	}
+	connected()
+	s.horizon.kick()
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		s.horizon.kick()
+	}
+}
+
+// closeConn closes a dedicated connection, bounded in time even when the
+// server is gone.
+func closeConn(conn *pgx.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = conn.Close(ctx)
+}

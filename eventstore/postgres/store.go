@@ -1,0 +1,279 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cohort-dev/cohort/eventstore"
+)
+
+// Config configures a Store. The zero value is usable.
+type Config struct {
+	// Schema holds the store's tables; several stores can share a database
+	// under different schemas. Default DefaultSchema.
+	Schema string
+	// Logger receives the store's logs; default discards them.
+	Logger *slog.Logger
+	// Committers is the number of concurrent group-commit transactions.
+	// Default 2.
+	Committers int
+	// MaxBatchEvents bounds the events one group-commit transaction
+	// writes. Default 20,000.
+	MaxBatchEvents int
+	// LockPollInterval is how often a waiting persistent subscription tries
+	// to take over, and how often held locks are checked. Default 250 ms, so
+	// a dead holder is replaced well within 2 s.
+	LockPollInterval time.Duration
+	// IdlePollInterval is how often the store looks for new events when no
+	// notification arrives. Default 1 s.
+	IdlePollInterval time.Duration
+	// HorizonWait bounds how long ReadAll waits for transactions that may
+	// still commit lower positions before returning what is final.
+	// Default 200 ms.
+	HorizonWait time.Duration
+	// Tracer, if set, observes appends.
+	Tracer Tracer
+}
+
+// Tracer observes the store's group commits; it must be fast and safe for
+// concurrent use.
+type Tracer interface {
+	// BatchCommitted reports one group-commit transaction: how many appends
+	// and events it held, how long it took, and its error.
+	BatchCommitted(appends, events int, d time.Duration, err error)
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	switch {
+	case len(c.Schema) > 63:
+		return errors.New("postgres: schema name longer than 63 bytes")
+	case c.Committers < 0 || c.Committers > 64:
+		return errors.New("postgres: committers out of range 1..64")
+	case c.MaxBatchEvents < 0:
+		return errors.New("postgres: negative MaxBatchEvents")
+	case c.LockPollInterval < 0 || c.IdlePollInterval < 0 || c.HorizonWait < 0:
+		return errors.New("postgres: negative interval")
+	}
+	return nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.Schema == "" {
+		c.Schema = DefaultSchema
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.Committers == 0 {
+		c.Committers = 2
+	}
+	if c.MaxBatchEvents == 0 {
+		c.MaxBatchEvents = 20_000
+	}
+	if c.LockPollInterval == 0 {
+		c.LockPollInterval = 250 * time.Millisecond
+	}
+	if c.IdlePollInterval == 0 {
+		c.IdlePollInterval = time.Second
+	}
+	if c.HorizonWait == 0 {
+		c.HorizonWait = 200 * time.Millisecond
+	}
+	return c
+}
+
+// Store is the PostgreSQL event store. It is safe for concurrent use.
+type Store struct {
+	cfg     Config
+	pool    *pgxpool.Pool
+	q       queries
+	log     *slog.Logger
+	channel string
+
+	appends  chan *appendRequest
+	horizon  *horizon
+	notifier *notifier
+	locks    *lockManager
+
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	closed   bool
+	subs     map[*subscription]struct{}
+	doneOnce sync.Once
+}
+
+var _ eventstore.Store = (*Store)(nil)
+
+// New opens a store on pool, which the caller owns and closes after the
+// store. The schema must have been migrated (see Migrate). New starts the
+// store's background work: committers, the horizon tracker, a LISTEN
+// connection and the subscription lock connection, each opened with the
+// pool's connection settings outside the pool.
+func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	s := &Store{
+		cfg:     cfg,
+		pool:    pool,
+		q:       newQueries(cfg.Schema),
+		log:     cfg.Logger,
+		channel: "cohort_events." + cfg.Schema,
+		appends: make(chan *appendRequest, 4096),
+		subs:    make(map[*subscription]struct{}),
+	}
+	var version int
+	err := pool.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM "+s.q.schema+".schema_migrations").Scan(&version)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: schema %s is not migrated (call Migrate): %w", cfg.Schema, err)
+	}
+	if want := SchemaVersion(); version != want {
+		return nil, fmt.Errorf("postgres: schema %s is at version %d, this build needs %d (call Migrate)", cfg.Schema, version, want)
+	}
+
+	runCtx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	s.horizon = newHorizon(s)
+	s.notifier = newNotifier(s)
+	s.locks = newLockManager(s)
+
+	s.goRun(func() { s.horizon.run(runCtx) })
+	s.goRun(func() { s.notifier.run(runCtx) })
+	s.goRun(func() { s.listen(runCtx) })
+	s.goRun(func() { s.locks.run(runCtx) })
+	for range cfg.Committers {
+		s.goRun(func() { s.commitLoop(runCtx) })
+	}
+	return s, nil
+}
+
+func (s *Store) goRun(f func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+}
+
+// Close closes the store's subscriptions (storing their checkpoints),
+// fails appends still queued with ErrClosed, stops background work and
+// waits for it. It is safe to call more than once.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	subs := make([]*subscription, 0, len(s.subs))
+	for sub := range s.subs {
+		subs = append(subs, sub)
+	}
+	s.mu.Unlock()
+
+	var errs []error
+	for _, sub := range subs {
+		if err := sub.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.stop()
+	s.wg.Wait()
+	// Fail what is left in the queue; no committer runs any more.
+	for {
+		select {
+		case r := <-s.appends:
+			r.reply(appendResponse{err: eventstore.ErrClosed})
+		default:
+			return errors.Join(errs...)
+		}
+	}
+}
+
+func (s *Store) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// queries holds SQL with the schema name filled in.
+type queries struct {
+	schema string // quoted
+
+	append, link, deleteStream   string
+	readStreamFwd, readStreamBwd string
+	streamState                  string
+	readAllFwd, readAllBwd       string
+	streamInfo, setMetadata      string
+	recordSnapshot, readSnapshot string
+	deleteSnapshot               string
+	subGet, subCreate            string
+	subCheckpoint, subDelete     string
+}
+
+const eventColumns = `e.position, e.event_id, e.stream_id, e.stream_version, e.type, e.data, e.metadata,
+	e.causation_id, e.correlation_id, e.created_at`
+
+func newQueries(schema string) queries {
+	s := pgx.Identifier{schema}.Sanitize()
+	f := func(format string) string { return fmt.Sprintf(format, s) }
+	// A stream's versions hold its own events and its links; the two
+	// halves are merged in version order.
+	readStream := func(cmp, order string) string {
+		return fmt.Sprintf(`
+SELECT * FROM (
+  (SELECT e.stream_version AS v, `+eventColumns+`
+     FROM %[1]s.events e
+    WHERE e.stream_id = $1 AND e.stream_version %[2]s $2
+    ORDER BY e.stream_version %[3]s LIMIT $3)
+  UNION ALL
+  (SELECT l.stream_version AS v, `+eventColumns+`
+     FROM %[1]s.links l JOIN %[1]s.events e ON e.position = l.position
+    WHERE l.stream_id = $1 AND l.stream_version %[2]s $2
+    ORDER BY l.stream_version %[3]s LIMIT $3)
+) r ORDER BY v %[3]s LIMIT $3`, s, cmp, order)
+	}
+	return queries{
+		schema: s,
+		append: f(`SELECT status, version, first_position, last_position
+			FROM %s.append_events($1, $2, $3, $4, $5, $6, $7, $8)`),
+		link:          f(`SELECT status, version FROM %s.link_events($1, $2, $3)`),
+		deleteStream:  f(`SELECT status, version FROM %s.delete_stream($1, $2, $3)`),
+		readStreamFwd: readStream(">=", "ASC"),
+		readStreamBwd: readStream("<=", "DESC"),
+		streamState:   f(`SELECT version, deleted FROM %s.streams WHERE stream_id = $1`),
+		readAllFwd: f(`SELECT 0::bigint, ` + eventColumns + ` FROM %s.events e
+			WHERE e.position >= $1 AND e.position <= $2 ORDER BY e.position LIMIT $3`),
+		readAllBwd: f(`SELECT 0::bigint, ` + eventColumns + ` FROM %s.events e
+			WHERE e.position <= $1 ORDER BY e.position DESC LIMIT $2`),
+		streamInfo:  f(`SELECT version, deleted, metadata, created_at FROM %s.streams WHERE stream_id = $1`),
+		setMetadata: f(`UPDATE %s.streams SET metadata = $2 WHERE stream_id = $1`),
+		recordSnapshot: f(`INSERT INTO %[1]s.snapshots AS s
+			(source_id, source_version, source_type, schema_version, data, metadata, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, now())
+			ON CONFLICT (source_id) DO UPDATE SET source_version = excluded.source_version,
+				source_type = excluded.source_type, schema_version = excluded.schema_version,
+				data = excluded.data, metadata = excluded.metadata, created_at = excluded.created_at
+			WHERE s.source_version <= excluded.source_version`),
+		readSnapshot: f(`SELECT source_version, source_type, schema_version, data, metadata, created_at
+			FROM %s.snapshots WHERE source_id = $1`),
+		deleteSnapshot: f(`DELETE FROM %s.snapshots WHERE source_id = $1`),
+		subGet:         f(`SELECT stream_id, last_seen FROM %s.subscriptions WHERE name = $1`),
+		subCreate: f(`INSERT INTO %s.subscriptions (name, stream_id, last_seen) VALUES ($1, $2, $3)
+			ON CONFLICT (name) DO NOTHING`),
+		subCheckpoint: f(`UPDATE %s.subscriptions SET last_seen = $2, updated_at = now()
+			WHERE name = $1 AND last_seen < $2`),
+		subDelete: f(`DELETE FROM %s.subscriptions WHERE name = $1`),
+	}
+}
