@@ -1,0 +1,367 @@
+package actors
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime/debug"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/google/uuid"
+
+	"github.com/cohort-dev/cohort/eventstore"
+)
+
+// loadTimeout bounds loading an aggregate when its command has no deadline.
+const loadTimeout = 30 * time.Second
+
+// maxRememberedCommands bounds the command ids an aggregate remembers for
+// idempotency (and keeps in its snapshots).
+const maxRememberedCommands = 1_000
+
+// commandMetaKey is the event metadata key holding the id of an idempotent
+// command that caused the event.
+const commandMetaKey = "$command"
+
+// aggregateActor is one aggregate instance. It loads its state lazily, on
+// its first command, from its snapshot and the events after it.
+type aggregateActor struct {
+	k      *aggregateKind
+	id     string
+	stream string
+
+	agg         Aggregate
+	version     int64
+	loaded      bool
+	snapVersion int64 // version of the last snapshot taken or loaded
+	commands    commandLog
+	idleGen     uint64
+	idleTimer   *time.Timer
+}
+
+// idleTick is the actor's own idle timer firing; stale generations are
+// ignored. (protoactor's ReceiveTimeout races: upstream issue #1139.)
+type idleTick struct{ gen uint64 }
+
+func newAggregateActor(k *aggregateKind, id string) *aggregateActor {
+	return &aggregateActor{k: k, id: id, stream: k.typ.StreamPrefix + id}
+}
+
+func (a *aggregateActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *commandMsg:
+		a.handle(ctx, m)
+	case idleTick:
+		if m.gen == a.idleGen {
+			ctx.Send(ctx.Parent(), passivateRequest{pid: ctx.Self()})
+		}
+	case *actor.Stopping, *actor.Restarting:
+		a.stopTimer()
+	}
+}
+
+// handle runs one command. A panic in aggregate code answers the caller
+// with ErrAggregateStopped and is re-raised so that the shard restarts this
+// actor, which then reloads its state.
+func (a *aggregateActor) handle(ctx actor.Context, m *commandMsg) {
+	defer func() {
+		if r := recover(); r != nil {
+			m.respond(Result{}, fmt.Errorf("%w: %s %s: %w", ErrAggregateStopped, a.k.typ.Name, a.id,
+				&PanicError{Value: r, Stack: debug.Stack()}))
+			panic(r)
+		}
+	}()
+	cmd := m.cmd
+	if !m.deadline.IsZero() && !time.Now().Before(m.deadline) {
+		m.respond(Result{}, timeoutError{cause: context.DeadlineExceeded})
+		return
+	}
+	deadline := m.deadline
+	if deadline.IsZero() {
+		deadline = time.Now().Add(loadTimeout)
+	}
+	opCtx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+
+	res, events, err := a.execute(opCtx, cmd)
+	m.respond(res, err)
+	a.arm(ctx, a.k.typ.lifespan(cmd.Payload, events, err))
+}
+
+// execute runs a command to completion: load, idempotency, version check,
+// Execute, append (retrying after conflicts with other writers), Apply.
+func (a *aggregateActor) execute(ctx context.Context, cmd *Command) (Result, []any, error) {
+	if !a.loaded {
+		if err := a.load(ctx); err != nil {
+			return Result{}, nil, err
+		}
+	}
+	if cmd.idempotent {
+		if out, ok := a.commands.get(cmd.ID); ok {
+			res, err := a.duplicate(ctx, cmd, out)
+			return res, nil, err
+		}
+	}
+	if cmd.ExpectedVersion != NoExpectedVersion && cmd.ExpectedVersion != a.version {
+		return Result{}, nil, &eventstore.VersionConflictError{Stream: a.stream, Expected: eventstore.Exact(cmd.ExpectedVersion), Actual: a.version}
+	}
+	for attempt := 0; ; attempt++ {
+		events, err := a.agg.Execute(cmd.Payload)
+		if err != nil {
+			return Result{}, nil, &ValidationError{Aggregate: a.k.typ.Name, ID: a.id, Err: err}
+		}
+		if len(events) == 0 {
+			return a.result(Result{}), nil, nil
+		}
+		data, err := a.encode(cmd, events)
+		if err != nil {
+			return Result{}, nil, err
+		}
+		appended, err := a.k.app.store.Append(ctx, a.stream, eventstore.Exact(a.version), data)
+		if errors.Is(err, eventstore.ErrVersionConflict) && attempt < a.k.typ.ConflictRetries &&
+			cmd.ExpectedVersion == NoExpectedVersion {
+			// Another process wrote to the stream: catch up and decide again.
+			if err := a.catchUp(ctx); err != nil {
+				return Result{}, nil, err
+			}
+			if err := sleepCtx(ctx, conflictBackoff(attempt)); err != nil {
+				return Result{}, nil, timeoutError{cause: err}
+			}
+			continue
+		}
+		if err != nil {
+			if !errors.Is(err, eventstore.ErrVersionConflict) {
+				// The append may or may not have committed: reload before the
+				// next command rather than guess.
+				a.loaded = false
+			}
+			return Result{}, nil, fmt.Errorf("actors: %s %s: append: %w", a.k.typ.Name, a.id, err)
+		}
+		first := a.version + 1
+		for _, e := range events {
+			a.agg.Apply(e)
+		}
+		a.version = appended.Version
+		if cmd.idempotent {
+			a.commands.add(cmd.ID, outcome{first: first, version: a.version, position: appended.LastPosition})
+		}
+		a.maybeSnapshot()
+		res := a.result(Result{Position: appended.LastPosition})
+		if cmd.Returning == ReturnEvents {
+			evs, err := a.readEvents(ctx, first, len(events))
+			if err != nil {
+				return res, events, err
+			}
+			res.Events = evs
+		}
+		return a.withState(cmd, res), events, nil
+	}
+}
+
+func (a *aggregateActor) result(r Result) Result {
+	r.AggregateID, r.StreamID, r.Version = a.id, a.stream, a.version
+	return r
+}
+
+// withState adds a copy of the state when the command asks for it.
+func (a *aggregateActor) withState(cmd *Command, r Result) Result {
+	if cmd.Returning != ReturnState {
+		return r
+	}
+	data, err := json.Marshal(a.agg)
+	if err != nil {
+		return r
+	}
+	c := a.k.typ.New()
+	if json.Unmarshal(data, c) == nil {
+		r.State = c
+	}
+	return r
+}
+
+// duplicate answers a command id seen before with its first outcome.
+func (a *aggregateActor) duplicate(ctx context.Context, cmd *Command, out outcome) (Result, error) {
+	res := Result{AggregateID: a.id, StreamID: a.stream, Version: out.version, Position: out.position, Duplicate: true}
+	if cmd.Returning == ReturnEvents && out.version >= out.first {
+		evs, err := a.readEvents(ctx, out.first, int(out.version-out.first+1))
+		if err != nil {
+			return Result{}, err
+		}
+		res.Events = evs
+	}
+	return a.withState(cmd, res), nil
+}
+
+func (a *aggregateActor) encode(cmd *Command, events []any) ([]eventstore.EventData, error) {
+	md := cmd.Metadata.clone()
+	if cmd.idempotent {
+		if md == nil {
+			md = Metadata{}
+		}
+		md[commandMetaKey] = cmd.ID.String()
+	}
+	var mdJSON []byte
+	if len(md) > 0 {
+		var err error
+		if mdJSON, err = json.Marshal(md); err != nil {
+			return nil, err
+		}
+	}
+	data := make([]eventstore.EventData, len(events))
+	for i, e := range events {
+		name, payload, err := a.k.app.registry.Encode(e)
+		if err != nil {
+			return nil, err
+		}
+		data[i] = eventstore.EventData{
+			ID:            eventID(cmd, i),
+			Type:          name,
+			Data:          payload,
+			Metadata:      mdJSON,
+			CausationID:   cmd.ID,
+			CorrelationID: cmd.CorrelationID,
+		}
+	}
+	return data, nil
+}
+
+// eventID derives the ids of an idempotent command's events from the
+// command id, so that the store refuses a second copy of them even from
+// another process; other events get time-ordered random ids.
+func eventID(cmd *Command, i int) uuid.UUID {
+	if cmd.idempotent {
+		return uuid.NewSHA1(cmd.ID, fmt.Appendf(nil, "event/%d", i))
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.New()
+	}
+	return id
+}
+
+// load rebuilds the state from the latest usable snapshot and the events
+// after it.
+func (a *aggregateActor) load(ctx context.Context) error {
+	a.agg, a.version, a.snapVersion, a.commands = a.k.typ.New(), 0, 0, commandLog{}
+	if a.k.typ.SnapshotEvery > 0 {
+		snap, err := a.k.app.store.ReadSnapshot(ctx, a.stream)
+		switch {
+		case errors.Is(err, eventstore.ErrSnapshotNotFound):
+		case err != nil:
+			return fmt.Errorf("actors: %s %s: read snapshot: %w", a.k.typ.Name, a.id, err)
+		case snap.SchemaVersion == a.k.typ.SnapshotVersion && snap.SourceType == a.k.typ.Name:
+			agg := a.k.typ.New()
+			if err := json.Unmarshal(snap.Data, agg); err == nil {
+				a.agg, a.version, a.snapVersion = agg, snap.SourceVersion, snap.SourceVersion
+				a.commands = decodeCommandLog(snap.Metadata)
+			}
+		}
+	}
+	if err := a.catchUp(ctx); err != nil {
+		return err
+	}
+	a.loaded = true
+	return nil
+}
+
+// catchUp applies the events stored after the current version.
+func (a *aggregateActor) catchUp(ctx context.Context) error {
+	for ev, err := range eventstore.StreamEvents(ctx, a.k.app.store, a.stream, a.version+1, 1000) {
+		if errors.Is(err, eventstore.ErrStreamNotFound) {
+			return nil
+		}
+		if err != nil {
+			a.loaded = false
+			return fmt.Errorf("actors: %s %s: load: %w", a.k.typ.Name, a.id, err)
+		}
+		payload, err := a.k.app.registry.Decode(ev.Type, ev.Data)
+		if err != nil {
+			a.loaded = false
+			return fmt.Errorf("actors: %s %s: load version %d: %w", a.k.typ.Name, a.id, ev.StreamVersion, err)
+		}
+		a.agg.Apply(payload)
+		a.version = ev.StreamVersion
+		if bytes.Contains(ev.Metadata, []byte(commandMetaKey)) {
+			var md Metadata
+			if json.Unmarshal(ev.Metadata, &md) == nil {
+				if id, err := uuid.Parse(md[commandMetaKey]); err == nil {
+					a.commands.extend(id, ev.StreamVersion, ev.Position)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// readEvents reads n events of the stream from version first.
+func (a *aggregateActor) readEvents(ctx context.Context, first int64, n int) ([]Event, error) {
+	recs, err := a.k.app.store.ReadStream(ctx, a.stream, eventstore.ReadOptions{From: first, Count: n})
+	if err != nil {
+		return nil, fmt.Errorf("actors: %s %s: read events: %w", a.k.typ.Name, a.id, err)
+	}
+	return a.k.app.decodeEvents(recs), nil
+}
+
+func (a *aggregateActor) maybeSnapshot() {
+	every := int64(a.k.typ.SnapshotEvery)
+	if every == 0 || a.version-a.snapVersion < every {
+		return
+	}
+	data, err := json.Marshal(a.agg)
+	if err != nil {
+		a.k.app.log.Warn("snapshot encode failed", "aggregate", a.k.typ.Name, "id", a.id, "err", err)
+		return
+	}
+	a.snapVersion = a.version
+	a.k.app.snapshots.record(eventstore.Snapshot{
+		SourceID:      a.stream,
+		SourceVersion: a.version,
+		SourceType:    a.k.typ.Name,
+		SchemaVersion: a.k.typ.SnapshotVersion,
+		Data:          data,
+		Metadata:      a.commands.encode(),
+	})
+}
+
+// arm applies a lifespan: stop now, keep forever, or stop after d idle.
+func (a *aggregateActor) arm(ctx actor.Context, d time.Duration) {
+	a.stopTimer()
+	switch {
+	case d == Forever || d < 0:
+		return
+	case d == StopNow:
+		ctx.Send(ctx.Parent(), passivateRequest{pid: ctx.Self()})
+		return
+	}
+	a.idleGen++
+	gen, self, root := a.idleGen, ctx.Self(), a.k.app.system.Root
+	a.idleTimer = time.AfterFunc(d, func() { root.Send(self, idleTick{gen: gen}) })
+}
+
+func (a *aggregateActor) stopTimer() {
+	a.idleGen++
+	if a.idleTimer != nil {
+		a.idleTimer.Stop()
+		a.idleTimer = nil
+	}
+}
+
+func conflictBackoff(attempt int) time.Duration {
+	base := time.Duration(1<<min(attempt, 6)) * time.Millisecond
+	return base/2 + rand.N(base)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

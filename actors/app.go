@@ -1,0 +1,413 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/google/uuid"
+
+	"github.com/cohort-dev/cohort/eventstore"
+)
+
+// EventStore is what the runtime needs of an event store.
+type EventStore interface {
+	eventstore.Appender
+	eventstore.StreamReader
+	eventstore.Snapshotter
+	eventstore.Subscriber
+}
+
+// Config configures an App.
+type Config struct {
+	// Store persists events, snapshots and subscriptions. Required.
+	Store EventStore
+	// Registry names event types; default a new, empty one.
+	Registry *Registry
+	// Logger receives the runtime's logs; default discards them.
+	Logger *slog.Logger
+	// DispatchTimeout bounds a dispatch without its own timeout (default 5 s).
+	DispatchTimeout time.Duration
+	// Shards is the number of parent actors each aggregate type's instances
+	// are spread over (default 16).
+	Shards int
+	// MaxLiveAggregates bounds the aggregate actors in memory across all
+	// types; beyond it the least recently used are passivated (default
+	// 100,000).
+	MaxLiveAggregates int
+	// ShutdownTimeout bounds Close when its context has no deadline
+	// (default 10 s).
+	ShutdownTimeout time.Duration
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	switch {
+	case c.Store == nil:
+		return errors.New("actors: Config.Store is nil")
+	case c.DispatchTimeout < 0 || c.ShutdownTimeout < 0:
+		return errors.New("actors: negative timeout")
+	case c.Shards < 0 || c.Shards > 4096:
+		return errors.New("actors: Shards out of range 1..4096")
+	case c.MaxLiveAggregates < 0:
+		return errors.New("actors: negative MaxLiveAggregates")
+	}
+	return nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.Registry == nil {
+		c.Registry = NewRegistry()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.DispatchTimeout == 0 {
+		c.DispatchTimeout = 5 * time.Second
+	}
+	if c.Shards == 0 {
+		c.Shards = 16
+	}
+	if c.MaxLiveAggregates == 0 {
+		c.MaxLiveAggregates = 100_000
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 10 * time.Second
+	}
+	return c
+}
+
+const (
+	stateCreated int32 = iota
+	stateRunning
+	stateStopped
+)
+
+// App is a Cohort application: an actor system that routes commands to
+// aggregate actors and feeds events to handler and process manager actors.
+// Register everything, Start, Dispatch, and Close.
+type App struct {
+	cfg      Config
+	store    EventStore
+	registry *Registry
+	log      *slog.Logger
+
+	system     *actor.ActorSystem
+	aggregates map[string]*aggregateKind
+	routes     map[reflect.Type]route
+	middleware []Middleware
+	handlers   map[string]runner
+	handlerSeq []runner // in registration order
+	strong     []string // handlers declared strongly consistent
+	tracker    *tracker
+	snapshots  *snapshotter
+	dispatch   DispatchFunc
+
+	state    atomic.Int32
+	internal atomic.Bool // process managers may dispatch (until aggregates stop)
+	inflight activity
+	closeMu  sync.Mutex
+}
+
+// runner is a handler or process manager: it starts with the application
+// and stops, storing its checkpoint, when the application closes.
+type runner interface {
+	name() string
+	start(ctx context.Context) error
+	stop(ctx context.Context) error
+}
+
+type route struct {
+	aggregate string
+	identity  func(any) string
+}
+
+// New returns an application; register its aggregates, routes and handlers,
+// then Start it.
+func New(cfg Config) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	a := &App{
+		cfg:        cfg,
+		store:      cfg.Store,
+		registry:   cfg.Registry,
+		log:        cfg.Logger,
+		aggregates: make(map[string]*aggregateKind),
+		routes:     make(map[reflect.Type]route),
+		handlers:   make(map[string]runner),
+		tracker:    newTracker(),
+	}
+	return a, nil
+}
+
+// Registry returns the application's event registry.
+func (a *App) Registry() *Registry { return a.registry }
+
+// Logger returns the application's logger.
+func (a *App) Logger() *slog.Logger { return a.log }
+
+func (a *App) registering() error {
+	if a.state.Load() != stateCreated {
+		return errors.New("actors: register before Start")
+	}
+	return nil
+}
+
+// RegisterAggregate registers an aggregate type.
+func (a *App) RegisterAggregate(t AggregateType) error {
+	if err := a.registering(); err != nil {
+		return err
+	}
+	if err := t.validate(); err != nil {
+		return err
+	}
+	if _, dup := a.aggregates[t.Name]; dup {
+		return fmt.Errorf("actors: aggregate %s already registered", t.Name)
+	}
+	a.aggregates[t.Name] = &aggregateKind{app: a, typ: t.withDefaults()}
+	return nil
+}
+
+// Route sends commands of type C to the aggregate type named aggregate,
+// to the instance whose id identity returns.
+func Route[C any](a *App, aggregate string, identity func(C) string) error {
+	if err := a.registering(); err != nil {
+		return err
+	}
+	if _, ok := a.aggregates[aggregate]; !ok {
+		return fmt.Errorf("actors: route %v: no aggregate %q", reflect.TypeFor[C](), aggregate)
+	}
+	t := reflect.TypeFor[C]()
+	if _, dup := a.routes[t]; dup {
+		return fmt.Errorf("actors: command %v already routed", t)
+	}
+	a.routes[t] = route{aggregate: aggregate, identity: func(c any) string { return identity(c.(C)) }}
+	return nil
+}
+
+// Use appends middleware around every dispatch; the first added runs
+// outermost.
+func (a *App) Use(mw ...Middleware) error {
+	if err := a.registering(); err != nil {
+		return err
+	}
+	a.middleware = append(a.middleware, mw...)
+	return nil
+}
+
+// Start starts the actor system, the aggregate supervisors, and every
+// handler and process manager (each opens its persistent subscription).
+func (a *App) Start(ctx context.Context) error {
+	if !a.state.CompareAndSwap(stateCreated, stateRunning) {
+		return errors.New("actors: Start called twice")
+	}
+	log := a.log
+	a.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return log }))
+	a.snapshots = newSnapshotter(a.store, a.log)
+	perShard := max(1, a.cfg.MaxLiveAggregates/(a.cfg.Shards*max(1, len(a.aggregates))))
+	for _, k := range a.aggregates {
+		k.start(a.cfg.Shards, perShard)
+	}
+	var d DispatchFunc = a.route
+	for i := len(a.middleware) - 1; i >= 0; i-- {
+		d = a.middleware[i](d)
+	}
+	a.dispatch = d
+	a.internal.Store(true)
+	for _, h := range a.handlerSeq {
+		if err := h.start(ctx); err != nil {
+			a.Close(context.WithoutCancel(ctx))
+			return fmt.Errorf("actors: start %s: %w", h.name(), err)
+		}
+	}
+	return nil
+}
+
+// Dispatch sends a command to its aggregate and waits for the outcome.
+func (a *App) Dispatch(ctx context.Context, payload any, opts ...DispatchOption) (Result, error) {
+	a.inflight.enter()
+	defer a.inflight.leave()
+	if a.state.Load() != stateRunning {
+		return Result{}, ErrStopped
+	}
+	return a.dispatchCommand(ctx, payload, opts)
+}
+
+// dispatchInternal is Dispatch for process managers, which keep
+// dispatching while the application drains them during Close.
+func (a *App) dispatchInternal(ctx context.Context, payload any, opts ...DispatchOption) (Result, error) {
+	if !a.internal.Load() {
+		return Result{}, ErrStopped
+	}
+	return a.dispatchCommand(ctx, payload, opts)
+}
+
+func (a *App) dispatchCommand(ctx context.Context, payload any, opts []DispatchOption) (Result, error) {
+	cmd := &Command{Payload: payload, ExpectedVersion: NoExpectedVersion, Timeout: a.cfg.DispatchTimeout}
+	for _, o := range opts {
+		o(cmd)
+	}
+	r, ok := a.routes[reflect.TypeOf(payload)]
+	if !ok {
+		return Result{}, &UnregisteredCommandError{Type: fmt.Sprintf("%T", payload)}
+	}
+	cmd.AggregateType = r.aggregate
+	if cmd.AggregateID = r.identity(payload); cmd.AggregateID == "" {
+		return Result{}, fmt.Errorf("%w: %T", ErrMissingIdentity, payload)
+	}
+	if cmd.ID == uuid.Nil {
+		cmd.ID = uuid.New()
+	}
+	if cmd.CorrelationID == uuid.Nil {
+		cmd.CorrelationID = uuid.New()
+	}
+	ctx, cancel := context.WithTimeout(ctx, cmd.Timeout)
+	defer cancel()
+	return a.dispatch(ctx, cmd)
+}
+
+// route is the innermost dispatch: it hands the command to its aggregate's
+// actor and waits, then waits for strongly consistent handlers.
+func (a *App) route(ctx context.Context, cmd *Command) (Result, error) {
+	k, ok := a.aggregates[cmd.AggregateType]
+	if !ok {
+		return Result{}, &UnregisteredCommandError{Type: fmt.Sprintf("%T", cmd.Payload)}
+	}
+	if cmd.AggregateID == "" {
+		return Result{}, fmt.Errorf("%w: %T", ErrMissingIdentity, cmd.Payload)
+	}
+	msg := &commandMsg{cmd: cmd, reply: make(chan commandReply, 1)}
+	if d, ok := ctx.Deadline(); ok {
+		msg.deadline = d
+	}
+	k.send(msg)
+	var rep commandReply
+	select {
+	case rep = <-msg.reply:
+	case <-ctx.Done():
+		return Result{}, dispatchTimeout(ctx)
+	}
+	if rep.err != nil {
+		return Result{}, rep.err
+	}
+	if cmd.Consistency == Strong && rep.res.Position > 0 {
+		names := cmd.Handlers
+		if len(names) == 0 {
+			names = a.strong
+		}
+		for _, n := range names {
+			if err := a.WaitFor(ctx, n, rep.res.Position); err != nil {
+				if ctx.Err() != nil {
+					return rep.res, dispatchTimeout(ctx)
+				}
+				return rep.res, err
+			}
+		}
+	}
+	return rep.res, nil
+}
+
+// WaitFor waits until the named handler or process manager, running in
+// this process, has processed every event up to position.
+func (a *App) WaitFor(ctx context.Context, handler string, position int64) error {
+	if _, ok := a.handlers[handler]; !ok {
+		return fmt.Errorf("%w: %q", ErrHandlerNotFound, handler)
+	}
+	return a.tracker.wait(ctx, handler, position)
+}
+
+// Close stops the application gracefully: new dispatches fail with
+// ErrStopped, dispatches in flight finish, handlers and process managers
+// finish what they were given and store their checkpoints, aggregates
+// stop, pending snapshots are written. It is bounded by ctx, or by
+// Config.ShutdownTimeout when ctx has no deadline, and safe to call more
+// than once.
+func (a *App) Close(ctx context.Context) error {
+	a.closeMu.Lock()
+	defer a.closeMu.Unlock()
+	prev := a.state.Swap(stateStopped)
+	if prev != stateRunning {
+		return nil
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, a.cfg.ShutdownTimeout)
+		defer cancel()
+	}
+	var errs []error
+	if err := a.inflight.wait(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("actors: close: dispatches still running: %w", err))
+	}
+	// Process managers dispatch commands, so they stop before aggregates.
+	for i := len(a.handlerSeq) - 1; i >= 0; i-- {
+		if err := a.handlerSeq[i].stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	a.internal.Store(false)
+	for _, k := range a.aggregates {
+		k.stop(ctx)
+	}
+	if err := a.snapshots.close(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	a.system.Shutdown()
+	return errors.Join(errs...)
+}
+
+// activity counts calls in progress; wait returns when none is.
+type activity struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n drops to 0
+}
+
+func (a *activity) enter() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.n == 0 {
+		a.idle = make(chan struct{})
+	}
+	a.n++
+}
+
+func (a *activity) leave() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.n--; a.n == 0 {
+		close(a.idle)
+	}
+}
+
+func (a *activity) wait(ctx context.Context) error {
+	a.mu.Lock()
+	if a.n == 0 {
+		a.mu.Unlock()
+		return nil
+	}
+	idle := a.idle
+	a.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// shardOf spreads ids over n shards.
+func shardOf(id string, n int) int {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % uint32(n))
+}

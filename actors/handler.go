@@ -1,0 +1,358 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/cohort-dev/cohort/eventstore"
+)
+
+// EventHandler handles events one at a time, in global order (within its
+// partition when it runs concurrently). Delivery is at least once: after a
+// crash it may see an event again.
+type EventHandler interface {
+	HandleEvent(ctx context.Context, ev Event) error
+}
+
+// HandlerFunc adapts a function to EventHandler.
+type HandlerFunc func(ctx context.Context, ev Event) error
+
+// HandleEvent implements EventHandler.
+func (f HandlerFunc) HandleEvent(ctx context.Context, ev Event) error { return f(ctx, ev) }
+
+// BatchHandler handles events in batches, in global order, e.g. a
+// projector that writes a batch and its own checkpoint in one transaction.
+// A failed batch is retried whole.
+type BatchHandler interface {
+	HandleEvents(ctx context.Context, evs []Event) error
+}
+
+// HandlerConfig registers an event handler.
+type HandlerConfig struct {
+	// Name identifies the handler and its persistent subscription; it must
+	// be unique among handlers and process managers.
+	Name string
+	// Handler or Batch: exactly one must be set.
+	Handler EventHandler
+	Batch   BatchHandler
+	// StartFrom is where a new handler starts: Origin (default) or Current.
+	StartFrom eventstore.StartFrom
+	// Consistency Strong makes strongly consistent dispatches wait for this
+	// handler.
+	Consistency Consistency
+	// Concurrency runs an EventHandler in that many partitions; events of
+	// one partition key stay in order. Default 1.
+	Concurrency int
+	// PartitionBy returns an event's partition key; default its stream.
+	PartitionBy func(Event) string
+	// OnError decides about failures; default DefaultErrorPolicy.
+	OnError ErrorPolicy
+	// BatchSize bounds the events per delivered batch (default 100).
+	BatchSize int
+	// HandleTimeout bounds one call of the handler (default 30 s).
+	HandleTimeout time.Duration
+}
+
+func (c HandlerConfig) validate() error {
+	switch {
+	case c.Name == "":
+		return errors.New("actors: handler without a name")
+	case (c.Handler == nil) == (c.Batch == nil):
+		return fmt.Errorf("actors: handler %s: set exactly one of Handler and Batch", c.Name)
+	case c.Concurrency < 0 || c.BatchSize < 0 || c.HandleTimeout < 0:
+		return fmt.Errorf("actors: handler %s: negative setting", c.Name)
+	case c.Batch != nil && c.Concurrency > 1:
+		return fmt.Errorf("actors: handler %s: a batch handler runs in one partition", c.Name)
+	}
+	return nil
+}
+
+func (c HandlerConfig) withDefaults() HandlerConfig {
+	if c.Concurrency == 0 {
+		c.Concurrency = 1
+	}
+	if c.PartitionBy == nil {
+		c.PartitionBy = func(ev Event) string { return ev.StreamID }
+	}
+	if c.OnError == nil {
+		c.OnError = DefaultErrorPolicy
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 100
+	}
+	if c.HandleTimeout == 0 {
+		c.HandleTimeout = 30 * time.Second
+	}
+	return c
+}
+
+// RegisterHandler registers an event handler; it starts with the
+// application.
+func (a *App) RegisterHandler(cfg HandlerConfig) error {
+	if err := a.registering(); err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	cfg = cfg.withDefaults()
+	r := &handlerRunner{app: a, cfg: cfg}
+	return a.addRunner(cfg.Name, r, cfg.Consistency)
+}
+
+func (a *App) addRunner(name string, r runner, c Consistency) error {
+	if _, dup := a.handlers[name]; dup {
+		return fmt.Errorf("actors: handler %s already registered", name)
+	}
+	a.handlers[name] = r
+	a.handlerSeq = append(a.handlerSeq, r)
+	if c == Strong {
+		a.strong = append(a.strong, name)
+	}
+	return nil
+}
+
+// subscriptionName is the persistent subscription behind a handler.
+func subscriptionName(kind, name string) string { return kind + ":" + name }
+
+// handlerRunner owns a handler's subscription, the goroutine that pumps its
+// batches into the handler's actor, and the actor.
+type handlerRunner struct {
+	app *App
+	cfg HandlerConfig
+
+	sub      eventstore.Subscription
+	pid      *actor.PID
+	pumpDone chan struct{}
+
+	mu   sync.Mutex
+	halt error // why an error policy stopped it
+}
+
+func (r *handlerRunner) name() string { return r.cfg.Name }
+
+func (r *handlerRunner) start(ctx context.Context) error {
+	sub, err := r.app.store.Subscribe(ctx, eventstore.SubscribeOptions{
+		Name:                subscriptionName("handler", r.cfg.Name),
+		StartFrom:           r.cfg.StartFrom,
+		BatchSize:           r.cfg.BatchSize,
+		MaxInFlight:         r.cfg.BatchSize * 10,
+		CheckpointThreshold: r.cfg.BatchSize,
+	})
+	if err != nil {
+		return err
+	}
+	r.sub = sub
+	r.pid = r.app.system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return newHandlerActor(r) }))
+	r.pumpDone = make(chan struct{})
+	go pump(sub, r.app.system.Root, r.pid, r.pumpDone)
+	return nil
+}
+
+// batchMsg carries a delivered batch into a handler's actor.
+type batchMsg struct{ events []eventstore.RecordedEvent }
+
+// pump forwards a subscription's batches to an actor until the
+// subscription closes. The subscription's MaxInFlight bounds what waits in
+// the actor's mailbox.
+func pump(sub eventstore.Subscription, root *actor.RootContext, pid *actor.PID, done chan<- struct{}) {
+	defer close(done)
+	for batch := range sub.Events() {
+		root.Send(pid, batchMsg{events: batch})
+	}
+}
+
+// stop lets the actor handle what it was given, then closes the
+// subscription, which stores the checkpoint.
+func (r *handlerRunner) stop(ctx context.Context) error {
+	if r.pid == nil {
+		return nil
+	}
+	stopActor(ctx, r.app.system.Root, r.pid)
+	err := r.sub.Close()
+	select {
+	case <-r.pumpDone:
+	case <-ctx.Done():
+	}
+	return err
+}
+
+// stopActor poisons pid and waits for it within ctx.
+func stopActor(ctx context.Context, root *actor.RootContext, pid *actor.PID) {
+	f := root.PoisonFuture(pid)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = f.Wait() // times out by itself after 10 s
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// stopped records that the error policy stopped the handler and releases
+// its subscription so that no more events are delivered here.
+func (r *handlerRunner) stopped(err error) {
+	r.mu.Lock()
+	r.halt = err
+	r.mu.Unlock()
+	r.app.log.Error("handler stopped by its error policy", "handler", r.cfg.Name, "err", err)
+	go r.sub.Close() // idempotent; not from the actor, which it may wait for
+}
+
+// handlerActor feeds events to the handler: inline for one partition, or
+// to partition worker actors that report back, so that the subscription is
+// acknowledged only up to the last event every partition has finished.
+type handlerActor struct {
+	r       *handlerRunner
+	queue   *eventQueue // one partition
+	workers []*actor.PID
+	// With workers: positions in delivery order and those finished.
+	order    []Event
+	finished map[int64]bool
+	halted   bool
+}
+
+// workerDone reports an event finished by a partition worker.
+type workerDone struct{ ev Event }
+
+// workerHalted reports that a worker's policy stopped the handler.
+type workerHalted struct{ err error }
+
+func newHandlerActor(r *handlerRunner) *handlerActor {
+	return &handlerActor{r: r, finished: make(map[int64]bool)}
+}
+
+func newQueue(a *App, name string, policy ErrorPolicy, timeout time.Duration, batch int,
+	handle func(context.Context, []Event, int) error) *eventQueue {
+	return &eventQueue{name: name, policy: policy, timeout: timeout, batch: batch, handle: handle, log: a.log.Warn}
+}
+
+func (h *handlerActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		h.startPartitions(ctx)
+	case batchMsg:
+		if h.halted {
+			return
+		}
+		items := make([]queued, len(m.events))
+		for i, rec := range m.events {
+			ev, err := h.r.app.decodeEvent(rec)
+			items[i] = queued{ev: ev, err: err}
+		}
+		if h.queue != nil {
+			h.queue.push(items...)
+			h.drain(ctx)
+			return
+		}
+		for _, it := range items {
+			h.order = append(h.order, it.ev)
+			key := h.r.cfg.PartitionBy(it.ev)
+			ctx.Send(h.workers[partition(key, len(h.workers))], it)
+		}
+	case retryTick:
+		if h.queue != nil && h.queue.tick(m) {
+			h.drain(ctx)
+		}
+	case workerDone:
+		h.finished[m.ev.Position] = true
+		n := 0
+		for n < len(h.order) && h.finished[h.order[n].Position] {
+			delete(h.finished, h.order[n].Position)
+			n++
+		}
+		if n > 0 {
+			h.done(h.order[n-1])
+			h.order = h.order[n:]
+		}
+	case workerHalted:
+		h.halt(m.err)
+	case *actor.Stopping:
+		if h.queue != nil {
+			h.queue.stop()
+		}
+	}
+}
+
+func (h *handlerActor) startPartitions(ctx actor.Context) {
+	cfg := h.r.cfg
+	handle := func(ctx context.Context, evs []Event, _ int) error { return cfg.Handler.HandleEvent(ctx, evs[0]) }
+	batch := 1
+	if cfg.Batch != nil {
+		batch = cfg.BatchSize
+		handle = func(ctx context.Context, evs []Event, _ int) error { return cfg.Batch.HandleEvents(ctx, evs) }
+	}
+	if cfg.Concurrency == 1 {
+		h.queue = newQueue(h.r.app, cfg.Name, cfg.OnError, cfg.HandleTimeout, batch, handle)
+		return
+	}
+	h.workers = make([]*actor.PID, cfg.Concurrency)
+	for i := range h.workers {
+		q := newQueue(h.r.app, cfg.Name, cfg.OnError, cfg.HandleTimeout, 1, handle)
+		h.workers[i] = ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return &workerActor{queue: q} }))
+	}
+}
+
+func (h *handlerActor) drain(ctx actor.Context) {
+	if err := h.queue.drain(ctx, h.done); err != nil {
+		h.halt(err)
+	}
+}
+
+// done acknowledges everything up to ev.
+func (h *handlerActor) done(ev Event) {
+	if err := h.r.sub.Ack(eventstore.RecordedEvent{Position: ev.Position, StreamID: ev.StreamID}); err != nil {
+		h.r.app.log.Warn("handler ack failed", "handler", h.r.cfg.Name, "err", err)
+	}
+	h.r.app.tracker.advance(h.r.cfg.Name, ev.Position)
+}
+
+func (h *handlerActor) halt(err error) {
+	if h.halted {
+		return
+	}
+	h.halted = true
+	if h.queue != nil {
+		h.queue.stop()
+	}
+	h.r.stopped(err)
+}
+
+// workerActor handles one partition's events in order.
+type workerActor struct{ queue *eventQueue }
+
+func (w *workerActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case queued:
+		w.queue.push(m)
+		w.drain(ctx)
+	case retryTick:
+		if w.queue.tick(m) {
+			w.drain(ctx)
+		}
+	case *actor.Stopping:
+		w.queue.stop()
+	}
+}
+
+func (w *workerActor) drain(ctx actor.Context) {
+	err := w.queue.drain(ctx, func(ev Event) { ctx.Send(ctx.Parent(), workerDone{ev: ev}) })
+	if err != nil {
+		ctx.Send(ctx.Parent(), workerHalted{err: err})
+	}
+}
+
+// partition maps a key to one of n partitions.
+func partition(key string, n int) int {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return int(h.Sum32() % uint32(n))
+}

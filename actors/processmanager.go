@@ -1,0 +1,655 @@
+package actors
+
+import (
+	"container/list"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/google/uuid"
+
+	"github.com/cohort-dev/cohort/eventstore"
+)
+
+// ProcessManager is the state and behaviour of one process instance: a
+// long-running conversation that reacts to events by dispatching commands.
+//
+// Handle returns the commands an event causes and must not change the
+// state; Apply changes the state by the event. Both run in the instance's
+// actor, one event at a time. The state is persisted as JSON.
+type ProcessManager interface {
+	Handle(ev Event) ([]any, error)
+	Apply(ev Event)
+}
+
+type interestKind int8
+
+const (
+	interestStart interestKind = iota
+	interestStartStrict
+	interestContinue
+	interestContinueStrict
+	interestStop
+)
+
+// Interest routes an event to a process instance.
+type Interest struct {
+	kind interestKind
+	ID   string
+}
+
+// StartProcess routes the event to instance id, starting it if needed.
+func StartProcess(id string) Interest { return Interest{kind: interestStart, ID: id} }
+
+// StartProcessStrict starts instance id; it fails with ErrProcessExists if
+// the instance already exists.
+func StartProcessStrict(id string) Interest { return Interest{kind: interestStartStrict, ID: id} }
+
+// ContinueProcess routes the event to instance id, starting it if needed.
+func ContinueProcess(id string) Interest { return Interest{kind: interestContinue, ID: id} }
+
+// ContinueProcessStrict routes the event to existing instance id; it fails
+// with ErrProcessNotFound if there is none.
+func ContinueProcessStrict(id string) Interest { return Interest{kind: interestContinueStrict, ID: id} }
+
+// StopProcess stops instance id and deletes its state; the event itself is
+// not handled.
+func StopProcess(id string) Interest { return Interest{kind: interestStop, ID: id} }
+
+var (
+	// ErrProcessExists: StartProcessStrict found the instance.
+	ErrProcessExists = errors.New("actors: process instance already exists")
+	// ErrProcessNotFound: ContinueProcessStrict found no instance.
+	ErrProcessNotFound = errors.New("actors: process instance not found")
+)
+
+// ProcessManagerConfig registers a process manager.
+type ProcessManagerConfig struct {
+	// Name identifies the process manager and its subscription; unique among
+	// handlers and process managers.
+	Name string
+	// New returns the state of a new instance.
+	New func() ProcessManager
+	// Interested routes an event to the instances that handle it; none
+	// means the event does not concern this process manager.
+	Interested func(ev Event) []Interest
+	// StartFrom is where a new process manager starts: Origin or Current.
+	StartFrom eventstore.StartFrom
+	// Consistency Strong makes strongly consistent dispatches wait for it.
+	Consistency Consistency
+	// OnError decides about failures, including failed commands
+	// (Failure.Command); default DefaultErrorPolicy.
+	OnError ErrorPolicy
+	// IdleTimeout passivates an instance idle that long (default 1 min).
+	IdleTimeout time.Duration
+	// MaxLiveInstances bounds the instances in memory (default 10,000).
+	MaxLiveInstances int
+	// BatchSize bounds the events per delivered batch (default 100).
+	BatchSize int
+	// HandleTimeout bounds handling one event, its commands included
+	// (default 30 s).
+	HandleTimeout time.Duration
+}
+
+func (c ProcessManagerConfig) validate() error {
+	switch {
+	case c.Name == "":
+		return errors.New("actors: process manager without a name")
+	case c.New == nil || c.Interested == nil:
+		return fmt.Errorf("actors: process manager %s: New and Interested are required", c.Name)
+	case c.IdleTimeout < 0 || c.MaxLiveInstances < 0 || c.BatchSize < 0 || c.HandleTimeout < 0:
+		return fmt.Errorf("actors: process manager %s: negative setting", c.Name)
+	}
+	return nil
+}
+
+func (c ProcessManagerConfig) withDefaults() ProcessManagerConfig {
+	if c.OnError == nil {
+		c.OnError = DefaultErrorPolicy
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = time.Minute
+	}
+	if c.MaxLiveInstances == 0 {
+		c.MaxLiveInstances = 10_000
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 100
+	}
+	if c.HandleTimeout == 0 {
+		c.HandleTimeout = 30 * time.Second
+	}
+	return c
+}
+
+// RegisterProcessManager registers a process manager; it starts with the
+// application.
+func (a *App) RegisterProcessManager(cfg ProcessManagerConfig) error {
+	if err := a.registering(); err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	cfg = cfg.withDefaults()
+	return a.addRunner(cfg.Name, &pmRunner{app: a, cfg: cfg}, cfg.Consistency)
+}
+
+// pmRunner owns a process manager's subscription, pump and coordinator.
+type pmRunner struct {
+	app      *App
+	cfg      ProcessManagerConfig
+	sub      eventstore.Subscription
+	pid      *actor.PID
+	pumpDone chan struct{}
+}
+
+func (r *pmRunner) name() string { return r.cfg.Name }
+
+func (r *pmRunner) start(ctx context.Context) error {
+	sub, err := r.app.store.Subscribe(ctx, eventstore.SubscribeOptions{
+		Name:                subscriptionName("process", r.cfg.Name),
+		StartFrom:           r.cfg.StartFrom,
+		BatchSize:           r.cfg.BatchSize,
+		MaxInFlight:         r.cfg.BatchSize * 10,
+		CheckpointThreshold: r.cfg.BatchSize,
+	})
+	if err != nil {
+		return err
+	}
+	r.sub = sub
+	r.pid = r.app.system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return newCoordinator(r) },
+		actor.WithSupervisor(actor.NewRestartingStrategy())))
+	r.pumpDone = make(chan struct{})
+	go pump(sub, r.app.system.Root, r.pid, r.pumpDone)
+	return nil
+}
+
+func (r *pmRunner) stop(ctx context.Context) error {
+	if r.pid == nil {
+		return nil
+	}
+	stopActor(ctx, r.app.system.Root, r.pid)
+	err := r.sub.Close()
+	select {
+	case <-r.pumpDone:
+	case <-ctx.Done():
+	}
+	return err
+}
+
+// stateID is the snapshot id of an instance's state.
+func (r *pmRunner) stateID(instance string) string {
+	return "$process-" + r.cfg.Name + "-" + instance
+}
+
+// Messages between a coordinator and its instances.
+type (
+	// pmEvent asks an instance to handle an event.
+	pmEvent struct {
+		ev       Event
+		interest Interest
+	}
+	// pmInit gives a new instance the state its coordinator has not yet
+	// persisted (none: a deleted instance).
+	pmInit struct{ state *eventstore.Snapshot }
+	// pmDone reports an event handled (or skipped) by an instance, with the
+	// instance's new state to persist, or its deletion.
+	pmDone struct {
+		id      string
+		ev      Event
+		state   *eventstore.Snapshot
+		deleted bool
+	}
+	// pmHalted reports that the error policy stopped the process manager.
+	pmHalted struct{ err error }
+	// flushTick makes the coordinator persist states and acknowledge; sent
+	// to itself so that every report already queued is handled first.
+	flushTick struct{}
+)
+
+// coordinator routes a process manager's events to its instances, runs
+// them in parallel, persists their states in batches and acknowledges the
+// subscription only up to the last event every instance has finished and
+// persisted. Like a shard, it passivates idle instances and buffers their
+// events while they stop.
+type coordinator struct {
+	r         *pmRunner
+	instances map[string]*pmChild
+	byPID     map[string]*pmChild
+	lru       *list.List
+
+	order     []Event                         // delivered, in order, not yet acknowledged
+	remaining map[int64]int                   // position -> instances still handling it
+	unsaved   map[string]*eventstore.Snapshot // id -> state to persist (nil: delete)
+	flushing  bool
+	halted    bool
+}
+
+type pmChild struct {
+	id       string
+	pid      *actor.PID
+	stopping bool
+	buffer   []any
+	elem     *list.Element
+}
+
+func newCoordinator(r *pmRunner) *coordinator {
+	return &coordinator{
+		r:         r,
+		instances: make(map[string]*pmChild),
+		byPID:     make(map[string]*pmChild),
+		lru:       list.New(),
+		remaining: make(map[int64]int),
+		unsaved:   make(map[string]*eventstore.Snapshot),
+	}
+}
+
+func (c *coordinator) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case batchMsg:
+		if !c.halted {
+			c.route(ctx, m.events)
+		}
+	case pmDone:
+		c.done(ctx, m)
+	case flushTick:
+		c.flush(ctx)
+	case pmHalted:
+		c.halt(m.err)
+	case passivateRequest:
+		if ch, ok := c.byPID[m.pid.Id]; ok && !ch.stopping {
+			c.passivate(ctx, ch)
+		}
+	case *actor.Terminated:
+		c.terminated(ctx, m.Who)
+	case *actor.Stopping:
+		// Persist what instances finished; unfinished events are
+		// delivered again after a restart.
+		c.flush(ctx)
+	}
+}
+
+// route decides, for each event in order, which instances handle it.
+func (c *coordinator) route(ctx actor.Context, recs []eventstore.RecordedEvent) {
+	for _, rec := range recs {
+		ev, err := c.r.app.decodeEvent(rec)
+		var interests []Interest
+		if err == nil {
+			interests, err = c.interested(ev)
+		}
+		if err != nil {
+			d := c.r.cfg.OnError(Failure{Name: c.r.cfg.Name, Err: err, Event: ev, Attempts: 1})
+			if d.kind != decideSkip {
+				c.halt(fmt.Errorf("routing event %d: %w", ev.Position, err))
+				return
+			}
+			interests = nil
+		}
+		c.order = append(c.order, ev)
+		c.remaining[ev.Position] = len(interests)
+		for _, in := range interests {
+			c.send(ctx, in.ID, pmEvent{ev: ev, interest: in})
+		}
+	}
+	c.scheduleFlush(ctx)
+}
+
+func (c *coordinator) interested(ev Event) (in []Interest, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	return c.r.cfg.Interested(ev), nil
+}
+
+// send delivers a message to instance id, spawning or buffering as needed.
+func (c *coordinator) send(ctx actor.Context, id string, msg any) {
+	ch, ok := c.instances[id]
+	if !ok {
+		ch = c.spawn(ctx, id)
+	}
+	if ch.stopping {
+		ch.buffer = append(ch.buffer, msg)
+		return
+	}
+	c.lru.MoveToFront(ch.elem)
+	ctx.Send(ch.pid, msg)
+	for c.lru.Len() > c.r.cfg.MaxLiveInstances {
+		c.passivate(ctx, c.lru.Back().Value.(*pmChild))
+	}
+}
+
+func (c *coordinator) spawn(ctx actor.Context, id string) *pmChild {
+	r := c.r
+	ch := &pmChild{id: id, pid: ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return newInstance(r, id) }))}
+	ch.elem = c.lru.PushFront(ch)
+	c.instances[id] = ch
+	c.byPID[ch.pid.Id] = ch
+	if state, ok := c.unsaved[id]; ok {
+		ctx.Send(ch.pid, pmInit{state: state})
+	}
+	return ch
+}
+
+func (c *coordinator) passivate(ctx actor.Context, ch *pmChild) {
+	ch.stopping = true
+	c.lru.Remove(ch.elem)
+	ch.elem = nil
+	ctx.Poison(ch.pid)
+}
+
+func (c *coordinator) terminated(ctx actor.Context, who *actor.PID) {
+	ch, ok := c.byPID[who.Id]
+	if !ok {
+		return
+	}
+	delete(c.byPID, who.Id)
+	delete(c.instances, ch.id)
+	if ch.elem != nil {
+		c.lru.Remove(ch.elem)
+	}
+	if len(ch.buffer) == 0 {
+		return
+	}
+	next := c.spawn(ctx, ch.id)
+	for _, m := range ch.buffer {
+		ctx.Send(next.pid, m)
+	}
+}
+
+func (c *coordinator) done(ctx actor.Context, m pmDone) {
+	switch {
+	case m.deleted:
+		c.unsaved[m.id] = nil
+	case m.state != nil:
+		c.unsaved[m.id] = m.state
+	}
+	c.remaining[m.ev.Position]--
+	c.scheduleFlush(ctx)
+}
+
+func (c *coordinator) scheduleFlush(ctx actor.Context) {
+	if !c.flushing {
+		c.flushing = true
+		ctx.Send(ctx.Self(), flushTick{})
+	}
+}
+
+// flush persists the instances' states, then acknowledges every event
+// whose instances have all finished.
+func (c *coordinator) flush(ctx actor.Context) {
+	c.flushing = false
+	n := 0
+	for n < len(c.order) && c.remaining[c.order[n].Position] <= 0 {
+		n++
+	}
+	if len(c.unsaved) > 0 {
+		if err := c.save(); err != nil {
+			c.r.app.log.Warn("process manager state not saved, retrying", "process_manager", c.r.cfg.Name, "err", err)
+			self, root := ctx.Self(), ctx.ActorSystem().Root
+			time.AfterFunc(200*time.Millisecond, func() { root.Send(self, flushTick{}) })
+			c.flushing = true
+			return
+		}
+	}
+	if n == 0 {
+		return
+	}
+	last := c.order[n-1]
+	for _, ev := range c.order[:n] {
+		delete(c.remaining, ev.Position)
+	}
+	c.order = c.order[n:]
+	if err := c.r.sub.Ack(eventstore.RecordedEvent{Position: last.Position, StreamID: last.StreamID}); err != nil {
+		c.r.app.log.Warn("process manager ack failed", "process_manager", c.r.cfg.Name, "err", err)
+	}
+	c.r.app.tracker.advance(c.r.cfg.Name, last.Position)
+}
+
+// save writes pending states and deletions in one go where the store can.
+func (c *coordinator) save() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var record []eventstore.Snapshot
+	var del []string
+	for id, s := range c.unsaved {
+		if s == nil {
+			del = append(del, c.r.stateID(id))
+		} else {
+			record = append(record, *s)
+		}
+	}
+	if err := saveSnapshots(ctx, c.r.app.store, record, del); err != nil {
+		return err
+	}
+	clear(c.unsaved)
+	return nil
+}
+
+func (c *coordinator) halt(err error) {
+	if c.halted {
+		return
+	}
+	c.halted = true
+	c.r.app.log.Error("process manager stopped by its error policy", "process_manager", c.r.cfg.Name, "err", err)
+	go c.r.sub.Close()
+}
+
+// SnapshotSaver is implemented by stores that write many snapshots and
+// deletions in one transaction; others are written one by one.
+type SnapshotSaver interface {
+	SaveSnapshots(ctx context.Context, record []eventstore.Snapshot, del []string) error
+}
+
+func saveSnapshots(ctx context.Context, store EventStore, record []eventstore.Snapshot, del []string) error {
+	if s, ok := store.(SnapshotSaver); ok {
+		return s.SaveSnapshots(ctx, record, del)
+	}
+	for _, snap := range record {
+		if err := store.RecordSnapshot(ctx, snap); err != nil {
+			return err
+		}
+	}
+	for _, id := range del {
+		if err := store.DeleteSnapshot(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// instance runs one process instance.
+type instance struct {
+	r  *pmRunner
+	id string
+
+	loaded    bool
+	pm        ProcessManager // nil: the instance does not exist
+	last      int64          // position of the last event handled
+	queue     *eventQueue
+	interests map[int64]Interest
+	idleGen   uint64
+	idleTimer *time.Timer
+}
+
+// pmState is an instance's persisted form.
+type pmState struct {
+	Last  int64           `json:"last"`
+	State json.RawMessage `json:"state"`
+}
+
+func newInstance(r *pmRunner, id string) *instance {
+	in := &instance{r: r, id: id, interests: make(map[int64]Interest)}
+	in.queue = newQueue(r.app, r.cfg.Name, r.cfg.OnError, r.cfg.HandleTimeout, 1, in.handle)
+	return in
+}
+
+func (in *instance) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case pmInit:
+		in.init(m.state)
+	case pmEvent:
+		in.interests[m.ev.Position] = m.interest
+		in.queue.push(queued{ev: m.ev})
+		in.drain(ctx)
+	case retryTick:
+		if in.queue.tick(m) {
+			in.drain(ctx)
+		}
+	case idleTick:
+		if m.gen == in.idleGen && len(in.queue.items) == 0 {
+			ctx.Send(ctx.Parent(), passivateRequest{pid: ctx.Self()})
+		}
+	case *actor.Stopping:
+		in.queue.stop()
+		in.stopTimer()
+	}
+}
+
+func (in *instance) init(s *eventstore.Snapshot) {
+	in.loaded = true
+	in.pm, in.last = nil, 0
+	if s != nil {
+		in.restore(s.Data)
+	}
+}
+
+func (in *instance) restore(data []byte) {
+	var st pmState
+	if json.Unmarshal(data, &st) != nil {
+		return
+	}
+	pm := in.r.cfg.New()
+	if json.Unmarshal(st.State, pm) == nil {
+		in.pm, in.last = pm, st.Last
+	}
+}
+
+func (in *instance) drain(ctx actor.Context) {
+	err := in.queue.drain(ctx, func(ev Event) {
+		st, deleted := in.report(ev)
+		delete(in.interests, ev.Position)
+		ctx.Send(ctx.Parent(), pmDone{id: in.id, ev: ev, state: st, deleted: deleted})
+	})
+	if err != nil {
+		ctx.Send(ctx.Parent(), pmHalted{err: err})
+		return
+	}
+	in.arm(ctx)
+}
+
+// report returns the state to persist after ev, or that it was deleted.
+func (in *instance) report(ev Event) (*eventstore.Snapshot, bool) {
+	if in.pm == nil {
+		return nil, in.interests[ev.Position].kind == interestStop
+	}
+	state, err := json.Marshal(in.pm)
+	if err != nil {
+		in.r.app.log.Warn("process state encode failed", "process_manager", in.r.cfg.Name, "id", in.id, "err", err)
+		return nil, false
+	}
+	data, _ := json.Marshal(pmState{Last: in.last, State: state})
+	return &eventstore.Snapshot{
+		SourceID:      in.r.stateID(in.id),
+		SourceVersion: in.last,
+		SourceType:    in.r.cfg.Name,
+		Data:          data,
+	}, false
+}
+
+// handle handles one event for this instance.
+func (in *instance) handle(ctx context.Context, evs []Event, attempt int) error {
+	ev := evs[0]
+	interest := in.interests[ev.Position]
+	if !in.loaded {
+		snap, err := in.r.app.store.ReadSnapshot(ctx, in.r.stateID(in.id))
+		switch {
+		case errors.Is(err, eventstore.ErrSnapshotNotFound):
+		case err != nil:
+			return fmt.Errorf("load process %s: %w", in.id, err)
+		default:
+			in.restore(snap.Data)
+		}
+		in.loaded = true
+	}
+	if in.pm != nil && ev.Position <= in.last {
+		return nil // delivered again: already handled
+	}
+	switch interest.kind {
+	case interestStop:
+		in.pm = nil
+		return nil
+	case interestStartStrict:
+		if in.pm != nil {
+			return fmt.Errorf("%w: %s", ErrProcessExists, in.id)
+		}
+	case interestContinueStrict:
+		if in.pm == nil {
+			return fmt.Errorf("%w: %s", ErrProcessNotFound, in.id)
+		}
+	}
+	pm := in.pm
+	if pm == nil {
+		pm = in.r.cfg.New()
+	}
+	cmds, err := pm.Handle(ev)
+	if err != nil {
+		return err
+	}
+	for i, cmd := range cmds {
+		if err := in.dispatch(ctx, ev, cmd, fmt.Sprintf("%d", i)); err != nil {
+			d := in.r.cfg.OnError(Failure{Name: in.r.cfg.Name, Err: err, Event: ev, Command: cmd, Attempts: attempt})
+			switch d.kind {
+			case decideSkip:
+				continue
+			case decideCompensate:
+				if err := in.dispatch(ctx, ev, d.command, fmt.Sprintf("%d/compensate", i)); err != nil {
+					return err
+				}
+				continue
+			}
+			return &decided{d: d, err: err}
+		}
+	}
+	pm.Apply(ev)
+	in.pm, in.last = pm, ev.Position
+	return nil
+}
+
+// dispatch sends a command caused by ev. Its id is derived from ev, so a
+// redelivered event re-dispatches the same command ids, which aggregates
+// recognise and do not apply twice.
+func (in *instance) dispatch(ctx context.Context, ev Event, cmd any, seq string) error {
+	id := uuid.NewSHA1(ev.ID, []byte("process/"+in.r.cfg.Name+"/"+in.id+"/"+seq))
+	_, err := in.r.app.dispatchInternal(ctx, cmd,
+		WithCommandID(id),
+		WithCausationID(ev.ID),
+		WithCorrelationID(ev.CorrelationID),
+		WithMetadata(ev.Metadata))
+	return err
+}
+
+func (in *instance) arm(ctx actor.Context) {
+	in.stopTimer()
+	if in.loaded && in.pm == nil && len(in.queue.items) == 0 {
+		// Stopped (or never started): nothing to keep.
+		ctx.Send(ctx.Parent(), passivateRequest{pid: ctx.Self()})
+		return
+	}
+	gen, self, root := in.idleGen, ctx.Self(), ctx.ActorSystem().Root
+	in.idleTimer = time.AfterFunc(in.r.cfg.IdleTimeout, func() { root.Send(self, idleTick{gen: gen}) })
+}
+
+func (in *instance) stopTimer() {
+	in.idleGen++
+	if in.idleTimer != nil {
+		in.idleTimer.Stop()
+		in.idleTimer = nil
+	}
+}

@@ -1,0 +1,149 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// queued is an event waiting to be handled, or the error decoding it.
+type queued struct {
+	ev  Event
+	err error
+}
+
+// retryTick is an actor's own retry timer firing; stale generations are
+// ignored.
+type retryTick struct{ gen uint64 }
+
+// eventQueue handles events in order, one call per event or per batch,
+// applying an error policy. It lives inside one actor and is driven by its
+// messages: drain after events arrive and after a retryTick.
+type eventQueue struct {
+	name    string
+	policy  ErrorPolicy
+	timeout time.Duration
+	batch   int // events per call
+	handle  func(ctx context.Context, evs []Event, attempt int) error
+	log     func(msg string, args ...any)
+
+	items    []queued
+	attempts int
+	gen      uint64
+	timer    *time.Timer
+}
+
+func (q *eventQueue) push(items ...queued) { q.items = append(q.items, items...) }
+
+func (q *eventQueue) waiting() bool { return q.timer != nil }
+
+// tick handles a retryTick; it reports whether the tick is current.
+func (q *eventQueue) tick(t retryTick) bool {
+	if t.gen != q.gen || q.timer == nil {
+		return false
+	}
+	q.timer = nil
+	return true
+}
+
+// stop cancels a pending retry.
+func (q *eventQueue) stop() {
+	q.gen++
+	if q.timer != nil {
+		q.timer.Stop()
+		q.timer = nil
+	}
+}
+
+// drain handles queued events until the queue is empty or a retry is
+// pending. done is called, in order, for each event handled or skipped. It
+// returns a *HandlerStoppedError when the policy says stop.
+func (q *eventQueue) drain(ctx actor.Context, done func(Event)) error {
+	for len(q.items) > 0 && !q.waiting() {
+		n := 1
+		if q.items[0].err == nil {
+			// A batch ends before an event that failed to decode.
+			for n < min(len(q.items), q.batch) && q.items[n].err == nil {
+				n++
+			}
+		}
+		items := q.items[:n]
+		err := items[0].err
+		evs := make([]Event, n)
+		for i, it := range items {
+			evs[i] = it.ev
+		}
+		if err == nil {
+			err = q.call(evs, q.attempts+1)
+		}
+		if err == nil {
+			q.attempts = 0
+			q.items = q.items[n:]
+			for _, ev := range evs {
+				done(ev)
+			}
+			continue
+		}
+		q.attempts++
+		d, ok := decidedBy(err)
+		if !ok {
+			f := Failure{Name: q.name, Err: err, Event: evs[0], Attempts: q.attempts}
+			if q.batch > 1 {
+				f.Batch = evs
+			}
+			d = q.policy(f)
+		}
+		q.log("event handling failed", "handler", q.name, "position", evs[0].Position,
+			"type", evs[0].Type, "attempt", q.attempts, "decision", d.String(), "err", err)
+		switch d.kind {
+		case decideRetry:
+			q.gen++
+			gen, self, root := q.gen, ctx.Self(), ctx.ActorSystem().Root
+			q.timer = time.AfterFunc(d.delay, func() { root.Send(self, retryTick{gen: gen}) })
+			return nil
+		case decideSkip:
+			q.attempts = 0
+			q.items = q.items[n:]
+			for _, ev := range evs {
+				done(ev)
+			}
+		default:
+			return &HandlerStoppedError{Name: q.name, Err: err}
+		}
+	}
+	return nil
+}
+
+// call runs the handler with a timeout, turning a panic into an error.
+func (q *eventQueue) call(evs []Event, attempt int) (err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), q.timeout)
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s: %w", q.name, &PanicError{Value: r, Stack: debug.Stack()})
+		}
+	}()
+	return q.handle(ctx, evs, attempt)
+}
+
+// decided is an error whose policy decision was already taken (by a
+// process manager about one of its commands).
+type decided struct {
+	d   Decision
+	err error
+}
+
+func (e *decided) Error() string { return e.err.Error() }
+func (e *decided) Unwrap() error { return e.err }
+
+func decidedBy(err error) (Decision, bool) {
+	var d *decided
+	if errors.As(err, &d) {
+		return d.d, true
+	}
+	return Decision{}, false
+}

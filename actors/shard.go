@@ -1,0 +1,178 @@
+package actors
+
+import (
+	"container/list"
+	"context"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// aggregateKind runs one aggregate type: a fixed set of shard actors, each
+// the parent and supervisor of the instances whose ids hash to it.
+type aggregateKind struct {
+	app    *App
+	typ    AggregateType
+	shards []*actor.PID
+}
+
+// commandMsg carries a command to its aggregate actor; the actor answers on
+// reply (buffered), never through a protoactor future.
+type commandMsg struct {
+	cmd      *Command
+	deadline time.Time
+	reply    chan commandReply
+}
+
+type commandReply struct {
+	res Result
+	err error
+}
+
+func (m *commandMsg) respond(res Result, err error) {
+	select {
+	case m.reply <- commandReply{res: res, err: err}:
+	default: // already answered (a panic after the reply)
+	}
+}
+
+// passivateRequest asks a shard to stop an idle child.
+type passivateRequest struct{ pid *actor.PID }
+
+func (k *aggregateKind) start(n, perShard int) {
+	// A panic in aggregate code restarts that one actor, every time: the
+	// failed command's caller gets an error, the next command reloads the
+	// state.
+	props := actor.PropsFromProducer(func() actor.Actor { return newShard(k, perShard) },
+		actor.WithSupervisor(actor.NewRestartingStrategy()),
+		actor.WithGuardian(actor.NewRestartingStrategy()))
+	k.shards = make([]*actor.PID, n)
+	for i := range n {
+		k.shards[i] = k.app.system.Root.Spawn(props)
+	}
+}
+
+func (k *aggregateKind) send(m *commandMsg) {
+	k.app.system.Root.Send(k.shards[shardOf(m.cmd.AggregateID, len(k.shards))], m)
+}
+
+// stop stops the shards, and with them their children, waiting within
+// ctx. The waiting goroutine ends by itself: protoactor's stop futures time
+// out after 10 s.
+func (k *aggregateKind) stop(ctx context.Context) {
+	fs := make([]actor.Future, len(k.shards))
+	for i, pid := range k.shards {
+		fs[i] = k.app.system.Root.PoisonFuture(pid)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, f := range fs {
+			_ = f.Wait()
+		}
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// shard routes commands to its children, spawning them on demand, and
+// passivates them: on request (lifespan) or when it holds more than its
+// share of MaxLiveAggregates (least recently used first). Commands for a
+// child that is stopping are buffered and delivered to its successor.
+type shard struct {
+	k        *aggregateKind
+	limit    int
+	children map[string]*child // by aggregate id
+	byPID    map[string]*child // by child PID id
+	lru      *list.List        // live, not stopping; front is most recent
+	props    *actor.Props
+}
+
+type child struct {
+	id       string
+	pid      *actor.PID
+	stopping bool
+	buffer   []*commandMsg
+	elem     *list.Element
+}
+
+func newShard(k *aggregateKind, limit int) *shard {
+	return &shard{
+		k:        k,
+		limit:    limit,
+		children: make(map[string]*child),
+		byPID:    make(map[string]*child),
+		lru:      list.New(),
+	}
+}
+
+func (s *shard) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *commandMsg:
+		s.route(ctx, m)
+	case passivateRequest:
+		if c, ok := s.byPID[m.pid.Id]; ok && !c.stopping {
+			s.passivate(ctx, c)
+		}
+	case *actor.Terminated:
+		s.terminated(ctx, m.Who)
+	}
+}
+
+func (s *shard) route(ctx actor.Context, m *commandMsg) {
+	id := m.cmd.AggregateID
+	c, ok := s.children[id]
+	if !ok {
+		c = s.spawn(ctx, id)
+	}
+	if c.stopping {
+		c.buffer = append(c.buffer, m)
+		return
+	}
+	s.lru.MoveToFront(c.elem)
+	ctx.Send(c.pid, m)
+	for s.lru.Len() > s.limit {
+		s.passivate(ctx, s.lru.Back().Value.(*child))
+	}
+}
+
+func (s *shard) spawn(ctx actor.Context, id string) *child {
+	k := s.k
+	props := actor.PropsFromProducer(func() actor.Actor { return newAggregateActor(k, id) })
+	c := &child{id: id, pid: ctx.Spawn(props)}
+	c.elem = s.lru.PushFront(c)
+	s.children[id] = c
+	s.byPID[c.pid.Id] = c
+	return c
+}
+
+// passivate stops a child after the messages already in its mailbox.
+func (s *shard) passivate(ctx actor.Context, c *child) {
+	c.stopping = true
+	s.lru.Remove(c.elem)
+	c.elem = nil
+	ctx.Poison(c.pid)
+}
+
+// terminated forgets a stopped child and starts its successor if commands
+// arrived meanwhile.
+func (s *shard) terminated(ctx actor.Context, who *actor.PID) {
+	c, ok := s.byPID[who.Id]
+	if !ok {
+		return
+	}
+	delete(s.byPID, who.Id)
+	delete(s.children, c.id)
+	if c.elem != nil {
+		s.lru.Remove(c.elem)
+	}
+	if len(c.buffer) == 0 {
+		return
+	}
+	next := s.spawn(ctx, c.id)
+	for _, m := range c.buffer {
+		ctx.Send(next.pid, m)
+	}
+}

@@ -1,0 +1,89 @@
+package actors
+
+import (
+	"context"
+	"sync"
+)
+
+// tracker records how far each handler has processed $all, for strong
+// consistency and App.WaitFor.
+type tracker struct {
+	mu       sync.Mutex
+	handlers map[string]*progress
+}
+
+type progress struct {
+	position int64
+	waiters  []waiter
+}
+
+type waiter struct {
+	position int64
+	ch       chan struct{}
+}
+
+func newTracker() *tracker { return &tracker{handlers: make(map[string]*progress)} }
+
+func (t *tracker) get(name string) *progress {
+	p, ok := t.handlers[name]
+	if !ok {
+		p = &progress{}
+		t.handlers[name] = p
+	}
+	return p
+}
+
+// advance records that name has processed everything up to position.
+func (t *tracker) advance(name string, position int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := t.get(name)
+	if position <= p.position {
+		return
+	}
+	p.position = position
+	keep := p.waiters[:0]
+	for _, w := range p.waiters {
+		if w.position <= position {
+			close(w.ch)
+		} else {
+			keep = append(keep, w)
+		}
+	}
+	clear(p.waiters[len(keep):])
+	p.waiters = keep
+}
+
+// position returns how far name has processed.
+func (t *tracker) position(name string) int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.get(name).position
+}
+
+// wait returns once name has processed position, or ctx ends.
+func (t *tracker) wait(ctx context.Context, name string, position int64) error {
+	t.mu.Lock()
+	p := t.get(name)
+	if p.position >= position {
+		t.mu.Unlock()
+		return nil
+	}
+	w := waiter{position: position, ch: make(chan struct{})}
+	p.waiters = append(p.waiters, w)
+	t.mu.Unlock()
+	select {
+	case <-w.ch:
+		return nil
+	case <-ctx.Done():
+		t.mu.Lock()
+		for i, x := range p.waiters {
+			if x.ch == w.ch {
+				p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
+				break
+			}
+		}
+		t.mu.Unlock()
+		return ctx.Err()
+	}
+}
