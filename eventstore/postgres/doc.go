@@ -4,13 +4,14 @@
 //
 // Positions come from a sequence. Every appending transaction takes its
 // transaction id before it takes positions. A reader that reads the
-// sequence's last value L and then takes a snapshot S knows that every
-// transaction holding a position up to L was running when S was taken or
-// had already finished; once every transaction listed as in progress in S
-// has finished, no position up to L can still appear. That value is the
-// horizon: $all reads and subscriptions never go past it, so an event that
-// commits late with a lower position is never skipped, and writers in any
-// number of processes never wait on each other for it.
+// sequence's last value L and then the next transaction id N knows that
+// every transaction holding a position up to L has an id below N; once a
+// snapshot's xmin reaches N, all of them have ended and no position up to L
+// can still appear. L is then the horizon: $all reads and subscriptions
+// never go past it, so an event that commits late with a lower position is
+// never skipped, and writers in any number of processes never wait on each
+// other for it. The cost: a write transaction that runs long anywhere in
+// the cluster holds the horizon back until it ends.
 //
 // # Group commit
 //

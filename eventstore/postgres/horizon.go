@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -17,12 +15,17 @@ import (
 // final: committed, or never to be committed.
 //
 // Appending transactions take their transaction id before their positions.
-// An observation reads the sequence's last value L, then (in a later
-// statement, so a later snapshot) the current snapshot S. Any transaction
-// holding a position <= L took its id before L was read, so at S it had
-// either finished or was listed in progress in S. Once every transaction
-// listed in S has finished, positions up to L are final: that is when L
-// becomes the horizon. Nothing here orders writers; they never wait for it.
+// An observation reads the sequence's last value L and then, in a later
+// statement, the next transaction id N that PostgreSQL will assign. Every
+// transaction holding a position <= L took its id before L was read, so
+// its id is below N. A later snapshot whose xmin (the oldest transaction
+// still running) is >= N proves that all of them have ended: positions up
+// to L are then final, and L becomes the horizon. Nothing here orders
+// writers; they never wait for it.
+//
+// (A snapshot's xip list is not enough: since PostgreSQL 14 a snapshot's
+// xmax is one past the latest completed transaction, and transactions
+// running with ids at or above it are not listed.)
 type horizon struct {
 	s *Store
 
@@ -37,57 +40,12 @@ type horizon struct {
 	wake chan struct{} // buffered 1: something may have committed
 }
 
-// observation is one (L, S) pair.
+// observation is one (L, N) pair, with the xmin of the snapshot taken
+// with N, which judges earlier observations.
 type observation struct {
-	last int64      // the sequence's last value L
-	snap pgSnapshot // S; snap.xip lists the transactions to wait for
-}
-
-type xid uint64
-
-// pgSnapshot is a parsed pg_snapshot: xmin:xmax:xip,...
-type pgSnapshot struct {
-	xmin, xmax xid
-	xip        []xid // sorted
-}
-
-// finished reports whether transaction x had ended when the snapshot was
-// taken.
-func (p pgSnapshot) finished(x xid) bool {
-	if x < p.xmin {
-		return true
-	}
-	if x >= p.xmax {
-		return false
-	}
-	_, found := slices.BinarySearch(p.xip, x)
-	return !found
-}
-
-func parseSnapshot(text string) (pgSnapshot, error) {
-	parts := strings.Split(text, ":")
-	if len(parts) != 3 {
-		return pgSnapshot{}, fmt.Errorf("postgres: bad snapshot %q", text)
-	}
-	var p pgSnapshot
-	for i, dst := range []*xid{&p.xmin, &p.xmax} {
-		v, err := strconv.ParseUint(parts[i], 10, 64)
-		if err != nil {
-			return pgSnapshot{}, fmt.Errorf("postgres: bad snapshot %q", text)
-		}
-		*dst = xid(v)
-	}
-	if parts[2] != "" {
-		for _, f := range strings.Split(parts[2], ",") {
-			v, err := strconv.ParseUint(f, 10, 64)
-			if err != nil {
-				return pgSnapshot{}, fmt.Errorf("postgres: bad snapshot %q", text)
-			}
-			p.xip = append(p.xip, xid(v))
-		}
-		slices.Sort(p.xip)
-	}
-	return p, nil
+	last int64  // the sequence's last value L
+	next uint64 // the next transaction id N, read after L
+	xmin uint64 // the oldest transaction running when N was read
 }
 
 func newHorizon(s *Store) *horizon {
@@ -116,26 +74,25 @@ func (h *horizon) kick() {
 	}
 }
 
-// observe reads L and then S, in two statements of one round trip.
+// observe reads L, then N and the current xmin, in two statements of one
+// round trip. N is derived from age(), which counts transactions from a
+// given id to the next one to be assigned, without assigning one.
 func (h *horizon) observe(ctx context.Context) (observation, error) {
 	b := &pgx.Batch{}
 	b.Queue("SELECT pg_sequence_last_value($1::regclass)", h.s.q.schema+".event_position")
-	b.Queue("SELECT pg_current_snapshot()::text")
+	b.Queue(`SELECT pg_snapshot_xmin(s)::text::bigint, age(xid(pg_snapshot_xmin(s)))
+		FROM pg_current_snapshot() s`)
 	br := h.s.pool.SendBatch(ctx, b)
 	defer br.Close()
 	var last pgtype.Int8
 	if err := br.QueryRow().Scan(&last); err != nil {
 		return observation{}, fmt.Errorf("postgres: horizon: %w", err)
 	}
-	var text string
-	if err := br.QueryRow().Scan(&text); err != nil {
+	var xmin, age int64
+	if err := br.QueryRow().Scan(&xmin, &age); err != nil {
 		return observation{}, fmt.Errorf("postgres: horizon: %w", err)
 	}
-	snap, err := parseSnapshot(text)
-	if err != nil {
-		return observation{}, err
-	}
-	return observation{last: last.Int64, snap: snap}, nil
+	return observation{last: last.Int64, next: uint64(xmin + age), xmin: uint64(xmin)}, nil
 }
 
 // advance takes a new observation: it resolves the pending observations
@@ -151,7 +108,7 @@ func (h *horizon) advance(o observation) (int64, bool) {
 		if p.last <= safe {
 			continue
 		}
-		if allFinished(p.snap.xip, o.snap) {
+		if o.xmin >= p.next {
 			safe = p.last
 			continue
 		}
@@ -167,15 +124,6 @@ func (h *horizon) advance(o observation) (int64, bool) {
 	close(h.activity)
 	h.activity = make(chan struct{})
 	return h.safe, len(h.pending) > 0
-}
-
-func allFinished(xs []xid, snap pgSnapshot) bool {
-	for _, x := range xs {
-		if !snap.finished(x) {
-			return false
-		}
-	}
-	return true
 }
 
 // sync returns a horizon that covers every transaction committed before

@@ -52,3 +52,33 @@ func (s *Store) DeleteSnapshot(ctx context.Context, sourceID string) error {
 	}
 	return nil
 }
+
+// SaveSnapshots records and deletes many snapshots in one transaction and
+// one round trip, with RecordSnapshot's rule that a newer snapshot is kept.
+func (s *Store) SaveSnapshots(ctx context.Context, record []eventstore.Snapshot, del []string) error {
+	if len(record) == 0 && len(del) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, snap := range record {
+		if err := snap.Validate(); err != nil {
+			return err
+		}
+		data := []byte(snap.Data)
+		if len(data) == 0 {
+			data = []byte("null")
+		}
+		var md []byte
+		if len(snap.Metadata) > 0 {
+			md = snap.Metadata
+		}
+		b.Queue(s.q.recordSnapshot, snap.SourceID, snap.SourceVersion, snap.SourceType, snap.SchemaVersion, data, md)
+	}
+	for _, id := range del {
+		b.Queue(s.q.deleteSnapshot, id)
+	}
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("postgres: save snapshots: %w", err)
+	}
+	return nil
+}

@@ -283,6 +283,11 @@ func (sub *subscription) deliver(lost <-chan struct{}) {
 					continue
 				}
 				backoff = 10 * time.Millisecond
+				if len(batch) > 0 {
+					// Counted in flight before it is sent: the subscriber may
+					// ack it before this goroutine runs again.
+					sub.delivered(batch)
+				}
 			}
 		}
 		var send chan<- []eventstore.RecordedEvent
@@ -291,7 +296,6 @@ func (sub *subscription) deliver(lost <-chan struct{}) {
 		}
 		select {
 		case send <- batch:
-			sub.delivered(batch)
 			batch = nil
 		case <-wake:
 		case <-sub.acks:
@@ -353,7 +357,7 @@ func (sub *subscription) advance(evs []eventstore.RecordedEvent) {
 	sub.mu.Unlock()
 }
 
-// delivered records a batch the subscriber took.
+// delivered records a batch as in flight.
 func (sub *subscription) delivered(evs []eventstore.RecordedEvent) {
 	sub.mu.Lock()
 	defer sub.mu.Unlock()
