@@ -1,0 +1,257 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cohort-dev/cohort/eventstore"
+	"github.com/cohort-dev/cohort/eventstore/postgres"
+	"github.com/cohort-dev/cohort/eventstore/storetest"
+	"github.com/cohort-dev/cohort/internal/pgtest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Opener {
+		conn := newDatabase(t)
+		return func(tb testing.TB) eventstore.Store { return mustOpen(tb, conn, postgres.Config{}) }
+	})
+}
+
+func events(n int) []eventstore.EventData {
+	evs := make([]eventstore.EventData, n)
+	for i := range evs {
+		evs[i] = eventstore.EventData{Type: "test.Event", Data: []byte(fmt.Sprintf(`{"n":%d}`, i))}
+	}
+	return evs
+}
+
+// TestHorizonHoldsBackReaders holds a transaction that took a lower
+// position open while a later append commits: $all must not show the later
+// event until the earlier transaction ends, or a reader that saves the last
+// position it saw would skip the earlier one for ever.
+func TestHorizonHoldsBackReaders(t *testing.T) {
+	ctx := t.Context()
+	conn := newDatabase(t)
+	s := mustOpen(t, conn, postgres.Config{HorizonWait: 50 * time.Millisecond})
+	first, err := s.Append(ctx, "a", eventstore.Any, events(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := s.Subscribe(ctx, eventstore.SubscribeOptions{StartFrom: eventstore.After(first.LastPosition)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+
+	pool := pgtest.NewPool(t, conn)
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	// What an appending transaction does: its id first, then positions.
+	var status int16
+	if _, err := tx.Exec(ctx, "SELECT pg_current_xact_id()"); err != nil {
+		t.Fatal(err)
+	}
+	err = tx.QueryRow(ctx, `SELECT status FROM cohort.append_events('held', -1, $1, '{test.Held}', '{"{}"}', '{NULL}', '{NULL}', '{NULL}')`,
+		[]uuid.UUID{uuid.New()}).Scan(&status)
+	if err != nil || status != 0 {
+		t.Fatalf("held append: status %d, %v", status, err)
+	}
+	later, err := s.Append(ctx, "b", eventstore.Any, events(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.ReadAll(ctx, eventstore.ReadOptions{From: first.LastPosition + 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 0 {
+		t.Fatalf("ReadAll returned %d events past a transaction still holding a lower position", len(all))
+	}
+	select {
+	case b := <-sub.Events():
+		t.Fatalf("subscription delivered position %d past a transaction still holding a lower position", b[0].Position)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := storetest.Collect(t, sub, 2, 5*time.Second)
+	if got[0].StreamID != "held" || got[1].Position != later.LastPosition {
+		t.Fatalf("delivered %s@%d, %s@%d; want held, then b@%d", got[0].StreamID, got[0].Position, got[1].StreamID, got[1].Position, later.LastPosition)
+	}
+}
+
+// batchTracer records group-commit batch sizes.
+type batchTracer struct {
+	mu      sync.Mutex
+	largest int
+}
+
+func (b *batchTracer) BatchCommitted(appends, _ int, _ time.Duration, _ error) {
+	b.mu.Lock()
+	b.largest = max(b.largest, appends)
+	b.mu.Unlock()
+}
+
+// TestGroupCommitIsolatesFailures sends many appends at once, so that they
+// share transactions, with one wrong expected version and one duplicate
+// event id among them: only those two fail.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	ctx := t.Context()
+	tracer := &batchTracer{}
+	s := mustOpen(t, newDatabase(t), postgres.Config{Tracer: tracer, Committers: 1})
+	dup := uuid.New()
+	if _, err := s.Append(ctx, "existing", eventstore.NoStream, []eventstore.EventData{{ID: dup, Type: "t"}}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			expected, evs := eventstore.NoStream, events(1+i%3)
+			switch i {
+			case 50:
+				expected = eventstore.Exact(7)
+			case 120:
+				evs[0].ID = dup
+			}
+			_, errs[i] = s.Append(ctx, fmt.Sprintf("s-%d", i), expected, evs)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		switch i {
+		case 50:
+			var vc *eventstore.VersionConflictError
+			if !errors.As(err, &vc) || vc.Actual != 0 {
+				t.Errorf("append %d: got %v, want a version conflict at 0", i, err)
+			}
+		case 120:
+			if !errors.Is(err, eventstore.ErrDuplicateEvent) {
+				t.Errorf("append %d: got %v, want ErrDuplicateEvent", i, err)
+			}
+		default:
+			if err != nil {
+				t.Errorf("append %d: %v", i, err)
+			}
+		}
+	}
+	if tracer.largest < 2 {
+		t.Errorf("largest group commit held %d appends; concurrent appends should share transactions", tracer.largest)
+	}
+	for _, i := range []int{50, 120} {
+		if _, err := s.ReadStream(ctx, fmt.Sprintf("s-%d", i), eventstore.ReadOptions{}); !errors.Is(err, eventstore.ErrStreamNotFound) {
+			t.Errorf("stream s-%d: got %v, want nothing written", i, err)
+		}
+	}
+}
+
+// TestSchemasAreIsolated runs two stores in one database under different
+// schemas.
+func TestSchemasAreIsolated(t *testing.T) {
+	ctx := t.Context()
+	conn := newDatabase(t)
+	pool := pgtest.NewPool(t, conn)
+	if err := postgres.Migrate(ctx, pool, "other"); err != nil {
+		t.Fatal(err)
+	}
+	if err := postgres.Migrate(ctx, pool, "other"); err != nil {
+		t.Fatalf("second migration: %v", err)
+	}
+	a := mustOpen(t, conn, postgres.Config{})
+	b := mustOpen(t, conn, postgres.Config{Schema: "other"})
+	if _, err := a.Append(ctx, "s", eventstore.NoStream, events(2)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Append(ctx, "s", eventstore.NoStream, events(1)); err != nil {
+		t.Fatalf("same stream id in another schema: %v", err)
+	}
+	evs, err := b.ReadAll(ctx, eventstore.ReadOptions{})
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("other schema's $all: %d events, %v; want 1", len(evs), err)
+	}
+}
+
+// TestMigrateConcurrently runs migrations from several processes at once.
+func TestMigrateConcurrently(t *testing.T) {
+	conn := pgtest.NewDatabase(t)
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for range 4 {
+		wg.Go(func() {
+			pool := pgtest.NewPool(t, conn)
+			if err := postgres.Migrate(t.Context(), pool, "cohort"); err != nil {
+				t.Error(err)
+				failed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if failed.Load() == 0 {
+		mustOpen(t, conn, postgres.Config{})
+	}
+}
+
+// TestNewRefusesUnmigratedSchema checks the error when Migrate was not run.
+func TestNewRefusesUnmigratedSchema(t *testing.T) {
+	pool := pgtest.NewPool(t, pgtest.NewDatabase(t))
+	if _, err := postgres.New(t.Context(), pool, postgres.Config{}); err == nil {
+		t.Fatal("New on an empty database succeeded")
+	}
+}
+
+// TestSubscriptionSurvivesLostConnections terminates every connection of
+// the store (as a PostgreSQL restart would) while a persistent subscription
+// runs: it reconnects and delivers what follows.
+func TestSubscriptionSurvivesLostConnections(t *testing.T) {
+	ctx := t.Context()
+	conn := newDatabase(t)
+	s := mustOpen(t, conn, postgres.Config{})
+	sub, err := s.Subscribe(ctx, eventstore.SubscribeOptions{Name: "survivor"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if _, err := s.Append(ctx, "a", eventstore.Any, events(1)); err != nil {
+		t.Fatal(err)
+	}
+	storetest.Collect(t, sub, 1, 5*time.Second)
+
+	admin := pgtest.NewPool(t, conn)
+	if _, err := admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid()`); err != nil {
+		t.Fatal(err)
+	}
+	var res eventstore.AppendResult
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		// The pool notices dead connections when it uses them.
+		if res, err = s.Append(ctx, "a", eventstore.Any, events(1)); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("append after the connections were cut: %v", err)
+	}
+	got := storetest.Collect(t, sub, 1, 10*time.Second)
+	if got[len(got)-1].Position != res.LastPosition {
+		t.Fatalf("delivered position %d, want %d", got[len(got)-1].Position, res.LastPosition)
+	}
+}
+
+var _ = pgx.ErrNoRows
