@@ -7,9 +7,14 @@ import (
 	"github.com/cohort-dev/cohort/eventstore"
 )
 
-// decodeEvent decodes a stored event. An unregistered type leaves Payload
-// nil; any other decoding failure is returned with the event.
 func (a *App) decodeEvent(rec eventstore.RecordedEvent) (Event, error) {
+	return DecodeEvent(a.registry, rec)
+}
+
+// DecodeEvent decodes a stored event with the registry's types and
+// upcasters. An unregistered type leaves Payload nil; any other decoding
+// failure is returned with the event.
+func DecodeEvent(r *Registry, rec eventstore.RecordedEvent) (Event, error) {
 	ev := Event{
 		Type:          rec.Type,
 		ID:            rec.ID,
@@ -25,7 +30,7 @@ func (a *App) decodeEvent(rec eventstore.RecordedEvent) (Event, error) {
 		// left out rather than failing the event.
 		_ = json.Unmarshal(rec.Metadata, &ev.Metadata)
 	}
-	payload, err := a.registry.Decode(rec.Type, rec.Data)
+	payload, err := r.Decode(rec.Type, rec.Data)
 	if err != nil {
 		var unknown *UnregisteredEventError
 		if errors.As(err, &unknown) {

@@ -46,8 +46,9 @@ type ReadOptions struct {
 type DeleteMode int8
 
 const (
-	// SoftDelete marks the stream deleted: it can no longer be read or
-	// written, but its events stay in $all and in streams that link them.
+	// SoftDelete marks the stream deleted: it can no longer be read,
+	// written or deleted again (ErrStreamDeleted), but its events stay in
+	// $all and in streams that link them.
 	SoftDelete DeleteMode = iota
 	// HardDelete removes the stream and its events, also from $all and from
 	// streams that link them. The stream id can then be used again.

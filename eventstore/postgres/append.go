@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -28,11 +29,17 @@ type appendRequest struct {
 	stream   string
 	expected eventstore.ExpectedVersion
 	events   []eventstore.EventData // ids filled in
-	// cancelled is the caller's ctx.Done(): a committer skips a request
-	// whose caller has gone before the batch is sent.
-	cancelled <-chan struct{}
-	result    chan appendResponse
+	// state moves from queued to claimed (by a committer about to write
+	// it) or to abandoned (by a caller whose context ended first), once.
+	state  atomic.Int32
+	result chan appendResponse
 }
+
+const (
+	requestQueued int32 = iota
+	requestClaimed
+	requestAbandoned
+)
 
 type appendResponse struct {
 	res eventstore.AppendResult
@@ -63,13 +70,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		}
 		evs[i] = e
 	}
-	req := &appendRequest{
-		stream:    stream,
-		expected:  expected,
-		events:    evs,
-		cancelled: ctx.Done(),
-		result:    make(chan appendResponse, 1),
-	}
+	req := &appendRequest{stream: stream, expected: expected, events: evs, result: make(chan appendResponse, 1)}
 	select {
 	case s.appends <- req:
 	case <-ctx.Done():
@@ -79,8 +80,14 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	case resp := <-req.result:
 		return resp.res, resp.err
 	case <-ctx.Done():
-		// The append may still commit, all or nothing.
-		return eventstore.AppendResult{}, ctx.Err()
+		if req.state.CompareAndSwap(requestQueued, requestAbandoned) {
+			// No committer took it: it will never be written.
+			return eventstore.AppendResult{}, ctx.Err()
+		}
+		// Its transaction is under way: report how it ended, so that
+		// nothing lands after Append has returned.
+		resp := <-req.result
+		return resp.res, resp.err
 	}
 }
 
@@ -129,20 +136,23 @@ func (s *Store) collect(first *appendRequest) []*appendRequest {
 	return batch
 }
 
-// commit writes a batch in one transaction and replies to each request.
+// commit claims the requests of a batch whose callers are still waiting
+// and writes them.
 func (s *Store) commit(batch []*appendRequest) {
 	live := batch[:0]
 	for _, r := range batch {
-		select {
-		case <-r.cancelled:
-			r.reply(appendResponse{err: context.Canceled})
-		default:
+		if r.state.CompareAndSwap(requestQueued, requestClaimed) {
 			live = append(live, r)
 		}
 	}
-	if len(live) == 0 {
-		return
+	if len(live) > 0 {
+		s.commitClaimed(live)
 	}
+}
+
+// commitClaimed writes claimed requests in one transaction and replies to
+// each.
+func (s *Store) commitClaimed(live []*appendRequest) {
 	// Lock streams in one order in every transaction, so that two
 	// committers (or two processes) never deadlock.
 	slices.SortStableFunc(live, func(a, b *appendRequest) int { return cmp.Compare(a.stream, b.stream) })
@@ -163,7 +173,7 @@ func (s *Store) commit(batch []*appendRequest) {
 		// id, a value jsonb refuses). Nothing was written: write each one on
 		// its own so that only the culprit fails.
 		for _, r := range live {
-			s.commit([]*appendRequest{r})
+			s.commitClaimed([]*appendRequest{r})
 		}
 		return
 	}

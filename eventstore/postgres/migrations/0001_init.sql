@@ -158,7 +158,7 @@ END $$;
 
 -- delete_stream deletes a stream softly or, with p_hard, with its events
 -- and links. status: 0 ok, 1 wrong expected version, 2 stream not found,
--- 3 stream deleted (soft-deleting a soft-deleted stream).
+-- 3 stream deleted (a soft-deleted stream cannot be deleted again).
 CREATE FUNCTION {{schema}}.delete_stream(p_stream text, p_expected bigint, p_hard boolean,
     OUT status smallint, OUT version bigint)
 LANGUAGE plpgsql AS $$
@@ -170,7 +170,7 @@ BEGIN
     IF NOT FOUND THEN
         status := 2; version := 0; RETURN;
     END IF;
-    IF v_deleted AND NOT p_hard THEN
+    IF v_deleted THEN
         status := 3; RETURN;
     END IF;
     IF p_expected > 0 AND p_expected <> version THEN

@@ -1,0 +1,119 @@
+package actorstest
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+
+	"github.com/cohort-dev/cohort/actors"
+)
+
+// AggregateCase is a given/when/then test of an aggregate's decisions,
+// without a store or actors:
+//
+//	actorstest.Aggregate(t, newUser).
+//		Given(UserRegistered{...}).
+//		When(ChangeUsername{...}).
+//		Then(UsernameChanged{...})
+type AggregateCase struct {
+	tb     testing.TB
+	agg    actors.Aggregate
+	events []any
+	err    error
+	ran    bool
+}
+
+// Aggregate starts a case on a new instance.
+func Aggregate(tb testing.TB, newAggregate func() actors.Aggregate) *AggregateCase {
+	tb.Helper()
+	return &AggregateCase{tb: tb, agg: newAggregate()}
+}
+
+// Given applies past events.
+func (c *AggregateCase) Given(events ...any) *AggregateCase {
+	c.tb.Helper()
+	for _, e := range events {
+		c.agg.Apply(e)
+	}
+	return c
+}
+
+// When executes a command, and applies the events it returns, so that
+// When can be chained.
+func (c *AggregateCase) When(cmd any) *AggregateCase {
+	c.tb.Helper()
+	c.events, c.err = c.agg.Execute(cmd)
+	c.ran = true
+	if c.err == nil {
+		for _, e := range c.events {
+			c.agg.Apply(e)
+		}
+	}
+	return c
+}
+
+// Then asserts that the last command succeeded with exactly these events.
+func (c *AggregateCase) Then(events ...any) *AggregateCase {
+	c.tb.Helper()
+	c.mustHaveRun()
+	if c.err != nil {
+		c.tb.Fatalf("expected events %s, got error: %v", describe(events), c.err)
+	}
+	if len(events) == 0 && len(c.events) == 0 {
+		return c
+	}
+	if !reflect.DeepEqual(c.events, events) {
+		c.tb.Fatalf("events differ\n got: %s\nwant: %s", describe(c.events), describe(events))
+	}
+	return c
+}
+
+// ThenError asserts that the last command failed with an error matching
+// target (errors.Is).
+func (c *AggregateCase) ThenError(target error) *AggregateCase {
+	c.tb.Helper()
+	c.mustHaveRun()
+	if c.err == nil {
+		c.tb.Fatalf("expected error %v, got events %s", target, describe(c.events))
+	}
+	if !errors.Is(c.err, target) {
+		c.tb.Fatalf("expected error %v, got %v", target, c.err)
+	}
+	return c
+}
+
+// ThenErrorAs asserts that the last command failed with an error that
+// errors.As assigns to target, and returns it for further checks.
+func (c *AggregateCase) ThenErrorAs(target any) *AggregateCase {
+	c.tb.Helper()
+	c.mustHaveRun()
+	if c.err == nil || !errors.As(c.err, target) {
+		c.tb.Fatalf("expected an error of type %T, got %v (events %s)", target, c.err, describe(c.events))
+	}
+	return c
+}
+
+// State returns the aggregate, for assertions on its state.
+func (c *AggregateCase) State() actors.Aggregate { return c.agg }
+
+func (c *AggregateCase) mustHaveRun() {
+	c.tb.Helper()
+	if !c.ran {
+		c.tb.Fatal("actorstest: Then before When")
+	}
+}
+
+func describe(events []any) string {
+	if len(events) == 0 {
+		return "none"
+	}
+	s := ""
+	for i, e := range events {
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("%T%+v", e, e)
+	}
+	return s
+}

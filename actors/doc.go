@@ -1,0 +1,45 @@
+// Package actors is Cohort's runtime: Commanded's programming model — a
+// command router, aggregates, event handlers and process managers — on
+// protoactor-go actors over an event store.
+//
+// Commands and events are plain structs. Register event types with a
+// Registry (RegisterEvent), aggregate types with App.RegisterAggregate, and
+// route each command type to an aggregate type with Route, giving a
+// function that returns the aggregate's id:
+//
+//	app, _ := actors.New(actors.Config{Store: store})
+//	actors.MustRegisterEvent[UserRegistered](app.Registry(), "accounts.UserRegistered")
+//	app.RegisterAggregate(actors.AggregateType{Name: "user", New: func() actors.Aggregate { return &User{} }})
+//	actors.Route(app, "user", func(c RegisterUser) string { return c.UserID })
+//	app.Start(ctx)
+//	res, err := app.Dispatch(ctx, RegisterUser{...}, actors.WithConsistency(actors.Strong))
+//
+// # How a command flows
+//
+// Dispatch runs the middleware chain, then sends the command to one of the
+// aggregate type's shard actors (by a hash of the id). The shard is the
+// parent and supervisor of the aggregate actors whose ids hash to it: it
+// spawns an instance on its first command, forwards commands to it, and
+// passivates it (after its Lifespan, or least recently used beyond
+// Config.MaxLiveAggregates), buffering commands for an instance while it
+// stops. The aggregate actor loads its state lazily (snapshot, then the
+// events after it), runs Execute, appends the events with the version it
+// holds as expected version (on a conflict with another process it catches
+// up and retries), applies them, and answers the caller on a channel. A
+// panic answers ErrAggregateStopped and restarts the actor, which reloads.
+//
+// Event handlers and process managers each own a persistent subscription
+// to $all (one active subscriber across processes). A goroutine pumps its
+// batches into the handler's actor, which calls the handler in order (or
+// fans out to partition workers) and acknowledges up to the last event all
+// partitions finished. A process manager's coordinator routes each event to
+// instance actors that run in parallel, persists their states in batches,
+// and acknowledges only what every instance finished and persisted. The
+// commands an instance dispatches carry ids derived from the event, and
+// aggregates remember recent command ids, so a redelivered event never
+// takes effect twice.
+//
+// A strongly consistent dispatch returns once every strongly consistent
+// handler has processed the global position of the command's last event;
+// App.WaitFor does the same for any handler and position.
+package actors

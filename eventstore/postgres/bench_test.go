@@ -1,0 +1,221 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cohort-dev/cohort/eventstore"
+	"github.com/cohort-dev/cohort/eventstore/postgres"
+	"github.com/cohort-dev/cohort/internal/pgtest"
+)
+
+// The benchmarks compare the store with raw pgx doing the same writes on
+// the same server in the same run: rows of the same shape into a table
+// with the same indexes (raw_events, created LIKE the events table).
+// Compare them with benchstat; BENCHMARKS.md has the figures.
+
+// rawTable creates raw_events and a sequence for the raw baseline.
+func rawTable(b *testing.B, pool *pgxpool.Pool) {
+	b.Helper()
+	_, err := pool.Exec(b.Context(), `
+		CREATE TABLE IF NOT EXISTS raw_events (LIKE cohort.events INCLUDING ALL);
+		CREATE SEQUENCE IF NOT EXISTS raw_position`)
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+const rawInsert = `INSERT INTO raw_events (position, event_id, stream_id, stream_version, type, data,
+		metadata, causation_id, correlation_id, created_at)
+	SELECT nextval('raw_position'), u.id, $1, $4 + u.ord, 'bench.Event', u.data, NULL, NULL, NULL, now()
+	  FROM unnest($2::uuid[], $3::jsonb[]) WITH ORDINALITY AS u(id, data, ord)`
+
+func benchPayloads(n int) [][]byte {
+	p := make([][]byte, n)
+	for i := range p {
+		p[i] = []byte(fmt.Sprintf(`{"user_id":"%s","username":"user%d","bio":"a short biography"}`, uuid.New(), i))
+	}
+	return p
+}
+
+func benchEvents(payloads [][]byte) []eventstore.EventData {
+	evs := make([]eventstore.EventData, len(payloads))
+	for i, p := range payloads {
+		evs[i] = eventstore.EventData{Type: "bench.Event", Data: p}
+	}
+	return evs
+}
+
+func newIDs(n int) []uuid.UUID {
+	ids := make([]uuid.UUID, n)
+	for i := range ids {
+		ids[i], _ = uuid.NewV7()
+	}
+	return ids
+}
+
+// BenchmarkAppendBatch100: one writer appends batches of 100 events, each
+// to a new stream.
+func BenchmarkAppendBatch100(b *testing.B) {
+	conn := newDatabase(b)
+	payloads := benchPayloads(100)
+	b.Run("store", func(b *testing.B) {
+		s := mustOpen(b, conn, postgres.Config{})
+		evs := benchEvents(payloads)
+		run, i := uuid.NewString(), 0
+		for b.Loop() {
+			i++
+			if _, err := s.Append(b.Context(), fmt.Sprintf("batch-%s-%d", run, i), eventstore.NoStream, evs); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(100*b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+	b.Run("pgx", func(b *testing.B) {
+		pool := pgtest.NewPool(b, conn)
+		rawTable(b, pool)
+		run, i := uuid.NewString(), 0
+		for b.Loop() {
+			i++
+			if _, err := pool.Exec(b.Context(), rawInsert, fmt.Sprintf("batch-%s-%d", run, i), newIDs(100), payloads, 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(100*b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+}
+
+// BenchmarkAppendConcurrent50: 50 writers each append one event at a time
+// to their own stream. The store shares transactions among them (group
+// commit); raw pgx commits one transaction per event, each on its own
+// connection.
+func BenchmarkAppendConcurrent50(b *testing.B) {
+	const writers = 50
+	conn := newDatabase(b)
+	payload := benchPayloads(1)
+	run := func(b *testing.B, appendOne func(ctx context.Context, stream string, version int64) error) {
+		var next atomic.Int64
+		run := uuid.NewString()
+		b.SetParallelism((writers + 1) / 2) // GOMAXPROCS is 2 here; 25 per proc
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			stream := fmt.Sprintf("writer-%s-%d", run, next.Add(1))
+			var version int64
+			for pb.Next() {
+				if err := appendOne(b.Context(), stream, version); err != nil {
+					b.Error(err)
+					return
+				}
+				version++
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	}
+	b.Run("store", func(b *testing.B) {
+		s := mustOpen(b, conn, postgres.Config{})
+		evs := benchEvents(payload)
+		run(b, func(ctx context.Context, stream string, version int64) error {
+			_, err := s.Append(ctx, stream, eventstore.Exact(version), evs)
+			return err
+		})
+	})
+	b.Run("pgx", func(b *testing.B) {
+		cfg, err := pgxpool.ParseConfig(conn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg.MaxConns = writers
+		pool, err := pgxpool.NewWithConfig(b.Context(), cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer pool.Close()
+		rawTable(b, pool)
+		run(b, func(ctx context.Context, stream string, version int64) error {
+			_, err := pool.Exec(ctx, rawInsert, stream, newIDs(1), payload, version)
+			return err
+		})
+	})
+}
+
+// BenchmarkReadAll reads $all forward in pages of 1,000 events.
+func BenchmarkReadAll(b *testing.B) {
+	const total = 100_000
+	conn := newDatabase(b)
+	s := mustOpen(b, conn, postgres.Config{})
+	evs := benchEvents(benchPayloads(1000))
+	for i := range total / 1000 {
+		if _, err := s.Append(b.Context(), fmt.Sprintf("r-%d", i), eventstore.NoStream, evs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	read := 0
+	for b.Loop() {
+		n := 0
+		for _, err := range eventstore.AllEvents(b.Context(), s, 0, 1000) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != total {
+			b.Fatalf("read %d events, want %d", n, total)
+		}
+		read += n
+	}
+	b.ReportMetric(float64(read)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkSubscriptionLatency appends one event at a time and measures
+// how long after the append returns a subscription delivers it, in the
+// same process (woken directly) and in another (woken by NOTIFY).
+func BenchmarkSubscriptionLatency(b *testing.B) {
+	for _, where := range []string{"same-process", "other-process"} {
+		b.Run(where, func(b *testing.B) {
+			conn := newDatabase(b)
+			writer := mustOpen(b, conn, postgres.Config{})
+			reader := writer
+			if where == "other-process" {
+				reader = mustOpen(b, conn, postgres.Config{})
+			}
+			sub, err := reader.Subscribe(b.Context(), eventstore.SubscribeOptions{StartFrom: eventstore.Current})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer sub.Close()
+			evs := benchEvents(benchPayloads(1))
+			var lat []time.Duration
+			for b.Loop() {
+				res, err := writer.Append(b.Context(), "latency", eventstore.Any, evs)
+				if err != nil {
+					b.Fatal(err)
+				}
+				committed := time.Now()
+				for got := false; !got; {
+					select {
+					case batch := <-sub.Events():
+						for _, e := range batch {
+							got = got || e.Position == res.LastPosition
+						}
+						if err := sub.Ack(batch[len(batch)-1]); err != nil {
+							b.Fatal(err)
+						}
+					case <-time.After(10 * time.Second):
+						b.Fatal("event not delivered")
+					}
+				}
+				lat = append(lat, time.Since(committed))
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+		})
+	}
+}
