@@ -1,0 +1,187 @@
+package accounts_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/cohort-dev/cohort/actors"
+	"github.com/cohort-dev/cohort/actors/actorstest"
+	"github.com/cohort-dev/cohort/aggregates/accounts"
+	"github.com/cohort-dev/cohort/aggregates/validation"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+var registered = accounts.UserRegistered{UserID: "u1", Username: "jake", Email: "jake@jake.jake", HashedPassword: "h1"}
+
+func TestUser(t *testing.T) {
+	tests := []struct {
+		name      string
+		given     []any
+		when      any
+		then      []any
+		wantErr   error
+		wantField string // a field the validation.Errors must name
+	}{
+		{
+			name: "register",
+			when: accounts.RegisterUser{UserID: "u1", Username: "jake", Email: "jake@jake.jake", HashedPassword: "h1"},
+			then: []any{registered},
+		},
+		{
+			name:    "register twice",
+			given:   []any{registered},
+			when:    accounts.RegisterUser{UserID: "u1", Username: "jake", Email: "jake@jake.jake", HashedPassword: "h1"},
+			wantErr: accounts.ErrAlreadyRegistered,
+		},
+		{
+			name:      "register blank username",
+			when:      accounts.RegisterUser{UserID: "u1", Email: "jake@jake.jake", HashedPassword: "h1"},
+			wantField: "username",
+		},
+		{
+			name:      "register invalid email",
+			when:      accounts.RegisterUser{UserID: "u1", Username: "jake", Email: "jake", HashedPassword: "h1"},
+			wantField: "email",
+		},
+		{
+			name:    "update unknown user",
+			when:    accounts.UpdateUser{UserID: "u1", Bio: ptr("hi")},
+			wantErr: accounts.ErrUserNotFound,
+		},
+		{
+			name:  "update every field",
+			given: []any{registered},
+			when: accounts.UpdateUser{UserID: "u1", Username: ptr("jacob"), Email: ptr("jacob@jake.jake"),
+				HashedPassword: ptr("h2"), Bio: ptr("I work at statefarm"), Image: ptr("https://i.example/j.png")},
+			then: []any{
+				accounts.UsernameChanged{UserID: "u1", Username: "jacob", Previous: "jake"},
+				accounts.UserEmailChanged{UserID: "u1", Email: "jacob@jake.jake", Previous: "jake@jake.jake"},
+				accounts.UserPasswordChanged{UserID: "u1", HashedPassword: "h2"},
+				accounts.UserBioChanged{UserID: "u1", Bio: "I work at statefarm"},
+				accounts.UserImageChanged{UserID: "u1", Image: "https://i.example/j.png"},
+			},
+		},
+		{
+			name:  "update with unchanged values",
+			given: []any{registered},
+			when:  accounts.UpdateUser{UserID: "u1", Username: ptr("jake"), Email: ptr("jake@jake.jake"), Bio: ptr("")},
+			then:  nil,
+		},
+		{
+			name:  "username follows earlier changes",
+			given: []any{registered, accounts.UsernameChanged{UserID: "u1", Username: "jacob", Previous: "jake"}},
+			when:  accounts.UpdateUser{UserID: "u1", Username: ptr("jake")},
+			then:  []any{accounts.UsernameChanged{UserID: "u1", Username: "jake", Previous: "jacob"}},
+		},
+		{
+			name:      "update to blank username",
+			given:     []any{registered},
+			when:      accounts.UpdateUser{UserID: "u1", Username: ptr("")},
+			wantField: "username",
+		},
+		{
+			name:      "bio with NUL",
+			given:     []any{registered},
+			when:      accounts.UpdateUser{UserID: "u1", Bio: ptr("a\x00b")},
+			wantField: "bio",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := actorstest.Aggregate(t, func() actors.Aggregate { return &accounts.User{} }).Given(tt.given...).When(tt.when)
+			switch {
+			case tt.wantErr != nil:
+				c.ThenError(tt.wantErr)
+			case tt.wantField != "":
+				var verr validation.Errors
+				c.ThenErrorAs(&verr)
+				if len(verr[tt.wantField]) == 0 {
+					t.Fatalf("validation error %v names no %s", verr, tt.wantField)
+				}
+			default:
+				c.Then(tt.then...)
+			}
+		})
+	}
+}
+
+func TestValidateUsername(t *testing.T) {
+	tests := []struct {
+		username string
+		ok       bool
+	}{
+		{"jake", true},
+		{"celeb_u17000000001234", true},
+		{"Jöhn-Doe", true},
+		{"名前", true},
+		{"", false},
+		{"a b", false},
+		{"a/b", false},
+		{"..", false},
+		{"robert'); DROP TABLE users;--", false},
+		{"🐉", false},
+		{strings.Repeat("a", accounts.MaxUsernameLength), true},
+		{strings.Repeat("a", accounts.MaxUsernameLength+1), false},
+	}
+	for _, tt := range tests {
+		var errs validation.Errors
+		accounts.ValidateUsername(&errs, tt.username)
+		if ok := errs.Err() == nil; ok != tt.ok {
+			t.Errorf("ValidateUsername(%q) ok = %v, want %v (%v)", tt.username, ok, tt.ok, errs)
+		}
+	}
+}
+
+func TestValidateEmailAndPassword(t *testing.T) {
+	emails := []struct {
+		email string
+		ok    bool
+	}{
+		{"jake@jake.jake", true},
+		{"o'brien+tag@example.co.uk", true},
+		{"jake", false},
+		{"@jake", false},
+		{"jake@", false},
+		{"ja ke@jake.jake", false},
+		{"a@b@c", false},
+	}
+	for _, tt := range emails {
+		var errs validation.Errors
+		accounts.ValidateEmail(&errs, tt.email)
+		if ok := errs.Err() == nil; ok != tt.ok {
+			t.Errorf("ValidateEmail(%q) ok = %v, want %v", tt.email, ok, tt.ok)
+		}
+	}
+	passwords := []struct {
+		password string
+		ok       bool
+	}{
+		{"password", true},
+		{"short", false},
+		{"", false},
+		{strings.Repeat("p", accounts.MaxPasswordLength), true},
+		{strings.Repeat("p", accounts.MaxPasswordLength+1), false},
+		{"pass\x00word", false},
+	}
+	for _, tt := range passwords {
+		var errs validation.Errors
+		accounts.ValidatePassword(&errs, tt.password)
+		if ok := errs.Err() == nil; ok != tt.ok {
+			t.Errorf("ValidatePassword(%d bytes) ok = %v, want %v", len(tt.password), ok, tt.ok)
+		}
+	}
+}
+
+func TestKeys(t *testing.T) {
+	if accounts.UsernameKey("Jake") != accounts.UsernameKey("jake") {
+		t.Error("usernames differing in case must collide")
+	}
+	// "é" precomposed and decomposed.
+	if accounts.UsernameKey("caf\u00e9") != accounts.UsernameKey("cafe\u0301") {
+		t.Error("usernames differing in normalization must collide")
+	}
+	if accounts.EmailKey("Jake@Example.COM") != "jake@example.com" {
+		t.Error("email key is not lower case")
+	}
+}
