@@ -1,0 +1,179 @@
+package unique
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/cohort-dev/cohort/eventstore"
+)
+
+// Store is what claims need of an event store.
+type Store interface {
+	eventstore.Appender
+	eventstore.StreamReader
+	eventstore.StreamAdmin
+}
+
+// ClaimedEvent is the type of the one event in a claim's stream.
+const ClaimedEvent = "unique.Claimed"
+
+// maxPlainValue is the longest value kept readable in a stream id; longer
+// values (and values a stream id cannot hold) are hashed.
+const maxPlainValue = 200
+
+var (
+	// ErrTaken: another owner holds the value. Errors that wrap it are
+	// *TakenError.
+	ErrTaken = errors.New("unique: value already claimed")
+	// ErrNotClaimed: nobody holds the value.
+	ErrNotClaimed = errors.New("unique: value not claimed")
+)
+
+// TakenError names the value and the owner holding it.
+type TakenError struct {
+	Namespace string
+	Value     string
+	Owner     string
+}
+
+func (e *TakenError) Error() string {
+	return fmt.Sprintf("unique: %s %q already claimed", e.Namespace, e.Value)
+}
+
+// Unwrap returns ErrTaken.
+func (e *TakenError) Unwrap() error { return ErrTaken }
+
+// claimed is the data of a claim's event.
+type claimed struct {
+	Namespace string `json:"namespace"`
+	Value     string `json:"value"`
+	Owner     string `json:"owner"`
+}
+
+// Claims claims and releases unique values in a store. It holds no state
+// of its own and is safe for concurrent use.
+type Claims struct {
+	store Store
+}
+
+// New returns claims kept in store.
+func New(store Store) *Claims { return &Claims{store: store} }
+
+// Claim reserves value in namespace for owner. It reports created when
+// this call made the claim, and false when owner already held it (a
+// retry); it fails with a *TakenError when another owner holds it.
+// Namespaces must be non-empty and free of '-'; values are compared
+// exactly, so callers normalize them first (case, Unicode form).
+func (c *Claims) Claim(ctx context.Context, namespace, value, owner string) (created bool, err error) {
+	stream, err := streamID(namespace, value)
+	if err != nil {
+		return false, err
+	}
+	data, err := json.Marshal(claimed{Namespace: namespace, Value: value, Owner: owner})
+	if err != nil {
+		return false, fmt.Errorf("unique: encode claim: %w", err)
+	}
+	// A claim released between our failed append and our read of its
+	// owner is tried again, a few times.
+	for range 3 {
+		_, err = c.store.Append(ctx, stream, eventstore.NoStream, []eventstore.EventData{{
+			ID:   uuid.Must(uuid.NewV7()),
+			Type: ClaimedEvent,
+			Data: data,
+		}})
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, eventstore.ErrVersionConflict) {
+			return false, fmt.Errorf("unique: claim %s: %w", namespace, err)
+		}
+		holder, err := c.owner(ctx, stream)
+		switch {
+		case errors.Is(err, ErrNotClaimed):
+			continue
+		case err != nil:
+			return false, err
+		case holder == owner:
+			return false, nil
+		}
+		return false, &TakenError{Namespace: namespace, Value: value, Owner: holder}
+	}
+	return false, &TakenError{Namespace: namespace, Value: value}
+}
+
+// Release frees value in namespace if owner holds it; releasing a value
+// that is free or held by another owner does nothing.
+func (c *Claims) Release(ctx context.Context, namespace, value, owner string) error {
+	stream, err := streamID(namespace, value)
+	if err != nil {
+		return err
+	}
+	recs, err := c.store.ReadStream(ctx, stream, eventstore.ReadOptions{Count: 1})
+	if errors.Is(err, eventstore.ErrStreamNotFound) || errors.Is(err, eventstore.ErrStreamDeleted) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("unique: release %s: %w", namespace, err)
+	}
+	if len(recs) == 0 || decodeOwner(recs[0]) != owner {
+		return nil
+	}
+	err = c.store.DeleteStream(ctx, stream, eventstore.Exact(recs[0].StreamVersion), eventstore.HardDelete)
+	if err != nil && !errors.Is(err, eventstore.ErrStreamNotFound) {
+		return fmt.Errorf("unique: release %s: %w", namespace, err)
+	}
+	return nil
+}
+
+// Owner returns the owner holding value in namespace, or ErrNotClaimed.
+func (c *Claims) Owner(ctx context.Context, namespace, value string) (string, error) {
+	stream, err := streamID(namespace, value)
+	if err != nil {
+		return "", err
+	}
+	return c.owner(ctx, stream)
+}
+
+func (c *Claims) owner(ctx context.Context, stream string) (string, error) {
+	recs, err := c.store.ReadStream(ctx, stream, eventstore.ReadOptions{Count: 1})
+	if errors.Is(err, eventstore.ErrStreamNotFound) || errors.Is(err, eventstore.ErrStreamDeleted) || (err == nil && len(recs) == 0) {
+		return "", ErrNotClaimed
+	}
+	if err != nil {
+		return "", fmt.Errorf("unique: read claim: %w", err)
+	}
+	return decodeOwner(recs[0]), nil
+}
+
+func decodeOwner(rec eventstore.RecordedEvent) string {
+	var d claimed
+	if json.Unmarshal(rec.Data, &d) != nil {
+		return ""
+	}
+	return d.Owner
+}
+
+// StreamID returns the stream that holds a claim on value in namespace.
+func StreamID(namespace, value string) (string, error) { return streamID(namespace, value) }
+
+func streamID(namespace, value string) (string, error) {
+	if namespace == "" || strings.ContainsAny(namespace, "-\x00") || !utf8.ValidString(namespace) {
+		return "", fmt.Errorf("unique: invalid namespace %q", namespace)
+	}
+	if value == "" {
+		return "", errors.New("unique: empty value")
+	}
+	if len(value) > maxPlainValue || strings.IndexByte(value, 0) >= 0 || !utf8.ValidString(value) {
+		sum := sha256.Sum256([]byte(value))
+		value = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	return "unique-" + namespace + "-" + value, nil
+}
