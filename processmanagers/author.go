@@ -1,0 +1,62 @@
+package processmanagers
+
+import (
+	"github.com/cohort-dev/cohort/actors"
+	"github.com/cohort-dev/cohort/aggregates/accounts"
+	"github.com/cohort-dev/cohort/aggregates/blog"
+)
+
+// AuthorFromUserName names the author workflow and its subscription.
+const AuthorFromUserName = "blog.AuthorFromUser"
+
+// AuthorFromUser is one user's author workflow: one instance per user.
+type AuthorFromUser struct {
+	// AuthorID is the author created for the user (the user's id).
+	AuthorID string `json:"author_id"`
+}
+
+// Handle implements actors.ProcessManager.
+func (p *AuthorFromUser) Handle(ev actors.Event) ([]any, error) {
+	switch e := ev.Payload.(type) {
+	case accounts.UserRegistered:
+		return []any{blog.CreateAuthor{AuthorID: e.UserID, UserID: e.UserID, Username: e.Username}}, nil
+	case accounts.UsernameChanged:
+		return []any{blog.ChangeAuthorUsername{AuthorID: e.UserID, Username: e.Username}}, nil
+	}
+	return nil, nil
+}
+
+// Apply implements actors.ProcessManager.
+func (p *AuthorFromUser) Apply(ev actors.Event) {
+	if e, ok := ev.Payload.(accounts.UserRegistered); ok {
+		p.AuthorID = e.UserID
+	}
+}
+
+// authorInterest routes the events that concern the workflow to the
+// instance of their user.
+func authorInterest(ev actors.Event) []actors.Interest {
+	switch e := ev.Payload.(type) {
+	case accounts.UserRegistered:
+		return []actors.Interest{actors.StartProcess(e.UserID)}
+	case accounts.UsernameChanged:
+		return []actors.Interest{actors.ContinueProcess(e.UserID)}
+	}
+	return nil
+}
+
+// AuthorFromUserConfig returns the workflow's registration, strongly
+// consistent.
+func AuthorFromUserConfig() actors.ProcessManagerConfig {
+	return actors.ProcessManagerConfig{
+		Name:        AuthorFromUserName,
+		New:         func() actors.ProcessManager { return &AuthorFromUser{} },
+		Interested:  authorInterest,
+		Consistency: actors.Strong,
+	}
+}
+
+// Register registers Conduit's process managers with app.
+func Register(app *actors.App) error {
+	return app.RegisterProcessManager(AuthorFromUserConfig())
+}

@@ -1,0 +1,87 @@
+package processmanagers_test
+
+import (
+	"context"
+	"reflect"
+	"testing"
+
+	"github.com/cohort-dev/cohort/actors"
+	"github.com/cohort-dev/cohort/aggregates/accounts"
+	"github.com/cohort-dev/cohort/aggregates/blog"
+	"github.com/cohort-dev/cohort/eventstore"
+	"github.com/cohort-dev/cohort/eventstore/memory"
+	"github.com/cohort-dev/cohort/processmanagers"
+)
+
+func TestAuthorFromUserHandle(t *testing.T) {
+	tests := []struct {
+		name string
+		ev   any
+		want []any
+	}{
+		{"registered", accounts.UserRegistered{UserID: "u1", Username: "jake"},
+			[]any{blog.CreateAuthor{AuthorID: "u1", UserID: "u1", Username: "jake"}}},
+		{"renamed", accounts.UsernameChanged{UserID: "u1", Username: "jacob", Previous: "jake"},
+			[]any{blog.ChangeAuthorUsername{AuthorID: "u1", Username: "jacob"}}},
+		{"other", accounts.UserBioChanged{UserID: "u1", Bio: "hi"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := (&processmanagers.AuthorFromUser{}).Handle(actors.Event{Payload: tt.ev})
+			if err != nil || !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("Handle = %#v, %v; want %#v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestAuthorFollowsUser runs the workflow in an application: once a
+// strongly consistent registration or rename returns, the author exists
+// and carries the new username.
+func TestAuthorFollowsUser(t *testing.T) {
+	ctx := context.Background()
+	store := memory.New()
+	app, err := actors.New(actors.Config{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, register := range []func(*actors.App) error{accounts.Register, blog.Register, processmanagers.Register} {
+		if err := register(app); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := app.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close(ctx)
+
+	strong := actors.WithConsistency(actors.Strong)
+	if _, err := app.Dispatch(ctx, accounts.RegisterUser{UserID: "u1", Username: "jake", Email: "jake@jake.jake", HashedPassword: "h"}, strong); err != nil {
+		t.Fatal(err)
+	}
+	author := func() blog.Author {
+		t.Helper()
+		var a blog.Author
+		evs, err := store.ReadStream(ctx, "blog.Author-u1", eventstore.ReadOptions{})
+		if err != nil {
+			t.Fatalf("author of u1: %v", err)
+		}
+		for _, rec := range evs {
+			ev, err := actors.DecodeEvent(app.Registry(), rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a.Apply(ev.Payload)
+		}
+		return a
+	}
+	if a := author(); a.Username != "jake" || a.UserID != "u1" {
+		t.Fatalf("author after registration: %+v", a)
+	}
+	if _, err := app.Dispatch(ctx, accounts.UpdateUser{UserID: "u1", Username: new("jacob")}, strong); err != nil {
+		t.Fatal(err)
+	}
+	if a := author(); a.Username != "jacob" {
+		t.Fatalf("author after rename: %+v", a)
+	}
+}

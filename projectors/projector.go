@@ -1,0 +1,99 @@
+package projectors
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cohort-dev/cohort/actors"
+)
+
+// Projection is the part of a read model one projector writes.
+type Projection interface {
+	// Name names the projector, its checkpoint and its subscription.
+	Name() string
+	// Tables lists the tables the projection writes, emptied by Rebuild.
+	Tables() []string
+	// Project queues the statements that apply ev, if it concerns the
+	// projection. The statements run in order, in the batch's transaction;
+	// they must not fail on valid events (no constraint may stop a
+	// projector), whatever the read model already holds.
+	Project(b *pgx.Batch, ev actors.Event)
+}
+
+// Projector runs a Projection as an actors.BatchHandler.
+type Projector struct {
+	db         *pgxpool.Pool
+	projection Projection
+	checkpoint string // locks and returns the checkpoint
+	advance    string
+}
+
+// NewProjector returns a projector writing p into schema (empty for
+// DefaultSchema) of db.
+func NewProjector(db *pgxpool.Pool, schema string, p Projection) (*Projector, error) {
+	schema, err := checkSchema(schema)
+	if err != nil {
+		return nil, err
+	}
+	pr := &Projector{
+		db:         db,
+		projection: p,
+		// The upsert creates the row on first use and locks it, so that
+		// a Rebuild or another holder of the subscription waits.
+		checkpoint: `INSERT INTO {{schema}}.projection_checkpoints (name) VALUES ($1)
+			ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING position`,
+		advance: `UPDATE {{schema}}.projection_checkpoints SET position = $2, updated_at = clock_timestamp() WHERE name = $1`,
+	}
+	sqlIn(schema, &pr.checkpoint, &pr.advance)
+	return pr, nil
+}
+
+// Name returns the projection's name.
+func (p *Projector) Name() string { return p.projection.Name() }
+
+// HandlerConfig returns the registration of the projector as a strongly
+// consistent batch handler.
+func (p *Projector) HandlerConfig() actors.HandlerConfig {
+	return actors.HandlerConfig{
+		Name:        p.Name(),
+		Batch:       p,
+		Consistency: actors.Strong,
+		BatchSize:   500,
+		OnError:     actors.RetryPolicy(1_000_000, 50*time.Millisecond, 5*time.Second),
+	}
+}
+
+// HandleEvents implements actors.BatchHandler: it applies the events after
+// the checkpoint and advances the checkpoint, in one transaction.
+func (p *Projector) HandleEvents(ctx context.Context, evs []actors.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	name := p.projection.Name()
+	err := pgx.BeginFunc(ctx, p.db, func(tx pgx.Tx) error {
+		var done int64
+		if err := tx.QueryRow(ctx, p.checkpoint, name).Scan(&done); err != nil {
+			return err
+		}
+		last := evs[len(evs)-1].Position
+		if last <= done {
+			return nil // delivered again
+		}
+		b := &pgx.Batch{}
+		for _, ev := range evs {
+			if ev.Position > done && ev.Payload != nil {
+				p.projection.Project(b, ev)
+			}
+		}
+		b.Queue(p.advance, name, last)
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return fmt.Errorf("projector %s: %w", name, err)
+	}
+	return nil
+}
