@@ -1,0 +1,213 @@
+package conduit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cohort-dev/cohort/actors"
+	"github.com/cohort-dev/cohort/aggregates/accounts"
+	"github.com/cohort-dev/cohort/aggregates/blog"
+	"github.com/cohort-dev/cohort/eventstore/postgres"
+	"github.com/cohort-dev/cohort/internal/password"
+	"github.com/cohort-dev/cohort/internal/unique"
+	"github.com/cohort-dev/cohort/processmanagers"
+	"github.com/cohort-dev/cohort/projectors"
+)
+
+// Config configures an App.
+type Config struct {
+	// DB is the PostgreSQL pool for the event store and the read model.
+	// Required; the caller closes it after the App.
+	DB *pgxpool.Pool
+	// EventSchema holds the event store; default postgres.DefaultSchema.
+	EventSchema string
+	// ReadSchema holds the read model; default projectors.DefaultSchema.
+	ReadSchema string
+	// Password are the Argon2id parameters of new password hashes; the
+	// zero value means password.DefaultParams.
+	Password password.Params
+	// Logger receives the application's logs; default discards them.
+	Logger *slog.Logger
+	// DispatchTimeout bounds one command, its strongly consistent
+	// handlers included (default 10 s).
+	DispatchTimeout time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.EventSchema == "" {
+		c.EventSchema = postgres.DefaultSchema
+	}
+	if c.ReadSchema == "" {
+		c.ReadSchema = projectors.DefaultSchema
+	}
+	if c.Password == (password.Params{}) {
+		c.Password = password.DefaultParams
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.DispatchTimeout == 0 {
+		c.DispatchTimeout = 10 * time.Second
+	}
+	return c
+}
+
+// Migrate creates or upgrades the event store's and the read model's
+// tables. It is idempotent and safe to run from several processes.
+func Migrate(ctx context.Context, cfg Config) error {
+	if cfg.DB == nil {
+		return errors.New("conduit: Config.DB is nil")
+	}
+	cfg = cfg.withDefaults()
+	if err := postgres.Migrate(ctx, cfg.DB, cfg.EventSchema); err != nil {
+		return err
+	}
+	return projectors.Migrate(ctx, cfg.DB, cfg.ReadSchema)
+}
+
+// App is Conduit: the runtime with everything registered, and the use
+// cases. Create it with New, optionally Rebuild projections, Start it, and
+// Close it.
+type App struct {
+	cfg         Config
+	log         *slog.Logger
+	store       *postgres.Store
+	runtime     *actors.App
+	claims      *unique.Claims
+	hasher      *password.Hasher
+	read        *projectors.Queries
+	projections []projectors.Projection
+}
+
+// ClaimsHandler names the handler that releases unique values.
+const ClaimsHandler = "conduit.ReleaseClaims"
+
+// New builds the application on a migrated database (see Migrate). It
+// opens the event store; Close closes it.
+func New(ctx context.Context, cfg Config) (*App, error) {
+	if cfg.DB == nil {
+		return nil, errors.New("conduit: Config.DB is nil")
+	}
+	cfg = cfg.withDefaults()
+	hasher, err := password.NewHasher(cfg.Password)
+	if err != nil {
+		return nil, err
+	}
+	read, err := projectors.NewQueries(cfg.DB, cfg.ReadSchema)
+	if err != nil {
+		return nil, err
+	}
+	store, err := postgres.New(ctx, cfg.DB, postgres.Config{Schema: cfg.EventSchema, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	a := &App{
+		cfg:         cfg,
+		log:         cfg.Logger,
+		store:       store,
+		claims:      unique.New(store),
+		hasher:      hasher,
+		read:        read,
+		projections: projectors.All(cfg.ReadSchema),
+	}
+	if err := a.assemble(); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// assemble creates the runtime and registers the aggregates, the
+// workflow, the projectors and the claims handler.
+func (a *App) assemble() error {
+	rt, err := actors.New(actors.Config{Store: a.store, Logger: a.log, DispatchTimeout: a.cfg.DispatchTimeout})
+	if err != nil {
+		return err
+	}
+	a.runtime = rt
+	for _, register := range []func(*actors.App) error{accounts.Register, blog.Register, processmanagers.Register} {
+		if err := register(rt); err != nil {
+			return err
+		}
+	}
+	for _, p := range a.projections {
+		pr, err := projectors.NewProjector(a.cfg.DB, a.cfg.ReadSchema, p)
+		if err != nil {
+			return err
+		}
+		if err := rt.RegisterHandler(pr.HandlerConfig()); err != nil {
+			return err
+		}
+	}
+	return rt.RegisterHandler(actors.HandlerConfig{
+		Name:        ClaimsHandler,
+		Handler:     &releaser{claims: a.claims},
+		Consistency: actors.Strong,
+		OnError:     actors.RetryPolicy(1_000_000, 50*time.Millisecond, 5*time.Second),
+	})
+}
+
+// Rebuild resets the named projections ("users", "blog", "comments"; none
+// means all) so that Start projects them again from the first event. Call
+// it before Start.
+func (a *App) Rebuild(ctx context.Context, names ...string) error {
+	var ps []projectors.Projection
+	for _, p := range a.projections {
+		if len(names) == 0 || slices.Contains(names, p.Name()) {
+			ps = append(ps, p)
+		}
+	}
+	if len(ps) != max(len(names), len(ps)) || len(ps) == 0 {
+		return fmt.Errorf("conduit: rebuild %v: projections are %v", names, a.ProjectionNames())
+	}
+	return projectors.Rebuild(ctx, a.cfg.DB, a.store, a.cfg.ReadSchema, ps...)
+}
+
+// ProjectionNames lists the read model's projections.
+func (a *App) ProjectionNames() []string {
+	var names []string
+	for _, p := range a.projections {
+		names = append(names, p.Name())
+	}
+	return names
+}
+
+// Start starts the runtime: aggregates, the workflow, the projectors and
+// the claims handler, which catch up from their checkpoints.
+func (a *App) Start(ctx context.Context) error { return a.runtime.Start(ctx) }
+
+// Close stops the runtime gracefully within ctx, then the event store.
+func (a *App) Close(ctx context.Context) error {
+	return errors.Join(a.runtime.Close(ctx), a.store.Close())
+}
+
+// Runtime returns the actors application, for callers that dispatch
+// commands themselves (benchmarks). Commands dispatched that way skip the
+// use cases' uniqueness claims.
+func (a *App) Runtime() *actors.App { return a.runtime }
+
+// Queries returns the read model's queries.
+func (a *App) Queries() *projectors.Queries { return a.read }
+
+// dispatch dispatches cmd with strong consistency. If it fails for sure,
+// the values claimed for it are released; errors are classified.
+func (a *App) dispatch(ctx context.Context, cmd any, claimed *claimed) (actors.Result, error) {
+	res, err := a.runtime.Dispatch(ctx, cmd, actors.WithConsistency(actors.Strong))
+	if err != nil {
+		switch {
+		case failedForSure(err):
+			claimed.release(ctx)
+		case claimed != nil:
+			a.log.Warn("command outcome unknown; keeping its claims", "command", fmt.Sprintf("%T", cmd), "err", err)
+		}
+		return res, classify(err)
+	}
+	return res, nil
+}

@@ -1,0 +1,21 @@
+// Package conduit assembles Conduit on the actors runtime and offers its
+// use cases — register, log in, follow, publish, favorite, comment, ... —
+// to the HTTP API and to in-process callers such as benchmarks.
+//
+// New builds the application from a PostgreSQL pool: the event store, the
+// aggregates, the author workflow, the read-model projectors and the
+// handler that frees unique values. Every command is dispatched with
+// strong consistency, so a use case that writes returns only once the read
+// model shows the write, and its caller (or the caller's next request)
+// reads its own writes without waiting.
+//
+// Usernames, emails and slugs are unique: a use case claims the value
+// (package unique) before it dispatches the command that uses it, releases
+// the claim if the command definitely failed, and the claims handler
+// releases old values when events say they are no longer used.
+//
+// Errors: invalid input is a validation.Errors (field -> messages), a
+// missing resource wraps ErrNotFound, a resource of another user
+// ErrForbidden, a failed login ErrInvalidCredentials. Anything else is an
+// internal failure.
+package conduit

@@ -1,0 +1,55 @@
+package conduit
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cohort-dev/cohort/actors"
+	"github.com/cohort-dev/cohort/aggregates/accounts"
+	"github.com/cohort-dev/cohort/aggregates/blog"
+	"github.com/cohort-dev/cohort/aggregates/validation"
+	"github.com/cohort-dev/cohort/projectors"
+)
+
+// Errors of the use cases, besides validation.Errors.
+var (
+	// ErrNotFound: no such user, profile, article or comment.
+	ErrNotFound = errors.New("conduit: not found")
+	// ErrForbidden: the resource belongs to another user.
+	ErrForbidden = errors.New("conduit: forbidden")
+	// ErrInvalidCredentials: no user has this email and password.
+	ErrInvalidCredentials = errors.New("conduit: invalid email or password")
+)
+
+// classify turns errors of the runtime, the aggregates and the read model
+// into the use cases' errors; other errors are returned as they are.
+func classify(err error) error {
+	var verr validation.Errors
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &verr):
+		return verr
+	case errors.Is(err, projectors.ErrNotFound),
+		errors.Is(err, accounts.ErrUserNotFound),
+		errors.Is(err, blog.ErrAuthorNotFound),
+		errors.Is(err, blog.ErrArticleNotFound),
+		errors.Is(err, blog.ErrCommentNotFound):
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	case errors.Is(err, blog.ErrNotAuthor):
+		return fmt.Errorf("%w: %w", ErrForbidden, err)
+	}
+	return err
+}
+
+// failedForSure reports whether a dispatch error means that the command
+// appended nothing, so that the values claimed for it can be released. A
+// timeout or a lost connection may hide a command that was stored: its
+// claims are kept.
+func failedForSure(err error) bool {
+	return errors.Is(err, actors.ErrValidation) ||
+		errors.Is(err, actors.ErrVersionConflict) ||
+		errors.Is(err, actors.ErrStopped) ||
+		errors.Is(err, actors.ErrUnregisteredCommand) ||
+		errors.Is(err, actors.ErrMissingIdentity)
+}

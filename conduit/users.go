@@ -1,0 +1,172 @@
+package conduit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/cohort-dev/cohort/aggregates/accounts"
+	"github.com/cohort-dev/cohort/aggregates/validation"
+	"github.com/cohort-dev/cohort/internal/password"
+	"github.com/cohort-dev/cohort/projectors"
+)
+
+// User is a user as its owner sees it (the password hash included: never
+// show it to anyone).
+type User = projectors.User
+
+// Profile is a user as a viewer sees them.
+type Profile = projectors.Profile
+
+// Registration is the input of RegisterUser.
+type Registration struct {
+	Username string
+	Email    string
+	Password string
+}
+
+// RegisterUser registers a user with a unique username and email.
+func (a *App) RegisterUser(ctx context.Context, r Registration) (User, error) {
+	var errs validation.Errors
+	accounts.ValidateUsername(&errs, r.Username)
+	accounts.ValidateEmail(&errs, r.Email)
+	accounts.ValidatePassword(&errs, r.Password)
+	if err := errs.Err(); err != nil {
+		return User{}, err
+	}
+	id := newID()
+	claimed, err := a.claim(ctx, id,
+		claim{"username", usernames, accounts.UsernameKey(r.Username)},
+		claim{"email", emails, accounts.EmailKey(r.Email)})
+	if err != nil {
+		return User{}, err
+	}
+	hash, err := a.hasher.Hash(ctx, r.Password)
+	if err != nil {
+		claimed.release(ctx)
+		return User{}, err
+	}
+	cmd := accounts.RegisterUser{UserID: id, Username: r.Username, Email: r.Email, HashedPassword: hash}
+	if _, err := a.dispatch(ctx, cmd, claimed); err != nil {
+		return User{}, err
+	}
+	return a.User(ctx, id)
+}
+
+// Login returns the user with the email and password, or
+// ErrInvalidCredentials.
+func (a *App) Login(ctx context.Context, email, pass string) (User, error) {
+	var errs validation.Errors
+	if strings.TrimSpace(email) == "" {
+		errs.Add("email", validation.Blank)
+	}
+	if pass == "" {
+		errs.Add("password", validation.Blank)
+	}
+	if err := errs.Err(); err != nil {
+		return User{}, err
+	}
+	u, err := a.read.UserByEmailKey(ctx, accounts.EmailKey(email))
+	if errors.Is(err, projectors.ErrNotFound) || len(pass) > accounts.MaxPasswordLength {
+		// As slow as a wrong password, so that timing does not tell
+		// which emails are registered.
+		if err := a.hasher.VerifyNothing(ctx, pass); !errors.Is(err, password.ErrMismatch) {
+			return User{}, err
+		}
+		return User{}, ErrInvalidCredentials
+	}
+	if err != nil {
+		return User{}, err
+	}
+	switch err := a.hasher.Verify(ctx, pass, u.PasswordHash); {
+	case errors.Is(err, password.ErrMismatch):
+		return User{}, ErrInvalidCredentials
+	case err != nil:
+		return User{}, fmt.Errorf("conduit: verify password of %s: %w", u.ID, err)
+	}
+	return u, nil
+}
+
+// User returns the user with the id, or ErrNotFound.
+func (a *App) User(ctx context.Context, id string) (User, error) {
+	u, err := a.read.UserByID(ctx, id)
+	return u, classify(err)
+}
+
+// UserUpdate is the input of UpdateUser; nil fields stay as they are, and
+// so does the password when it is empty (forms send it blank).
+type UserUpdate struct {
+	Username *string
+	Email    *string
+	Password *string
+	Bio      *string
+	Image    *string
+}
+
+// UpdateUser changes the user's details, keeping usernames and emails
+// unique.
+func (a *App) UpdateUser(ctx context.Context, id string, u UserUpdate) (User, error) {
+	current, err := a.User(ctx, id)
+	if err != nil {
+		return User{}, err
+	}
+	if u.Password != nil && *u.Password == "" {
+		u.Password = nil
+	}
+	var errs validation.Errors
+	var claims []claim
+	if u.Username != nil {
+		accounts.ValidateUsername(&errs, *u.Username)
+		if key := accounts.UsernameKey(*u.Username); key != accounts.UsernameKey(current.Username) {
+			claims = append(claims, claim{"username", usernames, key})
+		}
+	}
+	if u.Email != nil {
+		accounts.ValidateEmail(&errs, *u.Email)
+		if key := accounts.EmailKey(*u.Email); key != accounts.EmailKey(current.Email) {
+			claims = append(claims, claim{"email", emails, key})
+		}
+	}
+	if u.Password != nil {
+		accounts.ValidatePassword(&errs, *u.Password)
+	}
+	if u.Bio != nil {
+		accounts.ValidateBio(&errs, *u.Bio)
+	}
+	if u.Image != nil {
+		accounts.ValidateImage(&errs, *u.Image)
+	}
+	if err := errs.Err(); err != nil {
+		return User{}, err
+	}
+	claimed, err := a.claim(ctx, id, claims...)
+	if err != nil {
+		return User{}, err
+	}
+	cmd := accounts.UpdateUser{UserID: id, Username: u.Username, Email: u.Email, Bio: u.Bio, Image: u.Image}
+	if u.Password != nil {
+		hash, err := a.hasher.Hash(ctx, *u.Password)
+		if err != nil {
+			claimed.release(ctx)
+			return User{}, err
+		}
+		cmd.HashedPassword = &hash
+	}
+	if _, err := a.dispatch(ctx, cmd, claimed); err != nil {
+		return User{}, err
+	}
+	return a.User(ctx, id)
+}
+
+// Profile returns the profile of the user with the username as the
+// viewer ("" for anonymous) sees it, or ErrNotFound.
+func (a *App) Profile(ctx context.Context, viewer, username string) (Profile, error) {
+	p, err := a.read.Profile(ctx, viewer, username)
+	return p, classify(err)
+}
+
+// newID returns a new aggregate id: a time-ordered UUID.
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
