@@ -42,8 +42,9 @@ const (
 )
 
 type appendResponse struct {
-	res eventstore.AppendResult
-	err error
+	status int16
+	res    eventstore.AppendResult
+	err    error
 }
 
 func (r *appendRequest) reply(resp appendResponse) { r.result <- resp }
@@ -170,8 +171,9 @@ func (s *Store) commitClaimed(live []*appendRequest) {
 	}
 	if err != nil && len(live) > 1 && isStatementError(err) {
 		// One append's data broke the whole transaction (a duplicate event
-		// id, a value jsonb refuses). Nothing was written: write each one on
-		// its own so that only the culprit fails.
+		// id, a value jsonb refuses), or it deadlocked with another process's
+		// batch. Nothing was written: write each one on its own, so that
+		// only a culprit fails.
 		for _, r := range live {
 			s.commitClaimed([]*appendRequest{r})
 		}
@@ -195,68 +197,200 @@ func (s *Store) commitClaimed(live []*appendRequest) {
 	}
 }
 
-// commitBatch sends the whole batch in one round trip: the statements of a
-// pipelined batch run in one implicit transaction that commits at its end.
+// commitBatch writes a batch in one transaction, one statement and one
+// round trip (append_batch). Appends to one stream go to separate
+// transactions, in order; an append whose new stream another transaction
+// created meanwhile is retried on its own (append_events copes with that).
 func (s *Store) commitBatch(ctx context.Context, batch []*appendRequest) ([]appendResponse, error) {
-	b := &pgx.Batch{}
-	// The transaction id must be taken before any position (horizon.go).
-	b.Queue("SELECT pg_current_xact_id()")
-	for _, r := range batch {
-		b.Queue(s.q.append, appendArgs(r)...)
+	first, rest := splitRepeats(batch)
+	resps, err := s.appendBatch(ctx, first)
+	if err != nil {
+		return nil, err
 	}
-	br := s.pool.SendBatch(ctx, b)
-	resps := make([]appendResponse, len(batch))
-	var firstErr error
-	if _, err := br.Exec(); err != nil {
-		firstErr = err
-	}
-	for i, r := range batch {
-		if firstErr != nil {
-			break
+	for i, r := range first {
+		if resps[i].status != statusRaced {
+			continue
 		}
-		var status int16
-		var version int64
-		var first, last pgtype.Int8
-		if err := br.QueryRow().Scan(&status, &version, &first, &last); err != nil {
-			firstErr = err
-			break
+		one, err := s.appendOne(ctx, r)
+		if err != nil {
+			return nil, err
 		}
-		resps[i] = appendResponse{
-			res: eventstore.AppendResult{Version: version, FirstPosition: first.Int64, LastPosition: last.Int64},
-			err: statusError(status, r.stream, r.expected, version),
+		resps[i] = one
+	}
+	if len(rest) > 0 {
+		more, err := s.commitBatch(ctx, rest)
+		if err != nil {
+			return nil, err
 		}
-	}
-	if err := br.Close(); err != nil && firstErr == nil {
-		firstErr = err
-	}
-	if firstErr != nil {
-		return nil, firstErr
+		resps = append(resps, more...)
+		// Answers follow first, then rest; put them back in batch order.
+		byReq := make(map[*appendRequest]appendResponse, len(batch))
+		for i, r := range append(first, rest...) {
+			byReq[r] = resps[i]
+		}
+		resps = resps[:0]
+		for _, r := range batch {
+			resps = append(resps, byReq[r])
+		}
 	}
 	return resps, nil
 }
 
-func appendArgs(r *appendRequest) []any {
-	n := len(r.events)
-	ids := make([]pgtype.UUID, n)
-	types := make([]string, n)
-	data := make([][]byte, n)
-	meta := make([][]byte, n)
-	causation := make([]pgtype.UUID, n)
-	correlation := make([]pgtype.UUID, n)
-	for i, e := range r.events {
-		ids[i] = pgUUID(e.ID)
-		types[i] = e.Type
-		data[i] = e.Data
-		if len(data[i]) == 0 {
-			data[i] = []byte("null")
+// statusRaced is append_batch's status for a new stream that another
+// transaction created first.
+const statusRaced = 6
+
+// splitRepeats keeps the first append of each stream in first, the others
+// (which must see the first's outcome) in rest, in order.
+func splitRepeats(batch []*appendRequest) (first, rest []*appendRequest) {
+	seen := make(map[string]bool, len(batch))
+	for _, r := range batch {
+		if seen[r.stream] {
+			rest = append(rest, r)
+			continue
 		}
-		if len(e.Metadata) > 0 {
-			meta[i] = e.Metadata
-		}
-		causation[i] = pgUUID(e.CausationID)
-		correlation[i] = pgUUID(e.CorrelationID)
+		seen[r.stream] = true
+		first = append(first, r)
 	}
-	return []any{r.stream, int64(r.expected), ids, types, data, meta, causation, correlation}
+	return first, rest
+}
+
+// appendBatch runs append_batch for appends to distinct streams.
+func (s *Store) appendBatch(ctx context.Context, batch []*appendRequest) ([]appendResponse, error) {
+	n, events := len(batch), 0
+	for _, r := range batch {
+		events += len(r.events)
+	}
+	streams := make([]string, n)
+	expected := make([]int64, n)
+	counts := make([]int32, n)
+	idx := make([]int32, 0, events)
+	ord := make([]int32, 0, events)
+	cols := newEventArrays(events)
+	for i, r := range batch {
+		streams[i], expected[i], counts[i] = r.stream, int64(r.expected), int32(len(r.events))
+		for j, e := range r.events {
+			idx = append(idx, int32(i+1))
+			ord = append(ord, int32(j+1))
+			cols.add(e)
+		}
+	}
+	rows, err := s.pool.Query(ctx, s.q.appendBatch, streams, expected, counts, idx, ord,
+		cols.ids, cols.types, cols.data, cols.meta, cols.causation, cols.correlation)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	byStream := make(map[string]int, n)
+	for i, st := range streams {
+		byStream[st] = i
+	}
+	resps := make([]appendResponse, n)
+	seen := make([]bool, n)
+	for rows.Next() {
+		var stream string
+		var status int16
+		var version int64
+		var position pgtype.Int8
+		if err := rows.Scan(&stream, &status, &version, &position); err != nil {
+			return nil, err
+		}
+		i, ok := byStream[stream]
+		if !ok {
+			return nil, fmt.Errorf("postgres: append_batch returned unknown stream %q", stream)
+		}
+		resp := &resps[i]
+		seen[i] = true
+		if status != 0 {
+			resp.status, resp.res.Version = status, version
+			if status != statusRaced {
+				resp.err = statusError(status, stream, batch[i].expected, version)
+			}
+			continue
+		}
+		// One row per event: the append's range of versions and positions.
+		resp.res.Version = max(resp.res.Version, version)
+		if resp.res.FirstPosition == 0 || position.Int64 < resp.res.FirstPosition {
+			resp.res.FirstPosition = position.Int64
+		}
+		resp.res.LastPosition = max(resp.res.LastPosition, position.Int64)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i, ok := range seen {
+		if !ok {
+			return nil, fmt.Errorf("postgres: append_batch returned nothing for stream %q", streams[i])
+		}
+	}
+	return resps, nil
+}
+
+// appendOne appends one request with append_events, which waits for and
+// then sees a stream created concurrently.
+func (s *Store) appendOne(ctx context.Context, r *appendRequest) (appendResponse, error) {
+	b := &pgx.Batch{}
+	// The transaction id must be taken before any position (horizon.go).
+	b.Queue("SELECT pg_current_xact_id()")
+	cols := newEventArrays(len(r.events))
+	for _, e := range r.events {
+		cols.add(e)
+	}
+	b.Queue(s.q.append, r.stream, int64(r.expected), cols.ids, cols.types, cols.data, cols.meta, cols.causation, cols.correlation)
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return appendResponse{}, err
+	}
+	var status int16
+	var version int64
+	var first, last pgtype.Int8
+	if err := br.QueryRow().Scan(&status, &version, &first, &last); err != nil {
+		return appendResponse{}, err
+	}
+	if err := br.Close(); err != nil {
+		return appendResponse{}, err
+	}
+	return appendResponse{
+		status: status,
+		res:    eventstore.AppendResult{Version: version, FirstPosition: first.Int64, LastPosition: last.Int64},
+		err:    statusError(status, r.stream, r.expected, version),
+	}, nil
+}
+
+// eventArrays holds events as the column arrays the SQL functions take.
+type eventArrays struct {
+	ids, causation, correlation []pgtype.UUID
+	types                       []string
+	data, meta                  [][]byte
+}
+
+func newEventArrays(n int) *eventArrays {
+	return &eventArrays{
+		ids:         make([]pgtype.UUID, 0, n),
+		causation:   make([]pgtype.UUID, 0, n),
+		correlation: make([]pgtype.UUID, 0, n),
+		types:       make([]string, 0, n),
+		data:        make([][]byte, 0, n),
+		meta:        make([][]byte, 0, n),
+	}
+}
+
+func (c *eventArrays) add(e eventstore.EventData) {
+	data := []byte(e.Data)
+	if len(data) == 0 {
+		data = []byte("null")
+	}
+	var meta []byte
+	if len(e.Metadata) > 0 {
+		meta = e.Metadata
+	}
+	c.ids = append(c.ids, pgUUID(e.ID))
+	c.types = append(c.types, e.Type)
+	c.data = append(c.data, data)
+	c.meta = append(c.meta, meta)
+	c.causation = append(c.causation, pgUUID(e.CausationID))
+	c.correlation = append(c.correlation, pgUUID(e.CorrelationID))
 }
 
 func pgUUID(id uuid.UUID) pgtype.UUID {
@@ -290,7 +424,7 @@ func isStatementError(err error) bool {
 		return false
 	}
 	switch pgErr.Code[:2] {
-	case "22", "23": // data exception, integrity constraint violation
+	case "22", "23", "40": // data exception, integrity constraint violation, deadlock or serialization failure
 		return true
 	}
 	return false

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -119,7 +120,9 @@ func BenchmarkAppendConcurrent50(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	}
 	b.Run("store", func(b *testing.B) {
-		s := mustOpen(b, conn, postgres.Config{})
+		st := &statTracer{}
+		s := mustOpen(b, conn, postgres.Config{Tracer: st})
+		defer func() { b.Log(st) }()
 		evs := benchEvents(payload)
 		run(b, func(ctx context.Context, stream string, version int64) error {
 			_, err := s.Append(ctx, stream, eventstore.Exact(version), evs)
@@ -218,4 +221,28 @@ func BenchmarkSubscriptionLatency(b *testing.B) {
 			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 		})
 	}
+}
+
+// statTracer reports the group commits of a benchmark.
+type statTracer struct {
+	mu               sync.Mutex
+	batches, appends int
+	dur              time.Duration
+}
+
+func (s *statTracer) BatchCommitted(appends, _ int, d time.Duration, _ error) {
+	s.mu.Lock()
+	s.batches++
+	s.appends += appends
+	s.dur += d
+	s.mu.Unlock()
+}
+
+func (s *statTracer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.batches == 0 {
+		return "no batches"
+	}
+	return fmt.Sprintf("%d batches, %.1f appends/batch, %v/batch", s.batches, float64(s.appends)/float64(s.batches), s.dur/time.Duration(s.batches))
 }

@@ -25,20 +25,32 @@ func (n *notifier) kick() {
 	}
 }
 
-// run sends one notification per wake-up; wake-ups that arrive while a
-// notification is being sent collapse into the next one.
+// notifyInterval is the least time between two notifications: under load
+// one notification covers many commits.
+const notifyInterval = time.Millisecond
+
+// run sends a notification after wake-ups, at most one per
+// notifyInterval; wake-ups meanwhile collapse into the next one. The
+// payload is the store's id, so that its own listener ignores it.
 func (n *notifier) run(ctx context.Context) {
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-n.wake:
 		}
+		if wait := notifyInterval - time.Since(last); wait > 0 {
+			if sleepCtx(ctx, wait) != nil {
+				return
+			}
+		}
+		last = time.Now()
 		// A notification takes a transaction id, so its commit would wait
 		// for an fsync; nothing is lost if it is not durable.
 		b := &pgx.Batch{}
 		b.Queue("SET LOCAL synchronous_commit TO off")
-		b.Queue("SELECT pg_notify($1, '')", n.s.channel)
+		b.Queue("SELECT pg_notify($1, $2)", n.s.channel, n.s.id)
 		if err := n.s.pool.SendBatch(ctx, b).Close(); err != nil && ctx.Err() == nil {
 			// Other processes still find the events at their next poll.
 			n.s.log.Warn("notify failed", "err", err)
@@ -81,10 +93,25 @@ func (s *Store) listenOnce(ctx context.Context, connected func()) error {
 	connected()
 	s.horizon.kick()
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		msg, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			return err
 		}
-		s.horizon.kick()
+		if msg.Payload != s.id {
+			s.horizon.kick()
+		}
+	}
+}
+
+// sleepCtx waits d or until ctx ends, returning ctx's error then.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

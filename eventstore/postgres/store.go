@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -23,7 +24,8 @@ type Config struct {
 	// Logger receives the store's logs; default discards them.
 	Logger *slog.Logger
 	// Committers is the number of concurrent group-commit transactions.
-	// Default 2.
+	// Default 1: one committer makes the largest batches, and appends
+	// arriving while a batch commits form the next one.
 	Committers int
 	// MaxBatchEvents bounds the events one group-commit transaction
 	// writes. Default 20,000.
@@ -74,7 +76,7 @@ func (c Config) withDefaults() Config {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if c.Committers == 0 {
-		c.Committers = 2
+		c.Committers = 1
 	}
 	if c.MaxBatchEvents == 0 {
 		c.MaxBatchEvents = 20_000
@@ -98,6 +100,7 @@ type Store struct {
 	q       queries
 	log     *slog.Logger
 	channel string
+	id      string // this store instance, in its notifications
 
 	appends  chan *appendRequest
 	horizon  *horizon
@@ -130,6 +133,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		q:       newQueries(cfg.Schema),
 		log:     cfg.Logger,
 		channel: "cohort_events." + cfg.Schema,
+		id:      uuid.NewString(),
 		appends: make(chan *appendRequest, 4096),
 		subs:    make(map[*subscription]struct{}),
 	}
@@ -211,7 +215,8 @@ func (s *Store) isClosed() bool {
 type queries struct {
 	schema string // quoted
 
-	append, link, deleteStream   string
+	append, appendBatch          string
+	link, deleteStream           string
 	readStreamFwd, readStreamBwd string
 	streamState                  string
 	readAllFwd, readAllBwd       string
@@ -248,6 +253,8 @@ SELECT * FROM (
 		schema: s,
 		append: f(`SELECT status, version, first_position, last_position
 			FROM %s.append_events($1, $2, $3, $4, $5, $6, $7, $8)`),
+		appendBatch: f(`SELECT stream_id, status, version, position
+			FROM %s.append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`),
 		link:          f(`SELECT status, version FROM %s.link_events($1, $2, $3)`),
 		deleteStream:  f(`SELECT status, version FROM %s.delete_stream($1, $2, $3)`),
 		readStreamFwd: readStream(">=", "ASC"),
