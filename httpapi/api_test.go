@@ -1,0 +1,197 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cohort-dev/cohort/conduit"
+	"github.com/cohort-dev/cohort/httpapi"
+	"github.com/cohort-dev/cohort/internal/password"
+	"github.com/cohort-dev/cohort/internal/pgtest"
+)
+
+func TestMain(m *testing.M) {
+	pgtest.RegisterTemplate("conduit", func(ctx context.Context, connString string) error {
+		pool, err := pgxpool.New(ctx, connString)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		return conduit.Migrate(ctx, conduit.Config{DB: pool})
+	})
+	pgtest.Main(m)
+}
+
+var secret = []byte("0123456789abcdef0123456789abcdef")
+
+// api is a running API on a fresh database.
+type api struct {
+	t      *testing.T
+	url    string
+	tokens *httpapi.Tokens
+}
+
+func newAPI(t *testing.T) *api {
+	t.Helper()
+	ctx := context.Background()
+	db := pgtest.NewPool(t, pgtest.NewDatabase(t, pgtest.FromTemplate("conduit")))
+	app, err := conduit.New(ctx, conduit.Config{DB: db, Password: password.Params{Memory: 64, Time: 1, Threads: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := httpapi.NewTokens(secret, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := httpapi.NewHandler(httpapi.Config{App: app, Tokens: tokens, MaxBodyBytes: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		srv.Close()
+		if err := app.Close(context.Background()); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return &api{t: t, url: srv.URL + "/api", tokens: tokens}
+}
+
+// response is a decoded answer.
+type response struct {
+	status int
+	raw    string
+	doc    map[string]any
+}
+
+// do sends a request; body is JSON-encoded unless it is a string or nil.
+func (a *api) do(method, path, token string, body any) response {
+	a.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, a.url+path, rd)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Token "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	r := response{status: res.StatusCode, raw: string(data)}
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &r.doc); err != nil {
+			a.t.Fatalf("%s %s: %d, body is not JSON: %q", method, path, res.StatusCode, data)
+		}
+	}
+	for _, leak := range []string{"$argon2", "SQLSTATE", "pgx", "goroutine ", "panic", "conduit:", "actors:", "eventstore:"} {
+		if strings.Contains(r.raw, leak) {
+			a.t.Fatalf("%s %s: response leaks %q: %s", method, path, leak, r.raw)
+		}
+	}
+	return r
+}
+
+// must asserts the status and returns the response.
+func (a *api) must(status int, method, path, token string, body any) response {
+	a.t.Helper()
+	r := a.do(method, path, token, body)
+	if r.status != status {
+		a.t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.status, status, r.raw)
+	}
+	return r
+}
+
+type user struct{ name, token string }
+
+func (a *api) register(name string) user {
+	a.t.Helper()
+	r := a.must(http.StatusCreated, "POST", "/users", "",
+		map[string]any{"user": map[string]any{"username": name, "email": name + "@example.com", "password": "password"}})
+	return user{name: name, token: field[string](a.t, r.doc, "user", "token")}
+}
+
+func (a *api) publish(u user, title string, tags ...string) string {
+	a.t.Helper()
+	if tags == nil {
+		tags = []string{}
+	}
+	r := a.must(http.StatusCreated, "POST", "/articles", u.token, map[string]any{"article": map[string]any{
+		"title": title, "description": "about " + title, "body": "body of " + title, "tagList": tags}})
+	return field[string](a.t, r.doc, "article", "slug")
+}
+
+// field digs a value out of a JSON document.
+func field[T any](t *testing.T, doc any, path ...any) T {
+	t.Helper()
+	v := doc
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				t.Fatalf("%v: not an object at %q in %v", path, k, doc)
+			}
+			v = m[k]
+		case int:
+			s, ok := v.([]any)
+			if !ok || k >= len(s) {
+				t.Fatalf("%v: no element %d in %v", path, k, doc)
+			}
+			v = s[k]
+		}
+	}
+	out, ok := v.(T)
+	if !ok {
+		t.Fatalf("%v: %#v is not a %T", path, v, out)
+	}
+	return out
+}
+
+// errorsOf returns the messages of an error field.
+func errorsOf(t *testing.T, r response, f string) string {
+	t.Helper()
+	errs, ok := r.doc["errors"].(map[string]any)
+	if !ok {
+		t.Fatalf("no errors object: %s", r.raw)
+	}
+	msgs, _ := errs[f].([]any)
+	return fmt.Sprint(msgs...)
+}
+
+// on returns a with failures reported to t (a subtest).
+func (a *api) on(t *testing.T) *api {
+	c := *a
+	c.t = t
+	return &c
+}
