@@ -1,0 +1,88 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/cohort-dev/cohort/internal/password"
+)
+
+// Config is the command's configuration, from flags and the environment.
+type Config struct {
+	// Addr is the HTTP listen address: -addr, else ":$PORT", else ":8080".
+	Addr string
+	// DataDir keeps the local PostgreSQL cluster and the generated JWT
+	// secret (-data, default ./conduit-data).
+	DataDir string
+	// LogJSON logs JSON instead of text (-log-json).
+	LogJSON bool
+	// DatabaseURL, from DATABASE_URL, points at an external PostgreSQL
+	// instead of a local cluster.
+	DatabaseURL string
+	// JWTSecret, from JWT_SECRET, signs tokens; when empty a secret is
+	// generated and kept in the data directory.
+	JWTSecret string
+	// Password are the Argon2id parameters of new password hashes
+	// (-hash-memory, -hash-time, -hash-threads).
+	Password password.Params
+	// Rebuild lists projections to rebuild from the first event before
+	// serving (-rebuild users,blog,comments or -rebuild all).
+	Rebuild []string
+}
+
+// DefaultDataDir is the data directory when -data is not given.
+const DefaultDataDir = "conduit-data"
+
+// ParseConfig reads flags from args and settings from getenv.
+func ParseConfig(args []string, getenv func(string) string) (Config, error) {
+	cfg := Config{
+		DatabaseURL: getenv("DATABASE_URL"),
+		JWTSecret:   getenv("JWT_SECRET"),
+	}
+	fs := flag.NewFlagSet("conduit", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	addr := fs.String("addr", "", "HTTP listen address (default \":$PORT\" or \":8080\")")
+	fs.StringVar(&cfg.DataDir, "data", DefaultDataDir, "data directory: the local PostgreSQL cluster and the JWT secret")
+	fs.BoolVar(&cfg.LogJSON, "log-json", false, "log JSON instead of text")
+	memory := fs.Uint("hash-memory", uint(password.DefaultParams.Memory), "Argon2id memory per password hash, in KiB")
+	passes := fs.Uint("hash-time", uint(password.DefaultParams.Time), "Argon2id passes per password hash")
+	threads := fs.Uint("hash-threads", uint(password.DefaultParams.Threads), "Argon2id threads per password hash")
+	rebuild := fs.String("rebuild", "", "projections to rebuild from the first event before serving: all, or a comma-separated list of users, blog, comments")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(nil)
+			fs.Usage()
+		}
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+
+	switch port := getenv("PORT"); {
+	case *addr != "":
+		cfg.Addr = *addr
+	case port != "":
+		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			return Config{}, fmt.Errorf("PORT=%q is not a port number", port)
+		}
+		cfg.Addr = ":" + port
+	default:
+		cfg.Addr = ":8080"
+	}
+	if *memory > 1<<32-1 || *passes > 1<<32-1 || *threads > 255 {
+		return Config{}, errors.New("hash parameters out of range")
+	}
+	cfg.Password = password.Params{Memory: uint32(*memory), Time: uint32(*passes), Threads: uint8(*threads)}
+	if err := cfg.Password.Validate(); err != nil {
+		return Config{}, err
+	}
+	if *rebuild != "" {
+		cfg.Rebuild = strings.Split(*rebuild, ",")
+	}
+	return cfg, nil
+}

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/cohort-dev/cohort/internal/password"
+)
+
+func TestParseConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    Config
+		wantErr bool
+	}{
+		{name: "defaults", want: Config{Addr: ":8080", DataDir: DefaultDataDir, Password: password.DefaultParams}},
+		{name: "PORT", env: map[string]string{"PORT": "3000"},
+			want: Config{Addr: ":3000", DataDir: DefaultDataDir, Password: password.DefaultParams}},
+		{name: "-addr wins over PORT", args: []string{"-addr", "127.0.0.1:9000"}, env: map[string]string{"PORT": "3000"},
+			want: Config{Addr: "127.0.0.1:9000", DataDir: DefaultDataDir, Password: password.DefaultParams}},
+		{name: "environment", env: map[string]string{"DATABASE_URL": "postgres://x/y", "JWT_SECRET": "s"},
+			want: Config{Addr: ":8080", DataDir: DefaultDataDir, DatabaseURL: "postgres://x/y", JWTSecret: "s", Password: password.DefaultParams}},
+		{name: "flags", args: []string{"-data", "/srv/conduit", "-log-json", "-hash-memory", "65536", "-hash-time", "3", "-rebuild", "users,blog"},
+			want: Config{Addr: ":8080", DataDir: "/srv/conduit", LogJSON: true,
+				Password: password.Params{Memory: 65536, Time: 3, Threads: 1}, Rebuild: []string{"users", "blog"}}},
+		{name: "bad PORT", env: map[string]string{"PORT": "http"}, wantErr: true},
+		{name: "bad hash parameters", args: []string{"-hash-time", "0"}, wantErr: true},
+		{name: "unknown flag", args: []string{"-verbose"}, wantErr: true},
+		{name: "stray argument", args: []string{"serve"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseConfig(tt.args, func(k string) string { return tt.env[k] })
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v", err)
+			}
+			if err != nil {
+				return
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFallbackClusterDir(t *testing.T) {
+	a, b := fallbackClusterDir("/root/a/conduit-data"), fallbackClusterDir("/root/b/conduit-data")
+	if a == b || a != fallbackClusterDir("/root/a/conduit-data") {
+		t.Fatalf("fallback dirs %q and %q: want one stable directory per data directory", a, b)
+	}
+}
+
+func TestSecretFile(t *testing.T) {
+	path := t.TempDir() + "/secret"
+	s1, err := secretFile(path, 32)
+	if err != nil || len(s1) != 64 {
+		t.Fatalf("secret %q, %v", s1, err)
+	}
+	s2, err := secretFile(path, 32)
+	if err != nil || s2 != s1 {
+		t.Fatalf("second read %q, %v: want the kept secret", s2, err)
+	}
+}

@@ -1,0 +1,61 @@
+// Command conduit serves the RealWorld "Conduit" API on the Cohort
+// runtime.
+//
+//	go run ./cmd/conduit                  # local PostgreSQL in ./conduit-data, API on :8080
+//	go run ./cmd/conduit -addr :3000      # or PORT=3000
+//	DATABASE_URL=postgres://... go run ./cmd/conduit
+//
+// Without DATABASE_URL it starts its own PostgreSQL cluster from the
+// server binaries installed on the machine, keeping the data in the data
+// directory (-data) across runs. It migrates the event store and the read
+// model, serves the API under /api, logs with slog (-log-json for JSON),
+// and shuts down gracefully on SIGINT or SIGTERM.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// shutdownTimeout bounds the graceful shutdown.
+const shutdownTimeout = 30 * time.Second
+
+func main() {
+	cfg, err := ParseConfig(os.Args[1:], os.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "conduit:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	m := NewMain(cfg, os.Stderr)
+	if err := m.Run(ctx); err != nil {
+		m.Logger.Error("conduit failed to start", "err", err)
+		_ = m.Close(context.Background())
+		os.Exit(1)
+	}
+	select {
+	case <-ctx.Done():
+		m.Logger.Info("shutting down")
+	case err := <-m.Failed():
+		m.Logger.Error("conduit stopped", "err", err)
+	}
+	stop()
+	shutdown, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := m.Close(shutdown); err != nil {
+		m.Logger.Error("shutdown", "err", err)
+		os.Exit(1)
+	}
+	m.Logger.Info("stopped")
+}

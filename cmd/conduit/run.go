@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cohort-dev/cohort/conduit"
+	"github.com/cohort-dev/cohort/httpapi"
+	"github.com/cohort-dev/cohort/internal/pglocal"
+)
+
+// Main is the running program: the database, the application and the
+// HTTP server. Run starts them; Close stops them in reverse order.
+type Main struct {
+	Config Config
+	Logger *slog.Logger
+
+	cluster *pglocal.Cluster // nil with DATABASE_URL
+	pool    *pgxpool.Pool
+	app     *conduit.App
+	server  *http.Server
+	addr    net.Addr
+	failed  chan error
+}
+
+// NewMain returns a program logging to w.
+func NewMain(cfg Config, w io.Writer) *Main {
+	var h slog.Handler = slog.NewTextHandler(w, nil)
+	if cfg.LogJSON {
+		h = slog.NewJSONHandler(w, nil)
+	}
+	return &Main{Config: cfg, Logger: slog.New(h), failed: make(chan error, 1)}
+}
+
+// Run starts everything and returns once the API is serving.
+func (m *Main) Run(ctx context.Context) error {
+	dataDir, err := filepath.Abs(m.Config.DataDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dataDir, 0o755); err != nil { // secrets inside are 0600
+		return fmt.Errorf("data directory: %w", err)
+	}
+	connString := m.Config.DatabaseURL
+	if connString == "" {
+		if connString, err = m.startLocalDatabase(ctx, dataDir); err != nil {
+			return err
+		}
+	} else {
+		m.Logger.Info("using the database of DATABASE_URL")
+	}
+	if m.pool, err = connect(ctx, connString); err != nil {
+		return err
+	}
+
+	appCfg := conduit.Config{DB: m.pool, Password: m.Config.Password, Logger: m.Logger}
+	if err := conduit.Migrate(ctx, appCfg); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if m.app, err = conduit.New(ctx, appCfg); err != nil {
+		return err
+	}
+	if len(m.Config.Rebuild) > 0 {
+		names := m.Config.Rebuild
+		if slices.Contains(names, "all") {
+			names = nil
+		}
+		if err := m.app.Rebuild(ctx, names...); err != nil {
+			return err
+		}
+		m.Logger.Info("projections reset; they replay from the first event", "projections", m.Config.Rebuild)
+	}
+	if err := m.app.Start(ctx); err != nil {
+		m.app = nil // Start cleans up after itself
+		return err
+	}
+
+	secret, err := jwtSecret(m.Config.JWTSecret, dataDir)
+	if err != nil {
+		return err
+	}
+	tokens, err := httpapi.NewTokens(secret, 0)
+	if err != nil {
+		return err
+	}
+	handler, err := httpapi.NewHandler(httpapi.Config{App: m.app, Tokens: tokens, Logger: m.Logger})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		return err
+	}
+	m.addr = ln.Addr()
+	m.server = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.failed <- err
+		}
+	}()
+	m.Logger.Info("Conduit is serving", "api", "http://"+displayAddr(m.addr)+"/api")
+	return nil
+}
+
+// Failed reports a failure of the running server or of the local
+// PostgreSQL.
+func (m *Main) Failed() <-chan error { return m.failed }
+
+// Addr returns the address the API listens on, once Run returned.
+func (m *Main) Addr() net.Addr { return m.addr }
+
+// Close shuts down the HTTP server (letting requests finish), the
+// application, the pool and the local PostgreSQL, within ctx.
+func (m *Main) Close(ctx context.Context) error {
+	var errs []error
+	if m.server != nil {
+		if err := m.server.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http: %w", err))
+		}
+	}
+	if m.app != nil {
+		if err := m.app.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if m.pool != nil {
+		m.pool.Close()
+	}
+	if m.cluster != nil {
+		if err := m.cluster.Stop(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// connect opens a pool and checks that the database answers.
+func connect(ctx context.Context, connString string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(connString)
+	if err != nil {
+		return nil, fmt.Errorf("database URL: %w", err)
+	}
+	if cfg.MaxConns < 20 {
+		cfg.MaxConns = 20
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	ping, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := pool.Ping(ping); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	return pool, nil
+}
+
+// displayAddr shows a wildcard listen address as localhost.
+func displayAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return a.String()
+	}
+	return net.JoinHostPort("localhost", fmt.Sprint(tcp.Port))
+}
