@@ -255,3 +255,58 @@ func TestSubscriptionSurvivesLostConnections(t *testing.T) {
 }
 
 var _ = pgx.ErrNoRows
+
+func TestAdmin(t *testing.T) {
+	ctx := t.Context()
+	conn := newDatabase(t)
+	s := mustOpen(t, conn, postgres.Config{})
+	for _, id := range []string{"user-1", "user-2", "article-1"} {
+		if _, err := s.Append(ctx, id, eventstore.NoStream, events(2)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	streams, err := s.ListStreams(ctx, "user-", "", 10)
+	if err != nil || len(streams) != 2 || streams[0].StreamID != "user-1" || streams[1].Version != 2 {
+		t.Fatalf("ListStreams: %+v, %v", streams, err)
+	}
+	sub, err := s.Subscribe(ctx, eventstore.SubscribeOptions{Name: "projector", BatchSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := storetest.Collect(t, sub, 2, 5*time.Second)
+	if err := sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	infos, err := s.Subscriptions(ctx)
+	if err != nil || len(infos) != 1 {
+		t.Fatalf("Subscriptions: %+v, %v", infos, err)
+	}
+	info := infos[0]
+	if info.Name != "projector" || info.Active || info.Checkpoint != got[len(got)-1].Position || info.Lag != 4 || info.Oldest.IsZero() {
+		t.Fatalf("subscription info %+v; want projector, inactive, checkpoint %d, lag 4", info, got[len(got)-1].Position)
+	}
+	sub, err = s.Subscribe(ctx, eventstore.SubscribeOptions{Name: "projector"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for !info.Active && time.Now().Before(deadline) {
+		infos, err = s.Subscriptions(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info = infos[0]
+	}
+	if !info.Active {
+		t.Fatal("an open subscription is not reported active")
+	}
+	head, err := s.Head(ctx)
+	if err != nil || head == 0 {
+		t.Fatalf("Head: %d, %v", head, err)
+	}
+	pool := pgtest.NewPool(t, conn)
+	if err := postgres.Drop(ctx, pool, "other"); err != nil {
+		t.Fatalf("dropping a schema that does not exist: %v", err)
+	}
+}

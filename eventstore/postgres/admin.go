@@ -1,0 +1,118 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cohort-dev/cohort/eventstore"
+)
+
+// Head returns the position of the last event readers of $all can see: the
+// horizon, refreshed.
+func (s *Store) Head(ctx context.Context) (int64, error) {
+	return s.horizon.sync(ctx)
+}
+
+// ListStreams returns up to limit streams whose ids start with prefix and
+// sort after the id after, in id order, soft-deleted ones included.
+func (s *Store) ListStreams(ctx context.Context, prefix, after string, limit int) ([]eventstore.StreamInfo, error) {
+	if limit <= 0 || limit > eventstore.MaxReadCount {
+		return nil, &eventstore.InvalidArgumentError{Arg: "limit", Reason: "out of range"}
+	}
+	rows, err := s.pool.Query(ctx, `SELECT stream_id, version, deleted, metadata, created_at
+		FROM `+s.q.schema+`.streams
+		WHERE stream_id > $1 AND starts_with(stream_id, $2)
+		ORDER BY stream_id LIMIT $3`, after, prefix, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list streams: %w", err)
+	}
+	infos, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (eventstore.StreamInfo, error) {
+		var i eventstore.StreamInfo
+		err := r.Scan(&i.StreamID, &i.Version, &i.Deleted, (*[]byte)(&i.Metadata), &i.CreatedAt)
+		i.CreatedAt = i.CreatedAt.UTC()
+		return i, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list streams: %w", err)
+	}
+	return infos, nil
+}
+
+// SubscriptionInfo describes a persistent subscription.
+type SubscriptionInfo struct {
+	Name   string
+	Stream string
+	// Checkpoint is the last acknowledged position (stream version for a
+	// stream subscription) that was stored.
+	Checkpoint int64
+	// Lag counts the events after the checkpoint.
+	Lag int64
+	// Oldest is when the oldest event after the checkpoint was appended;
+	// zero without lag.
+	Oldest time.Time
+	// Active reports whether some process holds the subscription.
+	Active    bool
+	UpdatedAt time.Time
+}
+
+// Subscriptions lists the persistent subscriptions with their lag.
+func (s *Store) Subscriptions(ctx context.Context) ([]SubscriptionInfo, error) {
+	head, err := s.Head(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q := s.q.schema
+	rows, err := s.pool.Query(ctx, `SELECT name, stream_id, last_seen, updated_at FROM `+q+`.subscriptions ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: subscriptions: %w", err)
+	}
+	subs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (SubscriptionInfo, error) {
+		var i SubscriptionInfo
+		err := r.Scan(&i.Name, &i.Stream, &i.Checkpoint, &i.UpdatedAt)
+		i.UpdatedAt = i.UpdatedAt.UTC()
+		return i, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: subscriptions: %w", err)
+	}
+	for i := range subs {
+		sub := &subs[i]
+		var oldest *time.Time
+		if sub.Stream == eventstore.AllStream {
+			err = s.pool.QueryRow(ctx, `SELECT count(*), min(created_at) FROM `+q+`.events
+				WHERE position > $1 AND position <= $2`, sub.Checkpoint, head).Scan(&sub.Lag, &oldest)
+		} else {
+			err = s.pool.QueryRow(ctx, `SELECT greatest(coalesce(max(version), 0) - $2, 0), NULL::timestamptz
+				FROM `+q+`.streams WHERE stream_id = $1`, sub.Stream, sub.Checkpoint).Scan(&sub.Lag, &oldest)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("postgres: subscription %s: %w", sub.Name, err)
+		}
+		if oldest != nil {
+			sub.Oldest = oldest.UTC()
+		}
+		key := lockKey("subscription", s.cfg.Schema, sub.Name)
+		err = s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
+			AND objsubid = 1 AND granted AND ((classid::bigint << 32) | objid::bigint) = $1)`, key).Scan(&sub.Active)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: subscription %s: %w", sub.Name, err)
+		}
+	}
+	return subs, nil
+}
+
+// Drop removes the event store's schema and everything in it: every
+// stream, snapshot and subscription. It cannot be undone.
+func Drop(ctx context.Context, pool *pgxpool.Pool, schema string) error {
+	if schema == "" {
+		schema = DefaultSchema
+	}
+	if _, err := pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+		return fmt.Errorf("postgres: drop: %w", err)
+	}
+	return nil
+}
