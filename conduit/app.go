@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"slices"
 	"time"
 
@@ -150,7 +151,7 @@ func (a *App) assemble() error {
 		Name:        ClaimsHandler,
 		Handler:     &releaser{claims: a.claims},
 		Consistency: actors.Strong,
-		OnError:     actors.RetryPolicy(1_000_000, 50*time.Millisecond, 5*time.Second),
+		OnError:     actors.RetryPolicy(math.MaxInt, 50*time.Millisecond, 5*time.Second),
 	})
 }
 
@@ -158,14 +159,16 @@ func (a *App) assemble() error {
 // means all) so that Start projects them again from the first event. Call
 // it before Start.
 func (a *App) Rebuild(ctx context.Context, names ...string) error {
+	for _, n := range names {
+		if !slices.Contains(a.ProjectionNames(), n) {
+			return fmt.Errorf("conduit: rebuild: no projection %q (projections: %v)", n, a.ProjectionNames())
+		}
+	}
 	var ps []projectors.Projection
 	for _, p := range a.projections {
 		if len(names) == 0 || slices.Contains(names, p.Name()) {
 			ps = append(ps, p)
 		}
-	}
-	if len(ps) != max(len(names), len(ps)) || len(ps) == 0 {
-		return fmt.Errorf("conduit: rebuild %v: projections are %v", names, a.ProjectionNames())
 	}
 	return projectors.Rebuild(ctx, a.cfg.DB, a.store, a.cfg.ReadSchema, ps...)
 }

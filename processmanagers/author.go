@@ -1,6 +1,10 @@
 package processmanagers
 
 import (
+	"errors"
+	"math"
+	"time"
+
 	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/aggregates/accounts"
 	"github.com/cohort-dev/cohort/aggregates/blog"
@@ -46,13 +50,23 @@ func authorInterest(ev actors.Event) []actors.Interest {
 }
 
 // AuthorFromUserConfig returns the workflow's registration, strongly
-// consistent.
+// consistent. A command its aggregate refuses cannot succeed later and is
+// skipped (the runtime logs it); other failures, such as a database
+// outage, are retried until they pass, since strongly consistent
+// dispatches wait for the workflow.
 func AuthorFromUserConfig() actors.ProcessManagerConfig {
+	retry := actors.RetryPolicy(math.MaxInt, 50*time.Millisecond, 5*time.Second)
 	return actors.ProcessManagerConfig{
 		Name:        AuthorFromUserName,
 		New:         func() actors.ProcessManager { return &AuthorFromUser{} },
 		Interested:  authorInterest,
 		Consistency: actors.Strong,
+		OnError: func(f actors.Failure) actors.Decision {
+			if errors.Is(f.Err, actors.ErrValidation) {
+				return actors.SkipEvent
+			}
+			return retry(f)
+		},
 	}
 }
 

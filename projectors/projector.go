@@ -3,6 +3,7 @@ package projectors
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -63,7 +64,8 @@ func (p *Projector) HandlerConfig() actors.HandlerConfig {
 		Batch:       p,
 		Consistency: actors.Strong,
 		BatchSize:   500,
-		OnError:     actors.RetryPolicy(1_000_000, 50*time.Millisecond, 5*time.Second),
+		// Retried until it passes: strongly consistent dispatches wait for it.
+		OnError: actors.RetryPolicy(math.MaxInt, 50*time.Millisecond, 5*time.Second),
 	}
 }
 

@@ -10,13 +10,8 @@ import (
 // AuthorAggregate names the Author aggregate; streams "blog.Author-<id>".
 const AuthorAggregate = "blog.Author"
 
-// Domain errors about authors.
-var (
-	// ErrAuthorNotFound: the command is for an author that does not exist.
-	ErrAuthorNotFound = errors.New("blog: author not found")
-	// ErrAuthorExists: CreateAuthor for an author that exists.
-	ErrAuthorExists = errors.New("blog: author already exists")
-)
+// ErrAuthorNotFound: the command is for an author that does not exist.
+var ErrAuthorNotFound = errors.New("blog: author not found")
 
 // Author is the Author aggregate's state.
 type Author struct {
@@ -34,7 +29,7 @@ func (a *Author) Execute(cmd any) ([]any, error) {
 	switch c := cmd.(type) {
 	case CreateAuthor:
 		if a.ID != "" {
-			return nil, ErrAuthorExists
+			return nil, nil // created already: the workflow saw its event again
 		}
 		return []any{AuthorCreated{AuthorID: c.AuthorID, UserID: c.UserID, Username: c.Username}}, nil
 	case ChangeAuthorUsername:

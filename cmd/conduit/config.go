@@ -20,6 +20,9 @@ type Config struct {
 	DataDir string
 	// LogJSON logs JSON instead of text (-log-json).
 	LogJSON bool
+	// PostgresBinDir holds the PostgreSQL server binaries (-pg-bin);
+	// empty means found on PATH or in /usr/lib/postgresql/*/bin.
+	PostgresBinDir string
 	// DatabaseURL, from DATABASE_URL, points at an external PostgreSQL
 	// instead of a local cluster.
 	DatabaseURL string
@@ -48,6 +51,7 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	addr := fs.String("addr", "", "HTTP listen address (default \":$PORT\" or \":8080\")")
 	fs.StringVar(&cfg.DataDir, "data", DefaultDataDir, "data directory: the local PostgreSQL cluster and the JWT secret")
 	fs.BoolVar(&cfg.LogJSON, "log-json", false, "log JSON instead of text")
+	fs.StringVar(&cfg.PostgresBinDir, "pg-bin", "", "directory of the PostgreSQL server binaries (default: found on PATH or in /usr/lib/postgresql/*/bin)")
 	memory := fs.Uint("hash-memory", uint(password.DefaultParams.Memory), "Argon2id memory per password hash, in KiB")
 	passes := fs.Uint("hash-time", uint(password.DefaultParams.Time), "Argon2id passes per password hash")
 	threads := fs.Uint("hash-threads", uint(password.DefaultParams.Threads), "Argon2id threads per password hash")

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/cohort-dev/cohort/internal/password"
+	"github.com/cohort-dev/cohort/internal/pglocal"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -22,8 +27,8 @@ func TestParseConfig(t *testing.T) {
 			want: Config{Addr: "127.0.0.1:9000", DataDir: DefaultDataDir, Password: password.DefaultParams}},
 		{name: "environment", env: map[string]string{"DATABASE_URL": "postgres://x/y", "JWT_SECRET": "s"},
 			want: Config{Addr: ":8080", DataDir: DefaultDataDir, DatabaseURL: "postgres://x/y", JWTSecret: "s", Password: password.DefaultParams}},
-		{name: "flags", args: []string{"-data", "/srv/conduit", "-log-json", "-hash-memory", "65536", "-hash-time", "3", "-rebuild", "users,blog"},
-			want: Config{Addr: ":8080", DataDir: "/srv/conduit", LogJSON: true,
+		{name: "flags", args: []string{"-data", "/srv/conduit", "-log-json", "-pg-bin", "/opt/pg/bin", "-hash-memory", "65536", "-hash-time", "3", "-rebuild", "users,blog"},
+			want: Config{Addr: ":8080", DataDir: "/srv/conduit", LogJSON: true, PostgresBinDir: "/opt/pg/bin",
 				Password: password.Params{Memory: 65536, Time: 3, Threads: 1}, Rebuild: []string{"users", "blog"}}},
 		{name: "bad PORT", env: map[string]string{"PORT": "http"}, wantErr: true},
 		{name: "bad hash parameters", args: []string{"-hash-time", "0"}, wantErr: true},
@@ -62,5 +67,25 @@ func TestSecretFile(t *testing.T) {
 	s2, err := secretFile(path, 32)
 	if err != nil || s2 != s1 {
 		t.Fatalf("second read %q, %v: want the kept secret", s2, err)
+	}
+}
+
+// TestMissingBinaries: without DATABASE_URL and without the PostgreSQL
+// server binaries, Run fails saying how to install them or what to set.
+func TestMissingBinaries(t *testing.T) {
+	var log bytes.Buffer
+	m := NewMain(Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), PostgresBinDir: t.TempDir(),
+		Password: password.DefaultParams}, &log)
+	err := m.Run(context.Background())
+	if closeErr := m.Close(context.Background()); closeErr != nil {
+		t.Errorf("close: %v", closeErr)
+	}
+	if !errors.Is(err, pglocal.ErrBinariesNotFound) {
+		t.Fatalf("Run = %v, want ErrBinariesNotFound", err)
+	}
+	for _, hint := range []string{"apt-get install -y postgresql", "DATABASE_URL"} {
+		if !strings.Contains(err.Error(), hint) {
+			t.Errorf("the error %q does not mention %q", err, hint)
+		}
 	}
 }

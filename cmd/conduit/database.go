@@ -33,7 +33,8 @@ func (m *Main) startLocalDatabase(ctx context.Context, dataDir string) (string, 
 	if err != nil {
 		return "", err
 	}
-	cfg := pglocal.Config{DataDir: filepath.Join(dataDir, "postgres"), Password: pass, Logger: m.Logger}
+	cfg := pglocal.Config{DataDir: filepath.Join(dataDir, "postgres"), Password: pass,
+		BinDir: m.Config.PostgresBinDir, Logger: m.Logger}
 	m.cluster, err = pglocal.Start(ctx, cfg)
 	var dirErr *pglocal.DataDirError
 	if errors.As(err, &dirErr) && dirErr.Dir != dirErr.DataDir {
@@ -42,10 +43,7 @@ func (m *Main) startLocalDatabase(ctx context.Context, dataDir string) (string, 
 			"data_dir", dataDir, "blocked_by", dirErr.Dir, "cluster_dir", cfg.DataDir)
 		m.cluster, err = pglocal.Start(ctx, cfg)
 	}
-	if errors.Is(err, pglocal.ErrBinariesNotFound) {
-		return "", fmt.Errorf("%w\n(no DATABASE_URL is set, so Conduit starts its own PostgreSQL and needs its server binaries)", err)
-	}
-	if err != nil {
+	if err != nil { // ErrBinariesNotFound says how to install them or to set DATABASE_URL
 		return "", err
 	}
 	m.Logger.Info("local PostgreSQL", "cluster_dir", m.cluster.DataDir(), "port", m.cluster.Port(), "log", m.cluster.LogPath())

@@ -52,6 +52,14 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil { // secrets inside are 0600
 		return fmt.Errorf("data directory: %w", err)
 	}
+	secret, err := jwtSecret(m.Config.JWTSecret, dataDir)
+	if err != nil {
+		return err
+	}
+	tokens, err := httpapi.NewTokens(secret, 0)
+	if err != nil {
+		return err
+	}
 	connString := m.Config.DatabaseURL
 	if connString == "" {
 		if connString, err = m.startLocalDatabase(ctx, dataDir); err != nil {
@@ -82,16 +90,6 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Logger.Info("projections reset; they replay from the first event", "projections", m.Config.Rebuild)
 	}
 	if err := m.app.Start(ctx); err != nil {
-		m.app = nil // Start cleans up after itself
-		return err
-	}
-
-	secret, err := jwtSecret(m.Config.JWTSecret, dataDir)
-	if err != nil {
-		return err
-	}
-	tokens, err := httpapi.NewTokens(secret, 0)
-	if err != nil {
 		return err
 	}
 	handler, err := httpapi.NewHandler(httpapi.Config{App: m.app, Tokens: tokens, Logger: m.Logger})
