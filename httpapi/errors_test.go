@@ -217,4 +217,21 @@ func TestVerbatim(t *testing.T) {
 	}
 	a.must(http.StatusOK, "GET", "/articles?author="+urlQuery(`' OR '1'='1`), "", nil)
 	a.must(http.StatusNotFound, "GET", "/profiles/"+urlPath(`' OR '1'='1`), "", nil)
+
+	// Text PostgreSQL cannot hold (NUL, invalid UTF-8) in paths, queries
+	// and logins matches nothing.
+	for _, bad := range []string{"%00", "%FF", "a%00b", "%C3%28"} {
+		a.must(http.StatusNotFound, "GET", "/profiles/"+bad, jake.token, nil)
+		a.must(http.StatusNotFound, "GET", "/articles/"+bad, "", nil)
+		a.must(http.StatusNotFound, "GET", "/articles/"+bad+"/comments", "", nil)
+		a.must(http.StatusNotFound, "POST", "/profiles/"+bad+"/follow", jake.token, nil)
+		for _, q := range []string{"tag", "author", "favorited"} {
+			r := a.must(http.StatusOK, "GET", "/articles?"+q+"="+bad, "", nil)
+			if field[float64](t, r.doc, "articlesCount") != 0 {
+				t.Fatalf("filter %s=%s matched: %s", q, bad, r.raw)
+			}
+		}
+	}
+	a.must(http.StatusUnauthorized, "POST", "/users/login", "", `{"user":{"email":"jake\u0000@example.com","password":"password"}}`)
+	a.must(http.StatusUnprocessableEntity, "POST", "/users", "", `{"user":{"username":"nul\u0000","email":"n\u0000@example.com","password":"pass\u0000word"}}`)
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -138,6 +139,9 @@ func (r *Queries) UserByEmailKey(ctx context.Context, key string) (User, error) 
 }
 
 func (r *Queries) user(ctx context.Context, sql, arg string) (User, error) {
+	if !storable(arg) {
+		return User{}, ErrNotFound
+	}
 	var u User
 	err := r.db.QueryRow(ctx, sql, arg).Scan(&u.ID, &u.Username, &u.Email, &u.PasswordHash, &u.Bio, &u.Image)
 	return u, notFound(err)
@@ -155,6 +159,9 @@ func (r *Queries) ProfileByID(ctx context.Context, viewer, id string) (Profile, 
 }
 
 func (r *Queries) profile(ctx context.Context, sql, viewer, arg string) (Profile, error) {
+	if !storable(viewer) || !storable(arg) {
+		return Profile{}, ErrNotFound
+	}
 	var p Profile
 	err := r.db.QueryRow(ctx, sql, viewer, arg).Scan(&p.ID, &p.Username, &p.Bio, &p.Image, &p.Following)
 	return p, notFound(err)
@@ -171,6 +178,9 @@ func (r *Queries) ArticleByID(ctx context.Context, viewer, id string) (Article, 
 }
 
 func (r *Queries) article(ctx context.Context, where, viewer, arg string) (Article, error) {
+	if !storable(viewer) || !storable(arg) {
+		return Article{}, ErrNotFound
+	}
 	sql := "SELECT " + fmt.Sprintf(r.q.articleColumns, "a.body") + " FROM " + r.q.articleFrom +
 		" WHERE " + where + " ORDER BY a.seq DESC LIMIT 1"
 	a, err := scanArticle(r.db.QueryRow(ctx, sql, viewer, arg))
@@ -180,6 +190,9 @@ func (r *Queries) article(ctx context.Context, where, viewer, arg string) (Artic
 // Articles returns a page of the articles that match f, newest first
 // (without their bodies), and how many match in all.
 func (r *Queries) Articles(ctx context.Context, viewer string, f ArticleFilter, p Page) ([]Article, int, error) {
+	if !storable(viewer) || !storable(f.Tag) || !storable(f.Author) || !storable(f.FavoritedBy) {
+		return []Article{}, 0, nil
+	}
 	cond, args := r.articleFilter(f, []any{viewer})
 	list := "SELECT " + fmt.Sprintf(r.q.articleColumns, "''") + " FROM " + r.q.articleFrom + cond +
 		fmt.Sprintf(" ORDER BY a.seq DESC LIMIT $%d OFFSET $%d", len(args)+1, len(args)+2)
@@ -216,6 +229,9 @@ func (r *Queries) articleFilter(f ArticleFilter, args []any) (string, []any) {
 // Feed returns a page of the articles by authors the viewer follows,
 // newest first (without their bodies), and how many there are in all.
 func (r *Queries) Feed(ctx context.Context, viewer string, p Page) ([]Article, int, error) {
+	if !storable(viewer) {
+		return []Article{}, 0, nil
+	}
 	list := "SELECT " + fmt.Sprintf(r.q.articleColumns, "''") + " FROM " + r.q.feedFrom +
 		" WHERE fd.follower_id = $1 ORDER BY fd.seq DESC LIMIT $2 OFFSET $3"
 	return r.articles(ctx, list, []any{viewer, p.Limit, p.Offset}, r.q.feedCount, []any{viewer})
@@ -256,6 +272,9 @@ func scanArticle(row pgx.Row) (Article, error) {
 
 // Comments returns the comments on an article, newest first.
 func (r *Queries) Comments(ctx context.Context, viewer, articleID string) ([]Comment, error) {
+	if !storable(viewer) || !storable(articleID) {
+		return []Comment{}, nil
+	}
 	rows, err := r.db.Query(ctx, r.q.comments, viewer, articleID)
 	if err != nil {
 		return nil, err
@@ -265,6 +284,9 @@ func (r *Queries) Comments(ctx context.Context, viewer, articleID string) ([]Com
 
 // Comment returns the comment with the integer id, or ErrNotFound.
 func (r *Queries) Comment(ctx context.Context, viewer string, id int64) (Comment, error) {
+	if !storable(viewer) {
+		return Comment{}, ErrNotFound
+	}
 	c, err := scanComment(r.db.QueryRow(ctx, r.q.comment, viewer, id))
 	return c, notFound(err)
 }
@@ -284,6 +306,11 @@ func (r *Queries) Tags(ctx context.Context) ([]string, error) {
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
+
+// storable reports whether PostgreSQL text can hold s: no text that
+// cannot be stored can match a row, and PostgreSQL would refuse it as a
+// query argument.
+func storable(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
 
 func notFound(err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
