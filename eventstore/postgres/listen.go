@@ -25,27 +25,17 @@ func (n *notifier) kick() {
 	}
 }
 
-// notifyInterval is the least time between two notifications: under load
-// one notification covers many commits.
-const notifyInterval = time.Millisecond
-
-// run sends a notification after wake-ups, at most one per
-// notifyInterval; wake-ups meanwhile collapse into the next one. The
-// payload is the store's id, so that its own listener ignores it.
+// run sends one notification per wake-up; wake-ups that arrive while a
+// notification is being sent collapse into the next one, so under load one
+// notification covers many commits. The payload is the store's id, so that
+// its own listener ignores it.
 func (n *notifier) run(ctx context.Context) {
-	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-n.wake:
 		}
-		if wait := notifyInterval - time.Since(last); wait > 0 {
-			if sleepCtx(ctx, wait) != nil {
-				return
-			}
-		}
-		last = time.Now()
 		// A notification takes a transaction id, so its commit would wait
 		// for an fsync; nothing is lost if it is not durable.
 		b := &pgx.Batch{}
@@ -103,17 +93,6 @@ func (s *Store) listenOnce(ctx context.Context, connected func()) error {
 	}
 }
 
-// sleepCtx waits d or until ctx ends, returning ctx's error then.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 // closeConn closes a dedicated connection, bounded in time even when the
 // server is gone.
