@@ -12,54 +12,20 @@ import (
 
 	"github.com/cohort-dev/cohort/aggregates/validation"
 	"github.com/cohort-dev/cohort/conduit"
-	"github.com/cohort-dev/cohort/internal/password"
+	"github.com/cohort-dev/cohort/conduit/conduittest"
 	"github.com/cohort-dev/cohort/internal/pgtest"
 )
 
 func TestMain(m *testing.M) {
-	pgtest.RegisterTemplate("conduit", func(ctx context.Context, connString string) error {
-		pool, err := pgxpool.New(ctx, connString)
-		if err != nil {
-			return err
-		}
-		defer pool.Close()
-		return conduit.Migrate(ctx, conduit.Config{DB: pool})
-	})
+	conduittest.RegisterTemplate()
 	pgtest.Main(m)
 }
-
-// fastHash keeps registrations quick in tests.
-var fastHash = password.Params{Memory: 64, Time: 1, Threads: 1}
 
 // newApp starts Conduit on a fresh migrated database.
 func newApp(t *testing.T) (*conduit.App, *pgxpool.Pool) {
 	t.Helper()
-	db := pgtest.NewPool(t, pgtest.NewDatabase(t, pgtest.FromTemplate("conduit")))
-	return startApp(t, db, nil), db
-}
-
-// startApp starts Conduit on db, after prepare (if any) ran on it.
-func startApp(t *testing.T, db *pgxpool.Pool, prepare func(*conduit.App) error) *conduit.App {
-	t.Helper()
-	ctx := context.Background()
-	app, err := conduit.New(ctx, conduit.Config{DB: db, Password: fastHash})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if prepare != nil {
-		if err := prepare(app); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := app.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := app.Close(context.Background()); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return app
+	db := conduittest.NewDatabase(t)
+	return conduittest.Start(t, db, nil), db
 }
 
 func register(t *testing.T, app *conduit.App, name string) conduit.User {
@@ -300,8 +266,8 @@ func TestComments(t *testing.T) {
 // application starts again, equal the originals.
 func TestRebuild(t *testing.T) {
 	ctx := context.Background()
-	db := pgtest.NewPool(t, pgtest.NewDatabase(t, pgtest.FromTemplate("conduit")))
-	app := startApp(t, db, nil)
+	db := conduittest.NewDatabase(t)
+	app := conduittest.Start(t, db, nil)
 	jake, celeb := register(t, app, "jake"), register(t, app, "celeb")
 	art, err := app.PublishArticle(ctx, jake.ID, conduit.NewArticle{Title: "T", Description: "d", Body: "b", TagList: []string{"x", "y"}})
 	if err != nil {
@@ -353,7 +319,7 @@ func TestRebuild(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	rebuilt := startApp(t, db, func(a *conduit.App) error { return a.Rebuild(ctx) })
+	rebuilt := conduittest.Start(t, db, func(a *conduit.App) error { return a.Rebuild(ctx) })
 	caughtUp(rebuilt)
 	if after := dump(); after != before {
 		t.Fatalf("rebuilt read model differs:\n got %s\nwant %s", after, before)

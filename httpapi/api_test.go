@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,23 +10,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/cohort-dev/cohort/conduit"
+	"github.com/cohort-dev/cohort/conduit/conduittest"
 	"github.com/cohort-dev/cohort/httpapi"
-	"github.com/cohort-dev/cohort/internal/password"
 	"github.com/cohort-dev/cohort/internal/pgtest"
 )
 
 func TestMain(m *testing.M) {
-	pgtest.RegisterTemplate("conduit", func(ctx context.Context, connString string) error {
-		pool, err := pgxpool.New(ctx, connString)
-		if err != nil {
-			return err
-		}
-		defer pool.Close()
-		return conduit.Migrate(ctx, conduit.Config{DB: pool})
-	})
+	conduittest.RegisterTemplate()
 	pgtest.Main(m)
 }
 
@@ -42,15 +31,7 @@ type api struct {
 
 func newAPI(t *testing.T) *api {
 	t.Helper()
-	ctx := context.Background()
-	db := pgtest.NewPool(t, pgtest.NewDatabase(t, pgtest.FromTemplate("conduit")))
-	app, err := conduit.New(ctx, conduit.Config{DB: db, Password: password.Params{Memory: 64, Time: 1, Threads: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := app.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	app := conduittest.Start(t, conduittest.NewDatabase(t), nil)
 	tokens, err := httpapi.NewTokens(secret, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -60,12 +41,7 @@ func newAPI(t *testing.T) *api {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
-	t.Cleanup(func() {
-		srv.Close()
-		if err := app.Close(context.Background()); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
+	t.Cleanup(srv.Close) // before the application closes: cleanups run last-in first-out
 	return &api{t: t, url: srv.URL + "/api", tokens: tokens}
 }
 

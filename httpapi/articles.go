@@ -63,18 +63,11 @@ type articleInput struct {
 
 // createArticle: POST /api/articles.
 func (s *server) createArticle(w http.ResponseWriter, r *http.Request, sess session) {
-	var req struct {
-		Article *articleInput `json:"article"`
-	}
-	if err := s.decode(w, r, &req); err != nil {
+	in, err := decode[articleInput](s, w, r, "article")
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if req.Article == nil {
-		s.writeError(w, r, required("article"))
-		return
-	}
-	in := req.Article
 	n := conduit.NewArticle{Title: deref(in.Title), Description: deref(in.Description), Body: deref(in.Body)}
 	if in.TagList != nil {
 		n.TagList = *in.TagList
@@ -85,18 +78,11 @@ func (s *server) createArticle(w http.ResponseWriter, r *http.Request, sess sess
 
 // updateArticle: PUT /api/articles/{slug}.
 func (s *server) updateArticle(w http.ResponseWriter, r *http.Request, sess session) {
-	var req struct {
-		Article *articleInput `json:"article"`
-	}
-	if err := s.decode(w, r, &req); err != nil {
+	in, err := decode[articleInput](s, w, r, "article")
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if req.Article == nil {
-		s.writeError(w, r, required("article"))
-		return
-	}
-	in := req.Article
 	a, err := s.app.UpdateArticle(r.Context(), sess.user.ID, param(r, "slug"), conduit.ArticleUpdate{
 		Title: in.Title, Description: in.Description, Body: in.Body, TagList: in.TagList})
 	s.writeArticle(w, r, http.StatusOK, a, err)
@@ -147,20 +133,14 @@ func (s *server) comments(w http.ResponseWriter, r *http.Request) {
 
 // addComment: POST /api/articles/{slug}/comments.
 func (s *server) addComment(w http.ResponseWriter, r *http.Request, sess session) {
-	var req struct {
-		Comment *struct {
-			Body string `json:"body"`
-		} `json:"comment"`
-	}
-	if err := s.decode(w, r, &req); err != nil {
+	in, err := decode[struct {
+		Body string `json:"body"`
+	}](s, w, r, "comment")
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if req.Comment == nil {
-		s.writeError(w, r, required("comment"))
-		return
-	}
-	c, err := s.app.AddComment(r.Context(), sess.user.ID, param(r, "slug"), req.Comment.Body)
+	c, err := s.app.AddComment(r.Context(), sess.user.ID, param(r, "slug"), in.Body)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -17,13 +17,16 @@ import (
 // DefaultMaxBodyBytes bounds request bodies unless Config says otherwise.
 const DefaultMaxBodyBytes = 1 << 20
 
-// decode reads the request's JSON body into dst. Unknown fields are
-// ignored (clients send extra ones); an empty body, malformed JSON, wrong
-// types and trailing data are validation errors, a body over the limit is
+// decode reads the request's JSON document, {"<wrapper>": {...}}, and
+// returns the wrapped object. Unknown fields are ignored (clients send
+// extra ones); an empty body, malformed JSON, wrong types, trailing data
+// and a missing wrapper are validation errors, a body over the limit is
 // errTooLarge.
-func (s *server) decode(w http.ResponseWriter, r *http.Request, dst any) error {
+func decode[T any](s *server, w http.ResponseWriter, r *http.Request, wrapper string) (T, error) {
+	var doc map[string]json.RawMessage
+	var v T
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.maxBody))
-	err := dec.Decode(dst)
+	err := dec.Decode(&doc)
 	if err == nil {
 		if _, err = dec.Token(); err == io.EOF {
 			err = nil
@@ -32,25 +35,37 @@ func (s *server) decode(w http.ResponseWriter, r *http.Request, dst any) error {
 		}
 	}
 	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return v, errTooLarge
+	case errors.Is(err, io.EOF):
+		return v, validation.Field("body", validation.Blank)
+	case err != nil:
+		return v, jsonError(err, "body")
+	}
+	raw, ok := doc[wrapper]
+	if !ok || string(raw) == "null" {
+		return v, validation.Field(wrapper, validation.Blank)
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return v, jsonError(err, wrapper)
+	}
+	return v, nil
+}
+
+// jsonError describes a decoding error as a validation error, naming the
+// field of a wrong type, or top when the value as a whole is wrong.
+func jsonError(err error, top string) error {
 	var typeErr *json.UnmarshalTypeError
 	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &tooLarge):
-		return errTooLarge
 	case errors.As(err, &typeErr) && typeErr.Field != "":
 		field := typeErr.Field[strings.LastIndexByte(typeErr.Field, '.')+1:]
 		return validation.Field(field, "must be "+jsonType(typeErr.Type.String()))
 	case errors.As(err, &typeErr):
-		return validation.Field("body", "must be a JSON object")
-	case errors.Is(err, io.EOF):
-		return validation.Field("body", validation.Blank)
+		return validation.Field(top, "must be a JSON object")
 	}
 	return validation.Field("body", "is not valid JSON")
 }
-
-// required is the error for a missing wrapper object ("user", "article").
-func required(wrapper string) error { return validation.Field(wrapper, validation.Blank) }
 
 // jsonType names a Go type the way a JSON client thinks of it.
 func jsonType(goType string) string {

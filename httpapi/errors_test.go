@@ -147,7 +147,7 @@ func TestInvalidInput(t *testing.T) {
 		{"trailing data", "POST", "/users", `{"user":{}} {}`, 422, "body", "is not valid JSON"},
 		{"no wrapper", "POST", "/users", `{}`, 422, "user", "can't be blank"},
 		{"null wrapper", "POST", "/users", `{"user":null}`, 422, "user", "can't be blank"},
-		{"wrapper of wrong type", "POST", "/users", `{"user":[]}`, 422, "user", "must be an object"},
+		{"wrapper of wrong type", "POST", "/users", `{"user":[]}`, 422, "user", "must be a JSON object"},
 		{"number for a string", "POST", "/users", `{"user":{"username":5,"email":"a@b.c","password":"password"}}`, 422, "username", "must be a string"},
 		{"blank fields", "POST", "/users", `{"user":{}}`, 422, "username", "can't be blank"},
 		{"username with spaces", "POST", "/users", `{"user":{"username":"a b","email":"a@b.c","password":"password"}}`, 422, "username", "is invalid"},

@@ -12,21 +12,24 @@ type credentials struct {
 	Password string `json:"password"`
 }
 
+// userUpdate is the input of PUT /api/user; absent fields stay as they
+// are.
+type userUpdate struct {
+	Username *string `json:"username"`
+	Email    *string `json:"email"`
+	Password *string `json:"password"`
+	Bio      *string `json:"bio"`
+	Image    *string `json:"image"`
+}
+
 // register: POST /api/users.
 func (s *server) register(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		User *credentials `json:"user"`
-	}
-	if err := s.decode(w, r, &req); err != nil {
+	in, err := decode[credentials](s, w, r, "user")
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if req.User == nil {
-		s.writeError(w, r, required("user"))
-		return
-	}
-	u, err := s.app.RegisterUser(r.Context(), conduit.Registration{
-		Username: req.User.Username, Email: req.User.Email, Password: req.User.Password})
+	u, err := s.app.RegisterUser(r.Context(), conduit.Registration{Username: in.Username, Email: in.Email, Password: in.Password})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -36,18 +39,12 @@ func (s *server) register(w http.ResponseWriter, r *http.Request) {
 
 // login: POST /api/users/login.
 func (s *server) login(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		User *credentials `json:"user"`
-	}
-	if err := s.decode(w, r, &req); err != nil {
+	in, err := decode[credentials](s, w, r, "user")
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if req.User == nil {
-		s.writeError(w, r, required("user"))
-		return
-	}
-	u, err := s.app.Login(r.Context(), req.User.Email, req.User.Password)
+	u, err := s.app.Login(r.Context(), in.Email, in.Password)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -62,24 +59,11 @@ func (s *server) currentUser(w http.ResponseWriter, r *http.Request, sess sessio
 
 // updateUser: PUT /api/user.
 func (s *server) updateUser(w http.ResponseWriter, r *http.Request, sess session) {
-	var req struct {
-		User *struct {
-			Username *string `json:"username"`
-			Email    *string `json:"email"`
-			Password *string `json:"password"`
-			Bio      *string `json:"bio"`
-			Image    *string `json:"image"`
-		} `json:"user"`
-	}
-	if err := s.decode(w, r, &req); err != nil {
+	in, err := decode[userUpdate](s, w, r, "user")
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if req.User == nil {
-		s.writeError(w, r, required("user"))
-		return
-	}
-	in := req.User
 	u, err := s.app.UpdateUser(r.Context(), sess.user.ID, conduit.UserUpdate{
 		Username: in.Username, Email: in.Email, Password: in.Password, Bio: in.Bio, Image: in.Image})
 	if err != nil {

@@ -11,11 +11,10 @@ import (
 	"github.com/cohort-dev/cohort/eventstore"
 )
 
-// HandlerSubscription is the name of the persistent subscription the
-// actors runtime opens for a handler registered under name.
-//
-// It mirrors the runtime's naming of handler subscriptions.
-func HandlerSubscription(name string) string { return "handler:" + name }
+// handlerSubscription is the name of the persistent subscription the
+// actors runtime opens for a handler registered under name; it mirrors
+// the runtime's naming, which the runtime does not export.
+func handlerSubscription(name string) string { return "handler:" + name }
 
 // Rebuild resets projections so that they project every event again from
 // the origin the next time the application starts: for each, it deletes
@@ -33,7 +32,7 @@ func Rebuild(ctx context.Context, db *pgxpool.Pool, subs eventstore.Subscriber, 
 	}
 	q := pgx.Identifier{schema}.Sanitize()
 	for _, p := range ps {
-		err := subs.DeleteSubscription(ctx, HandlerSubscription(p.Name()))
+		err := subs.DeleteSubscription(ctx, handlerSubscription(p.Name()))
 		if err != nil && !errors.Is(err, eventstore.ErrSubscriptionNotFound) {
 			return fmt.Errorf("projectors: rebuild %s: %w", p.Name(), err)
 		}

@@ -26,15 +26,6 @@ func (e *Errors) Add(field, msg string) {
 	(*e)[field] = append((*e)[field], msg)
 }
 
-// Merge adds every message of other.
-func (e *Errors) Merge(other Errors) {
-	for _, f := range slices.Sorted(maps.Keys(other)) {
-		for _, m := range other[f] {
-			e.Add(f, m)
-		}
-	}
-}
-
 // Err returns e as an error, or nil when it holds nothing.
 func (e Errors) Err() error {
 	if len(e) == 0 {

@@ -161,9 +161,7 @@ func decodeOwner(rec eventstore.RecordedEvent) string {
 	return d.Owner
 }
 
-// StreamID returns the stream that holds a claim on value in namespace.
-func StreamID(namespace, value string) (string, error) { return streamID(namespace, value) }
-
+// streamID returns the stream that holds a claim on value in namespace.
 func streamID(namespace, value string) (string, error) {
 	if namespace == "" || strings.ContainsAny(namespace, "-\x00") || !utf8.ValidString(namespace) {
 		return "", fmt.Errorf("unique: invalid namespace %q", namespace)

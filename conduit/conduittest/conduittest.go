@@ -1,0 +1,73 @@
+// Package conduittest runs Conduit on throwaway PostgreSQL databases in
+// tests. Call RegisterTemplate in TestMain before pgtest.Main; each test
+// then gets a fresh migrated database cloned from the template.
+//
+//	func TestMain(m *testing.M) {
+//		conduittest.RegisterTemplate()
+//		pgtest.Main(m)
+//	}
+//
+//	app := conduittest.Start(t, conduittest.NewDatabase(t), nil)
+package conduittest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cohort-dev/cohort/conduit"
+	"github.com/cohort-dev/cohort/internal/password"
+	"github.com/cohort-dev/cohort/internal/pgtest"
+)
+
+const template = "conduit"
+
+// FastPasswords are Argon2id parameters that keep registrations quick in
+// tests; never use them in production.
+var FastPasswords = password.Params{Memory: 64, Time: 1, Threads: 1}
+
+// RegisterTemplate registers the template database, migrated for Conduit.
+func RegisterTemplate() {
+	pgtest.RegisterTemplate(template, func(ctx context.Context, connString string) error {
+		pool, err := pgxpool.New(ctx, connString)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		return conduit.Migrate(ctx, conduit.Config{DB: pool})
+	})
+}
+
+// NewDatabase returns a pool on a fresh migrated database, closed and
+// dropped at tb's cleanup.
+func NewDatabase(tb testing.TB) *pgxpool.Pool {
+	tb.Helper()
+	return pgtest.NewPool(tb, pgtest.NewDatabase(tb, pgtest.FromTemplate(template)))
+}
+
+// Start starts Conduit on db with FastPasswords and closes it at tb's
+// cleanup. prepare, if not nil, runs between conduit.New and Start (to
+// rebuild projections, say).
+func Start(tb testing.TB, db *pgxpool.Pool, prepare func(*conduit.App) error) *conduit.App {
+	tb.Helper()
+	ctx := context.Background()
+	app, err := conduit.New(ctx, conduit.Config{DB: db, Password: FastPasswords})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if prepare != nil {
+		if err := prepare(app); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := app.Start(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := app.Close(context.Background()); err != nil {
+			tb.Errorf("close conduit: %v", err)
+		}
+	})
+	return app
+}

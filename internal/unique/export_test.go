@@ -1,0 +1,4 @@
+package unique
+
+// StreamID exposes streamID to the tests.
+var StreamID = streamID
