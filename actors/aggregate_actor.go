@@ -76,16 +76,16 @@ func (a *aggregateActor) handle(ctx actor.Context, m *commandMsg) {
 		}
 	}()
 	cmd := m.cmd
-	if !m.deadline.IsZero() && !time.Now().Before(m.deadline) {
-		m.respond(Result{}, timeoutError{cause: context.DeadlineExceeded})
+	if m.ctx.Err() != nil {
+		m.respond(Result{}, dispatchTimeout(m.ctx))
 		return
 	}
-	deadline := m.deadline
-	if deadline.IsZero() {
-		deadline = time.Now().Add(loadTimeout)
+	opCtx := m.ctx
+	if _, ok := opCtx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		opCtx, cancel = context.WithTimeout(opCtx, loadTimeout)
+		defer cancel()
 	}
-	opCtx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
 
 	res, events, err := a.execute(opCtx, cmd)
 	m.respond(res, err)
@@ -100,22 +100,30 @@ func (a *aggregateActor) execute(ctx context.Context, cmd *Command) (Result, []a
 			return Result{}, nil, err
 		}
 	}
-	if cmd.idempotent {
-		if out, ok := a.commands.get(cmd.ID); ok {
-			res, err := a.duplicate(ctx, cmd, out)
-			return res, nil, err
+	if cmd.ExpectedVersion > a.version {
+		// Another process may have written the versions the caller saw.
+		if err := a.catchUp(ctx); err != nil {
+			return Result{}, nil, err
 		}
 	}
-	if cmd.ExpectedVersion != NoExpectedVersion && cmd.ExpectedVersion != a.version {
-		return Result{}, nil, &eventstore.VersionConflictError{Stream: a.stream, Expected: eventstore.Exact(cmd.ExpectedVersion), Actual: a.version}
-	}
 	for attempt := 0; ; attempt++ {
+		// Checked on every attempt: catching up after a conflict may reveal
+		// that another process already handled this command.
+		if cmd.idempotent {
+			if out, ok := a.commands.get(cmd.ID); ok {
+				res, err := a.duplicate(ctx, cmd, out)
+				return res, nil, err
+			}
+		}
+		if cmd.ExpectedVersion != NoExpectedVersion && cmd.ExpectedVersion != a.version {
+			return Result{}, nil, &eventstore.VersionConflictError{Stream: a.stream, Expected: eventstore.Exact(cmd.ExpectedVersion), Actual: a.version}
+		}
 		events, err := a.agg.Execute(cmd.Payload)
 		if err != nil {
 			return Result{}, nil, &ValidationError{Aggregate: a.k.typ.Name, ID: a.id, Err: err}
 		}
 		if len(events) == 0 {
-			return a.result(Result{}), nil, nil
+			return a.withState(cmd, a.result(Result{})), nil, nil
 		}
 		data, err := a.encode(cmd, events)
 		if err != nil {
@@ -198,6 +206,9 @@ func (a *aggregateActor) duplicate(ctx context.Context, cmd *Command, out outcom
 
 func (a *aggregateActor) encode(cmd *Command, events []any) ([]eventstore.EventData, error) {
 	md := cmd.Metadata.clone()
+	// Metadata copied from an event may name the command that caused it;
+	// only this command's own id may be recorded.
+	delete(md, commandMetaKey)
 	if cmd.idempotent {
 		if md == nil {
 			md = Metadata{}

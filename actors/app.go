@@ -115,6 +115,7 @@ type App struct {
 	internal atomic.Bool // process managers may dispatch (until aggregates stop)
 	inflight activity
 	closeMu  sync.Mutex
+	live     atomic.Int64 // aggregate actors spawned and not yet terminated
 }
 
 // runner is a handler or process manager: it starts with the application
@@ -214,9 +215,13 @@ func (a *App) Start(ctx context.Context) error {
 	log := a.log
 	a.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return log }))
 	a.snapshots = newSnapshotter(a.store, a.log)
-	perShard := max(1, a.cfg.MaxLiveAggregates/(a.cfg.Shards*max(1, len(a.aggregates))))
+	// Each shard keeps at least one aggregate live: with a small bound, use
+	// fewer shards so that the bound holds across them.
+	kinds := max(1, len(a.aggregates))
+	shards := min(a.cfg.Shards, max(1, a.cfg.MaxLiveAggregates/kinds))
+	perShard := max(1, a.cfg.MaxLiveAggregates/(shards*kinds))
 	for _, k := range a.aggregates {
-		k.start(a.cfg.Shards, perShard)
+		k.start(shards, perShard)
 	}
 	var d DispatchFunc = a.route
 	for i := len(a.middleware) - 1; i >= 0; i-- {
@@ -286,10 +291,7 @@ func (a *App) route(ctx context.Context, cmd *Command) (Result, error) {
 	if cmd.AggregateID == "" {
 		return Result{}, fmt.Errorf("%w: %T", ErrMissingIdentity, cmd.Payload)
 	}
-	msg := &commandMsg{cmd: cmd, reply: make(chan commandReply, 1)}
-	if d, ok := ctx.Deadline(); ok {
-		msg.deadline = d
-	}
+	msg := &commandMsg{ctx: ctx, cmd: cmd, reply: make(chan commandReply, 1)}
 	k.send(msg)
 	var rep commandReply
 	select {
@@ -318,7 +320,12 @@ func (a *App) route(ctx context.Context, cmd *Command) (Result, error) {
 }
 
 // WaitFor waits until the named handler or process manager, running in
-// this process, has processed every event up to position.
+// this process, has processed every event up to position. It fails with a
+// *HandlerStoppedError if an error policy stopped the handler first.
+//
+// Progress is known from what the handler processes in this process: a
+// position it processed before the application started counts once it
+// processes a later event.
 func (a *App) WaitFor(ctx context.Context, handler string, position int64) error {
 	if _, ok := a.handlers[handler]; !ok {
 		return fmt.Errorf("%w: %q", ErrHandlerNotFound, handler)

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"sync"
+	"runtime/debug"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -130,9 +130,6 @@ type handlerRunner struct {
 	sub      eventstore.Subscription
 	pid      *actor.PID
 	pumpDone chan struct{}
-
-	mu   sync.Mutex
-	halt error // why an error policy stopped it
 }
 
 func (r *handlerRunner) name() string { return r.cfg.Name }
@@ -174,6 +171,7 @@ func (r *handlerRunner) stop(ctx context.Context) error {
 	if r.pid == nil {
 		return nil
 	}
+	drain(ctx, r.app.system.Root, r.pid)
 	stopActor(ctx, r.app.system.Root, r.pid)
 	err := r.sub.Close()
 	select {
@@ -181,6 +179,27 @@ func (r *handlerRunner) stop(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	return err
+}
+
+// drainRequest asks a handler's actor or a process manager's coordinator
+// to let its children finish what they were given, acknowledge it, and
+// take nothing more; done is closed then. (Stopping the actor alone would
+// stop its children with their mailboxes unprocessed, and their reports
+// to a stopping parent would be lost.)
+type drainRequest struct{ done chan struct{} }
+
+// drained tells a draining actor that its children have stopped; it is
+// sent to itself, so that it comes after the children's last reports.
+type drained struct{}
+
+// drain sends pid a drainRequest and waits for it within ctx.
+func drain(ctx context.Context, root *actor.RootContext, pid *actor.PID) {
+	done := make(chan struct{})
+	root.Send(pid, drainRequest{done: done})
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
 
 // stopActor poisons pid and waits for it within ctx.
@@ -197,13 +216,18 @@ func stopActor(ctx context.Context, root *actor.RootContext, pid *actor.PID) {
 	}
 }
 
-// stopped records that the error policy stopped the handler and releases
-// its subscription so that no more events are delivered here.
+// ackOf is what a subscription needs to acknowledge ev: stores check that
+// the event at that position is the one they delivered.
+func ackOf(ev Event) eventstore.RecordedEvent {
+	return eventstore.RecordedEvent{ID: ev.ID, Position: ev.Position, StreamID: ev.StreamID}
+}
+
+// stopped records that the error policy stopped the handler, which fails
+// the waits for its progress, and releases its subscription so that no
+// more events are delivered here.
 func (r *handlerRunner) stopped(err error) {
-	r.mu.Lock()
-	r.halt = err
-	r.mu.Unlock()
 	r.app.log.Error("handler stopped by its error policy", "handler", r.cfg.Name, "err", err)
+	r.app.tracker.halt(r.cfg.Name, err)
 	go r.sub.Close() // idempotent; not from the actor, which it may wait for
 }
 
@@ -218,6 +242,10 @@ type handlerActor struct {
 	order    []Event
 	finished map[int64]bool
 	halted   bool
+	// draining is set by a drainRequest, and closed once the workers have
+	// stopped (counted by workersStopped) and their reports are in.
+	draining       chan struct{}
+	workersStopped int
 }
 
 // workerDone reports an event finished by a partition worker.
@@ -240,7 +268,7 @@ func (h *handlerActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		h.startPartitions(ctx)
 	case batchMsg:
-		if h.halted {
+		if h.halted || h.draining != nil {
 			return
 		}
 		items := make([]queued, len(m.events))
@@ -255,7 +283,10 @@ func (h *handlerActor) Receive(ctx actor.Context) {
 		}
 		for _, it := range items {
 			h.order = append(h.order, it.ev)
-			key := h.r.cfg.PartitionBy(it.ev)
+			key, err := h.partitionKey(it.ev)
+			if err != nil && it.err == nil {
+				it.err = err // for the error policy, in partition ""
+			}
 			ctx.Send(h.workers[partition(key, len(h.workers))], it)
 		}
 	case retryTick:
@@ -275,11 +306,37 @@ func (h *handlerActor) Receive(ctx actor.Context) {
 		}
 	case workerHalted:
 		h.halt(m.err)
+	case drainRequest:
+		h.draining = m.done
+		if len(h.workers) == 0 {
+			close(m.done) // one partition: it handled every batch before this
+			return
+		}
+		for _, w := range h.workers {
+			ctx.Poison(w) // after the events in its mailbox
+		}
+	case *actor.Terminated:
+		if h.workersStopped++; h.draining != nil && h.workersStopped == len(h.workers) {
+			ctx.Send(ctx.Self(), drained{})
+		}
+	case drained:
+		close(h.draining)
 	case *actor.Stopping:
 		if h.queue != nil {
 			h.queue.stop()
 		}
 	}
+}
+
+// partitionKey calls PartitionBy, turning a panic into an error: a panic
+// would restart the actor and lose the batch.
+func (h *handlerActor) partitionKey(ev Event) (key string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			key, err = "", fmt.Errorf("%s: PartitionBy: %w", h.r.cfg.Name, &PanicError{Value: r, Stack: debug.Stack()})
+		}
+	}()
+	return h.r.cfg.PartitionBy(ev), nil
 }
 
 func (h *handlerActor) startPartitions(ctx actor.Context) {
@@ -309,7 +366,7 @@ func (h *handlerActor) drain(ctx actor.Context) {
 
 // done acknowledges everything up to ev.
 func (h *handlerActor) done(ev Event) {
-	if err := h.r.sub.Ack(eventstore.RecordedEvent{Position: ev.Position, StreamID: ev.StreamID}); err != nil {
+	if err := h.r.sub.Ack(ackOf(ev)); err != nil {
 		h.r.app.log.Warn("handler ack failed", "handler", h.r.cfg.Name, "err", err)
 	}
 	h.r.app.tracker.advance(h.r.cfg.Name, ev.Position)

@@ -65,8 +65,20 @@ func (d Decision) String() string {
 	return "stop"
 }
 
-// ErrorPolicy decides what to do about a failure.
+// ErrorPolicy decides what to do about a failure. A policy that panics
+// stops the handler.
 type ErrorPolicy func(Failure) Decision
+
+// decide asks p about f. A panic would restart the actor that asks and so
+// lose the event it was deciding about: it counts as StopHandler.
+func (p ErrorPolicy) decide(f Failure) (d Decision) {
+	defer func() {
+		if recover() != nil {
+			d = StopHandler
+		}
+	}()
+	return p(f)
+}
 
 // RetryPolicy retries with exponential backoff from base up to limit per
 // wait, and stops after maxAttempts failures of the same event.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -173,6 +174,7 @@ func (r *pmRunner) stop(ctx context.Context) error {
 	if r.pid == nil {
 		return nil
 	}
+	drain(ctx, r.app.system.Root, r.pid)
 	stopActor(ctx, r.app.system.Root, r.pid)
 	err := r.sub.Close()
 	select {
@@ -210,6 +212,11 @@ type (
 	// flushTick makes the coordinator persist states and acknowledge; sent
 	// to itself so that every report already queued is handled first.
 	flushTick struct{}
+	// instanceStopped is an instance's *actor.Terminated, sent by the
+	// coordinator to itself: Terminated is a system message, which
+	// overtakes the reports (pmDone) the instance sent before it stopped;
+	// instanceStopped comes after them.
+	instanceStopped struct{ who *actor.PID }
 )
 
 // coordinator routes a process manager's events to its instances, runs
@@ -228,14 +235,19 @@ type coordinator struct {
 	unsaved   map[string]*eventstore.Snapshot // id -> state to persist (nil: delete)
 	flushing  bool
 	halted    bool
+	draining  chan struct{} // set by a drainRequest, closed once drained
 }
 
 type pmChild struct {
 	id       string
 	pid      *actor.PID
 	stopping bool
-	buffer   []any
-	elem     *list.Element
+	buffer   []pmEvent
+	// pending are the events sent to the instance that it has not reported
+	// done. Those left when it stops (passivated while waiting to retry)
+	// go to its successor first.
+	pending []pmEvent
+	elem    *list.Element
 }
 
 func newCoordinator(r *pmRunner) *coordinator {
@@ -252,7 +264,7 @@ func newCoordinator(r *pmRunner) *coordinator {
 func (c *coordinator) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case batchMsg:
-		if !c.halted {
+		if !c.halted && c.draining == nil {
 			c.route(ctx, m.events)
 		}
 	case pmDone:
@@ -266,7 +278,26 @@ func (c *coordinator) Receive(ctx actor.Context) {
 			c.passivate(ctx, ch)
 		}
 	case *actor.Terminated:
-		c.terminated(ctx, m.Who)
+		ctx.Send(ctx.Self(), instanceStopped{who: m.Who})
+	case instanceStopped:
+		c.terminated(ctx, m.who)
+	case drainRequest:
+		// Instances finish what is in their mailboxes and stop; then every
+		// report is in, and the last flush persists and acknowledges it.
+		c.draining = m.done
+		for _, ch := range c.instances {
+			if !ch.stopping {
+				c.passivate(ctx, ch)
+			}
+		}
+		c.checkDrained(ctx)
+	case drained:
+		select {
+		case <-c.draining: // already
+		default:
+			c.flush(ctx)
+			close(c.draining)
+		}
 	case *actor.Stopping:
 		// Persist what instances finished; unfinished events are
 		// delivered again after a restart.
@@ -283,7 +314,7 @@ func (c *coordinator) route(ctx actor.Context, recs []eventstore.RecordedEvent) 
 			interests, err = c.interested(ev)
 		}
 		if err != nil {
-			d := c.r.cfg.OnError(Failure{Name: c.r.cfg.Name, Err: err, Event: ev, Attempts: 1})
+			d := c.r.cfg.OnError.decide(Failure{Name: c.r.cfg.Name, Err: err, Event: ev, Attempts: 1})
 			if d.kind != decideSkip {
 				c.halt(fmt.Errorf("routing event %d: %w", ev.Position, err))
 				return
@@ -308,8 +339,8 @@ func (c *coordinator) interested(ev Event) (in []Interest, err error) {
 	return c.r.cfg.Interested(ev), nil
 }
 
-// send delivers a message to instance id, spawning or buffering as needed.
-func (c *coordinator) send(ctx actor.Context, id string, msg any) {
+// send delivers an event to instance id, spawning or buffering as needed.
+func (c *coordinator) send(ctx actor.Context, id string, msg pmEvent) {
 	ch, ok := c.instances[id]
 	if !ok {
 		ch = c.spawn(ctx, id)
@@ -319,6 +350,7 @@ func (c *coordinator) send(ctx actor.Context, id string, msg any) {
 		return
 	}
 	c.lru.MoveToFront(ch.elem)
+	ch.pending = append(ch.pending, msg)
 	ctx.Send(ch.pid, msg)
 	for c.lru.Len() > c.r.cfg.MaxLiveInstances {
 		c.passivate(ctx, c.lru.Back().Value.(*pmChild))
@@ -354,16 +386,34 @@ func (c *coordinator) terminated(ctx actor.Context, who *actor.PID) {
 	if ch.elem != nil {
 		c.lru.Remove(ch.elem)
 	}
-	if len(ch.buffer) == 0 {
+	if c.draining != nil {
+		// Unfinished events are not acknowledged: delivered again later.
+		c.checkDrained(ctx)
+		return
+	}
+	msgs := slices.Concat(ch.pending, ch.buffer)
+	if len(msgs) == 0 {
 		return
 	}
 	next := c.spawn(ctx, ch.id)
-	for _, m := range ch.buffer {
+	for _, m := range msgs {
+		next.pending = append(next.pending, m)
 		ctx.Send(next.pid, m)
 	}
 }
 
+// checkDrained tells a draining coordinator, through its mailbox, once no
+// instance is left.
+func (c *coordinator) checkDrained(ctx actor.Context) {
+	if len(c.instances) == 0 {
+		ctx.Send(ctx.Self(), drained{})
+	}
+}
+
 func (c *coordinator) done(ctx actor.Context, m pmDone) {
+	if ch, ok := c.instances[m.id]; ok {
+		ch.pending = slices.DeleteFunc(ch.pending, func(e pmEvent) bool { return e.ev.Position == m.ev.Position })
+	}
 	switch {
 	case m.deleted:
 		c.unsaved[m.id] = nil
@@ -406,7 +456,7 @@ func (c *coordinator) flush(ctx actor.Context) {
 		delete(c.remaining, ev.Position)
 	}
 	c.order = c.order[n:]
-	if err := c.r.sub.Ack(eventstore.RecordedEvent{Position: last.Position, StreamID: last.StreamID}); err != nil {
+	if err := c.r.sub.Ack(ackOf(last)); err != nil {
 		c.r.app.log.Warn("process manager ack failed", "process_manager", c.r.cfg.Name, "err", err)
 	}
 	c.r.app.tracker.advance(c.r.cfg.Name, last.Position)
@@ -438,6 +488,11 @@ func (c *coordinator) halt(err error) {
 	}
 	c.halted = true
 	c.r.app.log.Error("process manager stopped by its error policy", "process_manager", c.r.cfg.Name, "err", err)
+	var stopped *HandlerStoppedError
+	if !errors.As(err, &stopped) {
+		err = &HandlerStoppedError{Name: c.r.cfg.Name, Err: err}
+	}
+	c.r.app.tracker.halt(c.r.cfg.Name, err)
 	go c.r.sub.Close()
 }
 
@@ -604,7 +659,7 @@ func (in *instance) handle(ctx context.Context, evs []Event, attempt int) error 
 	}
 	for i, cmd := range cmds {
 		if err := in.dispatch(ctx, ev, cmd, fmt.Sprintf("%d", i)); err != nil {
-			d := in.r.cfg.OnError(Failure{Name: in.r.cfg.Name, Err: err, Event: ev, Command: cmd, Attempts: attempt})
+			d := in.r.cfg.OnError.decide(Failure{Name: in.r.cfg.Name, Err: err, Event: ev, Command: cmd, Attempts: attempt})
 			switch d.kind {
 			case decideSkip:
 				continue

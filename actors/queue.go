@@ -60,8 +60,9 @@ func (q *eventQueue) stop() {
 }
 
 // drain handles queued events until the queue is empty or a retry is
-// pending. done is called, in order, for each event handled or skipped. It
-// returns a *HandlerStoppedError when the policy says stop.
+// pending. done is called, in order, once per call handled or skipped, with
+// its last event (so once per batch, and once per event when batch is 1).
+// It returns a *HandlerStoppedError when the policy says stop.
 func (q *eventQueue) drain(ctx actor.Context, done func(Event)) error {
 	for len(q.items) > 0 && !q.waiting() {
 		n := 1
@@ -83,9 +84,7 @@ func (q *eventQueue) drain(ctx actor.Context, done func(Event)) error {
 		if err == nil {
 			q.attempts = 0
 			q.items = q.items[n:]
-			for _, ev := range evs {
-				done(ev)
-			}
+			done(evs[n-1])
 			continue
 		}
 		q.attempts++
@@ -95,7 +94,7 @@ func (q *eventQueue) drain(ctx actor.Context, done func(Event)) error {
 			if q.batch > 1 {
 				f.Batch = evs
 			}
-			d = q.policy(f)
+			d = q.policy.decide(f)
 		}
 		q.log("event handling failed", "handler", q.name, "position", evs[0].Position,
 			"type", evs[0].Type, "attempt", q.attempts, "decision", d.String(), "err", err)
@@ -108,9 +107,7 @@ func (q *eventQueue) drain(ctx actor.Context, done func(Event)) error {
 		case decideSkip:
 			q.attempts = 0
 			q.items = q.items[n:]
-			for _, ev := range evs {
-				done(ev)
-			}
+			done(evs[n-1])
 		default:
 			return &HandlerStoppedError{Name: q.name, Err: err}
 		}

@@ -3,7 +3,6 @@ package actors
 import (
 	"container/list"
 	"context"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -19,9 +18,11 @@ type aggregateKind struct {
 // commandMsg carries a command to its aggregate actor; the actor answers on
 // reply (buffered), never through a protoactor future.
 type commandMsg struct {
-	cmd      *Command
-	deadline time.Time
-	reply    chan commandReply
+	// ctx is the dispatch's context: a command whose caller gave up
+	// (deadline or cancellation) before it ran is not executed.
+	ctx   context.Context
+	cmd   *Command
+	reply chan commandReply
 }
 
 type commandReply struct {
@@ -142,6 +143,7 @@ func (s *shard) spawn(ctx actor.Context, id string) *child {
 	k := s.k
 	props := actor.PropsFromProducer(func() actor.Actor { return newAggregateActor(k, id) })
 	c := &child{id: id, pid: ctx.Spawn(props)}
+	k.app.live.Add(1)
 	c.elem = s.lru.PushFront(c)
 	s.children[id] = c
 	s.byPID[c.pid.Id] = c
@@ -165,6 +167,7 @@ func (s *shard) terminated(ctx actor.Context, who *actor.PID) {
 	}
 	delete(s.byPID, who.Id)
 	delete(s.children, c.id)
+	s.k.app.live.Add(-1)
 	if c.elem != nil {
 		s.lru.Remove(c.elem)
 	}

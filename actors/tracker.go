@@ -14,6 +14,7 @@ type tracker struct {
 
 type progress struct {
 	position int64
+	halted   error // set when an error policy stopped the handler
 	waiters  []waiter
 }
 
@@ -54,6 +55,20 @@ func (t *tracker) advance(name string, position int64) {
 	p.waiters = keep
 }
 
+// halt records that name stopped at its position: waits beyond it fail
+// with err.
+func (t *tracker) halt(name string, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := t.get(name)
+	p.halted = err
+	for _, w := range p.waiters {
+		close(w.ch)
+	}
+	clear(p.waiters)
+	p.waiters = nil
+}
+
 // position returns how far name has processed.
 func (t *tracker) position(name string) int64 {
 	t.mu.Lock()
@@ -69,12 +84,21 @@ func (t *tracker) wait(ctx context.Context, name string, position int64) error {
 		t.mu.Unlock()
 		return nil
 	}
+	if p.halted != nil {
+		t.mu.Unlock()
+		return p.halted
+	}
 	w := waiter{position: position, ch: make(chan struct{})}
 	p.waiters = append(p.waiters, w)
 	t.mu.Unlock()
 	select {
 	case <-w.ch:
-		return nil
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if p.position >= position {
+			return nil
+		}
+		return p.halted
 	case <-ctx.Done():
 		t.mu.Lock()
 		for i, x := range p.waiters {

@@ -1,0 +1,115 @@
+package actors_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cohort-dev/cohort/actors"
+	"github.com/cohort-dev/cohort/actors/actorstest"
+	"github.com/cohort-dev/cohort/eventstore/postgres"
+)
+
+// helperEnv, set to a database's connection string, makes the test binary
+// run as a helper process (runHandlerHolder) instead of running tests.
+const helperEnv = "COHORT_ACTORS_HOLDER_DB"
+
+// runHelperProcess runs the helper process a test asked for, if this binary
+// was started as one, and reports whether it was.
+func runHelperProcess() bool {
+	conn := os.Getenv(helperEnv)
+	if conn == "" {
+		return false
+	}
+	runHandlerHolder(conn)
+	return true
+}
+
+// exitTB fails a helper process: it has no testing.T.
+type exitTB struct{ testing.TB }
+
+func (exitTB) Helper()                      {}
+func (exitTB) Fatal(args ...any)            { fmt.Fprintln(os.Stderr, args...); os.Exit(2) }
+func (exitTB) Fatalf(f string, args ...any) { fmt.Fprintf(os.Stderr, f+"\n", args...); os.Exit(2) }
+
+// runHandlerHolder runs a bank whose handler "h" holds its subscription,
+// prints "ready" once it does, and runs until killed.
+func runHandlerHolder(conn string) {
+	tb := exitTB{}
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, conn)
+	must(tb, err)
+	store, err := postgres.New(ctx, pool, postgres.Config{})
+	must(tb, err)
+	app := newBank(tb, store)
+	must(tb, app.RegisterHandler(actors.HandlerConfig{Name: "h", Handler: actors.HandlerFunc(func(context.Context, actors.Event) error { return nil })}))
+	must(tb, app.Start(ctx))
+	r, err := app.Dispatch(ctx, OpenAccount{ID: "holder"})
+	must(tb, err)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	must(tb, app.WaitFor(ctx, "h", r.Position))
+	fmt.Println("ready")
+	select {}
+}
+
+// TestHandlerFailoverWhenProcessDies: another process holds a handler's
+// subscription; when it is killed, this one takes over from its
+// checkpoint and handles what follows.
+func TestHandlerFailoverWhenProcessDies(t *testing.T) {
+	conn := actorstest.PostgresDatabase(t)
+	holder := exec.Command(os.Args[0], "-test.run=^$")
+	holder.Env = append(os.Environ(), helperEnv+"="+conn)
+	holder.Stderr = os.Stderr
+	out, err := holder.StdoutPipe()
+	must(t, err)
+	must(t, holder.Start())
+	t.Cleanup(func() {
+		holder.Process.Kill()
+		holder.Wait()
+	})
+	ready := make(chan bool, 1)
+	go func() {
+		s := bufio.NewScanner(out)
+		ready <- s.Scan() && s.Text() == "ready"
+	}()
+	select {
+	case ok := <-ready:
+		if !ok {
+			t.Fatal("the holder process failed")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the holder process is not ready")
+	}
+
+	var rec recorder
+	app := newBank(t, actorstest.PostgresStore(t, conn))
+	must(t, app.RegisterHandler(actors.HandlerConfig{Name: "h", Handler: rec.handler()}))
+	actorstest.Start(t, app)
+	open(t, app, "a1", "a2")
+	if rec.len() != 0 {
+		t.Fatal("two processes ran the handler")
+	}
+	must(t, holder.Process.Kill())
+	killed := time.Now()
+	var after []int64
+	for i := range 3 {
+		after = append(after, dispatch(t, app, OpenAccount{ID: fmt.Sprintf("b%d", i)}).Position)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	must(t, app.WaitFor(ctx, "h", after[2]))
+	t.Logf("took over %v after the holder was killed", time.Since(killed).Round(time.Millisecond))
+	seen := rec.positions()
+	for _, p := range after {
+		if seen[p] == 0 {
+			t.Errorf("position %d not handled", p)
+		}
+	}
+}
