@@ -119,6 +119,11 @@ type Subscriber interface {
 	// DeleteSubscription removes a persistent subscription and its
 	// checkpoint. It fails with ErrSubscriptionNotFound.
 	DeleteSubscription(ctx context.Context, name string) error
+	// Checkpoint returns the stored checkpoint of a persistent
+	// subscription: the last acknowledged cursor stored (see
+	// SubscribeOptions.CheckpointThreshold). It fails with
+	// ErrSubscriptionNotFound.
+	Checkpoint(ctx context.Context, name string) (int64, error)
 }
 
 // Store is everything an event store implementation provides; the

@@ -83,6 +83,20 @@ func (s *Store) DeleteSubscription(ctx context.Context, name string) error {
 	return nil
 }
 
+// Checkpoint implements [eventstore.Subscriber].
+func (s *Store) Checkpoint(ctx context.Context, name string) (int64, error) {
+	if err := s.check(ctx); err != nil {
+		return 0, err
+	}
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
+	cp := s.db.subs[name]
+	if cp == nil {
+		return 0, fmt.Errorf("memory: subscription %q: %w", name, eventstore.ErrSubscriptionNotFound)
+	}
+	return cp.cursor, nil
+}
+
 // startCursor resolves opts.StartFrom. The caller holds db.mu.
 func (db *storage) startCursor(opts eventstore.SubscribeOptions) int64 {
 	if !opts.StartFrom.IsCurrent() {

@@ -93,7 +93,6 @@ func (s *Store) listenOnce(ctx context.Context, connected func()) error {
 	}
 }
 
-
 // closeConn closes a dedicated connection, bounded in time even when the
 // server is gone.
 func closeConn(conn *pgx.Conn) {

@@ -110,6 +110,12 @@ func (s *Store) startCursor(ctx context.Context, opts eventstore.SubscribeOption
 	return version, nil
 }
 
+// Checkpoint implements eventstore.Subscriber.
+func (s *Store) Checkpoint(ctx context.Context, name string) (int64, error) {
+	_, last, err := s.loadSubscription(ctx, name)
+	return last, err
+}
+
 // DeleteSubscription implements eventstore.Subscriber.
 func (s *Store) DeleteSubscription(ctx context.Context, name string) error {
 	tag, err := s.pool.Exec(ctx, s.q.subDelete, name)

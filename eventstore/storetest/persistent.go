@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -53,6 +54,9 @@ func testPersistentResume(t *testing.T, newStorage func(*testing.T) Opener) {
 			}
 			if err := sub.Close(); err != nil {
 				t.Fatalf("close: %v", err)
+			}
+			if cp, err := s.Checkpoint(t.Context(), opts.Name); err != nil || cp != eventstore.Cursor(target, got[4]) {
+				t.Fatalf("checkpoint after close: %d, %v; want %d", cp, err, eventstore.Cursor(target, got[4]))
 			}
 
 			mustAppend(t, s, r, eventstore.Exact(10), newEvents(2, "r"))
@@ -192,4 +196,60 @@ func testPersistentExclusive(t *testing.T, newStorage func(*testing.T) Opener) {
 	mustAppend(t, h[active], "x", eventstore.Exact(10), last)
 	wantIDs(t, Collect(t, subs[idle], 1, eventually), dataIDs(last), "subscriber that took over")
 	wantNothing(t, back, "subscriber waiting again")
+}
+
+// testPersistentCheckpointBatching checks when checkpoints are stored: not
+// on every acknowledgement, but after CheckpointThreshold of them or
+// CheckpointInterval after the first one not yet stored.
+func testPersistentCheckpointBatching(t *testing.T, newStorage func(*testing.T) Opener) {
+	s := newStore(t, newStorage)
+	if _, err := s.Checkpoint(t.Context(), "missing"); !errors.Is(err, eventstore.ErrSubscriptionNotFound) {
+		t.Fatalf("checkpoint of an unknown subscription: %v, want ErrSubscriptionNotFound", err)
+	}
+	mustAppend(t, s, "cp", eventstore.NoStream, newEvents(6, "cp"))
+	waitCheckpoint := func(name string, want int64, within time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for {
+			cp, err := s.Checkpoint(t.Context(), name)
+			if err != nil {
+				t.Fatalf("checkpoint: %v", err)
+			}
+			if cp == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("checkpoint of %s is %d, want %d within %v", name, cp, want, within)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+
+	byCount := mustSubscribe(t, s, eventstore.SubscribeOptions{Stream: "cp", Name: "by-count", BatchSize: 1,
+		CheckpointThreshold: 3, CheckpointInterval: time.Hour})
+	var got []eventstore.RecordedEvent
+	for len(got) < 3 {
+		got = append(got, receive(t, byCount, eventually)...)
+	}
+	for _, e := range got[:2] {
+		if err := byCount.Ack(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(quiet)
+	if cp, _ := s.Checkpoint(t.Context(), "by-count"); cp != 0 {
+		t.Fatalf("checkpoint stored after 2 of 3 acknowledgements: %d", cp)
+	}
+	if err := byCount.Ack(got[2]); err != nil {
+		t.Fatal(err)
+	}
+	waitCheckpoint("by-count", got[2].StreamVersion, eventually)
+
+	byTime := mustSubscribe(t, s, eventstore.SubscribeOptions{Stream: "cp", Name: "by-time", BatchSize: 1,
+		CheckpointThreshold: 1000, CheckpointInterval: 50 * time.Millisecond})
+	first := receive(t, byTime, eventually)
+	if err := byTime.Ack(first[0]); err != nil {
+		t.Fatal(err)
+	}
+	waitCheckpoint("by-time", first[0].StreamVersion, eventually)
 }

@@ -92,6 +92,7 @@ var groups = []struct {
 		{"StartFromIgnoredWhenExists", testPersistentStartFromIgnored},
 		{"Delete", testPersistentDelete},
 		{"OneActiveSubscriber", testPersistentExclusive},
+		{"CheckpointBatching", testPersistentCheckpointBatching},
 	}},
 	{"Concurrency", []test{
 		{"GlobalOrder", testGlobalOrder},
