@@ -169,9 +169,28 @@ func streamID(namespace, value string) (string, error) {
 	if value == "" {
 		return "", errors.New("unique: empty value")
 	}
-	if len(value) > maxPlainValue || strings.IndexByte(value, 0) >= 0 || !utf8.ValidString(value) {
+	if len(value) > maxPlainValue || strings.IndexByte(value, 0) >= 0 || !utf8.ValidString(value) || looksHashed(value) {
 		sum := sha256.Sum256([]byte(value))
-		value = "sha256:" + hex.EncodeToString(sum[:])
+		value = hashPrefix + hex.EncodeToString(sum[:])
 	}
 	return "unique-" + namespace + "-" + value, nil
+}
+
+// hashPrefix starts the hashed form of a value in a stream id.
+const hashPrefix = "sha256:"
+
+// looksHashed reports whether value is spelled like the hashed form of
+// another value. Such a value is hashed too: kept plain, it would share
+// the other value's stream.
+func looksHashed(value string) bool {
+	hexPart, ok := strings.CutPrefix(value, hashPrefix)
+	if !ok || len(hexPart) != 2*sha256.Size {
+		return false
+	}
+	for _, c := range []byte(hexPart) {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
