@@ -124,7 +124,7 @@ func TestLifespan(t *testing.T) {
 					t.Error("reloaded a live aggregate")
 				}
 				if tt.stop {
-					eventually(t, 5*time.Second, "the aggregate stops", func() bool { return live() == 0 })
+					eventually(t, patience, "the aggregate stops", func() bool { return live() == 0 })
 				} else {
 					time.Sleep(30 * time.Millisecond)
 					if live() != 1 {
@@ -157,7 +157,7 @@ func TestIdleLifespan(t *testing.T) {
 		if n := actors.LiveAggregates(app); n == 0 {
 			t.Fatal("no live aggregates right after commands")
 		}
-		eventually(t, 5*time.Second, "idle aggregates stop", func() bool { return actors.LiveAggregates(app) == 0 })
+		eventually(t, patience, "idle aggregates stop", func() bool { return actors.LiveAggregates(app) == 0 })
 	})
 }
 
@@ -200,7 +200,7 @@ func TestPassivationLosesNoCommand(t *testing.T) {
 		if loads < 10 {
 			t.Errorf("only %d loads: the aggregates were hardly passivated", loads)
 		}
-		eventually(t, 5*time.Second, "all aggregates stop", func() bool { return actors.LiveAggregates(app) == 0 })
+		eventually(t, patience, "all aggregates stop", func() bool { return actors.LiveAggregates(app) == 0 })
 	})
 }
 
@@ -215,7 +215,7 @@ func TestMaxLiveAggregates(t *testing.T) {
 				for i := range 20 {
 					open(t, app, fmt.Sprintf("a%d", i))
 				}
-				eventually(t, 5*time.Second, "at most 3 live aggregates", func() bool { return actors.LiveAggregates(app) <= 3 })
+				eventually(t, patience, "at most 3 live aggregates", func() bool { return actors.LiveAggregates(app) <= 3 })
 				if shards > 1 {
 					return // which ones stay depends on the shards' hashing
 				}
@@ -252,7 +252,7 @@ func TestSnapshots(t *testing.T) {
 			dispatch(t, app, Deposit{ID: "a1", Amount: 1})
 		}
 		var snap eventstore.Snapshot
-		eventually(t, 5*time.Second, "a snapshot at version 6", func() bool {
+		eventually(t, patience, "a snapshot at version 6", func() bool {
 			var err error
 			snap, err = store.ReadSnapshot(ctx, "account-a1")
 			return err == nil && snap.SourceVersion == 6

@@ -320,12 +320,9 @@ func (a *App) route(ctx context.Context, cmd *Command) (Result, error) {
 }
 
 // WaitFor waits until the named handler or process manager, running in
-// this process, has processed every event up to position. It fails with a
+// this process, has processed every event up to position: since it
+// started here, or (from its stored checkpoint) before. It fails with a
 // *HandlerStoppedError if an error policy stopped the handler first.
-//
-// Progress is known from what the handler processes in this process: a
-// position it processed before the application started counts once it
-// processes a later event.
 func (a *App) WaitFor(ctx context.Context, handler string, position int64) error {
 	if _, ok := a.handlers[handler]; !ok {
 		return fmt.Errorf("%w: %q", ErrHandlerNotFound, handler)

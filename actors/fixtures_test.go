@@ -135,7 +135,7 @@ func withAggregate(f func(*actors.AggregateType)) bankOption {
 func newBank(t testing.TB, store actors.EventStore, opts ...bankOption) *actors.App {
 	t.Helper()
 	b := bank{
-		cfg: actors.Config{Store: store},
+		cfg: actors.Config{Store: store, DispatchTimeout: patience},
 		agg: actors.AggregateType{Name: "account", New: newAccount},
 	}
 	for _, o := range opts {
@@ -208,6 +208,10 @@ func freshState(t testing.TB, app *actors.App, id string) *Account {
 	return acc
 }
 
+// patience bounds waits for things that should happen soon: generous, so
+// that a loaded machine does not fail the tests; it only delays failures.
+const patience = 20 * time.Second
+
 // eventually polls cond until it holds, failing the test after timeout.
 func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
@@ -223,7 +227,7 @@ func eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 // waitFor waits until handler has processed position.
 func waitFor(t testing.TB, app *actors.App, handler string, position int64) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 	if err := app.WaitFor(ctx, handler, position); err != nil {
 		t.Fatalf("wait for %s to reach %d: %v", handler, position, err)

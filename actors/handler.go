@@ -146,10 +146,24 @@ func (r *handlerRunner) start(ctx context.Context) error {
 		return err
 	}
 	r.sub = sub
+	r.app.seedProgress(ctx, r.cfg.Name, subscriptionName("handler", r.cfg.Name))
 	r.pid = r.app.system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return newHandlerActor(r) }))
 	r.pumpDone = make(chan struct{})
 	go pump(sub, r.app.system.Root, r.pid, r.pumpDone)
 	return nil
+}
+
+// seedProgress records, for WaitFor, the progress a handler made before
+// this application started: its subscription's stored checkpoint (up to
+// which some process handled every event). Without it, that progress would
+// only show once the handler handles a later event.
+func (a *App) seedProgress(ctx context.Context, handler, subscription string) {
+	cp, err := a.store.Checkpoint(ctx, subscription)
+	if err != nil {
+		a.log.Warn("reading a checkpoint failed", "handler", handler, "err", err)
+		return
+	}
+	a.tracker.advance(handler, cp)
 }
 
 // batchMsg carries a delivered batch into a handler's actor.

@@ -162,8 +162,8 @@ func TestHandlerErrorPolicy(t *testing.T) {
 					}}))
 				actorstest.Start(t, app)
 				open(t, app, "a1")
-				_, badErr := app.Dispatch(context.Background(), OpenAccount{ID: "bad"}, actors.WithConsistency(actors.Strong), actors.WithTimeout(3*time.Second))
-				_, a2Err := app.Dispatch(context.Background(), OpenAccount{ID: "a2"}, actors.WithConsistency(actors.Strong), actors.WithTimeout(3*time.Second))
+				_, badErr := app.Dispatch(context.Background(), OpenAccount{ID: "bad"}, actors.WithConsistency(actors.Strong), actors.WithTimeout(patience))
+				_, a2Err := app.Dispatch(context.Background(), OpenAccount{ID: "a2"}, actors.WithConsistency(actors.Strong), actors.WithTimeout(patience))
 				if tt.stopped {
 					var stopped *actors.HandlerStoppedError
 					if !errors.As(badErr, &stopped) || stopped.Name != "h" {
@@ -220,7 +220,7 @@ func TestHandlerStoppedResumes(t *testing.T) {
 		}
 		app := run()
 		open(t, app, "a1", "bad", "a2")
-		eventually(t, 5*time.Second, "a1 handled", func() bool { return rec.len() == 1 })
+		eventually(t, patience, "a1 handled", func() bool { return rec.len() == 1 })
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel()
 		if err := app.WaitFor(ctx, "h", 3); err == nil {
@@ -348,7 +348,7 @@ func TestHandlerPartitions(t *testing.T) {
 		wg.Wait()
 		// Other partitions went on while "slow" waited, but the handler's
 		// progress stops before the blocked event.
-		eventually(t, 5*time.Second, "other partitions progress", func() bool { return rec.len() >= 30 })
+		eventually(t, patience, "other partitions progress", func() bool { return rec.len() >= 30 })
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
 		if err := app.WaitFor(ctx, "p", slowPos-2); err == nil {
@@ -409,7 +409,7 @@ func TestStrongConsistency(t *testing.T) {
 			t.Error("strong dispatch naming a handler returned before it processed")
 		}
 		// WaitFor: read your writes from any handler.
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), patience)
 		defer cancel()
 		must(t, app.WaitFor(ctx, "gated", r.Position))
 		must(t, app.WaitFor(ctx, "strong", r.Position))
@@ -447,13 +447,10 @@ func TestWaitForAfterRestart(t *testing.T) {
 	})
 }
 
-// TestWaitForAfterIdleRestart: after a restart, a handler that has nothing
-// left to process cannot tell how far it got before, so WaitFor (and a
-// strongly consistent repeat of an idempotent command) waits for a later
-// event. Fixing this needs the store to tell a persistent subscription's
-// holder the cursor it resumed from.
+// TestWaitForAfterIdleRestart: after a restart, WaitFor (and a strongly
+// consistent repeat of an idempotent command) knows what a handler that has
+// nothing left to process did before, from its stored checkpoint.
 func TestWaitForAfterIdleRestart(t *testing.T) {
-	t.Skip("known limitation: eventstore.Subscription does not expose the cursor it resumed from")
 	actorstest.Stores(t, func(t *testing.T, store actors.EventStore) {
 		run := func() *actors.App {
 			app := newBank(t, store)
@@ -466,7 +463,11 @@ func TestWaitForAfterIdleRestart(t *testing.T) {
 		must(t, app.Close(context.Background()))
 		app = run()
 		waitFor(t, app, "h", r.Position)
-		dispatch(t, app, OpenAccount{ID: "a1"}, actors.WithCommandID(id), actors.WithConsistency(actors.Strong))
+		r2 := dispatch(t, app, OpenAccount{ID: "a1"}, actors.WithCommandID(id), actors.WithConsistency(actors.Strong),
+			actors.WithTimeout(patience))
+		if !r2.Duplicate {
+			t.Errorf("repeat = %+v", r2)
+		}
 	})
 }
 
@@ -505,7 +506,7 @@ func TestHandlerFailover(t *testing.T) {
 				for i := range 5 {
 					last = dispatch(t, apps[i%2], OpenAccount{ID: fmt.Sprintf("a%d", i)}).Position
 				}
-				eventually(t, 10*time.Second, "the events are handled", func() bool {
+				eventually(t, patience, "the events are handled", func() bool {
 					return recs[0].positions()[last]+recs[1].positions()[last] > 0
 				})
 				holder := 0

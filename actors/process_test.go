@@ -34,7 +34,7 @@ func TestProcessManagerFlow(t *testing.T) {
 		if got := state(t, app, "a1"); got.Balance != 70 {
 			t.Errorf("a1 = %+v", got)
 		}
-		eventually(t, 5*time.Second, "a2 credited", func() bool { return state(t, app, "a2").Balance == 30 })
+		eventually(t, patience, "a2 credited", func() bool { return state(t, app, "a2").Balance == 30 })
 
 		var withdrawn, deposited *eventstore.RecordedEvent
 		evs := allEvents(t, store)
@@ -66,7 +66,7 @@ func TestProcessManagerFlow(t *testing.T) {
 			t.Errorf("withdraw command id %s, want one derived from the event: %s", withdrawn.CausationID, want)
 		}
 		// Stopped: the state is deleted.
-		eventually(t, 5*time.Second, "the process state is deleted", func() bool {
+		eventually(t, patience, "the process state is deleted", func() bool {
 			return !processState(t, store, "transfers", "t1", &Transfer{})
 		})
 	})
@@ -182,7 +182,7 @@ func TestProcessManagerErrorPolicy(t *testing.T) {
 				// a1 cannot pay 100 until it gets 50 more, after 2 failures.
 				var paid atomic.Bool
 				go func() {
-					eventually(t, 5*time.Second, "two failures", func() bool {
+					eventually(t, patience, "two failures", func() bool {
 						mu.Lock()
 						defer mu.Unlock()
 						return len(failures) >= 2 || (tt.attempts == 1 && len(failures) == 1)
@@ -199,7 +199,7 @@ func TestProcessManagerErrorPolicy(t *testing.T) {
 					t.Fatalf("dispatch: %v", err)
 				}
 				if tt.name == "retry" {
-					eventually(t, 5*time.Second, "a2 credited", func() bool { return state(t, app, "a2").Balance == 100 })
+					eventually(t, patience, "a2 credited", func() bool { return state(t, app, "a2").Balance == 100 })
 				}
 				if got := state(t, app, "a1"); got.Balance != tt.balance {
 					t.Errorf("a1 = %+v, want balance %d", got, tt.balance)
@@ -240,7 +240,7 @@ func TestProcessManagerParallel(t *testing.T) {
 		for range 3 {
 			last = dispatch(t, app, Deposit{ID: "fast", Amount: 1}).Position
 		}
-		eventually(t, 5*time.Second, "the fast instance goes on", func() bool { return fastDone.Load() == 3 })
+		eventually(t, patience, "the fast instance goes on", func() bool { return fastDone.Load() == 3 })
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
 		if err := app.WaitFor(ctx, "tally", slow); err == nil {
@@ -284,7 +284,7 @@ func TestProcessManagerRedelivery(t *testing.T) {
 		dispatch(t, app, Deposit{ID: "a1", Amount: 100})
 		requestTransfer(t, app, "t1", "a1", "a2", 10)
 		requestTransfer(t, app, "t2", "a1", "a2", 20)
-		eventually(t, 5*time.Second, "transfers done", func() bool { return state(t, app, "a2").Balance == 30 })
+		eventually(t, patience, "transfers done", func() bool { return state(t, app, "a2").Balance == 30 })
 		last := dispatch(t, app, Deposit{ID: "a2", Amount: 1}).Position
 		waitFor(t, app, "transfers", last)
 		waitFor(t, app, "tally", last)
@@ -444,4 +444,54 @@ func (p *countingTally) Handle(ev actors.Event) ([]any, error) {
 	c, _ := p.handled.LoadOrStore(ev.Position, new(atomic.Int32))
 	c.(*atomic.Int32).Add(1)
 	return nil, nil
+}
+
+// TestProcessManagerFailover: two processes run the transfers process;
+// the one running it loses its store mid-flow. The other takes over, and
+// the commands it dispatches again for redelivered events are recognised
+// (by aggregates loaded, and out of date, in the survivor): every transfer
+// completes exactly once.
+func TestProcessManagerFailover(t *testing.T) {
+	actorstest.SharedStores(t, 2, func(t *testing.T, stores []actors.EventStore) {
+		var instances [2]atomic.Int32
+		apps := make([]*actors.App, 2)
+		for i := range apps {
+			apps[i] = actorstest.Start(t, newTransfers(t, stores[i], actors.ProcessManagerConfig{
+				New: func() actors.ProcessManager {
+					instances[i].Add(1)
+					return &Transfer{}
+				},
+				OnError: func(actors.Failure) actors.Decision { return actors.Retry(10 * time.Millisecond) }}))
+		}
+		open(t, apps[0], "a1", "a2")
+		dispatch(t, apps[0], Deposit{ID: "a1", Amount: 1000})
+		for _, app := range apps {
+			state(t, app, "a1") // loaded in both processes
+			state(t, app, "a2")
+		}
+		requestTransfer(t, apps[0], "t0", "a1", "a2", 1)
+		eventually(t, patience, "the first transfer", func() bool { return freshState(t, apps[0], "a2").Balance == 1 })
+		holder := 0
+		if instances[1].Load() > 0 {
+			holder = 1
+		}
+		other := 1 - holder
+		for i := 1; i <= 6; i++ {
+			app := apps[i%2]
+			if i > 3 {
+				app = apps[other]
+			}
+			requestTransfer(t, app, fmt.Sprintf("t%d", i), "a1", "a2", 1<<i)
+			if i == 3 {
+				must(t, stores[holder].(interface{ Close() error }).Close())
+			}
+		}
+		want := 1 + 2 + 4 + 8 + 16 + 32 + 64
+		eventually(t, patience, "all transfers", func() bool { return freshState(t, apps[other], "a2").Balance >= want })
+		a1, a2 := freshState(t, apps[other], "a1"), freshState(t, apps[other], "a2")
+		// Distinct powers of two: any transfer done twice or lost shows.
+		if a1.Balance != 1000-want || a2.Balance != want {
+			t.Errorf("a1 %+v, a2 %+v, want balances %d and %d", a1, a2, 1000-want, want)
+		}
+	})
 }

@@ -163,6 +163,7 @@ func (r *pmRunner) start(ctx context.Context) error {
 		return err
 	}
 	r.sub = sub
+	r.app.seedProgress(ctx, r.cfg.Name, subscriptionName("process", r.cfg.Name))
 	r.pid = r.app.system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return newCoordinator(r) },
 		actor.WithSupervisor(actor.NewRestartingStrategy())))
 	r.pumpDone = make(chan struct{})

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"reflect"
 	"testing"
-	"time"
 
 	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/actors/actorstest"
@@ -155,7 +154,7 @@ func TestUpcastersInTheApp(t *testing.T) {
 		if len(evs) != 2 || evs[1].Payload != (Deposited{ID: "a1", Amount: 7}) || evs[1].Type != "bank.Deposit" {
 			t.Errorf("handled %+v", evs)
 		}
-		ev := actorstest.WaitForEvent(t, store, app.Registry(), 0, actorstest.Is[Deposited](), 5*time.Second)
+		ev := actorstest.WaitForEvent(t, store, app.Registry(), 0, actorstest.Is[Deposited](), patience)
 		if ev.Payload != (Deposited{ID: "a1", Amount: 7}) {
 			t.Errorf("WaitForEvent = %+v", ev)
 		}
