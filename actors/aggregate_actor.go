@@ -254,22 +254,42 @@ func eventID(cmd *Command, i int) uuid.UUID {
 	return id
 }
 
+// snapshotStreamReader is implemented by stores that read a snapshot and
+// the events after it in one round trip.
+type snapshotStreamReader interface {
+	ReadSnapshotStream(ctx context.Context, sourceID, stream string, count int) (eventstore.Snapshot, bool, []eventstore.RecordedEvent, error)
+}
+
+// loadPage is how many events a load reads per round trip.
+const loadPage = 1000
+
 // load rebuilds the state from the latest usable snapshot and the events
 // after it.
 func (a *aggregateActor) load(ctx context.Context) error {
 	a.agg, a.version, a.snapVersion, a.commands = a.k.typ.New(), 0, 0, commandLog{}
-	if a.k.typ.SnapshotEvery > 0 {
+	if r, ok := a.k.app.store.(snapshotStreamReader); ok {
+		snap, found, evs, err := r.ReadSnapshotStream(ctx, a.stream, a.stream, loadPage)
+		if err != nil {
+			return fmt.Errorf("actors: %s %s: load: %w", a.k.typ.Name, a.id, err)
+		}
+		if !found || a.restore(snap) {
+			if err := a.applyRecorded(evs); err != nil {
+				return err
+			}
+			if len(evs) < loadPage {
+				a.loaded = true
+				return nil
+			}
+		}
+		// More events, or a snapshot of another shape: read on.
+	} else if a.k.typ.SnapshotEvery > 0 {
 		snap, err := a.k.app.store.ReadSnapshot(ctx, a.stream)
 		switch {
 		case errors.Is(err, eventstore.ErrSnapshotNotFound):
 		case err != nil:
 			return fmt.Errorf("actors: %s %s: read snapshot: %w", a.k.typ.Name, a.id, err)
-		case snap.SchemaVersion == a.k.typ.SnapshotVersion && snap.SourceType == a.k.typ.Name:
-			agg := a.k.typ.New()
-			if err := json.Unmarshal(snap.Data, agg); err == nil {
-				a.agg, a.version, a.snapVersion = agg, snap.SourceVersion, snap.SourceVersion
-				a.commands = decodeCommandLog(snap.Metadata)
-			}
+		default:
+			a.restore(snap)
 		}
 	}
 	if err := a.catchUp(ctx); err != nil {
@@ -279,9 +299,24 @@ func (a *aggregateActor) load(ctx context.Context) error {
 	return nil
 }
 
+// restore adopts a snapshot of this aggregate type's current shape; it
+// reports whether it did.
+func (a *aggregateActor) restore(snap eventstore.Snapshot) bool {
+	if snap.SchemaVersion != a.k.typ.SnapshotVersion || snap.SourceType != a.k.typ.Name {
+		return false
+	}
+	agg := a.k.typ.New()
+	if err := json.Unmarshal(snap.Data, agg); err != nil {
+		return false
+	}
+	a.agg, a.version, a.snapVersion = agg, snap.SourceVersion, snap.SourceVersion
+	a.commands = decodeCommandLog(snap.Metadata)
+	return true
+}
+
 // catchUp applies the events stored after the current version.
 func (a *aggregateActor) catchUp(ctx context.Context) error {
-	for ev, err := range eventstore.StreamEvents(ctx, a.k.app.store, a.stream, a.version+1, 1000) {
+	for ev, err := range eventstore.StreamEvents(ctx, a.k.app.store, a.stream, a.version+1, loadPage) {
 		if errors.Is(err, eventstore.ErrStreamNotFound) {
 			return nil
 		}
@@ -289,6 +324,17 @@ func (a *aggregateActor) catchUp(ctx context.Context) error {
 			a.loaded = false
 			return fmt.Errorf("actors: %s %s: load: %w", a.k.typ.Name, a.id, err)
 		}
+		if err := a.applyRecorded([]eventstore.RecordedEvent{ev}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyRecorded applies stored events, remembering the idempotent commands
+// that caused them.
+func (a *aggregateActor) applyRecorded(evs []eventstore.RecordedEvent) error {
+	for _, ev := range evs {
 		payload, err := a.k.app.registry.Decode(ev.Type, ev.Data)
 		if err != nil {
 			a.loaded = false

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/cohort-dev/cohort/eventstore"
 )
@@ -81,4 +82,74 @@ func (s *Store) SaveSnapshots(ctx context.Context, record []eventstore.Snapshot,
 		return fmt.Errorf("postgres: save snapshots: %w", err)
 	}
 	return nil
+}
+
+// ReadSnapshotStream reads, in one statement and one round trip, the
+// snapshot of sourceID and the first count events of stream after the
+// snapshot's version (after version 0 when there is none): what loading an
+// aggregate needs. found reports whether a snapshot exists. A missing
+// stream has no events and is no error; a soft-deleted one is
+// ErrStreamDeleted.
+func (s *Store) ReadSnapshotStream(ctx context.Context, sourceID, stream string, count int) (snap eventstore.Snapshot, found bool, evs []eventstore.RecordedEvent, err error) {
+	if err := eventstore.ValidateStreamID(stream); err != nil {
+		return snap, false, nil, err
+	}
+	if count <= 0 || count > eventstore.MaxReadCount {
+		return snap, false, nil, &eventstore.InvalidArgumentError{Arg: "count", Reason: "out of range"}
+	}
+	rows, err := s.pool.Query(ctx, s.q.snapshotStream, sourceID, stream, count)
+	if err != nil {
+		return snap, false, nil, fmt.Errorf("postgres: read snapshot and stream: %w", err)
+	}
+	defer rows.Close()
+	var (
+		deleted                pgtype.Bool
+		snapVersion            pgtype.Int8
+		snapType               pgtype.Text
+		snapSchema             pgtype.Int4
+		snapCreated            pgtype.Timestamptz
+		snapData, snapMeta     []byte
+		v, position, version   pgtype.Int8
+		id                     pgtype.UUID
+		evStream, typ          pgtype.Text
+		causation, correlation pgtype.UUID
+		created                pgtype.Timestamptz
+	)
+	for rows.Next() {
+		var data, meta []byte
+		if err := rows.Scan(&deleted, &snapVersion, &snapType, &snapSchema, &snapData, &snapMeta, &snapCreated,
+			&v, &position, &id, &evStream, &version, &typ, &data, &meta, &causation, &correlation, &created); err != nil {
+			return snap, false, nil, fmt.Errorf("postgres: read snapshot and stream: %w", err)
+		}
+		if !position.Valid {
+			continue // no events: the one row of the outer joins
+		}
+		e := eventstore.RecordedEvent{
+			ID: id.Bytes, Type: typ.String, Data: data, Metadata: meta,
+			CreatedAt: created.Time.UTC(), StreamID: stream, StreamVersion: v.Int64,
+			OriginStreamID: evStream.String, OriginStreamVersion: version.Int64, Position: position.Int64,
+		}
+		if len(e.Metadata) == 0 {
+			e.Metadata = nil
+		}
+		if causation.Valid {
+			e.CausationID = causation.Bytes
+		}
+		if correlation.Valid {
+			e.CorrelationID = correlation.Bytes
+		}
+		evs = append(evs, e)
+	}
+	if err := rows.Err(); err != nil {
+		return snap, false, nil, fmt.Errorf("postgres: read snapshot and stream: %w", err)
+	}
+	if deleted.Valid && deleted.Bool {
+		return snap, false, nil, &eventstore.StreamError{Stream: stream, Err: eventstore.ErrStreamDeleted}
+	}
+	if snapVersion.Valid {
+		snap = eventstore.Snapshot{SourceID: sourceID, SourceVersion: snapVersion.Int64, SourceType: snapType.String,
+			SchemaVersion: int(snapSchema.Int32), Data: snapData, Metadata: snapMeta, CreatedAt: snapCreated.Time.UTC()}
+		found = true
+	}
+	return snap, found, evs, nil
 }

@@ -223,6 +223,7 @@ type queries struct {
 	streamInfo, setMetadata      string
 	recordSnapshot, readSnapshot string
 	deleteSnapshot               string
+	snapshotStream               string
 	subGet, subCreate            string
 	subCheckpoint, subDelete     string
 }
@@ -244,13 +245,39 @@ SELECT * FROM (
     ORDER BY e.stream_version %[3]s LIMIT $3)
   UNION ALL
   (SELECT l.stream_version AS v, `+eventColumns+`
-     FROM %[1]s.links l JOIN %[1]s.events e ON e.position = l.position
+     FROM %[1]s.links l CROSS JOIN LATERAL
+          (SELECT * FROM %[1]s.events x WHERE x.position = l.position) e
     WHERE l.stream_id = $1 AND l.stream_version %[2]s $2
     ORDER BY l.stream_version %[3]s LIMIT $3)
 ) r ORDER BY v %[3]s LIMIT $3`, s, cmp, order)
 	}
+	// The snapshot, the stream's state and the events after the snapshot,
+	// in one statement so that all three come from one database snapshot.
+	snapshotStream := fmt.Sprintf(`
+SELECT st.deleted, sn.source_version, sn.source_type, sn.schema_version, sn.data, sn.metadata, sn.created_at,
+       r.v, r.position, r.event_id, r.stream_id, r.stream_version, r.type, r.data, r.metadata,
+       r.causation_id, r.correlation_id, r.created_at
+  FROM (SELECT 1) one
+  LEFT JOIN %[1]s.streams st ON st.stream_id = $2
+  LEFT JOIN %[1]s.snapshots sn ON sn.source_id = $1
+  LEFT JOIN LATERAL (
+    SELECT * FROM (
+      (SELECT e.stream_version AS v, `+eventColumns+`
+         FROM %[1]s.events e
+        WHERE e.stream_id = $2 AND e.stream_version > coalesce(sn.source_version, 0)
+        ORDER BY e.stream_version LIMIT $3)
+      UNION ALL
+      (SELECT l.stream_version AS v, `+eventColumns+`
+         FROM %[1]s.links l CROSS JOIN LATERAL
+              (SELECT * FROM %[1]s.events x WHERE x.position = l.position) e
+        WHERE l.stream_id = $2 AND l.stream_version > coalesce(sn.source_version, 0)
+        ORDER BY l.stream_version LIMIT $3)
+    ) u ORDER BY v LIMIT $3
+  ) r ON true
+ ORDER BY r.v`, s)
 	return queries{
-		schema: s,
+		schema:         s,
+		snapshotStream: snapshotStream,
 		append: f(`SELECT status, version, first_position, last_position
 			FROM %s.append_events($1, $2, $3, $4, $5, $6, $7, $8)`),
 		appendBatch: f(`SELECT stream_id, status, version, position

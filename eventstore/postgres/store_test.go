@@ -310,3 +310,40 @@ func TestAdmin(t *testing.T) {
 		t.Fatalf("dropping a schema that does not exist: %v", err)
 	}
 }
+
+func TestReadSnapshotStream(t *testing.T) {
+	ctx := t.Context()
+	s := mustOpen(t, newDatabase(t), postgres.Config{})
+	if _, found, evs, err := s.ReadSnapshotStream(ctx, "agg", "agg", 100); err != nil || found || len(evs) != 0 {
+		t.Fatalf("missing stream: found %v, %d events, %v", found, len(evs), err)
+	}
+	if _, err := s.Append(ctx, "agg", eventstore.NoStream, events(7)); err != nil {
+		t.Fatal(err)
+	}
+	_, found, evs, err := s.ReadSnapshotStream(ctx, "agg", "agg", 5)
+	if err != nil || found || len(evs) != 5 || evs[0].StreamVersion != 1 || evs[4].StreamVersion != 5 {
+		t.Fatalf("without a snapshot: found %v, %d events, %v", found, len(evs), err)
+	}
+	if err := s.RecordSnapshot(ctx, eventstore.Snapshot{SourceID: "agg", SourceVersion: 4, SourceType: "t", SchemaVersion: 2, Data: []byte(`{"n":4}`)}); err != nil {
+		t.Fatal(err)
+	}
+	snap, found, evs, err := s.ReadSnapshotStream(ctx, "agg", "agg", 100)
+	if err != nil || !found || snap.SourceVersion != 4 || snap.SchemaVersion != 2 || len(evs) != 3 || evs[0].StreamVersion != 5 {
+		t.Fatalf("with a snapshot at 4: %+v found %v, %d events, %v", snap, found, len(evs), err)
+	}
+	want, err := s.ReadStream(ctx, "agg", eventstore.ReadOptions{From: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if want[i].ID != evs[i].ID || want[i].Position != evs[i].Position || string(want[i].Data) != string(evs[i].Data) || !want[i].CreatedAt.Equal(evs[i].CreatedAt) {
+			t.Fatalf("event %d: %+v, ReadStream has %+v", i, evs[i], want[i])
+		}
+	}
+	if err := s.DeleteStream(ctx, "agg", eventstore.Any, eventstore.SoftDelete); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := s.ReadSnapshotStream(ctx, "agg", "agg", 100); !errors.Is(err, eventstore.ErrStreamDeleted) {
+		t.Fatalf("deleted stream: %v", err)
+	}
+}
