@@ -41,7 +41,7 @@ type Config struct {
 	Shards int
 	// MaxLiveAggregates bounds the aggregate actors in memory across all
 	// types; beyond it the least recently used are passivated (default
-	// 100,000).
+	// 100,000). Each aggregate type keeps at least one in memory.
 	MaxLiveAggregates int
 	// ShutdownTimeout bounds Close when its context has no deadline
 	// (default 10 s).

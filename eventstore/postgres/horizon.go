@@ -130,6 +130,20 @@ func (h *horizon) advance(o observation) (int64, bool) {
 // the call, waiting up to HorizonWait for transactions still in progress;
 // after that it returns the best horizon known, which is still safe.
 func (h *horizon) sync(ctx context.Context) (int64, error) {
+	return h.syncWithin(ctx, h.s.cfg.HorizonWait)
+}
+
+// syncAll is sync without a time limit other than ctx's: it returns once
+// every position taken before the call is final, and returns the last of
+// them. Subscriptions that start from Current start there, so that they
+// deliver no event committed before they were created.
+func (h *horizon) syncAll(ctx context.Context) (int64, error) {
+	return h.syncWithin(ctx, -1)
+}
+
+// syncWithin waits up to wait (forever if negative) for the horizon to
+// cover what was committed before the call.
+func (h *horizon) syncWithin(ctx context.Context, wait time.Duration) (int64, error) {
 	o, err := h.observe(ctx)
 	if err != nil {
 		return 0, err
@@ -138,8 +152,8 @@ func (h *horizon) sync(ctx context.Context) (int64, error) {
 	if safe >= o.last {
 		return safe, nil
 	}
-	deadline := time.Now().Add(h.s.cfg.HorizonWait)
-	for delay := 200 * time.Microsecond; time.Now().Before(deadline); delay = min(2*delay, 20*time.Millisecond) {
+	deadline := time.Now().Add(wait)
+	for delay := 200 * time.Microsecond; wait < 0 || time.Now().Before(deadline); delay = min(2*delay, 20*time.Millisecond) {
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():

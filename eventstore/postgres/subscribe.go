@@ -96,7 +96,7 @@ func (s *Store) startCursor(ctx context.Context, opts eventstore.SubscribeOption
 	case !opts.StartFrom.IsCurrent():
 		return opts.StartFrom.Cursor(), nil
 	case opts.IsAll():
-		return s.horizon.sync(ctx)
+		return s.horizon.syncAll(ctx)
 	}
 	var version int64
 	var deleted bool
