@@ -106,7 +106,10 @@ type App struct {
 	middleware []Middleware
 	handlers   map[string]runner
 	handlerSeq []runner // in registration order
-	strong     []string // handlers declared strongly consistent
+	strong     []string // handlers and process managers declared strongly consistent
+	// strongHandlers are the strongly consistent event handlers (not
+	// process managers): what a process manager's strong dispatches wait for.
+	strongHandlers []string
 	tracker    *tracker
 	snapshots  *snapshotter
 	dispatch   DispatchFunc
@@ -122,6 +125,7 @@ type App struct {
 // and stops, storing its checkpoint, when the application closes.
 type runner interface {
 	name() string
+	subscription() string
 	start(ctx context.Context) error
 	stop(ctx context.Context) error
 }
@@ -327,7 +331,10 @@ func (a *App) WaitFor(ctx context.Context, handler string, position int64) error
 	if _, ok := a.handlers[handler]; !ok {
 		return fmt.Errorf("%w: %q", ErrHandlerNotFound, handler)
 	}
-	return a.tracker.wait(ctx, handler, position)
+	r := a.handlers[handler]
+	return a.tracker.wait(ctx, handler, position, func(ctx context.Context) (int64, error) {
+		return a.store.Checkpoint(ctx, r.subscription())
+	})
 }
 
 // Close stops the application gracefully: new dispatches fail with

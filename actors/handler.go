@@ -103,7 +103,13 @@ func (a *App) RegisterHandler(cfg HandlerConfig) error {
 	}
 	cfg = cfg.withDefaults()
 	r := &handlerRunner{app: a, cfg: cfg}
-	return a.addRunner(cfg.Name, r, cfg.Consistency)
+	if err := a.addRunner(cfg.Name, r, cfg.Consistency); err != nil {
+		return err
+	}
+	if cfg.Consistency == Strong {
+		a.strongHandlers = append(a.strongHandlers, cfg.Name)
+	}
+	return nil
 }
 
 func (a *App) addRunner(name string, r runner, c Consistency) error {
@@ -118,8 +124,34 @@ func (a *App) addRunner(name string, r runner, c Consistency) error {
 	return nil
 }
 
-// subscriptionName is the persistent subscription behind a handler.
-func subscriptionName(kind, name string) string { return kind + ":" + name }
+// HandlerSubscription is the name of the persistent subscription behind
+// the event handler called name. Deleting it (while the handler is not
+// running) makes the handler start again from its StartFrom.
+func HandlerSubscription(name string) string { return "handler:" + name }
+
+// ProcessManagerSubscription is the name of the persistent subscription
+// behind the process manager called name.
+func ProcessManagerSubscription(name string) string { return "process:" + name }
+
+// strongCheckpointInterval is how often a strongly consistent handler
+// stores its checkpoint, at most: waits in other processes read it.
+const strongCheckpointInterval = 20 * time.Millisecond
+
+// subscribeOptions are the options of a handler's or process manager's
+// subscription.
+func subscribeOptions(name string, from eventstore.StartFrom, batch int, c Consistency) eventstore.SubscribeOptions {
+	opts := eventstore.SubscribeOptions{
+		Name:                name,
+		StartFrom:           from,
+		BatchSize:           batch,
+		MaxInFlight:         batch * 10,
+		CheckpointThreshold: batch,
+	}
+	if c == Strong {
+		opts.CheckpointInterval = strongCheckpointInterval
+	}
+	return opts
+}
 
 // handlerRunner owns a handler's subscription, the goroutine that pumps its
 // batches into the handler's actor, and the actor.
@@ -134,19 +166,15 @@ type handlerRunner struct {
 
 func (r *handlerRunner) name() string { return r.cfg.Name }
 
+func (r *handlerRunner) subscription() string { return HandlerSubscription(r.cfg.Name) }
+
 func (r *handlerRunner) start(ctx context.Context) error {
-	sub, err := r.app.store.Subscribe(ctx, eventstore.SubscribeOptions{
-		Name:                subscriptionName("handler", r.cfg.Name),
-		StartFrom:           r.cfg.StartFrom,
-		BatchSize:           r.cfg.BatchSize,
-		MaxInFlight:         r.cfg.BatchSize * 10,
-		CheckpointThreshold: r.cfg.BatchSize,
-	})
+	sub, err := r.app.store.Subscribe(ctx, subscribeOptions(r.subscription(), r.cfg.StartFrom, r.cfg.BatchSize, r.cfg.Consistency))
 	if err != nil {
 		return err
 	}
 	r.sub = sub
-	r.app.seedProgress(ctx, r.cfg.Name, subscriptionName("handler", r.cfg.Name))
+	r.app.seedProgress(ctx, r.cfg.Name, r.subscription())
 	r.pid = r.app.system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return newHandlerActor(r) }))
 	r.pumpDone = make(chan struct{})
 	go pump(sub, r.app.system.Root, r.pid, r.pumpDone)

@@ -82,6 +82,11 @@ type ProcessManagerConfig struct {
 	StartFrom eventstore.StartFrom
 	// Consistency Strong makes strongly consistent dispatches wait for it.
 	Consistency Consistency
+	// DispatchConsistency Strong makes the commands it dispatches wait for
+	// the strongly consistent event handlers (not for process managers,
+	// which could be waiting for it in turn), so that what they cause is
+	// in the read models by the time its own progress counts.
+	DispatchConsistency Consistency
 	// OnError decides about failures, including failed commands
 	// (Failure.Command); default DefaultErrorPolicy.
 	OnError ErrorPolicy
@@ -151,19 +156,15 @@ type pmRunner struct {
 
 func (r *pmRunner) name() string { return r.cfg.Name }
 
+func (r *pmRunner) subscription() string { return ProcessManagerSubscription(r.cfg.Name) }
+
 func (r *pmRunner) start(ctx context.Context) error {
-	sub, err := r.app.store.Subscribe(ctx, eventstore.SubscribeOptions{
-		Name:                subscriptionName("process", r.cfg.Name),
-		StartFrom:           r.cfg.StartFrom,
-		BatchSize:           r.cfg.BatchSize,
-		MaxInFlight:         r.cfg.BatchSize * 10,
-		CheckpointThreshold: r.cfg.BatchSize,
-	})
+	sub, err := r.app.store.Subscribe(ctx, subscribeOptions(r.subscription(), r.cfg.StartFrom, r.cfg.BatchSize, r.cfg.Consistency))
 	if err != nil {
 		return err
 	}
 	r.sub = sub
-	r.app.seedProgress(ctx, r.cfg.Name, subscriptionName("process", r.cfg.Name))
+	r.app.seedProgress(ctx, r.cfg.Name, r.subscription())
 	r.pid = r.app.system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return newCoordinator(r) },
 		actor.WithSupervisor(actor.NewRestartingStrategy())))
 	r.pumpDone = make(chan struct{})
@@ -683,11 +684,16 @@ func (in *instance) handle(ctx context.Context, evs []Event, attempt int) error 
 // recognise and do not apply twice.
 func (in *instance) dispatch(ctx context.Context, ev Event, cmd any, seq string) error {
 	id := uuid.NewSHA1(ev.ID, []byte("process/"+in.r.cfg.Name+"/"+in.id+"/"+seq))
-	_, err := in.r.app.dispatchInternal(ctx, cmd,
+	opts := []DispatchOption{
 		WithCommandID(id),
 		WithCausationID(ev.ID),
 		WithCorrelationID(ev.CorrelationID),
-		WithMetadata(ev.Metadata))
+		WithMetadata(ev.Metadata),
+	}
+	if in.r.cfg.DispatchConsistency == Strong && len(in.r.app.strongHandlers) > 0 {
+		opts = append(opts, WithConsistency(Strong, in.r.app.strongHandlers...))
+	}
+	_, err := in.r.app.dispatchInternal(ctx, cmd, opts...)
 	return err
 }
 

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // tracker records how far each handler has processed $all, for strong
@@ -76,8 +77,18 @@ func (t *tracker) position(name string) int64 {
 	return t.get(name).position
 }
 
-// wait returns once name has processed position, or ctx ends.
-func (t *tracker) wait(ctx context.Context, name string, position int64) error {
+// remoteGrace is how long a wait relies on progress in this process alone
+// before it also polls the stored checkpoint, and remotePoll how often it
+// polls then.
+const (
+	remoteGrace = 50 * time.Millisecond
+	remotePoll  = 25 * time.Millisecond
+)
+
+// wait returns once name has processed position, or ctx ends. After
+// remoteGrace it also asks stored for the progress stored by whichever
+// process runs the handler.
+func (t *tracker) wait(ctx context.Context, name string, position int64, stored func(context.Context) (int64, error)) error {
 	t.mu.Lock()
 	p := t.get(name)
 	if p.position >= position {
@@ -91,23 +102,33 @@ func (t *tracker) wait(ctx context.Context, name string, position int64) error {
 	w := waiter{position: position, ch: make(chan struct{})}
 	p.waiters = append(p.waiters, w)
 	t.mu.Unlock()
-	select {
-	case <-w.ch:
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		if p.position >= position {
-			return nil
-		}
-		return p.halted
-	case <-ctx.Done():
-		t.mu.Lock()
-		for i, x := range p.waiters {
-			if x.ch == w.ch {
-				p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
-				break
+	poll := time.NewTimer(remoteGrace)
+	defer poll.Stop()
+	for {
+		select {
+		case <-w.ch:
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			if p.position >= position {
+				return nil
 			}
+			return p.halted
+		case <-poll.C:
+			if cp, err := stored(ctx); err == nil && cp >= position {
+				t.advance(name, cp) // closes w.ch
+				continue
+			}
+			poll.Reset(remotePoll)
+		case <-ctx.Done():
+			t.mu.Lock()
+			for i, x := range p.waiters {
+				if x.ch == w.ch {
+					p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
+					break
+				}
+			}
+			t.mu.Unlock()
+			return ctx.Err()
 		}
-		t.mu.Unlock()
-		return ctx.Err()
 	}
 }
