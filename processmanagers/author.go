@@ -52,10 +52,10 @@ func authorInterest(ev actors.Event) []actors.Interest {
 // AuthorFromUserConfig returns the workflow's registration, strongly
 // consistent. A command its aggregate refuses cannot succeed later and is
 // skipped (the runtime logs it); other failures, such as a database
-// outage, are retried until they pass, since strongly consistent
-// dispatches wait for the workflow.
+// outage, are retried until they pass, at most a second apart, since
+// strongly consistent dispatches wait for the workflow.
 func AuthorFromUserConfig() actors.ProcessManagerConfig {
-	retry := actors.RetryPolicy(math.MaxInt, 50*time.Millisecond, 5*time.Second)
+	retry := actors.RetryPolicy(math.MaxInt, 50*time.Millisecond, time.Second)
 	return actors.ProcessManagerConfig{
 		Name:        AuthorFromUserName,
 		New:         func() actors.ProcessManager { return &AuthorFromUser{} },
