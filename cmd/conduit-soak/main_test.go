@@ -32,26 +32,27 @@ func TestSoak(t *testing.T) {
 		t.Fatalf("report: ok %v, %d samples, %d writes checked", rep.ok(), len(rep.samples), rep.verify.Checked)
 	}
 	for _, s := range rep.samples {
-		if s.goroutines == 0 || s.heap == 0 || s.load.Requests() == 0 {
+		if s.goroutines == 0 || s.live == 0 || s.load.Requests() == 0 {
 			t.Fatalf("empty sample %+v", s)
 		}
 	}
 }
 
 func TestJudge(t *testing.T) {
-	cfg := config{MaxGoroutineGrowth: 10, MaxHeapGrowth: 2}
+	cfg := config{MaxGoroutineGrowth: 10, MaxHeapGrowth: 1.5}
 	for _, tc := range []struct {
 		name                    string
 		before, after           int
 		mid, end                uint64
 		goroutineLeak, heapLeak bool
 	}{
-		{"steady", 40, 45, 20 << 20, 30 << 20, false, false},
+		{"steady", 40, 45, 20 << 20, 29 << 20, false, false},
 		{"goroutines left behind", 40, 80, 20 << 20, 20 << 20, true, false},
-		{"heap tripled", 40, 40, 20 << 20, 61 << 20, false, true},
-		{"small heap grows freely", 40, 40, 1 << 20, 15 << 20, false, false},
+		{"heap grew by half", 40, 40, 20 << 20, 31 << 20, false, true},
+		{"small heap grows freely", 40, 40, 1 << 20, 11 << 20, false, false},
 	} {
-		r := &report{inProcess: true, goroutinesBefore: tc.before, goroutinesAfter: tc.after, liveMid: tc.mid, liveAfter: tc.end}
+		r := &report{inProcess: true, steady: true, goroutinesBefore: tc.before, goroutinesAfter: tc.after,
+			liveWarm: tc.mid, warmAt: time.Second, liveAfter: tc.end}
 		r.judge(cfg)
 		if r.goroutineLeak != tc.goroutineLeak || r.heapLeak != tc.heapLeak {
 			t.Errorf("%s: goroutine leak %v, heap leak %v", tc.name, r.goroutineLeak, r.heapLeak)
@@ -61,6 +62,11 @@ func TestJudge(t *testing.T) {
 	r.judge(cfg)
 	if r.goroutineLeak {
 		t.Error("judged the goroutines of a remote server's client")
+	}
+	r = &report{inProcess: true, liveWarm: 20 << 20, warmAt: time.Second, liveAfter: 90 << 20}
+	r.judge(cfg)
+	if r.heapLeak {
+		t.Error("judged the heap of a growing load")
 	}
 }
 

@@ -23,6 +23,12 @@ type Config struct {
 	// UsersPerWorker is how many users each worker registers at most
 	// (default 4).
 	UsersPerWorker int
+	// MaxArticles and MaxComments bound the articles and the live comments
+	// of each worker (0: no bound). Beyond them a worker retitles instead
+	// of publishing and deletes comments instead of adding them, so that
+	// the data the server keeps in memory stops growing: a soak then
+	// tells a leak from a growing working set.
+	MaxArticles, MaxComments int
 	// ReadShare is the share of requests that are reads, 0..1 (default
 	// 0.2; negative for none).
 	ReadShare float64
@@ -193,6 +199,12 @@ func (k *worker) pick() Op {
 	w := weights
 	if len(k.users) >= k.w.cfg.UsersPerWorker {
 		w[OpRegister] = 0
+	}
+	if n := k.w.cfg.MaxArticles; n > 0 && len(k.articles) >= n {
+		w[OpPublish] = 0
+	}
+	if n := k.w.cfg.MaxComments; n > 0 && len(k.comments) >= n {
+		w[OpUncomment], w[OpComment] = w[OpComment], 0
 	}
 	if len(k.articles) == 0 {
 		w[OpRetitle] = 0

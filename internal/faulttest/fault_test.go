@@ -18,6 +18,7 @@ var (
 	flagWorkers  = flag.Int("fault.workers", 4, "concurrent load workers")
 	flagUsers    = flag.Int("fault.users", 4, "users per worker")
 	flagRound    = flag.Duration("fault.round", 3*time.Second, "mean load time before each fault")
+	flagDowntime = flag.Duration("fault.pg-downtime", 8*time.Second, "how long PostgreSQL stays down at every second restart, beyond stopping and starting")
 	flagRecovery = flag.Duration("fault.max-recovery", 5*time.Second, "target time for Conduit to acknowledge a write once PostgreSQL is back")
 	flagSeed     = flag.Uint64("fault.seed", 0, "seed of the faults' moments and the load (0: random)")
 	flagLong     = flag.Bool("fault.long", false, "long configuration: 20 kills, 10 PostgreSQL restarts, 3 rivals, 8 workers, 8 s rounds")
@@ -35,6 +36,7 @@ func TestCrashSafety(t *testing.T) {
 		Workers:          *flagWorkers,
 		UsersPerWorker:   *flagUsers,
 		Round:            *flagRound,
+		PostgresDowntime: *flagDowntime,
 		MaxRecovery:      *flagRecovery,
 		Race:             raceEnabled,
 		Seed:             *flagSeed,
@@ -51,7 +53,8 @@ func TestCrashSafety(t *testing.T) {
 	}
 	// Bounded whatever happens: the quick configuration takes about a
 	// minute on two busy cores.
-	limit := 6*time.Minute + time.Duration(cfg.Kills+cfg.PostgresRestarts+cfg.Rivals+1)*(cfg.Round*3/2+30*time.Second)
+	limit := 6*time.Minute + time.Duration(cfg.Kills+cfg.PostgresRestarts+cfg.Rivals+1)*(cfg.Round*3/2+30*time.Second) +
+		time.Duration(cfg.PostgresRestarts)*cfg.PostgresDowntime
 	ctx, cancel := context.WithTimeout(t.Context(), limit)
 	defer cancel()
 

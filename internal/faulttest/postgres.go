@@ -116,9 +116,9 @@ type Restart struct {
 	Up       time.Time // the server accepted connections again
 }
 
-// RestartImmediate stops the server with "pg_ctl stop -m immediate" and
-// starts it again on the same data directory and port.
-func (p *Postgres) RestartImmediate(ctx context.Context) (Restart, error) {
+// RestartImmediate stops the server with "pg_ctl stop -m immediate" and,
+// after downtime, starts it again on the same data directory and port.
+func (p *Postgres) RestartImmediate(ctx context.Context, downtime time.Duration) (Restart, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var r Restart
@@ -133,6 +133,9 @@ func (p *Postgres) RestartImmediate(ctx context.Context) (Restart, error) {
 	}
 	r.Down = time.Now()
 	if err := p.cluster.Stop(); err != nil && !errors.Is(err, pglocal.ErrServerExited) {
+		return r, err
+	}
+	if err := sleepCtx(ctx, downtime); err != nil {
 		return r, err
 	}
 	c, err := pglocal.Start(ctx, p.cfg)

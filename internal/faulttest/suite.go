@@ -38,6 +38,11 @@ type Config struct {
 	// from half to one and a half times it); the load also runs for one
 	// round after the last fault.
 	Round time.Duration
+	// PostgresDowntime is how long PostgreSQL stays down, beyond the time
+	// it takes to stop and start, at every second restart (the others
+	// start again at once): a long outage lets Conduit's retries back off
+	// to their longest interval before the database returns.
+	PostgresDowntime time.Duration
 	// MaxRecovery is the target time for Conduit to acknowledge a write
 	// again once PostgreSQL accepts connections (default 5 s); Run
 	// reports it as a problem when a restart takes longer.
@@ -258,7 +263,11 @@ func Run(ctx context.Context, cfg Config) (_ *Result, err error) {
 			cfg.Logf("fault %d/%d: SIGKILL conduit; restarted, serving after %v, first write acknowledged %v after the restart",
 				i+1, len(faults), ms(proc.Serving.Sub(proc.Started)), ms(acked.Sub(proc.Started)))
 		case restartPostgres:
-			r, err := pg.RestartImmediate(ctx)
+			downtime := time.Duration(0)
+			if res.PostgresRestarts%2 == 1 {
+				downtime = cfg.PostgresDowntime
+			}
+			r, err := pg.RestartImmediate(ctx, downtime)
 			if err != nil {
 				return res, err
 			}
@@ -371,11 +380,11 @@ const rivalFollows = 8
 // rival starts a second Conduit process on the same database, registers
 // a user through the first (api) and has it follow some of targets
 // through the second, all at once, then stops the second. Its writes take
-// effect in the event store; the strongly consistent handlers run in the
-// first process, so the second answers them 503 once its dispatch times
-// out (their outcome is unknown to a client). The first process holds the
-// followed authors in memory at older versions and must catch up when it
-// next writes to them. It returns the answers by status.
+// effect in the event store while the first process holds the followed
+// authors in memory at older versions: the first must catch up (a version
+// conflict) when it next writes to them. The second's answers depend on
+// how the runtime keeps strong consistency across processes (the
+// projections run in the first): it returns them by status.
 func rival(ctx context.Context, cfg ConduitConfig, log *ServerLog, api string, targets []string, rng *rand.Rand) (map[string]int, error) {
 	port, err := FreePort()
 	if err != nil {
