@@ -12,6 +12,9 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cohort-dev/cohort/eventstore"
 )
@@ -59,7 +62,12 @@ func (a *aggregateActor) Receive(ctx actor.Context) {
 		if m.gen == a.idleGen {
 			ctx.Send(ctx.Parent(), passivateRequest{pid: ctx.Self()})
 		}
-	case *actor.Stopping, *actor.Restarting:
+	case *actor.Restarting:
+		a.stopTimer()
+		a.k.stats.restarts.Add(1)
+		a.k.app.ins.restarts.Add(context.Background(), 1, metric.WithAttributes(
+			AttrActorKind.String(KindAggregate), attribute.String("name", a.k.typ.Name)))
+	case *actor.Stopping:
 		a.stopTimer()
 	}
 }
@@ -86,8 +94,17 @@ func (a *aggregateActor) handle(ctx actor.Context, m *commandMsg) {
 		opCtx, cancel = context.WithTimeout(opCtx, loadTimeout)
 		defer cancel()
 	}
-
+	// The dispatch's span, from the message header.
+	if sc := trace.SpanContextFromContext(traceContext.Extract(context.Background(), readonlyHeader{ctx.MessageHeader()})); sc.IsValid() {
+		opCtx = trace.ContextWithRemoteSpanContext(opCtx, sc)
+	}
+	opCtx, span := a.k.app.ins.tracer.Start(opCtx, "aggregate "+a.k.typ.Name+" "+typeName(cmd.Payload), trace.WithAttributes(
+		AttrActorKind.String(KindAggregate), AttrAggregateType.String(a.k.typ.Name), AttrStreamID.String(a.stream),
+		AttrCommandType.String(typeName(cmd.Payload)), AttrCommandID.String(cmd.ID.String()),
+		AttrCausationID.String(cmd.CausationID.String()), AttrCorrelationID.String(cmd.CorrelationID.String())))
 	res, events, err := a.execute(opCtx, cmd)
+	span.SetAttributes(AttrStreamVersion.Int64(a.version))
+	endSpan(span, err)
 	m.respond(res, err)
 	a.arm(ctx, a.k.typ.lifespan(cmd.Payload, events, err))
 }
@@ -96,7 +113,12 @@ func (a *aggregateActor) handle(ctx actor.Context, m *commandMsg) {
 // Execute, append (retrying after conflicts with other writers), Apply.
 func (a *aggregateActor) execute(ctx context.Context, cmd *Command) (Result, []any, error) {
 	if !a.loaded {
-		if err := a.load(ctx); err != nil {
+		loadCtx, span := a.k.app.ins.tracer.Start(ctx, "load "+a.k.typ.Name, trace.WithAttributes(
+			AttrActorKind.String(KindAggregate), AttrStreamID.String(a.stream)))
+		err := a.load(loadCtx)
+		span.SetAttributes(AttrStreamVersion.Int64(a.version))
+		endSpan(span, err)
+		if err != nil {
 			return Result{}, nil, err
 		}
 	}
@@ -125,11 +147,11 @@ func (a *aggregateActor) execute(ctx context.Context, cmd *Command) (Result, []a
 		if len(events) == 0 {
 			return a.withState(cmd, a.result(Result{})), nil, nil
 		}
-		data, err := a.encode(cmd, events)
+		data, err := a.encode(ctx, cmd, events)
 		if err != nil {
 			return Result{}, nil, err
 		}
-		appended, err := a.k.app.store.Append(ctx, a.stream, eventstore.Exact(a.version), data)
+		appended, err := a.append(ctx, data)
 		if errors.Is(err, eventstore.ErrVersionConflict) && attempt < a.k.typ.ConflictRetries &&
 			cmd.ExpectedVersion == NoExpectedVersion {
 			// Another process wrote to the stream: catch up and decide again.
@@ -204,16 +226,40 @@ func (a *aggregateActor) duplicate(ctx context.Context, cmd *Command, out outcom
 	return a.withState(cmd, res), nil
 }
 
-func (a *aggregateActor) encode(cmd *Command, events []any) ([]eventstore.EventData, error) {
+// append appends events at the version the actor holds, in a span.
+func (a *aggregateActor) append(ctx context.Context, data []eventstore.EventData) (eventstore.AppendResult, error) {
+	ctx, span := a.k.app.ins.tracer.Start(ctx, "eventstore.append", trace.WithAttributes(
+		AttrStreamID.String(a.stream), attribute.Int64("cohort.expected_version", a.version),
+		attribute.Int("cohort.events", len(data))))
+	res, err := a.k.app.store.Append(ctx, a.stream, eventstore.Exact(a.version), data)
+	span.SetAttributes(AttrStreamVersion.Int64(res.Version), attribute.Int64("cohort.position", res.LastPosition))
+	endSpan(span, err)
+	return res, err
+}
+
+// traceKeys are the metadata keys of the W3C trace context.
+var traceKeys = []string{"traceparent", "tracestate"}
+
+func (a *aggregateActor) encode(ctx context.Context, cmd *Command, events []any) ([]eventstore.EventData, error) {
 	md := cmd.Metadata.clone()
-	// Metadata copied from an event may name the command that caused it;
-	// only this command's own id may be recorded.
+	// Metadata copied from an event may name the command that caused it, or
+	// carry its trace context; only this command's own may be recorded.
 	delete(md, commandMetaKey)
+	for _, k := range traceKeys {
+		delete(md, k)
+	}
 	if cmd.idempotent {
 		if md == nil {
 			md = Metadata{}
 		}
 		md[commandMetaKey] = cmd.ID.String()
+	}
+	if a.k.app.ins.tracing {
+		// Handlers, later or in another process, continue this trace.
+		if md == nil {
+			md = Metadata{}
+		}
+		traceContext.Inject(ctx, metadataCarrier(md))
 	}
 	var mdJSON []byte
 	if len(md) > 0 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"log/slog"
 	"reflect"
@@ -14,6 +13,9 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cohort-dev/cohort/eventstore"
 )
@@ -46,6 +48,12 @@ type Config struct {
 	// ShutdownTimeout bounds Close when its context has no deadline
 	// (default 10 s).
 	ShutdownTimeout time.Duration
+	// TracerProvider traces every command across the actors it reaches
+	// (default: none). The trace context travels in message headers and,
+	// to handlers, in the events' metadata (W3C traceparent).
+	TracerProvider trace.TracerProvider
+	// MeterProvider receives the runtime's metrics (default: none).
+	MeterProvider metric.MeterProvider
 }
 
 // Validate checks the configuration.
@@ -114,6 +122,10 @@ type App struct {
 	snapshots  *snapshotter
 	dispatch   DispatchFunc
 
+	ins     *instruments
+	stats   statsRegistry
+	journal journal
+
 	state    atomic.Int32
 	internal atomic.Bool // process managers may dispatch (until aggregates stop)
 	inflight activity
@@ -125,6 +137,7 @@ type App struct {
 // and stops, storing its checkpoint, when the application closes.
 type runner interface {
 	name() string
+	kind() string // KindEventHandler or KindProcessManager
 	subscription() string
 	start(ctx context.Context) error
 	stop(ctx context.Context) error
@@ -152,6 +165,11 @@ func New(cfg Config) (*App, error) {
 		handlers:   make(map[string]runner),
 		tracker:    newTracker(),
 	}
+	ins, err := newInstruments(cfg.TracerProvider, cfg.MeterProvider, a)
+	if err != nil {
+		return nil, fmt.Errorf("actors: metrics: %w", err)
+	}
+	a.ins = ins
 	return a, nil
 }
 
@@ -218,7 +236,9 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	log := a.log
 	a.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return log }))
-	a.snapshots = newSnapshotter(a.store, a.log)
+	a.snapshots = newSnapshotter(a.store, a.log, func(sourceType string) {
+		a.ins.snapshots.Add(context.Background(), 1, metric.WithAttributes(AttrAggregateType.String(sourceType)))
+	})
 	// Each shard keeps at least one aggregate live: with a small bound, use
 	// fewer shards so that the bound holds across them.
 	kinds := max(1, len(a.aggregates))
@@ -282,8 +302,37 @@ func (a *App) dispatchCommand(ctx context.Context, payload any, opts []DispatchO
 	}
 	ctx, cancel := context.WithTimeout(ctx, cmd.Timeout)
 	defer cancel()
-	return a.dispatch(ctx, cmd)
+	typ := typeName(payload)
+	ctx, span := a.ins.tracer.Start(ctx, "dispatch "+typ, trace.WithAttributes(
+		AttrActorKind.String(KindRouter), AttrCommandType.String(typ), AttrCommandID.String(cmd.ID.String()),
+		AttrAggregateType.String(cmd.AggregateType), AttrStreamID.String(a.streamOf(cmd)),
+		AttrCausationID.String(cmd.CausationID.String()), AttrCorrelationID.String(cmd.CorrelationID.String())))
+	start := time.Now()
+	res, err := a.dispatch(ctx, cmd)
+	took := time.Since(start)
+	endSpan(span, err)
+	outcome, errText := "ok", ""
+	if err != nil {
+		outcome, errText = "error", err.Error()
+	}
+	a.ins.dispatched.Add(ctx, 1, metric.WithAttributes(AttrCommandType.String(typ), attribute.String("outcome", outcome)))
+	a.ins.dispatchDuration.Record(ctx, took.Seconds(), metric.WithAttributes(AttrCommandType.String(typ)))
+	a.journal.command(CommandRecord{ID: cmd.ID, CausationID: cmd.CausationID, CorrelationID: cmd.CorrelationID,
+		Type: typ, Aggregate: cmd.AggregateType + "/" + cmd.AggregateID, Start: start, Duration: took,
+		Position: res.Position, Err: errText})
+	return res, err
 }
+
+// streamOf names the stream of a command's aggregate.
+func (a *App) streamOf(cmd *Command) string {
+	if k, ok := a.aggregates[cmd.AggregateType]; ok {
+		return k.typ.StreamPrefix + cmd.AggregateID
+	}
+	return ""
+}
+
+// typeName names a command or event type for spans and metrics.
+func typeName(v any) string { return reflect.TypeOf(v).String() }
 
 // route is the innermost dispatch: it hands the command to its aggregate's
 // actor and waits, then waits for strongly consistent handlers.
@@ -296,7 +345,7 @@ func (a *App) route(ctx context.Context, cmd *Command) (Result, error) {
 		return Result{}, fmt.Errorf("%w: %T", ErrMissingIdentity, cmd.Payload)
 	}
 	msg := &commandMsg{ctx: ctx, cmd: cmd, reply: make(chan commandReply, 1)}
-	k.send(msg)
+	k.send(ctx, msg)
 	var rep commandReply
 	select {
 	case rep = <-msg.reply:
@@ -416,9 +465,4 @@ func (a *activity) wait(ctx context.Context) error {
 	}
 }
 
-// shardOf spreads ids over n shards.
-func shardOf(id string, n int) int {
-	h := fnv.New32a()
-	h.Write([]byte(id))
-	return int(h.Sum32() % uint32(n))
-}
+

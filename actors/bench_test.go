@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/actors/actorstest"
@@ -84,8 +86,8 @@ func BenchmarkDispatchWarm(b *testing.B) {
 	const workers, aggregates = 10, 1000
 	conn := actorstest.PostgresDatabase(b)
 	ctx := context.Background()
-	b.Run("runtime", func(b *testing.B) {
-		app := actorstest.Start(b, counterApp(b, actorstest.PostgresStore(b, conn), actors.AggregateType{StreamPrefix: "rt-"}, nil))
+	runtime := func(b *testing.B, prefix string, cfg func(*actors.Config)) {
+		app := actorstest.Start(b, counterApp(b, actorstest.PostgresStore(b, conn), actors.AggregateType{StreamPrefix: prefix}, cfg))
 		for i := range aggregates {
 			actorstest.Dispatch(b, app, Increment{ID: strconv.Itoa(i)})
 		}
@@ -95,6 +97,14 @@ func BenchmarkDispatchWarm(b *testing.B) {
 			return err
 		})
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "commands/s")
+	}
+	b.Run("runtime", func(b *testing.B) { runtime(b, "rt-", nil) })
+	// Every command traced: spans recorded and exported (to nowhere) by
+	// the OpenTelemetry SDK's batching processor.
+	b.Run("runtime-traced", func(b *testing.B) {
+		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+		defer tp.Shutdown(context.Background())
+		runtime(b, "tr-", func(c *actors.Config) { c.TracerProvider = tp })
 	})
 	run := 0
 	b.Run("store", func(b *testing.B) {

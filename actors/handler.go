@@ -162,9 +162,12 @@ type handlerRunner struct {
 	sub      eventstore.Subscription
 	pid      *actor.PID
 	pumpDone chan struct{}
+	stats    *actorStats
 }
 
 func (r *handlerRunner) name() string { return r.cfg.Name }
+
+func (r *handlerRunner) kind() string { return KindEventHandler }
 
 func (r *handlerRunner) subscription() string { return HandlerSubscription(r.cfg.Name) }
 
@@ -175,7 +178,9 @@ func (r *handlerRunner) start(ctx context.Context) error {
 	}
 	r.sub = sub
 	r.app.seedProgress(ctx, r.cfg.Name, r.subscription())
-	r.pid = r.app.system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return newHandlerActor(r) }))
+	r.stats = r.app.stats.add(KindEventHandler, r.cfg.Name)
+	r.stats.live.Add(1)
+	r.pid = r.app.system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return newHandlerActor(r) }, r.stats.mailboxProps()))
 	r.pumpDone = make(chan struct{})
 	go pump(sub, r.app.system.Root, r.pid, r.pumpDone)
 	return nil
@@ -300,9 +305,10 @@ func newHandlerActor(r *handlerRunner) *handlerActor {
 	return &handlerActor{r: r, finished: make(map[int64]bool)}
 }
 
-func newQueue(a *App, name string, policy ErrorPolicy, timeout time.Duration, batch int,
+func newQueue(obs handlingObserver, policy ErrorPolicy, timeout time.Duration, batch int,
 	handle func(context.Context, []Event, int) error) *eventQueue {
-	return &eventQueue{name: name, policy: policy, timeout: timeout, batch: batch, handle: handle, log: a.log.Warn}
+	return &eventQueue{name: obs.name, policy: policy, timeout: timeout, batch: batch, handle: handle,
+		log: obs.app.log.Warn, obs: obs}
 }
 
 func (h *handlerActor) Receive(ctx actor.Context) {
@@ -358,6 +364,7 @@ func (h *handlerActor) Receive(ctx actor.Context) {
 			ctx.Poison(w) // after the events in its mailbox
 		}
 	case *actor.Terminated:
+		h.r.stats.live.Add(-1)
 		if h.workersStopped++; h.draining != nil && h.workersStopped == len(h.workers) {
 			ctx.Send(ctx.Self(), drained{})
 		}
@@ -389,15 +396,17 @@ func (h *handlerActor) startPartitions(ctx actor.Context) {
 		batch = cfg.BatchSize
 		handle = func(ctx context.Context, evs []Event, _ int) error { return cfg.Batch.HandleEvents(ctx, evs) }
 	}
+	obs := handlingObserver{app: h.r.app, name: cfg.Name, kind: KindEventHandler}
 	if cfg.Concurrency == 1 {
-		h.queue = newQueue(h.r.app, cfg.Name, cfg.OnError, cfg.HandleTimeout, batch, handle)
+		h.queue = newQueue(obs, cfg.OnError, cfg.HandleTimeout, batch, handle)
 		return
 	}
 	h.workers = make([]*actor.PID, cfg.Concurrency)
 	for i := range h.workers {
-		q := newQueue(h.r.app, cfg.Name, cfg.OnError, cfg.HandleTimeout, 1, handle)
-		h.workers[i] = ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return &workerActor{queue: q} }))
+		q := newQueue(obs, cfg.OnError, cfg.HandleTimeout, 1, handle)
+		h.workers[i] = ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return &workerActor{queue: q} }, h.r.stats.mailboxProps()))
 	}
+	h.r.stats.live.Add(int64(len(h.workers)))
 }
 
 func (h *handlerActor) drain(ctx actor.Context) {

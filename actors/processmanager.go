@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"github.com/google/uuid"
 
 	"github.com/cohort-dev/cohort/eventstore"
@@ -152,9 +154,12 @@ type pmRunner struct {
 	sub      eventstore.Subscription
 	pid      *actor.PID
 	pumpDone chan struct{}
+	stats    *actorStats
 }
 
 func (r *pmRunner) name() string { return r.cfg.Name }
+
+func (r *pmRunner) kind() string { return KindProcessManager }
 
 func (r *pmRunner) subscription() string { return ProcessManagerSubscription(r.cfg.Name) }
 
@@ -165,7 +170,9 @@ func (r *pmRunner) start(ctx context.Context) error {
 	}
 	r.sub = sub
 	r.app.seedProgress(ctx, r.cfg.Name, r.subscription())
-	r.pid = r.app.system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return newCoordinator(r) },
+	r.stats = r.app.stats.add(KindProcessManager, r.cfg.Name)
+	r.stats.live.Add(1)
+	r.pid = r.app.system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return newCoordinator(r) }, r.stats.mailboxProps(),
 		actor.WithSupervisor(actor.NewRestartingStrategy())))
 	r.pumpDone = make(chan struct{})
 	go pump(sub, r.app.system.Root, r.pid, r.pumpDone)
@@ -361,7 +368,8 @@ func (c *coordinator) send(ctx actor.Context, id string, msg pmEvent) {
 
 func (c *coordinator) spawn(ctx actor.Context, id string) *pmChild {
 	r := c.r
-	ch := &pmChild{id: id, pid: ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return newInstance(r, id) }))}
+	ch := &pmChild{id: id, pid: ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return newInstance(r, id) }, r.stats.mailboxProps()))}
+	r.stats.live.Add(1)
 	ch.elem = c.lru.PushFront(ch)
 	c.instances[id] = ch
 	c.byPID[ch.pid.Id] = ch
@@ -372,6 +380,9 @@ func (c *coordinator) spawn(ctx actor.Context, id string) *pmChild {
 }
 
 func (c *coordinator) passivate(ctx actor.Context, ch *pmChild) {
+	c.r.stats.passivations.Add(1)
+	c.r.app.ins.passivations.Add(context.Background(), 1, metric.WithAttributes(
+		AttrActorKind.String(KindProcessManager), attribute.String("name", c.r.cfg.Name)))
 	ch.stopping = true
 	c.lru.Remove(ch.elem)
 	ch.elem = nil
@@ -385,6 +396,7 @@ func (c *coordinator) terminated(ctx actor.Context, who *actor.PID) {
 	}
 	delete(c.byPID, who.Id)
 	delete(c.instances, ch.id)
+	c.r.stats.live.Add(-1)
 	if ch.elem != nil {
 		c.lru.Remove(ch.elem)
 	}
@@ -543,7 +555,8 @@ type pmState struct {
 
 func newInstance(r *pmRunner, id string) *instance {
 	in := &instance{r: r, id: id, interests: make(map[int64]Interest)}
-	in.queue = newQueue(r.app, r.cfg.Name, r.cfg.OnError, r.cfg.HandleTimeout, 1, in.handle)
+	obs := handlingObserver{app: r.app, name: r.cfg.Name, kind: KindProcessManager, instance: id}
+	in.queue = newQueue(obs, r.cfg.OnError, r.cfg.HandleTimeout, 1, in.handle)
 	return in
 }
 

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // queued is an event waiting to be handled, or the error decoding it.
@@ -30,6 +33,7 @@ type eventQueue struct {
 	batch   int // events per call
 	handle  func(ctx context.Context, evs []Event, attempt int) error
 	log     func(msg string, args ...any)
+	obs     handlingObserver
 
 	items    []queued
 	attempts int
@@ -119,12 +123,74 @@ func (q *eventQueue) drain(ctx actor.Context, done func(Event)) error {
 func (q *eventQueue) call(evs []Event, attempt int) (err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), q.timeout)
 	defer cancel()
+	ctx, end := q.obs.begin(ctx, evs)
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%s: %w", q.name, &PanicError{Value: r, Stack: debug.Stack()})
 		}
+		end(err)
 	}()
 	return q.handle(ctx, evs, attempt)
+}
+
+// handlingObserver traces, counts and journals the handling of events.
+type handlingObserver struct {
+	app      *App
+	name     string // the handler's or process manager's
+	kind     string // KindEventHandler or KindProcessManager
+	instance string // a process instance's id
+}
+
+// begin starts a span per event, each continuing the trace stored in its
+// event's metadata, and returns a context holding the first one's span;
+// end ends them with the outcome, records them in the journal and counts
+// them.
+func (o handlingObserver) begin(ctx context.Context, evs []Event) (context.Context, func(error)) {
+	start := time.Now()
+	ins := o.app.ins
+	spans := make([]trace.Span, len(evs))
+	first := ctx
+	verb := "handle "
+	if o.kind == KindProcessManager {
+		verb = "process "
+	}
+	for i, ev := range evs {
+		parent := ctx
+		if ins.tracing {
+			parent = traceContext.Extract(ctx, metadataCarrier(ev.Metadata))
+		}
+		attrs := []attribute.KeyValue{
+			AttrActorKind.String(o.kind), AttrHandlerName.String(o.name), AttrEventType.String(ev.Type),
+			AttrEventID.String(ev.ID.String()), AttrStreamID.String(ev.StreamID), AttrStreamVersion.Int64(ev.StreamVersion),
+			AttrCausationID.String(ev.CausationID.String()), AttrCorrelationID.String(ev.CorrelationID.String()),
+		}
+		if o.instance != "" {
+			attrs = append(attrs, attribute.String("cohort.process.id", o.instance))
+		}
+		spanCtx, span := ins.tracer.Start(parent, verb+o.name+" "+ev.Type, trace.WithAttributes(attrs...))
+		spans[i] = span
+		if i == 0 {
+			first = spanCtx
+		}
+	}
+	return first, func(err error) {
+		took := time.Since(start)
+		outcome, errText := "ok", ""
+		if err != nil {
+			outcome, errText = "error", err.Error()
+		}
+		for i, ev := range evs {
+			endSpan(spans[i], err)
+			o.app.journal.handling(HandlingRecord{Handler: o.name, Kind: o.kind, EventID: ev.ID, CausationID: ev.CausationID,
+				CorrelationID: ev.CorrelationID, EventType: ev.Type, StreamID: ev.StreamID, Position: ev.Position,
+				Start: start, Duration: took, Err: errText})
+		}
+		ins.handled.Add(context.Background(), int64(len(evs)), metric.WithAttributes(
+			AttrHandlerName.String(o.name), AttrActorKind.String(o.kind), attribute.String("outcome", outcome)))
+		if err == nil && len(evs) > 0 {
+			o.app.tracker.processed(o.name, evs[len(evs)-1].CreatedAt)
+		}
+	}
 }
 
 // decided is an error whose policy decision was already taken (by a

@@ -5,6 +5,8 @@ import (
 	"context"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // aggregateKind runs one aggregate type: a fixed set of shard actors, each
@@ -13,6 +15,8 @@ type aggregateKind struct {
 	app    *App
 	typ    AggregateType
 	shards []*actor.PID
+	stats  *actorStats // the aggregate actors
+	router *actorStats // the shards
 }
 
 // commandMsg carries a command to its aggregate actor; the actor answers on
@@ -44,17 +48,37 @@ func (k *aggregateKind) start(n, perShard int) {
 	// A panic in aggregate code restarts that one actor, every time: the
 	// failed command's caller gets an error, the next command reloads the
 	// state.
+	k.stats = k.app.stats.add(KindAggregate, k.typ.Name)
+	k.router = k.app.stats.add(KindRouter, k.typ.Name)
 	props := actor.PropsFromProducer(func() actor.Actor { return newShard(k, perShard) },
 		actor.WithSupervisor(actor.NewRestartingStrategy()),
-		actor.WithGuardian(actor.NewRestartingStrategy()))
+		actor.WithGuardian(actor.NewRestartingStrategy()),
+		k.router.mailboxProps())
+	k.router.live.Add(int64(n))
 	k.shards = make([]*actor.PID, n)
 	for i := range n {
 		k.shards[i] = k.app.system.Root.Spawn(props)
 	}
 }
 
-func (k *aggregateKind) send(m *commandMsg) {
-	k.app.system.Root.Send(k.shards[shardOf(m.cmd.AggregateID, len(k.shards))], m)
+// send routes a command to its shard, with the dispatch's trace context
+// in the message header.
+func (k *aggregateKind) send(ctx context.Context, m *commandMsg) {
+	var msg any = m
+	if k.app.ins.tracing {
+		hdr := headerCarrier{}
+		traceContext.Inject(ctx, hdr)
+		msg = withHeader(hdr, m)
+	}
+	k.app.system.Root.Send(k.shards[partition(m.cmd.AggregateID, len(k.shards))], msg)
+}
+
+// withHeader wraps a message in an envelope carrying hdr, if any.
+func withHeader(hdr map[string]string, m any) any {
+	if len(hdr) == 0 {
+		return m
+	}
+	return &actor.MessageEnvelope{Header: hdr, Message: m}
 }
 
 // stop stops the shards, and with them their children, waiting within
@@ -95,7 +119,7 @@ type child struct {
 	id       string
 	pid      *actor.PID
 	stopping bool
-	buffer   []*commandMsg
+	buffer   []any // commands, with their headers, for the successor
 	elem     *list.Element
 }
 
@@ -128,12 +152,16 @@ func (s *shard) route(ctx actor.Context, m *commandMsg) {
 	if !ok {
 		c = s.spawn(ctx, id)
 	}
+	var msg any = m
+	if hdr := ctx.MessageHeader(); hdr != nil && hdr.Length() > 0 {
+		msg = withHeader(hdr.ToMap(), m)
+	}
 	if c.stopping {
-		c.buffer = append(c.buffer, m)
+		c.buffer = append(c.buffer, msg)
 		return
 	}
 	s.lru.MoveToFront(c.elem)
-	ctx.Send(c.pid, m)
+	ctx.Send(c.pid, msg)
 	for s.lru.Len() > s.limit {
 		s.passivate(ctx, s.lru.Back().Value.(*child))
 	}
@@ -141,9 +169,10 @@ func (s *shard) route(ctx actor.Context, m *commandMsg) {
 
 func (s *shard) spawn(ctx actor.Context, id string) *child {
 	k := s.k
-	props := actor.PropsFromProducer(func() actor.Actor { return newAggregateActor(k, id) })
+	props := actor.PropsFromProducer(func() actor.Actor { return newAggregateActor(k, id) }, k.stats.mailboxProps())
 	c := &child{id: id, pid: ctx.Spawn(props)}
 	k.app.live.Add(1)
+	k.stats.live.Add(1)
 	c.elem = s.lru.PushFront(c)
 	s.children[id] = c
 	s.byPID[c.pid.Id] = c
@@ -152,6 +181,9 @@ func (s *shard) spawn(ctx actor.Context, id string) *child {
 
 // passivate stops a child after the messages already in its mailbox.
 func (s *shard) passivate(ctx actor.Context, c *child) {
+	s.k.stats.passivations.Add(1)
+	s.k.app.ins.passivations.Add(context.Background(), 1, metric.WithAttributes(
+		AttrActorKind.String(KindAggregate), attribute.String("name", s.k.typ.Name)))
 	c.stopping = true
 	s.lru.Remove(c.elem)
 	c.elem = nil
@@ -168,6 +200,7 @@ func (s *shard) terminated(ctx actor.Context, who *actor.PID) {
 	delete(s.byPID, who.Id)
 	delete(s.children, c.id)
 	s.k.app.live.Add(-1)
+	s.k.stats.live.Add(-1)
 	if c.elem != nil {
 		s.lru.Remove(c.elem)
 	}

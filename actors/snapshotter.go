@@ -12,8 +12,9 @@ import (
 // newest pending snapshot per source, so a slow store never grows the
 // queue beyond one snapshot per aggregate.
 type snapshotter struct {
-	store eventstore.Snapshotter
-	log   *slog.Logger
+	store   eventstore.Snapshotter
+	log     *slog.Logger
+	written func(sourceType string) // counts snapshots written
 
 	mu      sync.Mutex
 	pending map[string]eventstore.Snapshot
@@ -23,10 +24,11 @@ type snapshotter struct {
 	done    chan struct{}
 }
 
-func newSnapshotter(store eventstore.Snapshotter, log *slog.Logger) *snapshotter {
+func newSnapshotter(store eventstore.Snapshotter, log *slog.Logger, written func(sourceType string)) *snapshotter {
 	s := &snapshotter{
 		store:   store,
 		log:     log,
+		written: written,
 		pending: make(map[string]eventstore.Snapshot),
 		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
@@ -78,6 +80,8 @@ func (s *snapshotter) flush(ctx context.Context) {
 		if err := s.store.RecordSnapshot(ctx, snap); err != nil {
 			// A lost snapshot costs only a longer rebuild.
 			s.log.Warn("snapshot failed", "source", id, "err", err)
+		} else {
+			s.written(snap.SourceType)
 		}
 		if ctx.Err() != nil {
 			return

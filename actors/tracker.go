@@ -15,7 +15,8 @@ type tracker struct {
 
 type progress struct {
 	position int64
-	halted   error // set when an error policy stopped the handler
+	at       time.Time // when the last event processed was appended
+	halted   error     // set when an error policy stopped the handler
 	waiters  []waiter
 }
 
@@ -68,6 +69,21 @@ func (t *tracker) halt(name string, err error) {
 	}
 	clear(p.waiters)
 	p.waiters = nil
+}
+
+// processed records when the last event name processed was appended.
+func (t *tracker) processed(name string, at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.get(name).at = at
+}
+
+// snapshot returns name's progress (without its waiters).
+func (t *tracker) snapshot(name string) progress {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := t.get(name)
+	return progress{position: p.position, at: p.at, halted: p.halted}
 }
 
 // position returns how far name has processed.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -115,4 +116,14 @@ func Drop(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 		return fmt.Errorf("postgres: drop: %w", err)
 	}
 	return nil
+}
+
+// ReadCorrelated returns up to limit events with the correlation id, in
+// global order.
+func (s *Store) ReadCorrelated(ctx context.Context, correlationID uuid.UUID, limit int) ([]eventstore.RecordedEvent, error) {
+	if limit <= 0 || limit > eventstore.MaxReadCount {
+		return nil, &eventstore.InvalidArgumentError{Arg: "limit", Reason: "out of range"}
+	}
+	return s.queryEvents(ctx, `SELECT 0::bigint, `+eventColumns+` FROM `+s.q.schema+`.events e
+		WHERE e.correlation_id = $1 ORDER BY e.position LIMIT $2`, "", limit, pgUUID(correlationID), limit)
 }

@@ -22,7 +22,8 @@ type lockManager struct {
 	mu      sync.Mutex
 	waiting map[int64][]*lease // in request order; a key held here is not tried
 	held    map[int64]*lease
-	release []int64 // keys to unlock on the next turn
+	release []int64         // keys to unlock on the next turn
+	freed   []chan struct{} // closed once those are unlocked
 }
 
 // lease is one subscription's claim on a lock.
@@ -52,8 +53,10 @@ func (m *lockManager) request(key int64) *lease {
 	return l
 }
 
-// drop gives up a lease, held or not.
-func (m *lockManager) drop(l *lease) {
+// drop gives up a lease, held or not. The returned channel is closed once
+// the lock is released, so that another process can take it at once.
+func (m *lockManager) drop(l *lease) <-chan struct{} {
+	freed := make(chan struct{})
 	m.mu.Lock()
 	if ws := slices.DeleteFunc(m.waiting[l.key], func(w *lease) bool { return w == l }); len(ws) > 0 {
 		m.waiting[l.key] = ws
@@ -63,9 +66,21 @@ func (m *lockManager) drop(l *lease) {
 	if m.held[l.key] == l {
 		delete(m.held, l.key)
 		m.release = append(m.release, l.key)
+		m.freed = append(m.freed, freed)
+	} else {
+		close(freed)
 	}
 	m.mu.Unlock()
 	m.kick()
+	return freed
+}
+
+// closeFreed closes the channels of releases done (or made moot by a lost
+// connection).
+func closeFreed(freed []chan struct{}) {
+	for _, c := range freed {
+		close(c)
+	}
 }
 
 func (m *lockManager) kick() {
@@ -81,6 +96,10 @@ func (m *lockManager) run(ctx context.Context) {
 		if conn != nil {
 			closeConn(conn) // releases every lock still held
 		}
+		m.mu.Lock()
+		closeFreed(m.freed)
+		m.freed = nil
+		m.mu.Unlock()
 	}()
 	t := time.NewTicker(m.s.cfg.LockPollInterval)
 	defer t.Stop()
@@ -117,8 +136,8 @@ func (m *lockManager) run(ctx context.Context) {
 // locks, all in one round trip.
 func (m *lockManager) turn(ctx context.Context, conn *pgx.Conn) error {
 	m.mu.Lock()
-	release := m.release
-	m.release = nil
+	release, freed := m.release, m.freed
+	m.release, m.freed = nil, nil
 	keys := make([]int64, 0, len(m.waiting))
 	for k := range m.waiting {
 		// Session locks are reentrant: a key this connection holds would be
@@ -136,7 +155,10 @@ func (m *lockManager) turn(ctx context.Context, conn *pgx.Conn) error {
 	b.Queue("SELECT k FROM unnest($1::bigint[]) k WHERE pg_try_advisory_lock(k)", keys)
 	br := conn.SendBatch(ctx, b)
 	if len(release) > 0 {
-		if _, err := br.Exec(); err != nil {
+		_, err := br.Exec()
+		// Released, or the connection is lost and with it every lock.
+		closeFreed(freed)
+		if err != nil {
 			br.Close()
 			return err
 		}
@@ -191,4 +213,6 @@ func (m *lockManager) loseAll() {
 		delete(m.held, k)
 	}
 	m.release = nil
+	closeFreed(m.freed)
+	m.freed = nil
 }

@@ -347,3 +347,23 @@ func TestReadSnapshotStream(t *testing.T) {
 		t.Fatalf("deleted stream: %v", err)
 	}
 }
+
+func TestReadCorrelated(t *testing.T) {
+	ctx := t.Context()
+	s := mustOpen(t, newDatabase(t), postgres.Config{})
+	corr := uuid.New()
+	evs := events(3)
+	for i := range evs {
+		evs[i].CorrelationID = corr
+	}
+	if _, err := s.Append(ctx, "a", eventstore.NoStream, evs[:2]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, "b", eventstore.NoStream, append(events(1), evs[2])); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ReadCorrelated(ctx, corr, 10)
+	if err != nil || len(got) != 3 || got[2].StreamID != "b" {
+		t.Fatalf("ReadCorrelated: %d events, %v", len(got), err)
+	}
+}

@@ -254,9 +254,20 @@ func (sub *subscription) run() {
 				sub.err = err
 			}
 		}
-		sub.s.locks.drop(l)
+		freed := sub.s.locks.drop(l)
+		if sub.ctx.Err() != nil {
+			// Closing: hand the subscription over before Close returns.
+			select {
+			case <-freed:
+			case <-time.After(releaseWait):
+			}
+		}
 	}
 }
+
+// releaseWait bounds how long Close waits for the subscription's lock to be
+// released.
+const releaseWait = 5 * time.Second
 
 // deliver sends batches until the subscription closes or lost is closed.
 func (sub *subscription) deliver(lost <-chan struct{}) {
