@@ -11,10 +11,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/aggregates/accounts"
 	"github.com/cohort-dev/cohort/aggregates/blog"
+	"github.com/cohort-dev/cohort/eventstore"
 	"github.com/cohort-dev/cohort/eventstore/postgres"
 	"github.com/cohort-dev/cohort/internal/password"
 	"github.com/cohort-dev/cohort/internal/unique"
@@ -39,6 +42,40 @@ type Config struct {
 	// DispatchTimeout bounds one command, its strongly consistent
 	// handlers included (default 10 s).
 	DispatchTimeout time.Duration
+	// TracerProvider and MeterProvider receive the runtime's traces and
+	// metrics (default: none), StoreTracer the event store's group commits.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
+	StoreTracer    postgres.Tracer
+	// Handlers selects the projections, process managers and handlers the
+	// application runs, by name (see HandlerNames); empty runs them all,
+	// as a server must. Those left out keep their subscriptions and
+	// checkpoints and catch up when an application runs them again. For
+	// benchmarks and tools that study some of them alone.
+	Handlers []string
+	// EventualAccounts makes RegisterUser and UpdateUser return once their
+	// events are stored, without waiting for the read model and the
+	// workflow, and return the user as their command left it: a bulk load
+	// or a benchmark wants this. Their caller's next read may then miss
+	// the write, so a server must not set it. Uniqueness still holds: it
+	// rests on claims, not on the read model. The other use cases stay
+	// strongly consistent.
+	EventualAccounts bool
+}
+
+// HandlerNames lists what Config.Handlers selects from: the projections
+// (see App.ProjectionNames), the author workflow and the claims handler.
+func HandlerNames() []string {
+	var names []string
+	for _, p := range projectors.All(projectors.DefaultSchema) {
+		names = append(names, p.Name())
+	}
+	return append(names, processmanagers.AuthorFromUserName, ClaimsHandler)
+}
+
+// runs reports whether the configuration runs the named handler.
+func (c Config) runs(name string) bool {
+	return len(c.Handlers) == 0 || slices.Contains(c.Handlers, name)
 }
 
 func (c Config) withDefaults() Config {
@@ -90,6 +127,9 @@ type App struct {
 // ClaimsHandler names the handler that releases unique values.
 const ClaimsHandler = "conduit.ReleaseClaims"
 
+// releasePartitions is the claims handler's concurrency.
+const releasePartitions = 8
+
 // New builds the application on a migrated database (see Migrate). It
 // opens the event store; Close closes it.
 func New(ctx context.Context, cfg Config) (*App, error) {
@@ -97,6 +137,11 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, errors.New("conduit: Config.DB is nil")
 	}
 	cfg = cfg.withDefaults()
+	for _, n := range cfg.Handlers {
+		if !slices.Contains(HandlerNames(), n) {
+			return nil, fmt.Errorf("conduit: Config.Handlers: no handler %q (handlers: %v)", n, HandlerNames())
+		}
+	}
 	hasher, err := password.NewHasher(cfg.Password)
 	if err != nil {
 		return nil, err
@@ -105,7 +150,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := postgres.New(ctx, cfg.DB, postgres.Config{Schema: cfg.EventSchema, Logger: cfg.Logger})
+	store, err := postgres.New(ctx, cfg.DB, postgres.Config{Schema: cfg.EventSchema, Logger: cfg.Logger, Tracer: cfg.StoreTracer})
 	if err != nil {
 		return nil, err
 	}
@@ -128,17 +173,26 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 // assemble creates the runtime and registers the aggregates, the
 // workflow, the projectors and the claims handler.
 func (a *App) assemble() error {
-	rt, err := actors.New(actors.Config{Store: a.store, Logger: a.log, DispatchTimeout: a.cfg.DispatchTimeout})
+	rt, err := actors.New(actors.Config{Store: a.store, Logger: a.log, DispatchTimeout: a.cfg.DispatchTimeout,
+		TracerProvider: a.cfg.TracerProvider, MeterProvider: a.cfg.MeterProvider})
 	if err != nil {
 		return err
 	}
 	a.runtime = rt
-	for _, register := range []func(*actors.App) error{accounts.Register, blog.Register, processmanagers.Register} {
+	for _, register := range []func(*actors.App) error{accounts.Register, blog.Register} {
 		if err := register(rt); err != nil {
 			return err
 		}
 	}
+	if a.cfg.runs(processmanagers.AuthorFromUserName) {
+		if err := processmanagers.Register(rt); err != nil {
+			return err
+		}
+	}
 	for _, p := range a.projections {
+		if !a.cfg.runs(p.Name()) {
+			continue
+		}
 		pr, err := projectors.NewProjector(a.cfg.DB, a.cfg.ReadSchema, p)
 		if err != nil {
 			return err
@@ -147,10 +201,17 @@ func (a *App) assemble() error {
 			return err
 		}
 	}
+	if !a.cfg.runs(ClaimsHandler) {
+		return nil
+	}
 	return rt.RegisterHandler(actors.HandlerConfig{
 		Name:        ClaimsHandler,
 		Handler:     &releaser{claims: a.claims},
 		Consistency: actors.Strong,
+		// Each release is a read and a durable delete: partitions (by
+		// stream, so each owner's releases stay in order) let them
+		// share the disk's flushes instead of queueing one by one.
+		Concurrency: releasePartitions,
 		OnError:     actors.RetryPolicy(math.MaxInt, 50*time.Millisecond, 5*time.Second),
 	})
 }
@@ -199,10 +260,39 @@ func (a *App) Runtime() *actors.App { return a.runtime }
 // Queries returns the read model's queries.
 func (a *App) Queries() *projectors.Queries { return a.read }
 
+// Head returns the global position of the last event in the event store
+// (0 when there is none): a projection whose checkpoint reaches it shows
+// every event stored so far. Released claims, whose events were removed,
+// may have held later positions, which no projection ever sees.
+func (a *App) Head(ctx context.Context) (int64, error) {
+	evs, err := a.store.ReadAll(ctx, eventstore.ReadOptions{Direction: eventstore.Backward, Count: 1})
+	if err != nil {
+		return 0, fmt.Errorf("conduit: head: %w", err)
+	}
+	if len(evs) == 0 {
+		return 0, nil
+	}
+	return evs[0].Position, nil
+}
+
 // dispatch dispatches cmd with strong consistency. If it fails for sure,
 // the values claimed for it are released; errors are classified.
 func (a *App) dispatch(ctx context.Context, cmd any, claimed *claimed) (actors.Result, error) {
-	res, err := a.runtime.Dispatch(ctx, cmd, actors.WithConsistency(actors.Strong))
+	return a.dispatchWith(ctx, actors.Strong, cmd, claimed)
+}
+
+// dispatchAccount dispatches an accounts command, eventually consistent
+// with Config.EventualAccounts; see dispatch.
+func (a *App) dispatchAccount(ctx context.Context, cmd any, claimed *claimed) (actors.Result, error) {
+	c := actors.Strong
+	if a.cfg.EventualAccounts {
+		c = actors.Eventual
+	}
+	return a.dispatchWith(ctx, c, cmd, claimed)
+}
+
+func (a *App) dispatchWith(ctx context.Context, c actors.Consistency, cmd any, claimed *claimed) (actors.Result, error) {
+	res, err := a.runtime.Dispatch(ctx, cmd, actors.WithConsistency(c))
 	if err != nil {
 		switch {
 		case failedForSure(err):

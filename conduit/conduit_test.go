@@ -328,3 +328,58 @@ func TestRebuild(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEventualAccountsAndHandlers: an application that runs some handlers
+// only, with eventually consistent account use cases, keeps usernames
+// unique, returns users as their commands left them, and leaves the
+// handlers it does not run where they were.
+func TestEventualAccountsAndHandlers(t *testing.T) {
+	ctx := context.Background()
+	db := conduittest.NewDatabase(t)
+	if _, err := conduit.New(ctx, conduit.Config{DB: db, Handlers: []string{"no-such-handler"}}); err == nil {
+		t.Fatal("New accepted an unknown handler")
+	}
+	app, err := conduit.New(ctx, conduit.Config{DB: db, Password: conduittest.FastPasswords, EventualAccounts: true,
+		Handlers: []string{"users", conduit.ClaimsHandler}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { app.Close(context.Background()) })
+
+	jake := register(t, app, "jake")
+	if jake.ID == "" || jake.Username != "jake" || jake.PasswordHash == "" {
+		t.Fatalf("registered %+v", jake)
+	}
+	_, err = app.RegisterUser(ctx, conduit.Registration{Username: "Jake", Email: "other@example.com", Password: "password"})
+	wantField(t, err, "username", validation.Taken)
+
+	caughtUp := func() {
+		t.Helper()
+		head, err := app.Head(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := app.Runtime().WaitFor(ctx, "users", head); err != nil {
+			t.Fatal(err)
+		}
+	}
+	caughtUp()
+	u, err := app.UpdateUser(ctx, jake.ID, conduit.UserUpdate{Username: new("jacob"), Bio: new("hi")})
+	if err != nil || u.Username != "jacob" || u.Bio != "hi" || u.Email != jake.Email {
+		t.Fatalf("updated %+v %v", u, err)
+	}
+	caughtUp()
+	if p, err := app.Profile(ctx, "", "jacob"); err != nil || p.Bio != "hi" {
+		t.Fatalf("profile %+v %v", p, err)
+	}
+	if err := app.Runtime().WaitFor(ctx, "blog", 1); err == nil {
+		t.Fatal("the blog projection runs")
+	}
+	var authors int
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM conduit.authors").Scan(&authors); err != nil || authors != 0 {
+		t.Fatalf("%d authors (%v): the workflow runs", authors, err)
+	}
+}

@@ -50,8 +50,11 @@ func (a *App) RegisterUser(ctx context.Context, r Registration) (User, error) {
 		return User{}, err
 	}
 	cmd := accounts.RegisterUser{UserID: id, Username: r.Username, Email: r.Email, HashedPassword: hash}
-	if _, err := a.dispatch(ctx, cmd, claimed); err != nil {
+	if _, err := a.dispatchAccount(ctx, cmd, claimed); err != nil {
 		return User{}, err
+	}
+	if a.cfg.EventualAccounts {
+		return User{ID: id, Username: r.Username, Email: r.Email, PasswordHash: hash}, nil
 	}
 	return a.User(ctx, id)
 }
@@ -107,7 +110,8 @@ type UserUpdate struct {
 }
 
 // UpdateUser changes the user's details, keeping usernames and emails
-// unique.
+// unique. With Config.EventualAccounts, the user must show in the read
+// model already: a user who registered a moment ago may not be found.
 func (a *App) UpdateUser(ctx context.Context, id string, u UserUpdate) (User, error) {
 	current, err := a.User(ctx, id)
 	if err != nil {
@@ -155,10 +159,26 @@ func (a *App) UpdateUser(ctx context.Context, id string, u UserUpdate) (User, er
 		}
 		cmd.HashedPassword = &hash
 	}
-	if _, err := a.dispatch(ctx, cmd, claimed); err != nil {
+	if _, err := a.dispatchAccount(ctx, cmd, claimed); err != nil {
 		return User{}, err
 	}
+	if a.cfg.EventualAccounts {
+		return updated(current, cmd), nil
+	}
 	return a.User(ctx, id)
+}
+
+// updated returns u as cmd leaves it.
+func updated(u User, cmd accounts.UpdateUser) User {
+	for _, f := range []struct{ field, value *string }{
+		{&u.Username, cmd.Username}, {&u.Email, cmd.Email}, {&u.PasswordHash, cmd.HashedPassword},
+		{&u.Bio, cmd.Bio}, {&u.Image, cmd.Image},
+	} {
+		if f.value != nil {
+			*f.field = *f.value
+		}
+	}
+	return u
 }
 
 // Profile returns the profile of the user with the username as the

@@ -12,6 +12,10 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.37.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cohort-dev/cohort/conduit"
 )
@@ -26,6 +30,9 @@ type Config struct {
 	Logger *slog.Logger
 	// MaxBodyBytes bounds request bodies (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
+	// TracerProvider traces each request (default: none); the commands it
+	// dispatches join the request's trace.
+	TracerProvider trace.TracerProvider
 }
 
 // server holds what the handlers share.
@@ -50,6 +57,10 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	}
 
 	r := chi.NewRouter()
+	if cfg.TracerProvider != nil {
+		r.Use(otelhttp.NewMiddleware("conduit", otelhttp.WithTracerProvider(cfg.TracerProvider),
+			otelhttp.WithPropagators(propagation.TraceContext{})), nameSpans)
+	}
 	r.Use(middleware.RequestID, s.logRequests, s.recoverPanics, cors, s.authenticate)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errRouteNotFound) })
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errMethodNotAllowed) })
@@ -79,6 +90,19 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		r.Get("/tags", s.tags)
 	})
 	return r, nil
+}
+
+// nameSpans names the request's span after the route it matched, once it
+// has been routed: "PUT /api/user".
+func nameSpans(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r)
+		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+			span := trace.SpanFromContext(r.Context())
+			span.SetName(r.Method + " " + rc.RoutePattern())
+			span.SetAttributes(semconv.HTTPRoute(rc.RoutePattern()))
+		}
+	})
 }
 
 // session is the authenticated user of a request.

@@ -35,7 +35,15 @@ type Config struct {
 	// Rebuild lists projections to rebuild from the first event before
 	// serving (-rebuild users,blog,comments or -rebuild all).
 	Rebuild []string
+	// AdminAddr is the operations listener: the live actors page, metrics
+	// and pprof (-admin-addr, default 127.0.0.1:6060; "off" for none). Keep
+	// it on loopback: it is not the public API.
+	AdminAddr string
 }
+
+// DefaultAdminAddr is the operations listener when -admin-addr is not
+// given.
+const DefaultAdminAddr = "127.0.0.1:6060"
 
 // DefaultDataDir is the data directory when -data is not given.
 const DefaultDataDir = "conduit-data"
@@ -55,6 +63,7 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	memory := fs.Uint("hash-memory", uint(password.DefaultParams.Memory), "Argon2id memory per password hash, in KiB")
 	passes := fs.Uint("hash-time", uint(password.DefaultParams.Time), "Argon2id passes per password hash")
 	threads := fs.Uint("hash-threads", uint(password.DefaultParams.Threads), "Argon2id threads per password hash")
+	fs.StringVar(&cfg.AdminAddr, "admin-addr", DefaultAdminAddr, `operations listener (live actors page, /metrics, /debug/pprof/); "off" for none`)
 	rebuild := fs.String("rebuild", "", "projections to rebuild from the first event before serving: all, or a comma-separated list of users, blog, comments")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -87,6 +96,9 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 	if *rebuild != "" {
 		cfg.Rebuild = strings.Split(*rebuild, ",")
+	}
+	if cfg.AdminAddr == "off" {
+		cfg.AdminAddr = ""
 	}
 	return cfg, nil
 }

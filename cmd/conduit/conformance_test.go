@@ -44,6 +44,8 @@ func TestConformance(t *testing.T) {
 		t.Fatalf("RealWorld suite failed (%v):\n%s\nserver log:\n%s", err, out, srv.log())
 	}
 	t.Logf("%s", lastLine(out))
+	t.Run("metrics", func(t *testing.T) { checkMetrics(t, srv.admin) })
+	t.Run("live actors page in a browser", func(t *testing.T) { checkLivePage(t, srv.admin) })
 	srv.stop(t)
 }
 
@@ -88,6 +90,7 @@ func buildConduit(t *testing.T) string {
 type server struct {
 	cmd    *exec.Cmd
 	api    string
+	admin  string // the operations listener's base URL
 	exited chan struct{} // closed once the process was waited for
 	err    error         // its exit error, once exited is closed
 
@@ -105,7 +108,7 @@ func (s *server) log() string {
 func startConduit(t *testing.T, bin, dataDir string) *server {
 	t.Helper()
 	s := &server{exited: make(chan struct{})}
-	s.cmd = exec.Command(bin, "-data", dataDir, "-addr", "127.0.0.1:0", "-log-json")
+	s.cmd = exec.Command(bin, "-data", dataDir, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-log-json")
 	s.cmd.Env = append(os.Environ(), "DATABASE_URL=", "JWT_SECRET=", "PORT=")
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
@@ -115,6 +118,7 @@ func startConduit(t *testing.T, bin, dataDir string) *server {
 		t.Fatal(err)
 	}
 	apiURL := make(chan string, 1)
+	adminURL := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
@@ -123,11 +127,17 @@ func startConduit(t *testing.T, bin, dataDir string) *server {
 			s.buf.WriteByte('\n')
 			s.mu.Unlock()
 			var line struct {
-				Msg string `json:"msg"`
-				API string `json:"api"`
+				Msg        string `json:"msg"`
+				API        string `json:"api"`
+				LiveActors string `json:"live_actors"`
 			}
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.API != "" {
-				apiURL <- line.API
+			if json.Unmarshal(sc.Bytes(), &line) == nil {
+				if line.LiveActors != "" {
+					adminURL <- line.LiveActors
+				}
+				if line.API != "" {
+					apiURL <- line.API
+				}
 			}
 		}
 		_, _ = io.Copy(io.Discard, stderr)
@@ -142,6 +152,13 @@ func startConduit(t *testing.T, bin, dataDir string) *server {
 			<-s.exited
 		}
 	})
+	select {
+	case s.admin = <-adminURL:
+	case <-s.exited:
+		t.Fatalf("conduit exited before serving (%v):\n%s", s.err, s.log())
+	case <-time.After(3 * time.Minute):
+		t.Fatalf("conduit did not start its operations listener within 3 minutes:\n%s", s.log())
+	}
 	select {
 	case s.api = <-apiURL:
 	case <-s.exited:

@@ -15,9 +15,11 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/cohort-dev/cohort/actors/admin"
 	"github.com/cohort-dev/cohort/conduit"
 	"github.com/cohort-dev/cohort/httpapi"
 	"github.com/cohort-dev/cohort/internal/pglocal"
+	"github.com/cohort-dev/cohort/internal/telemetry"
 )
 
 // Main is the running program: the database, the application and the
@@ -26,12 +28,15 @@ type Main struct {
 	Config Config
 	Logger *slog.Logger
 
-	cluster *pglocal.Cluster // nil with DATABASE_URL
-	pool    *pgxpool.Pool
-	app     *conduit.App
-	server  *http.Server
-	addr    net.Addr
-	failed  chan error
+	cluster   *pglocal.Cluster // nil with DATABASE_URL
+	pool      *pgxpool.Pool
+	tel       *telemetry.Telemetry
+	app       *conduit.App
+	server    *http.Server
+	addr      net.Addr
+	admin     *http.Server
+	adminAddr net.Addr
+	failed    chan error
 }
 
 // NewMain returns a program logging to w.
@@ -40,7 +45,8 @@ func NewMain(cfg Config, w io.Writer) *Main {
 	if cfg.LogJSON {
 		h = slog.NewJSONHandler(w, nil)
 	}
-	return &Main{Config: cfg, Logger: slog.New(h), failed: make(chan error, 1)}
+	// Records logged with a request's context carry its trace ids.
+	return &Main{Config: cfg, Logger: slog.New(telemetry.LogHandler(h)), failed: make(chan error, 1)}
 }
 
 // Run starts everything and returns once the API is serving.
@@ -72,7 +78,22 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 
-	appCfg := conduit.Config{DB: m.pool, Password: m.Config.Password, Logger: m.Logger}
+	// Tracing from the OTEL_* environment; metrics for the admin listener.
+	if m.tel, err = telemetry.Setup(ctx, "conduit"); err != nil {
+		return err
+	}
+	if m.tel.Tracing {
+		m.Logger.Info("tracing on", "exporter", os.Getenv("OTEL_TRACES_EXPORTER"))
+	}
+	storeMetrics, err := telemetry.NewStoreMetrics(m.tel.MeterProvider)
+	if err != nil {
+		return err
+	}
+	appCfg := conduit.Config{DB: m.pool, Password: m.Config.Password, Logger: m.Logger,
+		MeterProvider: m.tel.MeterProvider, StoreTracer: storeMetrics}
+	if m.tel.Tracing {
+		appCfg.TracerProvider = m.tel.TracerProvider
+	}
 	if err := conduit.Migrate(ctx, appCfg); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -92,9 +113,18 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.app.Start(ctx); err != nil {
 		return err
 	}
-	handler, err := httpapi.NewHandler(httpapi.Config{App: m.app, Tokens: tokens, Logger: m.Logger})
+	apiCfg := httpapi.Config{App: m.app, Tokens: tokens, Logger: m.Logger}
+	if m.tel.Tracing {
+		apiCfg.TracerProvider = m.tel.TracerProvider
+	}
+	handler, err := httpapi.NewHandler(apiCfg)
 	if err != nil {
 		return err
+	}
+	if m.Config.AdminAddr != "" {
+		if err := m.serveAdmin(); err != nil {
+			return err
+		}
 	}
 	ln, err := net.Listen("tcp", m.Config.Addr)
 	if err != nil {
@@ -118,6 +148,38 @@ func (m *Main) Run(ctx context.Context) error {
 	return nil
 }
 
+// serveAdmin starts the operations listener.
+func (m *Main) serveAdmin() error {
+	ln, err := net.Listen("tcp", m.Config.AdminAddr)
+	if err != nil && m.Config.AdminAddr == DefaultAdminAddr {
+		// Another process (another Conduit) has the default port: the API
+		// does not need the operations listener to serve.
+		m.Logger.Warn("no operations listener: the default address is taken; choose one with -admin-addr", "err", err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("admin listener: %w", err)
+	}
+	m.adminAddr = ln.Addr()
+	m.admin = &http.Server{
+		Handler:           admin.Handler(m.app.Runtime(), m.tel.Metrics, m.Logger),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := m.admin.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.failed <- fmt.Errorf("admin listener: %w", err)
+		}
+	}()
+	m.Logger.Info("operations listener", "live_actors", "http://"+displayAddr(m.adminAddr)+"/",
+		"metrics", "http://"+displayAddr(m.adminAddr)+"/metrics")
+	return nil
+}
+
+// AdminAddr returns the operations listener's address (nil when off),
+// once Run returned.
+func (m *Main) AdminAddr() net.Addr { return m.adminAddr }
+
 // Failed reports a failure of the running server or of the local
 // PostgreSQL.
 func (m *Main) Failed() <-chan error { return m.failed }
@@ -134,9 +196,19 @@ func (m *Main) Close(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("http: %w", err))
 		}
 	}
+	if m.admin != nil {
+		if err := m.admin.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("admin listener: %w", err))
+		}
+	}
 	if m.app != nil {
 		if err := m.app.Close(ctx); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	if m.tel != nil {
+		if err := m.tel.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("telemetry: %w", err))
 		}
 	}
 	if m.pool != nil {

@@ -111,3 +111,6 @@ $("#chain-form").addEventListener("submit", (e) => {
   if (id) showChain(id);
 });
 poll();
+// #correlation=ID opens that conversation's causal chain.
+const linked = new URLSearchParams(location.hash.slice(1)).get("correlation");
+if (linked) showChain(linked);
