@@ -47,6 +47,18 @@ func TestConformance(t *testing.T) {
 	t.Run("metrics", func(t *testing.T) { checkMetrics(t, srv.admin) })
 	t.Run("live actors page in a browser", func(t *testing.T) { checkLivePage(t, srv.admin) })
 	srv.stop(t)
+	t.Run("rebuild", func(t *testing.T) {
+		cmd := exec.Command(bin, "rebuild", "-data", dataDir)
+		cmd.Env = append(os.Environ(), "DATABASE_URL=", "JWT_SECRET=", "PORT=")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("conduit rebuild: %v\n%s", err, out)
+		}
+		if !bytes.HasPrefix(out, []byte("rebuilt users, blog, comments: ")) || !bytes.Contains(out, []byte("events/s")) {
+			t.Fatalf("conduit rebuild printed %q", out)
+		}
+		t.Logf("%s", bytes.TrimSpace(out))
+	})
 }
 
 // realworldSuite returns the suite's run.sh, which sits in shared/ beside
@@ -90,7 +102,7 @@ func buildConduit(t *testing.T) string {
 type server struct {
 	cmd    *exec.Cmd
 	api    string
-	admin  string // the operations listener's base URL
+	admin  string        // the operations listener's base URL
 	exited chan struct{} // closed once the process was waited for
 	err    error         // its exit error, once exited is closed
 

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -27,6 +28,9 @@ import (
 const shutdownTimeout = 30 * time.Second
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "rebuild" {
+		os.Exit(rebuild(os.Args[2:]))
+	}
 	cfg, err := ParseConfig(os.Args[1:], os.Getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
@@ -58,4 +62,45 @@ func main() {
 		os.Exit(1)
 	}
 	m.Logger.Info("stopped")
+}
+
+// rebuild runs the rebuild subcommand and returns the exit code.
+func rebuild(args []string) int {
+	var names, flags []string
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "-h" || a == "-help" || a == "--help":
+			fmt.Fprint(os.Stderr, RebuildUsage)
+			return 0
+		case strings.HasPrefix(a, "-"):
+			flags = append(flags, a)
+			if !strings.Contains(a, "=") && i+1 < len(args) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+		default:
+			names = append(names, a)
+		}
+	}
+	cfg, err := ParseConfig(flags, os.Getenv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "conduit rebuild: %v\n\n%s", err, RebuildUsage)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := NewMain(cfg, os.Stderr)
+	sum, err := m.Rebuild(ctx, names, os.Stderr)
+	shutdown, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if cerr := m.Close(shutdown); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		m.Logger.Error("rebuild failed", "err", err)
+		return 1
+	}
+	fmt.Printf("rebuilt %s: %d events in %v (%.0f events/s)\n", strings.Join(sum.Projections, ", "),
+		sum.Events, sum.Took.Round(time.Millisecond), sum.EventsPerSecond())
+	return 0
 }
