@@ -118,9 +118,9 @@ type App struct {
 	// strongHandlers are the strongly consistent event handlers (not
 	// process managers): what a process manager's strong dispatches wait for.
 	strongHandlers []string
-	tracker    *tracker
-	snapshots  *snapshotter
-	dispatch   DispatchFunc
+	tracker        *tracker
+	snapshots      *snapshotter
+	dispatch       DispatchFunc
 
 	ins     *instruments
 	stats   statsRegistry
@@ -131,16 +131,6 @@ type App struct {
 	inflight activity
 	closeMu  sync.Mutex
 	live     atomic.Int64 // aggregate actors spawned and not yet terminated
-}
-
-// runner is a handler or process manager: it starts with the application
-// and stops, storing its checkpoint, when the application closes.
-type runner interface {
-	name() string
-	kind() string // KindEventHandler or KindProcessManager
-	subscription() string
-	start(ctx context.Context) error
-	stop(ctx context.Context) error
 }
 
 type route struct {
@@ -464,5 +454,3 @@ func (a *activity) wait(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
-
-

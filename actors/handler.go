@@ -102,7 +102,8 @@ func (a *App) RegisterHandler(cfg HandlerConfig) error {
 		return err
 	}
 	cfg = cfg.withDefaults()
-	r := &handlerRunner{app: a, cfg: cfg}
+	r := &handlerRunner{cfg: cfg,
+		subscribed: newSubscribed(a, KindEventHandler, cfg.Name, HandlerSubscription(cfg.Name), cfg.StartFrom, cfg.BatchSize, cfg.Consistency)}
 	if err := a.addRunner(cfg.Name, r, cfg.Consistency); err != nil {
 		return err
 	}
@@ -153,79 +154,14 @@ func subscribeOptions(name string, from eventstore.StartFrom, batch int, c Consi
 	return opts
 }
 
-// handlerRunner owns a handler's subscription, the goroutine that pumps its
-// batches into the handler's actor, and the actor.
+// handlerRunner runs an event handler on its subscription.
 type handlerRunner struct {
-	app *App
+	subscribed
 	cfg HandlerConfig
-
-	sub      eventstore.Subscription
-	pid      *actor.PID
-	pumpDone chan struct{}
-	stats    *actorStats
 }
-
-func (r *handlerRunner) name() string { return r.cfg.Name }
-
-func (r *handlerRunner) kind() string { return KindEventHandler }
-
-func (r *handlerRunner) subscription() string { return HandlerSubscription(r.cfg.Name) }
 
 func (r *handlerRunner) start(ctx context.Context) error {
-	sub, err := r.app.store.Subscribe(ctx, subscribeOptions(r.subscription(), r.cfg.StartFrom, r.cfg.BatchSize, r.cfg.Consistency))
-	if err != nil {
-		return err
-	}
-	r.sub = sub
-	r.app.seedProgress(ctx, r.cfg.Name, r.subscription())
-	r.stats = r.app.stats.add(KindEventHandler, r.cfg.Name)
-	r.stats.live.Add(1)
-	r.pid = r.app.system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return newHandlerActor(r) }, r.stats.mailboxProps()))
-	r.pumpDone = make(chan struct{})
-	go pump(sub, r.app.system.Root, r.pid, r.pumpDone)
-	return nil
-}
-
-// seedProgress records, for WaitFor, the progress a handler made before
-// this application started: its subscription's stored checkpoint (up to
-// which some process handled every event). Without it, that progress would
-// only show once the handler handles a later event.
-func (a *App) seedProgress(ctx context.Context, handler, subscription string) {
-	cp, err := a.store.Checkpoint(ctx, subscription)
-	if err != nil {
-		a.log.Warn("reading a checkpoint failed", "handler", handler, "err", err)
-		return
-	}
-	a.tracker.advance(handler, cp)
-}
-
-// batchMsg carries a delivered batch into a handler's actor.
-type batchMsg struct{ events []eventstore.RecordedEvent }
-
-// pump forwards a subscription's batches to an actor until the
-// subscription closes. The subscription's MaxInFlight bounds what waits in
-// the actor's mailbox.
-func pump(sub eventstore.Subscription, root *actor.RootContext, pid *actor.PID, done chan<- struct{}) {
-	defer close(done)
-	for batch := range sub.Events() {
-		root.Send(pid, batchMsg{events: batch})
-	}
-}
-
-// stop lets the actor handle what it was given, then closes the
-// subscription, which stores the checkpoint.
-func (r *handlerRunner) stop(ctx context.Context) error {
-	if r.pid == nil {
-		return nil
-	}
-	drain(ctx, r.app.system.Root, r.pid)
-	stopActor(ctx, r.app.system.Root, r.pid)
-	err := r.sub.Close()
-	select {
-	case <-r.pumpDone:
-	case <-ctx.Done():
-	}
-	return err
+	return r.open(ctx, func() actor.Actor { return newHandlerActor(r) })
 }
 
 // drainRequest asks a handler's actor or a process manager's coordinator
@@ -267,15 +203,6 @@ func stopActor(ctx context.Context, root *actor.RootContext, pid *actor.PID) {
 // the event at that position is the one they delivered.
 func ackOf(ev Event) eventstore.RecordedEvent {
 	return eventstore.RecordedEvent{ID: ev.ID, Position: ev.Position, StreamID: ev.StreamID}
-}
-
-// stopped records that the error policy stopped the handler, which fails
-// the waits for its progress, and releases its subscription so that no
-// more events are delivered here.
-func (r *handlerRunner) stopped(err error) {
-	r.app.log.Error("handler stopped by its error policy", "handler", r.cfg.Name, "err", err)
-	r.app.tracker.halt(r.cfg.Name, err)
-	go r.sub.Close() // idempotent; not from the actor, which it may wait for
 }
 
 // handlerActor feeds events to the handler: inline for one partition, or
@@ -431,7 +358,7 @@ func (h *handlerActor) halt(err error) {
 	if h.queue != nil {
 		h.queue.stop()
 	}
-	h.r.stopped(err)
+	h.r.halted(err)
 }
 
 // workerActor handles one partition's events in order.

@@ -33,14 +33,14 @@ type CommandRecord struct {
 
 // HandlingRecord is an event handled by a handler or process manager.
 type HandlingRecord struct {
-	Handler                                 string
-	Kind                                    string // KindEventHandler or KindProcessManager
-	EventID, CausationID, CorrelationID     uuid.UUID
-	EventType, StreamID                     string
-	Position                                int64
-	Start                                   time.Time
-	Duration                                time.Duration
-	Err                                     string
+	Handler                             string
+	Kind                                string // KindEventHandler or KindProcessManager
+	EventID, CausationID, CorrelationID uuid.UUID
+	EventType, StreamID                 string
+	Position                            int64
+	Start                               time.Time
+	Duration                            time.Duration
+	Err                                 string
 }
 
 // journal keeps the latest commands and handlings, for inspection.

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-	"github.com/google/uuid"
 
 	"github.com/cohort-dev/cohort/eventstore"
 )
@@ -144,53 +144,20 @@ func (a *App) RegisterProcessManager(cfg ProcessManagerConfig) error {
 		return err
 	}
 	cfg = cfg.withDefaults()
-	return a.addRunner(cfg.Name, &pmRunner{app: a, cfg: cfg}, cfg.Consistency)
+	r := &pmRunner{cfg: cfg,
+		subscribed: newSubscribed(a, KindProcessManager, cfg.Name, ProcessManagerSubscription(cfg.Name), cfg.StartFrom, cfg.BatchSize, cfg.Consistency)}
+	return a.addRunner(cfg.Name, r, cfg.Consistency)
 }
 
-// pmRunner owns a process manager's subscription, pump and coordinator.
+// pmRunner runs a process manager on its subscription.
 type pmRunner struct {
-	app      *App
-	cfg      ProcessManagerConfig
-	sub      eventstore.Subscription
-	pid      *actor.PID
-	pumpDone chan struct{}
-	stats    *actorStats
+	subscribed
+	cfg ProcessManagerConfig
 }
-
-func (r *pmRunner) name() string { return r.cfg.Name }
-
-func (r *pmRunner) kind() string { return KindProcessManager }
-
-func (r *pmRunner) subscription() string { return ProcessManagerSubscription(r.cfg.Name) }
 
 func (r *pmRunner) start(ctx context.Context) error {
-	sub, err := r.app.store.Subscribe(ctx, subscribeOptions(r.subscription(), r.cfg.StartFrom, r.cfg.BatchSize, r.cfg.Consistency))
-	if err != nil {
-		return err
-	}
-	r.sub = sub
-	r.app.seedProgress(ctx, r.cfg.Name, r.subscription())
-	r.stats = r.app.stats.add(KindProcessManager, r.cfg.Name)
-	r.stats.live.Add(1)
-	r.pid = r.app.system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return newCoordinator(r) }, r.stats.mailboxProps(),
-		actor.WithSupervisor(actor.NewRestartingStrategy())))
-	r.pumpDone = make(chan struct{})
-	go pump(sub, r.app.system.Root, r.pid, r.pumpDone)
-	return nil
-}
-
-func (r *pmRunner) stop(ctx context.Context) error {
-	if r.pid == nil {
-		return nil
-	}
-	drain(ctx, r.app.system.Root, r.pid)
-	stopActor(ctx, r.app.system.Root, r.pid)
-	err := r.sub.Close()
-	select {
-	case <-r.pumpDone:
-	case <-ctx.Done():
-	}
-	return err
+	return r.open(ctx, func() actor.Actor { return newCoordinator(r) },
+		actor.WithSupervisor(actor.NewRestartingStrategy()))
 }
 
 // stateID is the snapshot id of an instance's state.
@@ -501,13 +468,7 @@ func (c *coordinator) halt(err error) {
 		return
 	}
 	c.halted = true
-	c.r.app.log.Error("process manager stopped by its error policy", "process_manager", c.r.cfg.Name, "err", err)
-	var stopped *HandlerStoppedError
-	if !errors.As(err, &stopped) {
-		err = &HandlerStoppedError{Name: c.r.cfg.Name, Err: err}
-	}
-	c.r.app.tracker.halt(c.r.cfg.Name, err)
-	go c.r.sub.Close()
+	c.r.halted(err)
 }
 
 // SnapshotSaver is implemented by stores that write many snapshots and

@@ -189,11 +189,11 @@ type actorStats struct {
 	restarts     atomic.Int64
 }
 
-func (s *actorStats) MailboxStarted()           {}
-func (s *actorStats) MessagePosted(any)         { s.posted.Add(1) }
-func (s *actorStats) MessageReceived(any)       { s.received.Add(1) }
-func (s *actorStats) MailboxEmpty()             {}
-func (s *actorStats) mailbox() int64            { return max(0, s.posted.Load()-s.received.Load()) }
+func (s *actorStats) MailboxStarted()     {}
+func (s *actorStats) MessagePosted(any)   { s.posted.Add(1) }
+func (s *actorStats) MessageReceived(any) { s.received.Add(1) }
+func (s *actorStats) MailboxEmpty()       {}
+func (s *actorStats) mailbox() int64      { return max(0, s.posted.Load()-s.received.Load()) }
 func (s *actorStats) mailboxProps() actor.PropsOption {
 	return actor.WithMailbox(actor.Unbounded(s))
 }
