@@ -212,7 +212,9 @@ func (a *App) assemble() error {
 		// stream, so each owner's releases stay in order) let them
 		// share the disk's flushes instead of queueing one by one.
 		Concurrency: releasePartitions,
-		OnError:     actors.RetryPolicy(math.MaxInt, 50*time.Millisecond, 5*time.Second),
+		// Retried at most a second apart, as the projectors: strongly
+		// consistent dispatches wait for it after a database outage too.
+		OnError: actors.RetryPolicy(math.MaxInt, 50*time.Millisecond, time.Second),
 	})
 }
 
