@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cohort-dev/cohort/aggregates/accounts"
 )
 
 // Checker inspects Conduit's database: the event store's schema and the
@@ -206,6 +208,76 @@ func (c Checker) AfterRival(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("faulttest: streams written after a rival: %w", err)
 	}
 	return n, nil
+}
+
+// ClaimReport compares the unique claims (usernames, emails, slugs) with
+// the values in use.
+type ClaimReport struct {
+	Claims int // claims held
+	// Missing lists values in use that their owner does not hold a claim
+	// on: another user could take them. Always a fault.
+	Missing []string
+	// Orphaned counts claims on values their owner does not use: left by
+	// a write whose outcome Conduit could not know (a crash or an outage
+	// between the claim and the command), kept because the command might
+	// have taken effect. The value stays taken.
+	Orphaned int
+}
+
+// Claims checks every username, email and slug in use against the claims.
+func (c Checker) Claims(ctx context.Context) (ClaimReport, error) {
+	var r ClaimReport
+	type key struct{ namespace, value string }
+	held := map[key]string{}
+	rows, err := c.DB.Query(ctx, c.sql(`SELECT data->>'namespace', data->>'value', data->>'owner'
+		FROM {es}.events WHERE type = 'unique.Claimed'`))
+	if err != nil {
+		return r, fmt.Errorf("faulttest: claims: %w", err)
+	}
+	var ns, value, owner string
+	if _, err := pgx.ForEachRow(rows, []any{&ns, &value, &owner}, func() error {
+		held[key{ns, value}] = owner
+		return nil
+	}); err != nil {
+		return r, fmt.Errorf("faulttest: claims: %w", err)
+	}
+	r.Claims = len(held)
+	used := map[key]string{}
+	rows, err = c.DB.Query(ctx, c.sql(`SELECT id, username, email FROM {rm}.users`))
+	if err != nil {
+		return r, fmt.Errorf("faulttest: users: %w", err)
+	}
+	var id, username, email string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &username, &email}, func() error {
+		used[key{"username", accounts.UsernameKey(username)}] = id
+		used[key{"email", accounts.EmailKey(email)}] = id
+		return nil
+	}); err != nil {
+		return r, fmt.Errorf("faulttest: users: %w", err)
+	}
+	rows, err = c.DB.Query(ctx, c.sql(`SELECT id, slug FROM {rm}.articles`))
+	if err != nil {
+		return r, fmt.Errorf("faulttest: articles: %w", err)
+	}
+	var slug string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &slug}, func() error {
+		used[key{"slug", slug}] = id
+		return nil
+	}); err != nil {
+		return r, fmt.Errorf("faulttest: articles: %w", err)
+	}
+	for k, owner := range used {
+		if held[k] != owner {
+			r.Missing = append(r.Missing, fmt.Sprintf("%s %q of %s is claimed by %q", k.namespace, k.value, owner, held[k]))
+		}
+	}
+	slices.Sort(r.Missing)
+	for k, owner := range held {
+		if used[k] != owner {
+			r.Orphaned++
+		}
+	}
+	return r, nil
 }
 
 // readModelTables are the read model's tables, compared row by row after
