@@ -75,6 +75,7 @@ type ConduitConfig struct {
 // Conduit is a running Conduit process.
 type Conduit struct {
 	API     string    // http://addr/api
+	Admin   string    // the operations listener: http://addr
 	Started time.Time // the process started
 	Serving time.Time // it logged that it serves
 
@@ -86,7 +87,12 @@ type Conduit struct {
 // StartConduit starts Conduit and waits until it serves, logging its
 // output to log.
 func StartConduit(ctx context.Context, cfg ConduitConfig, log *ServerLog) (*Conduit, error) {
-	args := append([]string{"-addr", cfg.Addr, "-data", cfg.DataDir, "-log-json"}, cfg.Args...)
+	adminPort, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	admin := net.JoinHostPort("127.0.0.1", strconv.Itoa(adminPort))
+	args := append([]string{"-addr", cfg.Addr, "-admin-addr", admin, "-data", cfg.DataDir, "-log-json"}, cfg.Args...)
 	cmd := exec.Command(cfg.Binary, args...)
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+cfg.DatabaseURL, "JWT_SECRET="+cfg.JWTSecret, "PORT=")
 	serving := make(chan string, 1)
@@ -104,7 +110,7 @@ func StartConduit(ctx context.Context, cfg ConduitConfig, log *ServerLog) (*Cond
 	cmd.Stdout, cmd.Stderr = w, w
 	// Killed with this process, even by a test timeout.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	c := &Conduit{cmd: cmd, done: make(chan struct{})}
+	c := &Conduit{cmd: cmd, done: make(chan struct{}), Admin: "http://" + admin}
 	if err := startLocked(cmd, &c.err, c.done); err != nil {
 		return nil, fmt.Errorf("faulttest: start conduit: %w", err)
 	}

@@ -41,7 +41,7 @@ func TestCrashSafety(t *testing.T) {
 		Race:             raceEnabled,
 		Seed:             *flagSeed,
 		PostgresBinDir:   os.Getenv(pgtest.EnvBinDir),
-		WorkDir:          t.TempDir(),
+		WorkDir:          workDir(t),
 		Logf:             t.Logf,
 	}
 	if testing.Verbose() {
@@ -83,4 +83,21 @@ func TestCrashSafety(t *testing.T) {
 	if !res.OK() {
 		t.Errorf("seed %d: the suite found problems (above); server log: %s", res.Seed, res.ServerLog)
 	}
+}
+
+// workDir returns a directory for the binary, the servers' log and any
+// diagnostics, removed after the test unless it failed.
+func workDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "cohort-fault-run-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("kept the servers' log and diagnostics in %s", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	})
+	return dir
 }

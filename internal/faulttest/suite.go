@@ -256,7 +256,8 @@ func Run(ctx context.Context, cfg Config) (_ *Result, err error) {
 			}
 			acked, err := probe.untilAcked(ctx, 2*time.Minute)
 			if err != nil {
-				return res, fmt.Errorf("faulttest: after kill %d: %w\n%s", res.Kills, err, serverLog.Tail(60))
+				return res, fmt.Errorf("faulttest: after kill %d: %w\n%s", res.Kills, err,
+					diagnose(ctx, proc, pg.ConnString("conduit"), cfg.WorkDir, "stuck-after-kill"))
 			}
 			res.KillServing = append(res.KillServing, proc.Serving.Sub(proc.Started))
 			res.KillRecovery = append(res.KillRecovery, acked.Sub(proc.Started))
@@ -275,7 +276,8 @@ func Run(ctx context.Context, cfg Config) (_ *Result, err error) {
 			res.PostgresRestarts++
 			acked, err := probe.untilAcked(ctx, 2*time.Minute)
 			if err != nil {
-				return res, fmt.Errorf("faulttest: after PostgreSQL restart %d: %w\n%s", res.PostgresRestarts, err, serverLog.Tail(60))
+				return res, fmt.Errorf("faulttest: after PostgreSQL restart %d: %w\n%s", res.PostgresRestarts, err,
+					diagnose(ctx, proc, pg.ConnString("conduit"), cfg.WorkDir, "stuck-after-postgres-restart"))
 			}
 			rec := max(0, acked.Sub(r.Up))
 			res.PostgresOutage = append(res.PostgresOutage, r.Up.Sub(r.Stopping))

@@ -1,0 +1,144 @@
+package faulttest
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/cohort-dev/cohort/actors"
+	"github.com/cohort-dev/cohort/eventstore"
+	"github.com/cohort-dev/cohort/eventstore/postgres"
+	"github.com/cohort-dev/cohort/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// TestPartitionedHandlerSurvivesResubscribe: a handler that runs in
+// partitions keeps making progress after its subscription's lock
+// connection is lost (as when PostgreSQL restarts) while one partition is
+// still retrying an event that the others have overtaken. The store
+// resumes the subscription from its checkpoint and delivers those events
+// again; the handler must still acknowledge everything once the slow event
+// passes.
+//
+// The fault suite found the opposite: Conduit's claims handler (eight
+// partitions) stopped at a position for good after a PostgreSQL restart,
+// and every strongly consistent write then timed out.
+func TestPartitionedHandlerSurvivesResubscribe(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	pool := pgtest.NewPool(t, pgtest.NewDatabase(t))
+	if err := postgres.Migrate(ctx, pool, ""); err != nil {
+		t.Fatal(err)
+	}
+	store, err := postgres.New(ctx, pool, postgres.Config{LockPollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	app, err := actors.New(actors.Config{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	const fastStreams = 8 // some of them land in the slow one's partition, some not
+	var (
+		slowPasses atomic.Bool
+		slowTries  atomic.Int64
+		fastDone   atomic.Int64
+	)
+	err = app.RegisterHandler(actors.HandlerConfig{
+		Name:        "partitioned",
+		Concurrency: 2,
+		PartitionBy: func(ev actors.Event) string { return ev.StreamID },
+		OnError:     actors.RetryPolicy(1000, 10*time.Millisecond, 50*time.Millisecond),
+		Handler: actors.HandlerFunc(func(_ context.Context, ev actors.Event) error {
+			if ev.StreamID == "slow" {
+				slowTries.Add(1)
+				if !slowPasses.Load() {
+					return errors.New("not yet")
+				}
+				return nil
+			}
+			fastDone.Add(1)
+			return nil
+		}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close(context.Background())
+
+	appendOne := func(stream string) int64 {
+		t.Helper()
+		res, err := store.Append(ctx, stream, eventstore.Any, []eventstore.EventData{{ID: uuid.New(), Type: "test.Tick", Data: []byte(`{}`)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.LastPosition
+	}
+	appendOne("slow")
+	var last int64
+	for i := range fastStreams {
+		last = appendOne("fast-" + string(rune('a'+i)))
+	}
+	// The fast events of the other partition overtake the slow one; those
+	// of its own partition wait behind it.
+	waitUntil(t, ctx, "fast events handled while the slow one fails", func() bool {
+		return fastDone.Load() > 0 && slowTries.Load() >= 2
+	})
+	time.Sleep(200 * time.Millisecond)
+	overtaken := fastDone.Load()
+	if overtaken == fastStreams {
+		t.Fatal("no fast event waits behind the slow one: choose other stream names")
+	}
+
+	// Lose the subscription's lock connection: the store resumes the
+	// subscription from its checkpoint, before the slow event.
+	if _, err := pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks
+		WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`); err != nil {
+		t.Fatal(err)
+	}
+	// The fast events come again (the partitions handle them at once).
+	redelivered := waitFor(ctx, 10*time.Second, func() bool { return fastDone.Load() >= 2*overtaken })
+	t.Logf("%d of %d fast events overtook the slow one; handled %d times after the lock was lost (redelivered: %v)",
+		overtaken, fastStreams, fastDone.Load(), redelivered)
+
+	slowPasses.Store(true)
+	waitCtx, cancelWait := context.WithTimeout(ctx, 20*time.Second)
+	defer cancelWait()
+	if err := app.WaitFor(waitCtx, "partitioned", last); err != nil {
+		t.Fatalf("the handler did not reach position %d after the slow event passed: %v", last, err)
+	}
+	// And it goes on: the events delivered twice must not hold it back.
+	next := appendOne("after")
+	if err := app.WaitFor(waitCtx, "partitioned", next); err != nil {
+		t.Fatalf("the handler did not reach a new event's position %d: %v", next, err)
+	}
+}
+
+// waitFor polls cond until it holds or d passes, and reports whether it
+// held.
+func waitFor(ctx context.Context, d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) || sleepCtx(ctx, 10*time.Millisecond) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func waitUntil(t *testing.T, ctx context.Context, what string, cond func() bool) {
+	t.Helper()
+	if !waitFor(ctx, 30*time.Second, cond) {
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
