@@ -350,16 +350,36 @@ func (a *App) route(ctx context.Context, cmd *Command) (Result, error) {
 		if len(names) == 0 {
 			names = a.strong
 		}
-		for _, n := range names {
-			if err := a.WaitFor(ctx, n, rep.res.Position); err != nil {
-				if ctx.Err() != nil {
-					return rep.res, dispatchTimeout(ctx)
-				}
-				return rep.res, err
+		if err := a.waitForAll(ctx, names, rep.res.Position); err != nil {
+			if ctx.Err() != nil {
+				return rep.res, dispatchTimeout(ctx)
 			}
+			return rep.res, err
 		}
 	}
 	return rep.res, nil
+}
+
+// waitForAll waits for several handlers at once (a wait that reads stored
+// checkpoints takes a few polls: one after the other, they would add up).
+func (a *App) waitForAll(ctx context.Context, names []string, position int64) error {
+	if len(names) == 1 {
+		return a.WaitFor(ctx, names[0], position)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(names))
+	for _, n := range names {
+		go func() { errs <- a.WaitFor(ctx, n, position) }()
+	}
+	var first error
+	for range names {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			cancel() // the others need not go on
+		}
+	}
+	return first
 }
 
 // WaitFor waits until the named handler or process manager, running in
