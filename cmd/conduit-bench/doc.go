@@ -1,0 +1,76 @@
+// Command conduit-bench reproduces the seed's performance test of the
+// Elixir Conduit (EventStore + Commanded) on Cohort, phase by phase, and
+// prints each figure beside the seed's with the speed-up.
+//
+//	go run ./cmd/conduit-bench                               # every phase, the seed's sizes
+//	go run ./cmd/conduit-bench -hash-memory 64 -hash-time 1  # cheap password hashes, as the seed had
+//	go run ./cmd/conduit-bench -users 500 -renames 10000 -phases register-par,rename-warm
+//	go run ./cmd/conduit-bench -http                         # through the HTTP API of a server it starts
+//	go run ./cmd/conduit-bench -http -url http://localhost:8080/api   # of a running Conduit
+//	go run ./cmd/conduit-bench -json > bench.json
+//
+// # Phases
+//
+// In-process, the phases run the domain code Conduit runs (aggregates,
+// the author workflow, the projectors) with eventually consistent
+// dispatches from 10 workers, as the seed's Conduit.B module did:
+//
+//  1. register-seq: 5,000 registrations one at a time; the user projection
+//     runs alone (the seed disabled every other projector and workflow).
+//     The database is then dumped (CREATE DATABASE ... TEMPLATE).
+//  2. register-par: reset, 5,000 registrations in 10 chunks of 500.
+//  3. rename-warm: 100,000 username changes (10 workers, each renaming its
+//     users round by round) in the process that registered them.
+//  4. workflow: the dump restored, the author workflow and the author
+//     projection run too; they create the 5,000 authors, then 100,000
+//     renames (users cold, authors warm).
+//  5. rename-cold: the dump restored, the authors created, the application
+//     stopped; a new one (nothing in memory) takes 100,000 renames.
+//  6. rebuild: the users projection replayed from the origin in a new
+//     application, over the account events of phase 5's database.
+//
+// ceiling measures raw pgx inserts on the same server in the same run, for
+// context. Phases that need an earlier one's data bring it along without
+// reporting it.
+//
+// # What is measured
+//
+// Wall time and commands per second of each phase; the latency of each
+// dispatch; and for each projection the delay from the first command's
+// dispatch until it showed any (the seed's "first update"), each
+// command's lag from its dispatch until it showed it (p50, p99, max), the
+// time from the last command's answer until it showed everything, and the
+// span of the projected_at timestamps it wrote (the seed's measure). Lags
+// come from the timestamps the projections write: runtime middleware
+// notes when each command was dispatched and the global position of its
+// event (the workflow's commands too), and a watcher polls the
+// projections' checkpoints, whose updated_at each projector writes in the
+// transaction that writes the rows up to it.
+//
+// -via commands (the default) dispatches the commands the use cases would
+// (validated, the password hashed), without the uniqueness claims, whose
+// names are unique by construction; -via usecases calls RegisterUser and
+// UpdateUser with conduit.Config.EventualAccounts, claims included (one
+// more durable commit per command).
+//
+// Passwords are hashed at Conduit's cost unless -hash-memory, -hash-time or
+// -hash-threads lower it; the report then says so. The seed lowered its
+// hashing too.
+//
+// -http drives the registrations and the renames through the RealWorld
+// API instead (POST /api/users, PUT /api/user with each user's token),
+// strongly consistent as a server is: of the Conduit at -url, or of one
+// the benchmark serves itself on a loopback port. The other phases need
+// control of the server's handlers and database and are skipped.
+//
+// # Database
+//
+// Without DATABASE_URL the benchmark starts a throwaway PostgreSQL cluster
+// (package pglocal) with durable commits (fsync=on, synchronous_commit=on)
+// and removes it at the end. With DATABASE_URL it creates databases of its
+// own on that server (the role needs CREATEDB) and drops them at the end.
+//
+// Every phase is bounded by -timeout. The report goes to stdout (a table,
+// or JSON with -json); progress bars and logs go to stderr (-quiet turns
+// them off). -cpuprofile DIR writes a CPU profile per phase.
+package main

@@ -1,0 +1,294 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cohort-dev/cohort/conduit"
+	"github.com/cohort-dev/cohort/httpapi"
+)
+
+// apiClient calls the RealWorld API.
+type apiClient struct {
+	base string // ends in /api
+	http *http.Client
+}
+
+func newAPIClient(base string, conns int) *apiClient {
+	tr := &http.Transport{
+		MaxIdleConns:        2 * conns,
+		MaxIdleConnsPerHost: 2 * conns,
+		IdleConnTimeout:     time.Minute,
+	}
+	return &apiClient{base: base, http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+}
+
+// userDoc is the API's user document.
+type userDoc struct {
+	User struct {
+		Username string  `json:"username"`
+		Email    string  `json:"email,omitempty"`
+		Password string  `json:"password,omitempty"`
+		Token    string  `json:"token,omitempty"`
+		Bio      *string `json:"bio,omitempty"`
+	} `json:"user"`
+}
+
+// call sends a user document and decodes the answer, which must have the
+// status want.
+func (c *apiClient) call(ctx context.Context, method, path, token string, in userDoc, want int) (userDoc, error) {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return userDoc{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return userDoc{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Token "+token)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return userDoc{}, err
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		return userDoc{}, err
+	}
+	if res.StatusCode != want {
+		return userDoc{}, fmt.Errorf("%s %s: %s: %s", method, path, res.Status, bytes.TrimSpace(data))
+	}
+	var out userDoc
+	if err := json.Unmarshal(data, &out); err != nil {
+		return userDoc{}, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	return out, nil
+}
+
+// ownServer is a Conduit server the benchmark runs itself, as cmd/conduit
+// would (every handler, strong consistency), on the work database.
+type ownServer struct {
+	run    *appRun
+	server *http.Server
+	served chan error
+}
+
+// startOwnServer migrates the work database and serves the API on a
+// loopback port.
+func (m *Main) startOwnServer(ctx context.Context) (*ownServer, string, error) {
+	if err := m.srv.create(ctx, dbWork, ""); err != nil {
+		return nil, "", err
+	}
+	pool, err := m.srv.pool(ctx, dbWork, appPoolConns)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := conduit.Migrate(ctx, conduit.Config{DB: pool}); err != nil {
+		pool.Close()
+		return nil, "", fmt.Errorf("migrate: %w", err)
+	}
+	logOut := io.Writer(m.Stderr)
+	if m.Config.Quiet {
+		logOut = io.Discard
+	}
+	app, err := conduit.New(ctx, conduit.Config{DB: pool, Password: m.Config.Password,
+		Logger: slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		pool.Close()
+		return nil, "", err
+	}
+	s := &ownServer{run: &appRun{pool: pool, app: app}, served: make(chan error, 1)}
+	s.run.started = time.Now()
+	if err := app.Start(ctx); err != nil {
+		return nil, "", errors.Join(err, s.run.close())
+	}
+	tokens, err := httpapi.NewTokens([]byte(rand.Text()+rand.Text()), 0)
+	if err != nil {
+		return nil, "", errors.Join(err, s.run.close())
+	}
+	handler, err := httpapi.NewHandler(httpapi.Config{App: app, Tokens: tokens})
+	if err != nil {
+		return nil, "", errors.Join(err, s.run.close())
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", errors.Join(err, s.run.close())
+	}
+	s.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() { s.served <- s.server.Serve(ln) }()
+	return s, "http://" + ln.Addr().String() + "/api", nil
+}
+
+// close shuts the server down, then the application.
+func (s *ownServer) close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := s.server.Shutdown(ctx)
+	if serveErr := <-s.served; !errors.Is(serveErr, http.ErrServerClosed) {
+		err = errors.Join(err, serveErr)
+	}
+	return errors.Join(err, s.run.close())
+}
+
+// httpUser is a user registered through the API.
+type httpUser struct {
+	name, token string
+}
+
+// runHTTP drives the registration and rename phases through the API, of
+// the server at Config.URL or of one it starts. The other phases need
+// control of the server's process and database.
+func (m *Main) runHTTP(ctx context.Context) (err error) {
+	base := m.Config.URL
+	if base == "" {
+		var own *ownServer
+		if own, base, err = m.startOwnServer(ctx); err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, own.close()) }()
+		m.report.Mode += "; the benchmark serves the API itself on a loopback port"
+	} else {
+		m.report.Mode += "; server at " + base
+	}
+	return m.httpPhases(ctx, base)
+}
+
+// httpPhases runs the phases against the API at base.
+func (m *Main) httpPhases(ctx context.Context, base string) error {
+	cfg := m.Config
+	client := newAPIClient(base, cfg.Workers)
+	defer client.http.CloseIdleConnections()
+	// A run id keeps names unique on a server that outlives the run.
+	run := strings.ToLower(rand.Text()[:6])
+
+	var skipped []string
+	for _, p := range []string{PhaseWorkflow, PhaseRenameCold, PhaseRebuild} {
+		if cfg.Runs(p) {
+			skipped = append(skipped, p)
+		}
+	}
+	if len(skipped) > 0 {
+		m.report.Notes = append(m.report.Notes, fmt.Sprintf("Skipped in -http mode (they need control of the server's handlers, process and database): %s.",
+			strings.Join(skipped, ", ")))
+	}
+	if cfg.Runs(PhaseRegisterSeq) {
+		err := m.phase(ctx, PhaseRegisterSeq, func(ctx context.Context) error {
+			_, err := m.httpRegister(ctx, client, PhaseRegisterSeq, run+"-s", 1)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	var users []httpUser
+	if cfg.Runs(PhaseRegisterPar) || cfg.Runs(PhaseRenameWarm) {
+		err := m.phase(ctx, PhaseRegisterPar, func(ctx context.Context) error {
+			var err error
+			users, err = m.httpRegister(ctx, client, PhaseRegisterPar, run+"-p", cfg.Workers)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if cfg.Runs(PhaseRenameWarm) {
+		return m.phase(ctx, PhaseRenameWarm, func(ctx context.Context) error {
+			return m.httpRenames(ctx, client, users)
+		})
+	}
+	return nil
+}
+
+// httpRegister registers Config.Users users with POST /api/users, in
+// contiguous chunks over workers.
+func (m *Main) httpRegister(ctx context.Context, c *apiClient, phase, prefix string, workers int) ([]httpUser, error) {
+	n := m.Config.Users
+	title := fmt.Sprintf("1  register %s users sequentially (POST /api/users)", thousands(n))
+	if phase == PhaseRegisterPar {
+		title = fmt.Sprintf("2  register %s users in %d parallel chunks (POST /api/users)", thousands(n), workers)
+	}
+	users := make([]httpUser, n)
+	chunk := (n + workers - 1) / workers
+	bar := m.progress.start(title, n)
+	start := time.Now()
+	lat, err := runWorkers(ctx, workers, func(ctx context.Context, worker int, do func(func() error) error) error {
+		for i := worker * chunk; i < min(n, (worker+1)*chunk); i++ {
+			var in userDoc
+			in.User.Username = fmt.Sprintf("%s%05d", prefix, i)
+			in.User.Email = in.User.Username + "@bench.example"
+			in.User.Password = fmt.Sprintf("password-%d", i)
+			err := do(func() error {
+				out, err := c.call(ctx, http.MethodPost, "/users", "", in, http.StatusCreated)
+				users[i] = httpUser{name: in.User.Username, token: out.User.Token}
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			bar.add(1)
+		}
+		return nil
+	})
+	wall := time.Since(start)
+	bar.finish()
+	if err != nil {
+		return nil, err
+	}
+	m.add(PhaseResult{Phase: phase, Title: title, Commands: n, Wall: wall, PerSecond: float64(n) / wall.Seconds(), Latency: &lat})
+	return users, nil
+}
+
+// httpRenames changes usernames Config.Renames times with PUT /api/user,
+// each user's renames in order on one worker.
+func (m *Main) httpRenames(ctx context.Context, c *apiClient, users []httpUser) error {
+	cfg := m.Config
+	n, total := len(users), cfg.Renames
+	title := fmt.Sprintf("3  %s renames (PUT /api/user)", thousands(total))
+	bar := m.progress.start(title, total)
+	start := time.Now()
+	lat, err := runWorkers(ctx, cfg.Workers, func(ctx context.Context, worker int, do func(func() error) error) error {
+		for round := 1; ; round++ {
+			for u := worker; u < n; u += cfg.Workers {
+				if (round-1)*n+u >= total {
+					return nil
+				}
+				var in userDoc
+				in.User.Username = fmt.Sprintf("%s-r%d", users[u].name, round)
+				err := do(func() error {
+					out, err := c.call(ctx, http.MethodPut, "/user", users[u].token, in, http.StatusOK)
+					if err == nil && out.User.Username != in.User.Username {
+						err = fmt.Errorf("PUT /api/user answered username %q, want %q", out.User.Username, in.User.Username)
+					}
+					return err
+				})
+				if err != nil {
+					return err
+				}
+				bar.add(1)
+			}
+		}
+	})
+	wall := time.Since(start)
+	bar.finish()
+	if err != nil {
+		return err
+	}
+	m.add(PhaseResult{Phase: "http-rename", Title: title, Commands: total, Wall: wall,
+		PerSecond: float64(total) / wall.Seconds(), Latency: &lat,
+		Notes: []string{"each PUT /api/user authenticates (JWT, user read), claims the new name, dispatches with strong consistency " +
+			"(the users, blog and comments projections, the author workflow and the claims handler), and reads the user back"}})
+	return nil
+}
