@@ -212,9 +212,11 @@ type handlerActor struct {
 	r       *handlerRunner
 	queue   *eventQueue // one partition
 	workers []*actor.PID
-	// With workers: positions in delivery order and those finished.
+	// With workers: events in delivery order, and how many deliveries of
+	// each position have finished (a resumed subscription delivers again
+	// events still in flight: both copies are in order).
 	order    []Event
-	finished map[int64]bool
+	finished map[int64]int
 	halted   bool
 	// draining is set by a drainRequest, and closed once the workers have
 	// stopped (counted by workersStopped) and their reports are in.
@@ -229,7 +231,7 @@ type workerDone struct{ ev Event }
 type workerHalted struct{ err error }
 
 func newHandlerActor(r *handlerRunner) *handlerActor {
-	return &handlerActor{r: r, finished: make(map[int64]bool)}
+	return &handlerActor{r: r, finished: make(map[int64]int)}
 }
 
 func newQueue(obs handlingObserver, policy ErrorPolicy, timeout time.Duration, batch int,
@@ -269,10 +271,12 @@ func (h *handlerActor) Receive(ctx actor.Context) {
 			h.drain(ctx)
 		}
 	case workerDone:
-		h.finished[m.ev.Position] = true
+		h.finished[m.ev.Position]++
 		n := 0
-		for n < len(h.order) && h.finished[h.order[n].Position] {
-			delete(h.finished, h.order[n].Position)
+		for n < len(h.order) && h.finished[h.order[n].Position] > 0 {
+			if h.finished[h.order[n].Position]--; h.finished[h.order[n].Position] == 0 {
+				delete(h.finished, h.order[n].Position)
+			}
 			n++
 		}
 		if n > 0 {
