@@ -67,7 +67,7 @@ func (s *Store) listen(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		backoff = min(2*backoff, 5*time.Second)
+		backoff = min(2*backoff, time.Second)
 	}
 }
 
