@@ -151,45 +151,23 @@ func (s *Store) commit(batch []*appendRequest) {
 	}
 }
 
-// commitClaimed writes claimed requests in one transaction and replies to
-// each.
+// commitClaimed writes claimed requests and replies to each: in one
+// transaction, or in one per round when a stream is appended to more than
+// once (each round sees the one before).
 func (s *Store) commitClaimed(live []*appendRequest) {
 	// Lock streams in one order in every transaction, so that two
 	// committers (or two processes) never deadlock.
 	slices.SortStableFunc(live, func(a, b *appendRequest) int { return cmp.Compare(a.stream, b.stream) })
-
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
-	start := time.Now()
-	resps, err := s.commitBatch(ctx, live)
-	if s.cfg.Tracer != nil {
-		events := 0
-		for _, r := range live {
-			events += len(r.events)
-		}
-		s.cfg.Tracer.BatchCommitted(len(live), events, time.Since(start), err)
-	}
-	if err != nil && len(live) > 1 && isStatementError(err) {
-		// One append's data broke the whole transaction (a duplicate event
-		// id, a value jsonb refuses), or it deadlocked with another process's
-		// batch. Nothing was written: write each one on its own, so that
-		// only a culprit fails.
-		for _, r := range live {
-			s.commitClaimed([]*appendRequest{r})
-		}
-		return
-	}
-	if err != nil {
-		err = s.appendError(live[0], err, len(live) == 1)
-		for _, r := range live {
-			r.reply(appendResponse{err: err})
-		}
-		return
-	}
 	wrote := false
-	for i, r := range live {
-		r.reply(resps[i])
-		wrote = wrote || resps[i].err == nil
+	for round := live; len(round) > 0; {
+		var first []*appendRequest
+		first, round = splitRepeats(round)
+		for i, resp := range s.writeGroup(ctx, first) {
+			first[i].reply(resp)
+			wrote = wrote || resp.err == nil
+		}
 	}
 	if wrote {
 		s.horizon.kick()
@@ -197,48 +175,51 @@ func (s *Store) commitClaimed(live []*appendRequest) {
 	}
 }
 
-// commitBatch writes a batch in one transaction, one statement and one
-// round trip (append_batch). Appends to one stream go to separate
-// transactions, in order; an append whose new stream another transaction
-// created meanwhile is retried on its own (append_events copes with that).
-func (s *Store) commitBatch(ctx context.Context, batch []*appendRequest) ([]appendResponse, error) {
-	first, rest := splitRepeats(batch)
-	resps, err := s.appendBatch(ctx, first)
-	if err != nil {
-		return nil, err
+// writeGroup writes appends to distinct streams in one transaction, one
+// statement and one round trip (append_batch), and returns each one's
+// outcome. When the transaction fails on one append's data (a duplicate
+// event id, a value jsonb refuses) or deadlocks with another process's
+// batch, nothing was written: each append is then written on its own, so
+// that only a culprit fails. An append whose new stream another
+// transaction created meanwhile is retried on its own (append_events
+// copes with that).
+func (s *Store) writeGroup(ctx context.Context, group []*appendRequest) []appendResponse {
+	start := time.Now()
+	resps, err := s.appendBatch(ctx, group)
+	if s.cfg.Tracer != nil {
+		events := 0
+		for _, r := range group {
+			events += len(r.events)
+		}
+		s.cfg.Tracer.BatchCommitted(len(group), events, time.Since(start), err)
 	}
-	for i, r := range first {
+	if err != nil && len(group) > 1 && isStatementError(err) {
+		resps = make([]appendResponse, len(group))
+		for i := range group {
+			resps[i] = s.writeGroup(ctx, group[i:i+1])[0]
+		}
+		return resps
+	}
+	if err != nil {
+		err = s.appendError(group[0], err, len(group) == 1)
+		resps = make([]appendResponse, len(group))
+		for i := range resps {
+			resps[i] = appendResponse{err: err}
+		}
+		return resps
+	}
+	for i, r := range group {
 		if resps[i].status != statusRaced {
 			continue
 		}
 		one, err := s.appendOne(ctx, r)
 		if err != nil {
-			return nil, err
+			one = appendResponse{err: s.appendError(r, err, true)}
 		}
 		resps[i] = one
 	}
-	if len(rest) > 0 {
-		more, err := s.commitBatch(ctx, rest)
-		if err != nil {
-			return nil, err
-		}
-		resps = append(resps, more...)
-		// Answers follow first, then rest; put them back in batch order.
-		byReq := make(map[*appendRequest]appendResponse, len(batch))
-		for i, r := range append(first, rest...) {
-			byReq[r] = resps[i]
-		}
-		resps = resps[:0]
-		for _, r := range batch {
-			resps = append(resps, byReq[r])
-		}
-	}
-	return resps, nil
+	return resps
 }
-
-// statusRaced is append_batch's status for a new stream that another
-// transaction created first.
-const statusRaced = 6
 
 // splitRepeats keeps the first append of each stream in first, the others
 // (which must see the first's outcome) in rest, in order.
@@ -254,6 +235,10 @@ func splitRepeats(batch []*appendRequest) (first, rest []*appendRequest) {
 	}
 	return first, rest
 }
+
+// statusRaced is append_batch's status for a new stream that another
+// transaction created first.
+const statusRaced = 6
 
 // appendBatch runs append_batch for appends to distinct streams.
 func (s *Store) appendBatch(ctx context.Context, batch []*appendRequest) ([]appendResponse, error) {

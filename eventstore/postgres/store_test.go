@@ -367,3 +367,47 @@ func TestReadCorrelated(t *testing.T) {
 		t.Fatalf("ReadCorrelated: %d events, %v", len(got), err)
 	}
 }
+
+// TestGroupCommitRepeatedStream sends many appends to one stream at once:
+// in a shared batch they are written in rounds, each seeing the previous.
+func TestGroupCommitRepeatedStream(t *testing.T) {
+	ctx := t.Context()
+	s := mustOpen(t, newDatabase(t), postgres.Config{})
+	const n = 50
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			expected := eventstore.Any
+			if i == 7 {
+				expected = eventstore.NoStream // fails unless it comes first
+			}
+			_, errs[i] = s.Append(ctx, "same", expected, events(1))
+		})
+	}
+	close(start)
+	wg.Wait()
+	failed := 0
+	for i, err := range errs {
+		if err != nil {
+			if i != 7 || !errors.Is(err, eventstore.ErrVersionConflict) {
+				t.Errorf("append %d: %v", i, err)
+			}
+			failed++
+		}
+	}
+	got, err := s.ReadStream(ctx, "same", eventstore.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n-failed {
+		t.Fatalf("stream holds %d events, want %d", len(got), n-failed)
+	}
+	for i, e := range got {
+		if e.StreamVersion != int64(i+1) {
+			t.Fatalf("event %d at version %d", i, e.StreamVersion)
+		}
+	}
+}
