@@ -247,7 +247,8 @@ func (m *Main) httpRegister(ctx context.Context, c *apiClient, phase, prefix str
 	if err != nil {
 		return nil, err
 	}
-	m.add(PhaseResult{Phase: phase, Title: title, Commands: n, Wall: wall, PerSecond: float64(n) / wall.Seconds(), Latency: &lat})
+	m.add(PhaseResult{Phase: phase, Title: title, Commands: n, Wall: wall, PerSecond: float64(n) / wall.Seconds(),
+		Latency: &lat.latency, Tenths: lat.tenths})
 	return users, nil
 }
 
@@ -287,7 +288,7 @@ func (m *Main) httpRenames(ctx context.Context, c *apiClient, users []httpUser) 
 		return err
 	}
 	m.add(PhaseResult{Phase: "http-rename", Title: title, Commands: total, Wall: wall,
-		PerSecond: float64(total) / wall.Seconds(), Latency: &lat,
+		PerSecond: float64(total) / wall.Seconds(), Latency: &lat.latency, Tenths: lat.tenths,
 		Notes: []string{"each PUT /api/user authenticates (JWT, user read), claims the new name, dispatches with strong consistency " +
 			"(the users, blog and comments projections, the author workflow and the claims handler), and reads the user back"}})
 	return nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -401,7 +402,7 @@ func (m *Main) register(ctx context.Context, run *appRun, phase string, workers 
 		return nil, res, err
 	}
 	res.PerSecond = float64(n) / res.Wall.Seconds()
-	res.Latency = &lat
+	res.Latency, res.Tenths = &lat.latency, lat.tenths
 	lag, err := m.userLag(ctx, w, start)
 	if err != nil {
 		return nil, res, err
@@ -458,7 +459,7 @@ func (m *Main) renames(ctx context.Context, run *appRun, phase string, ids []str
 		return res, err
 	}
 	res.PerSecond = float64(total) / res.Wall.Seconds()
-	res.Latency = &lat
+	res.Latency, res.Tenths = &lat.latency, lat.tenths
 	if total == 0 {
 		return res, nil
 	}
@@ -677,13 +678,22 @@ func (m *Main) rebuild(ctx context.Context, accountEvents int) (PhaseResult, err
 	return res, nil
 }
 
-// runWorkers runs work on n workers and returns the latencies of the
-// calls they made through do; the first failure cancels the others.
-func runWorkers(ctx context.Context, n int, work func(ctx context.Context, worker int, do func(func() error) error) error) (Percentiles, error) {
+// runStats is what runWorkers saw of the calls: their latencies, and the
+// rate at which they finished in each tenth of them.
+type runStats struct {
+	latency Percentiles
+	tenths  []float64
+}
+
+// runWorkers runs work on n workers and measures the calls they make
+// through do; the first failure cancels the others.
+func runWorkers(ctx context.Context, n int, work func(ctx context.Context, worker int, do func(func() error) error) error) (runStats, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	lats := make([][]time.Duration, n)
+	ends := make([][]time.Duration, n) // since start
 	errs := make([]error, n)
+	start := time.Now()
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
@@ -691,6 +701,7 @@ func runWorkers(ctx context.Context, n int, work func(ctx context.Context, worke
 				t := time.Now()
 				err := f()
 				lats[i] = append(lats[i], time.Since(t))
+				ends[i] = append(ends[i], time.Since(start))
 				return err
 			}
 			if errs[i] = work(ctx, i, do); errs[i] != nil {
@@ -699,9 +710,10 @@ func runWorkers(ctx context.Context, n int, work func(ctx context.Context, worke
 		})
 	}
 	wg.Wait()
-	var all []time.Duration
-	for _, l := range lats {
-		all = append(all, l...)
+	var allLats, allEnds []time.Duration
+	for i := range n {
+		allLats = append(allLats, lats[i]...)
+		allEnds = append(allEnds, ends[i]...)
 	}
 	var first error
 	for _, err := range errs {
@@ -709,5 +721,23 @@ func runWorkers(ctx context.Context, n int, work func(ctx context.Context, worke
 			first = err
 		}
 	}
-	return percentiles(all), first
+	return runStats{latency: percentiles(allLats), tenths: tenths(allEnds)}, first
+}
+
+// tenths returns the rate at which calls finished in each tenth of them,
+// given when each finished; nil for fewer than 10 calls.
+func tenths(ends []time.Duration) []float64 {
+	if len(ends) < 10 {
+		return nil
+	}
+	slices.Sort(ends)
+	rates := make([]float64, 10)
+	var prev time.Duration
+	for k := range 10 {
+		from, to := k*len(ends)/10, (k+1)*len(ends)/10
+		end := ends[to-1]
+		rates[k] = float64(to-from) / max(end-prev, time.Microsecond).Seconds()
+		prev = end
+	}
+	return rates
 }

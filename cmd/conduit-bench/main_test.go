@@ -262,3 +262,21 @@ func TestPercentilesAndFormats(t *testing.T) {
 		t.Errorf("thousands %q ratio %q", thousands(1234567), ratio(718, 2*time.Second))
 	}
 }
+
+func TestTenths(t *testing.T) {
+	var ends []time.Duration
+	for i := 1; i <= 100; i++ { // 10 per second for 5 s, then 5 per second
+		if i <= 50 {
+			ends = append(ends, time.Duration(i)*100*time.Millisecond)
+		} else {
+			ends = append(ends, 5*time.Second+time.Duration(i-50)*200*time.Millisecond)
+		}
+	}
+	got := tenths(ends)
+	if len(got) != 10 || got[0] != 10 || got[9] != 5 {
+		t.Fatalf("tenths %v", got)
+	}
+	if tenths(ends[:9]) != nil {
+		t.Fatal("tenths of 9 calls")
+	}
+}

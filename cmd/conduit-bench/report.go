@@ -39,6 +39,9 @@ type PhaseResult struct {
 	PerSecond float64 `json:"per_second"`
 	// Latency is each command's round trip as the benchmark saw it.
 	Latency *Percentiles `json:"latency_ns,omitempty"`
+	// Tenths is the throughput in each tenth of the commands, in order:
+	// whether the phase slowed down as it went.
+	Tenths []float64 `json:"per_second_by_tenth,omitempty"`
 	// Lags are the projections' delays.
 	Lags []Lag `json:"lags,omitempty"`
 	// Authors, in the workflow phases: how long the workflow and the author
@@ -251,6 +254,10 @@ func (r *Report) rows(p *PhaseResult, warm *PhaseResult, defaultSizes bool) []ro
 			tp.seed = perSecond(float64(seedCount) / seedWall)
 		}
 		rows = append(rows, tp)
+		if t := p.Tenths; len(t) == 10 {
+			rows = append(rows, row{label: "throughput, first / middle / last tenth",
+				ours: fmt.Sprintf("%s / %s / %s", perSecond(t[0]), perSecond(t[4]), perSecond(t[9]))})
+		}
 	}
 	if l := p.Latency; l != nil {
 		lr := row{label: "latency p50 / p99 / max", ours: fmt.Sprintf("%s / %s / %s", human(l.P50), human(l.P99), human(l.Max))}
