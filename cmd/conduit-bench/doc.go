@@ -29,9 +29,10 @@
 //  6. rebuild: the users projection replayed from the origin in a new
 //     application, over the account events of phase 5's database.
 //
-// ceiling measures raw pgx inserts on the same server in the same run, for
-// context. Phases that need an earlier one's data bring it along without
-// reporting it.
+// ceiling measures, for context, on the same server in the same run: raw
+// pgx inserts (a commit per row, then 100 rows per commit) and the event
+// store alone (appends of one event from the workers, no runtime). Phases
+// that need an earlier one's data bring it along without reporting it.
 //
 // # What is measured
 //
@@ -51,7 +52,8 @@
 // (validated, the password hashed), without the uniqueness claims, whose
 // names are unique by construction; -via usecases calls RegisterUser and
 // UpdateUser with conduit.Config.EventualAccounts, claims included (one
-// more durable commit per command).
+// more durable commit per command). -consistency strong dispatches as a
+// server does instead: each command waits for the projections that run.
 //
 // Passwords are hashed at Conduit's cost unless -hash-memory, -hash-time or
 // -hash-threads lower it; the report then says so. The seed lowered its
