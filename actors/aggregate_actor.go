@@ -94,17 +94,22 @@ func (a *aggregateActor) handle(ctx actor.Context, m *commandMsg) {
 		opCtx, cancel = context.WithTimeout(opCtx, loadTimeout)
 		defer cancel()
 	}
-	// The dispatch's span, from the message header.
-	if sc := trace.SpanContextFromContext(traceContext.Extract(context.Background(), readonlyHeader{ctx.MessageHeader()})); sc.IsValid() {
-		opCtx = trace.ContextWithRemoteSpanContext(opCtx, sc)
+	span := trace.SpanFromContext(opCtx)
+	if a.k.app.ins.tracing {
+		// The dispatch's span, from the message header.
+		if sc := trace.SpanContextFromContext(traceContext.Extract(context.Background(), readonlyHeader{ctx.MessageHeader()})); sc.IsValid() {
+			opCtx = trace.ContextWithRemoteSpanContext(opCtx, sc)
+		}
+		opCtx, span = a.k.app.ins.tracer.Start(opCtx, "aggregate "+a.k.typ.Name+" "+typeName(cmd.Payload), trace.WithAttributes(
+			AttrActorKind.String(KindAggregate), AttrAggregateType.String(a.k.typ.Name), AttrStreamID.String(a.stream),
+			AttrCommandType.String(typeName(cmd.Payload)), AttrCommandID.String(cmd.ID.String()),
+			AttrCausationID.String(cmd.CausationID.String()), AttrCorrelationID.String(cmd.CorrelationID.String())))
 	}
-	opCtx, span := a.k.app.ins.tracer.Start(opCtx, "aggregate "+a.k.typ.Name+" "+typeName(cmd.Payload), trace.WithAttributes(
-		AttrActorKind.String(KindAggregate), AttrAggregateType.String(a.k.typ.Name), AttrStreamID.String(a.stream),
-		AttrCommandType.String(typeName(cmd.Payload)), AttrCommandID.String(cmd.ID.String()),
-		AttrCausationID.String(cmd.CausationID.String()), AttrCorrelationID.String(cmd.CorrelationID.String())))
 	res, events, err := a.execute(opCtx, cmd)
-	span.SetAttributes(AttrStreamVersion.Int64(a.version))
-	endSpan(span, err)
+	if a.k.app.ins.tracing {
+		span.SetAttributes(AttrStreamVersion.Int64(a.version))
+		endSpan(span, err)
+	}
 	m.respond(res, err)
 	a.arm(ctx, a.k.typ.lifespan(cmd.Payload, events, err))
 }
@@ -228,6 +233,9 @@ func (a *aggregateActor) duplicate(ctx context.Context, cmd *Command, out outcom
 
 // append appends events at the version the actor holds, in a span.
 func (a *aggregateActor) append(ctx context.Context, data []eventstore.EventData) (eventstore.AppendResult, error) {
+	if !a.k.app.ins.tracing {
+		return a.k.app.store.Append(ctx, a.stream, eventstore.Exact(a.version), data)
+	}
 	ctx, span := a.k.app.ins.tracer.Start(ctx, "eventstore.append", trace.WithAttributes(
 		AttrStreamID.String(a.stream), attribute.Int64("cohort.expected_version", a.version),
 		attribute.Int("cohort.events", len(data))))

@@ -271,7 +271,7 @@ func (a *App) dispatchInternal(ctx context.Context, payload any, opts ...Dispatc
 	return a.dispatchCommand(ctx, payload, opts)
 }
 
-func (a *App) dispatchCommand(ctx context.Context, payload any, opts []DispatchOption) (Result, error) {
+func (a *App) dispatchCommand(ctx context.Context, payload any, opts []DispatchOption) (res Result, err error) {
 	cmd := &Command{Payload: payload, ExpectedVersion: NoExpectedVersion, Timeout: a.cfg.DispatchTimeout}
 	for _, o := range opts {
 		o(cmd)
@@ -293,14 +293,17 @@ func (a *App) dispatchCommand(ctx context.Context, payload any, opts []DispatchO
 	ctx, cancel := context.WithTimeout(ctx, cmd.Timeout)
 	defer cancel()
 	typ := typeName(payload)
-	ctx, span := a.ins.tracer.Start(ctx, "dispatch "+typ, trace.WithAttributes(
-		AttrActorKind.String(KindRouter), AttrCommandType.String(typ), AttrCommandID.String(cmd.ID.String()),
-		AttrAggregateType.String(cmd.AggregateType), AttrStreamID.String(a.streamOf(cmd)),
-		AttrCausationID.String(cmd.CausationID.String()), AttrCorrelationID.String(cmd.CorrelationID.String())))
+	span := trace.SpanFromContext(ctx)
+	if a.ins.tracing {
+		ctx, span = a.ins.tracer.Start(ctx, "dispatch "+typ, trace.WithAttributes(
+			AttrActorKind.String(KindRouter), AttrCommandType.String(typ), AttrCommandID.String(cmd.ID.String()),
+			AttrAggregateType.String(cmd.AggregateType), AttrStreamID.String(a.streamOf(cmd)),
+			AttrCausationID.String(cmd.CausationID.String()), AttrCorrelationID.String(cmd.CorrelationID.String())))
+		defer func() { endSpan(span, err) }()
+	}
 	start := time.Now()
-	res, err := a.dispatch(ctx, cmd)
+	res, err = a.dispatch(ctx, cmd)
 	took := time.Since(start)
-	endSpan(span, err)
 	outcome, errText := "ok", ""
 	if err != nil {
 		outcome, errText = "error", err.Error()

@@ -155,10 +155,10 @@ func (o handlingObserver) begin(ctx context.Context, evs []Event) (context.Conte
 		verb = "process "
 	}
 	for i, ev := range evs {
-		parent := ctx
-		if ins.tracing {
-			parent = traceContext.Extract(ctx, metadataCarrier(ev.Metadata))
+		if !ins.tracing {
+			break
 		}
+		parent := traceContext.Extract(ctx, metadataCarrier(ev.Metadata))
 		attrs := []attribute.KeyValue{
 			AttrActorKind.String(o.kind), AttrHandlerName.String(o.name), AttrEventType.String(ev.Type),
 			AttrEventID.String(ev.ID.String()), AttrStreamID.String(ev.StreamID), AttrStreamVersion.Int64(ev.StreamVersion),
@@ -180,7 +180,9 @@ func (o handlingObserver) begin(ctx context.Context, evs []Event) (context.Conte
 			outcome, errText = "error", err.Error()
 		}
 		for i, ev := range evs {
-			endSpan(spans[i], err)
+			if spans[i] != nil {
+				endSpan(spans[i], err)
+			}
 			o.app.journal.handling(HandlingRecord{Handler: o.name, Kind: o.kind, EventID: ev.ID, CausationID: ev.CausationID,
 				CorrelationID: ev.CorrelationID, EventType: ev.Type, StreamID: ev.StreamID, Position: ev.Position,
 				Start: start, Duration: took, Err: errText})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -72,6 +73,8 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		evs[i] = e
 	}
 	req := &appendRequest{stream: stream, expected: expected, events: evs, result: make(chan appendResponse, 1)}
+	s.appenders.enter()
+	defer s.appenders.leave()
 	select {
 	case s.appends <- req:
 	case <-ctx.Done():
@@ -120,21 +123,91 @@ func (s *Store) drainOnce() bool {
 	}
 }
 
-// collect adds to first whatever else is queued, up to the batch limits,
-// without waiting: batches grow by themselves while a commit is in flight.
+// collect adds to first whatever else is queued, up to the batch limits.
+// Batches grow by themselves while a commit is in flight; beyond that,
+// when several callers have been appending at once, collect lingers up to
+// lingerMax for those the last commit answered, who are about to append
+// again: otherwise the callers split into two half batches that alternate,
+// and each append waits for two commits instead of one.
 func (s *Store) collect(first *appendRequest) []*appendRequest {
 	batch := []*appendRequest{first}
 	n := len(first.events)
-	for n < s.cfg.MaxBatchEvents && len(batch) < maxBatchAppends {
+	full := func() bool { return n >= s.cfg.MaxBatchEvents || len(batch) >= maxBatchAppends }
+	for !full() {
 		select {
 		case r := <-s.appends:
 			batch = append(batch, r)
 			n += len(r.events)
+			continue
 		default:
+		}
+		break
+	}
+	want := s.appenders.peak()
+	if len(batch) >= want || full() {
+		return batch
+	}
+	linger := time.NewTimer(lingerMax)
+	defer linger.Stop()
+	for len(batch) < want && !full() {
+		select {
+		case r := <-s.appends:
+			batch = append(batch, r)
+			n += len(r.events)
+		case <-linger.C:
 			return batch
 		}
 	}
 	return batch
+}
+
+// lingerMax bounds how long a batch waits for more appends.
+const lingerMax = 250 * time.Microsecond
+
+// concurrency tracks how many callers are appending at once, and the peak
+// of that over the last two windows.
+type concurrency struct {
+	now    atomic.Int64
+	mu     sync.Mutex
+	cur    int64 // peak in the current window
+	prev   int64 // peak in the previous window
+	window time.Time
+}
+
+// concurrencyWindow is how long a peak is remembered (one to two windows).
+const concurrencyWindow = 50 * time.Millisecond
+
+func (c *concurrency) enter() {
+	n := c.now.Add(1)
+	c.mu.Lock()
+	c.roll()
+	c.cur = max(c.cur, n)
+	c.mu.Unlock()
+}
+
+func (c *concurrency) leave() { c.now.Add(-1) }
+
+// peak returns the most callers appending at once lately.
+func (c *concurrency) peak() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.roll()
+	return int(max(c.cur, c.prev))
+}
+
+// roll starts a new window when the current one is over. The caller holds
+// c.mu.
+func (c *concurrency) roll() {
+	now := time.Now()
+	if now.Sub(c.window) < concurrencyWindow {
+		return
+	}
+	if now.Sub(c.window) < 2*concurrencyWindow {
+		c.prev = c.cur
+	} else {
+		c.prev = 0
+	}
+	c.cur, c.window = c.now.Load(), now
 }
 
 // commit claims the requests of a batch whose callers are still waiting

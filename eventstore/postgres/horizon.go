@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -38,6 +39,12 @@ type horizon struct {
 	activity chan struct{}
 
 	wake chan struct{} // buffered 1: something may have committed
+
+	// followers counts this store's open $all subscriptions: without them
+	// nobody needs the horizon kept up to date (ReadAll and Current observe
+	// for themselves), and observing after every commit would only load
+	// the database.
+	followers atomic.Int64
 }
 
 // observation is one (L, N) pair, with the xmin of the snapshot taken
@@ -64,6 +71,14 @@ func (h *horizon) observed() <-chan struct{} {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.activity
+}
+
+// signal wakes what waits for the next observation, without observing.
+func (h *horizon) signal() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	close(h.activity)
+	h.activity = make(chan struct{})
 }
 
 // kick asks the tracker to look again soon.
@@ -187,6 +202,19 @@ func (h *horizon) run(ctx context.Context) {
 			return
 		case <-h.wake:
 		case <-t.C:
+		}
+		if h.followers.Load() == 0 {
+			// Stream subscriptions need only know that something committed.
+			h.signal()
+			wait = idle
+			if !t.Stop() {
+				select {
+				case <-t.C:
+				default:
+				}
+			}
+			t.Reset(wait)
+			continue
 		}
 		o, err := h.observe(ctx)
 		switch {

@@ -102,10 +102,11 @@ type Store struct {
 	channel string
 	id      string // this store instance, in its notifications
 
-	appends  chan *appendRequest
-	horizon  *horizon
-	notifier *notifier
-	locks    *lockManager
+	appends   chan *appendRequest
+	appenders concurrency // callers appending at once
+	horizon   *horizon
+	notifier  *notifier
+	locks     *lockManager
 
 	stop     context.CancelFunc
 	wg       sync.WaitGroup

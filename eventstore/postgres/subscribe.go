@@ -51,6 +51,10 @@ func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions)
 	}
 	s.subs[sub] = struct{}{}
 	s.mu.Unlock()
+	if opts.IsAll() {
+		s.horizon.followers.Add(1)
+		s.horizon.kick() // start observing at once
+	}
 	go sub.run()
 	return sub, nil
 }
@@ -214,6 +218,9 @@ func (sub *subscription) Close() error {
 
 func (sub *subscription) run() {
 	defer func() {
+		if sub.opts.IsAll() {
+			sub.s.horizon.followers.Add(-1)
+		}
 		sub.s.mu.Lock()
 		delete(sub.s.subs, sub)
 		sub.s.mu.Unlock()
