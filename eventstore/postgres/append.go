@@ -349,29 +349,22 @@ func (s *Store) appendBatch(ctx context.Context, batch []*appendRequest) ([]appe
 		var stream string
 		var status int16
 		var version int64
-		var position pgtype.Int8
-		if err := rows.Scan(&stream, &status, &version, &position); err != nil {
+		var first, last pgtype.Int8
+		if err := rows.Scan(&stream, &status, &version, &first, &last); err != nil {
 			return nil, err
 		}
 		i, ok := byStream[stream]
 		if !ok {
 			return nil, fmt.Errorf("postgres: append_batch returned unknown stream %q", stream)
 		}
-		resp := &resps[i]
 		seen[i] = true
-		if status != 0 {
-			resp.status, resp.res.Version = status, version
-			if status != statusRaced {
-				resp.err = statusError(status, stream, batch[i].expected, version)
-			}
-			continue
+		resps[i] = appendResponse{
+			status: status,
+			res:    eventstore.AppendResult{Version: version, FirstPosition: first.Int64, LastPosition: last.Int64},
 		}
-		// One row per event: the append's range of versions and positions.
-		resp.res.Version = max(resp.res.Version, version)
-		if resp.res.FirstPosition == 0 || position.Int64 < resp.res.FirstPosition {
-			resp.res.FirstPosition = position.Int64
+		if status != 0 && status != statusRaced {
+			resps[i].err = statusError(status, stream, batch[i].expected, version)
 		}
-		resp.res.LastPosition = max(resp.res.LastPosition, position.Int64)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -33,10 +33,27 @@ func rawTable(b *testing.B, pool *pgxpool.Pool) {
 	}
 }
 
+// rawInsert writes what an append writes to the events table: the same
+// columns from the same arrays (ids, types, data, metadata, causation and
+// correlation ids), with stream versions counted from a base.
 const rawInsert = `INSERT INTO raw_events (position, event_id, stream_id, stream_version, type, data,
 		metadata, causation_id, correlation_id, created_at)
-	SELECT nextval('raw_position'), u.id, $1, $4 + u.ord, 'bench.Event', u.data, NULL, NULL, NULL, now()
-	  FROM unnest($2::uuid[], $3::jsonb[]) WITH ORDINALITY AS u(id, data, ord)`
+	SELECT nextval('raw_position'), u.id, $1, $4 + u.ord, u.type, u.data, u.metadata, u.causation, u.correlation, now()
+	  FROM unnest($2::uuid[], $5::text[], $3::jsonb[], $6::jsonb[], $7::uuid[], $8::uuid[])
+	       WITH ORDINALITY AS u(id, type, data, metadata, causation, correlation, ord)`
+
+// rawArgs are rawInsert's arguments for payloads appended to stream at
+// version base.
+func rawArgs(stream string, payloads [][]byte, base int64) []any {
+	n := len(payloads)
+	types := make([]string, n)
+	meta := make([][]byte, n)
+	none := make([]*uuid.UUID, n)
+	for i := range types {
+		types[i] = "bench.Event"
+	}
+	return []any{stream, newIDs(n), payloads, base, types, meta, none, none}
+}
 
 func benchPayloads(n int) [][]byte {
 	p := make([][]byte, n)
@@ -85,7 +102,7 @@ func BenchmarkAppendBatch100(b *testing.B) {
 		run, i := uuid.NewString(), 0
 		for b.Loop() {
 			i++
-			if _, err := pool.Exec(b.Context(), rawInsert, fmt.Sprintf("batch-%s-%d", run, i), newIDs(100), payloads, 0); err != nil {
+			if _, err := pool.Exec(b.Context(), rawInsert, rawArgs(fmt.Sprintf("batch-%s-%d", run, i), payloads, 0)...); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -142,7 +159,7 @@ func BenchmarkAppendConcurrent50(b *testing.B) {
 		defer pool.Close()
 		rawTable(b, pool)
 		run(b, func(ctx context.Context, stream string, version int64) error {
-			_, err := pool.Exec(ctx, rawInsert, stream, newIDs(1), payload, version)
+			_, err := pool.Exec(ctx, rawInsert, rawArgs(stream, payload, version)...)
 			return err
 		})
 	})
