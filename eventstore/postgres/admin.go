@@ -12,10 +12,21 @@ import (
 	"github.com/cohort-dev/cohort/eventstore"
 )
 
-// Head returns the position of the last event readers of $all can see: the
-// horizon, refreshed.
+// Head returns the position of the last event readers of $all can see (0
+// for none): the last event below the refreshed horizon. (The horizon
+// itself may be a position no event holds: taken by a transaction that
+// rolled back, or by an event deleted since.)
 func (s *Store) Head(ctx context.Context) (int64, error) {
-	return s.horizon.sync(ctx)
+	safe, err := s.horizon.sync(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var head int64
+	err = s.pool.QueryRow(ctx, `SELECT coalesce(max(position), 0) FROM `+s.q.schema+`.events WHERE position <= $1`, safe).Scan(&head)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: head: %w", err)
+	}
+	return head, nil
 }
 
 // ListStreams returns up to limit streams whose ids start with prefix and

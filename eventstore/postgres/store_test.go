@@ -411,3 +411,23 @@ func TestGroupCommitRepeatedStream(t *testing.T) {
 		}
 	}
 }
+
+// TestHeadIsAnEvent: positions taken by rolled-back transactions or held
+// by deleted events are not the head.
+func TestHeadIsAnEvent(t *testing.T) {
+	ctx := t.Context()
+	s := mustOpen(t, newDatabase(t), postgres.Config{})
+	res, err := s.Append(ctx, "kept", eventstore.NoStream, events(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, "gone", eventstore.NoStream, events(3)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteStream(ctx, "gone", eventstore.Any, eventstore.HardDelete); err != nil {
+		t.Fatal(err)
+	}
+	if head, err := s.Head(ctx); err != nil || head != res.LastPosition {
+		t.Fatalf("Head: %d, %v; want %d", head, err, res.LastPosition)
+	}
+}
