@@ -168,13 +168,15 @@ func (h *horizon) syncWithin(ctx context.Context, wait time.Duration) (int64, er
 		return safe, nil
 	}
 	deadline := time.Now().Add(wait)
-	for delay := 200 * time.Microsecond; wait < 0 || time.Now().Before(deadline); delay = min(2*delay, 20*time.Millisecond) {
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return 0, ctx.Err()
-		case <-t.C:
+	for delay := time.Duration(0); wait < 0 || time.Now().Before(deadline); delay = retryDelay(delay) {
+		if delay > 0 {
+			t := time.NewTimer(delay)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return 0, ctx.Err()
+			case <-t.C:
+			}
 		}
 		next, err := h.observe(ctx)
 		if err != nil {
@@ -187,6 +189,15 @@ func (h *horizon) syncWithin(ctx context.Context, wait time.Duration) (int64, er
 	return safe, nil
 }
 
+// retryDelay is the wait before the next observation while transactions
+// still hold positions, after a wait of d: the first retry goes at once
+// (its round trip is wait enough for most commits, and a Go timer under a
+// millisecond fires about a millisecond late in an idle process), then
+// 200 µs doubling up to 20 ms.
+func retryDelay(d time.Duration) time.Duration {
+	return min(max(2*d, 200*time.Microsecond), 20*time.Millisecond)
+}
+
 // run keeps the horizon moving: it observes when woken by a commit or a
 // notification, polls quickly while observations wait for transactions to
 // end, and slowly when idle.
@@ -195,7 +206,7 @@ func (h *horizon) run(ctx context.Context) {
 	wait := idle
 	t := time.NewTimer(wait)
 	defer t.Stop()
-	backoff := 200 * time.Microsecond
+	var backoff time.Duration
 	for {
 		select {
 		case <-ctx.Done():
@@ -226,10 +237,10 @@ func (h *horizon) run(ctx context.Context) {
 		default:
 			if _, pending := h.advance(o); pending {
 				wait = backoff
-				backoff = min(2*backoff, 20*time.Millisecond)
+				backoff = retryDelay(backoff)
 			} else {
 				wait = idle
-				backoff = 200 * time.Microsecond
+				backoff = 0
 			}
 		}
 		if !t.Stop() {

@@ -26,9 +26,14 @@ func (n *notifier) kick() {
 }
 
 // notifyInterval is the least time between two notifications. Each one is
-// a transaction of its own: under load, one covers the commits of a
-// millisecond; alone, a commit is notified at once.
-const notifyInterval = time.Millisecond
+// a transaction of its own; wake-ups that arrive while one is in flight, or
+// within the interval, collapse into the next. It is short because a Go
+// timer shorter than a millisecond fires about a millisecond late when the
+// process is otherwise idle (the runtime's poller waits in whole
+// milliseconds): a 1 ms interval delayed delivery to other processes from
+// ~0.3 ms to ~1.4 ms (p50) with one writer appending in turn, and a longer
+// one bought nothing measurable under load.
+const notifyInterval = 250 * time.Microsecond
 
 // run sends one notification per wake-up, at most one per notifyInterval;
 // wake-ups that arrive meanwhile collapse into the next one. The payload is
