@@ -57,11 +57,11 @@ func (n *notifier) run(ctx context.Context) {
 		}
 		last = time.Now()
 		// A notification takes a transaction id, so its commit would wait
-		// for an fsync; nothing is lost if it is not durable.
-		b := &pgx.Batch{}
-		b.Queue("SET LOCAL synchronous_commit TO off")
-		b.Queue("SELECT pg_notify($1, $2)", n.s.channel, n.s.id)
-		if err := n.s.pool.SendBatch(ctx, b).Close(); err != nil && ctx.Err() == nil {
+		// for an fsync; nothing is lost if it is not durable. (set_config,
+		// not SET LOCAL: the statement runs in an implicit transaction,
+		// where SET LOCAL does nothing.)
+		const notify = `SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)`
+		if _, err := n.s.pool.Exec(ctx, notify, n.s.channel, n.s.id); err != nil && ctx.Err() == nil {
 			// Other processes still find the events at their next poll.
 			n.s.log.Warn("notify failed", "err", err)
 		}
