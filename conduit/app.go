@@ -283,18 +283,36 @@ func (a *App) dispatch(ctx context.Context, cmd any, claimed *claimed) (actors.R
 	return a.dispatchWith(ctx, actors.Strong, cmd, claimed)
 }
 
-// dispatchAccount dispatches an accounts command, eventually consistent
-// with Config.EventualAccounts; see dispatch.
-func (a *App) dispatchAccount(ctx context.Context, cmd any, claimed *claimed) (actors.Result, error) {
-	c := actors.Strong
-	if a.cfg.EventualAccounts {
-		c = actors.Eventual
+// What an account's use case waits for before it returns, so that its
+// caller's next request sees the write. The API reads users, profiles and
+// the names on articles and comments from the users projection; a new
+// user's author, which follows and articles need, is created by the author
+// workflow; a name or email given up is free for others once the claims
+// handler has released it. Nothing the API returns comes from the authors
+// the workflow renames, so a change of name does not wait for it.
+var (
+	registrationWaits = []string{projectors.UsersName, processmanagers.AuthorFromUserName}
+	accountWaits      = []string{projectors.UsersName, ClaimsHandler}
+)
+
+// dispatchAccount dispatches an accounts command, strongly consistent with
+// the handlers named in waits that this application runs, or eventually
+// consistent with Config.EventualAccounts; see dispatch.
+func (a *App) dispatchAccount(ctx context.Context, cmd any, claimed *claimed, waits []string) (actors.Result, error) {
+	var names []string
+	for _, n := range waits {
+		if a.cfg.runs(n) {
+			names = append(names, n)
+		}
 	}
-	return a.dispatchWith(ctx, c, cmd, claimed)
+	if a.cfg.EventualAccounts || len(names) == 0 {
+		return a.dispatchWith(ctx, actors.Eventual, cmd, claimed)
+	}
+	return a.dispatchWith(ctx, actors.Strong, cmd, claimed, names...)
 }
 
-func (a *App) dispatchWith(ctx context.Context, c actors.Consistency, cmd any, claimed *claimed) (actors.Result, error) {
-	res, err := a.runtime.Dispatch(ctx, cmd, actors.WithConsistency(c))
+func (a *App) dispatchWith(ctx context.Context, c actors.Consistency, cmd any, claimed *claimed, handlers ...string) (actors.Result, error) {
+	res, err := a.runtime.Dispatch(ctx, cmd, actors.WithConsistency(c, handlers...))
 	if err != nil {
 		switch {
 		case failedForSure(err):

@@ -31,7 +31,10 @@ func NewUsersProjection(schema string) *UsersProjection {
 }
 
 // Name implements Projection.
-func (*UsersProjection) Name() string { return "users" }
+func (*UsersProjection) Name() string { return UsersName }
+
+// UsersName is the name of the users projection.
+const UsersName = "users"
 
 // Tables implements Projection.
 func (*UsersProjection) Tables() []string { return []string{"users"} }
