@@ -14,6 +14,7 @@ import (
 	"github.com/cohort-dev/cohort/conduit"
 	"github.com/cohort-dev/cohort/conduit/conduittest"
 	"github.com/cohort-dev/cohort/internal/pgtest"
+	"github.com/cohort-dev/cohort/processmanagers"
 )
 
 func TestMain(m *testing.M) {
@@ -300,16 +301,19 @@ func TestRebuild(t *testing.T) {
 		return s
 	}
 	// The author's rename comes from the workflow, after the command
-	// returned: wait until every projection has seen every event.
+	// returned: wait until the workflow has seen every event, then every
+	// projection every event, the workflow's commands' included.
 	caughtUp := func(app *conduit.App) {
 		t.Helper()
-		var last int64
-		if err := db.QueryRow(ctx, "SELECT max(position) FROM cohort.events").Scan(&last); err != nil {
-			t.Fatal(err)
-		}
-		for _, name := range app.ProjectionNames() {
-			if err := app.Runtime().WaitFor(ctx, name, last); err != nil {
+		for _, names := range [][]string{{processmanagers.AuthorFromUserName}, app.ProjectionNames()} {
+			var last int64
+			if err := db.QueryRow(ctx, "SELECT max(position) FROM cohort.events").Scan(&last); err != nil {
 				t.Fatal(err)
+			}
+			for _, name := range names {
+				if err := app.Runtime().WaitFor(ctx, name, last); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 	}
