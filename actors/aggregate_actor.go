@@ -40,6 +40,7 @@ type aggregateActor struct {
 	agg         Aggregate
 	version     int64
 	loaded      bool
+	assumedNew  bool  // loaded by assumeNew, not yet confirmed by an append
 	snapVersion int64 // version of the last snapshot taken or loaded
 	commands    commandLog
 	idleGen     uint64
@@ -117,6 +118,14 @@ func (a *aggregateActor) handle(ctx actor.Context, m *commandMsg) {
 // execute runs a command to completion: load, idempotency, version check,
 // Execute, append (retrying after conflicts with other writers), Apply.
 func (a *aggregateActor) execute(ctx context.Context, cmd *Command) (Result, []any, error) {
+	if !a.loaded && cmd.creating && cmd.ExpectedVersion == NoExpectedVersion {
+		a.assumeNew()
+		defer func() {
+			if a.assumedNew { // never confirmed: load on the next command
+				a.assumedNew, a.loaded = false, false
+			}
+		}()
+	}
 	if !a.loaded {
 		loadCtx, span := a.k.app.ins.tracer.Start(ctx, "load "+a.k.typ.Name, trace.WithAttributes(
 			AttrActorKind.String(KindAggregate), AttrStreamID.String(a.stream)))
@@ -146,6 +155,15 @@ func (a *aggregateActor) execute(ctx context.Context, cmd *Command) (Result, []a
 			return Result{}, nil, &eventstore.VersionConflictError{Stream: a.stream, Expected: eventstore.Exact(cmd.ExpectedVersion), Actual: a.version}
 		}
 		events, err := a.agg.Execute(cmd.Payload)
+		if a.assumedNew && (err != nil || len(events) == 0) {
+			// Only an append tells a new aggregate from a stored one:
+			// decide a refusal or a no-op on the stored state.
+			a.assumedNew = false
+			if err := a.load(ctx); err != nil {
+				return Result{}, nil, err
+			}
+			continue
+		}
 		if err != nil {
 			return Result{}, nil, &ValidationError{Aggregate: a.k.typ.Name, ID: a.id, Err: err}
 		}
@@ -157,6 +175,16 @@ func (a *aggregateActor) execute(ctx context.Context, cmd *Command) (Result, []a
 			return Result{}, nil, err
 		}
 		appended, err := a.append(ctx, data)
+		if a.assumedNew {
+			a.assumedNew = false
+			if errors.Is(err, eventstore.ErrVersionConflict) {
+				// The stream exists after all: load it and decide again.
+				if err := a.load(ctx); err != nil {
+					return Result{}, nil, err
+				}
+				continue
+			}
+		}
 		if errors.Is(err, eventstore.ErrVersionConflict) && attempt < a.k.typ.ConflictRetries &&
 			cmd.ExpectedVersion == NoExpectedVersion {
 			// Another process wrote to the stream: catch up and decide again.
@@ -319,8 +347,21 @@ const loadPage = 1000
 
 // load rebuilds the state from the latest usable snapshot and the events
 // after it.
-func (a *aggregateActor) load(ctx context.Context) error {
+// assumeNew takes the aggregate for a new one, not yet stored, for a
+// command routed with Creating; the first append finds out (see execute).
+func (a *aggregateActor) assumeNew() {
+	a.reset()
+	a.loaded, a.assumedNew = true, true
+}
+
+// reset gives the actor a new aggregate at version 0.
+func (a *aggregateActor) reset() {
 	a.agg, a.version, a.snapVersion, a.commands = a.k.typ.New(), 0, 0, commandLog{}
+}
+
+func (a *aggregateActor) load(ctx context.Context) error {
+	a.reset()
+	a.loaded = false
 	if r, ok := a.k.app.store.(snapshotStreamReader); ok {
 		snap, found, evs, err := r.ReadSnapshotStream(ctx, a.stream, a.stream, loadPage)
 		if err != nil {

@@ -426,6 +426,66 @@ func TestIdempotentAcrossProcesses(t *testing.T) {
 	})
 }
 
+// TestCreatingRoute: a command routed with Creating to an aggregate not in
+// memory skips the load when the stream is new, and otherwise is decided
+// on the stored state, as if the aggregate had loaded: an append that
+// finds the stream, a refusal and a no-op on the new state all load.
+func TestCreatingRoute(t *testing.T) {
+	actorstest.SharedStores(t, 2, func(t *testing.T, stores []actors.EventStore) {
+		s1 := spy(stores[0])
+		app1, app2 := startBank(t, s1, creatingRoutes), startBank(t, stores[1])
+
+		// New: nothing read.
+		if r := dispatch(t, app1, OpenAccount{ID: "new"}); r.Version != 1 {
+			t.Errorf("new account: version %d, want 1", r.Version)
+		}
+		dispatch(t, app1, Deposit{ID: "new", Amount: 1})
+		if n := s1.readCount("account-new"); n != 0 {
+			t.Errorf("new account: %d reads of its stream, want none", n)
+		}
+
+		// Stored by another process: the append finds the stream; the
+		// command is a no-op on the stored state.
+		open(t, app2, "old")
+		dispatch(t, app2, Deposit{ID: "old", Amount: 5})
+		if r := dispatch(t, app1, OpenAccount{ID: "old"}); r.Version != 2 || r.Position != 0 {
+			t.Errorf("open a stored account: %+v, want version 2 and nothing appended", r)
+		}
+		dispatch(t, app1, Withdraw{ID: "old", Amount: 5}) // the state is the stored one
+		if n := streamLen(t, stores[0], "account-old"); n != 3 {
+			t.Errorf("stored account: %d events, want 3", n)
+		}
+
+		// Refused on the new state, accepted on the stored one.
+		open(t, app2, "refused")
+		if r := dispatch(t, app1, Deposit{ID: "refused", Amount: 2}); r.Version != 2 {
+			t.Errorf("deposit to a stored account: version %d, want 2", r.Version)
+		}
+		if got := state(t, app1, "refused"); got.Balance != 2 || !got.Open {
+			t.Errorf("state = %+v", got)
+		}
+
+		// Idempotency holds: the repeat finds the stream and the command.
+		id := uuid.New()
+		first := dispatch(t, app2, OpenAccount{ID: "repeat"}, actors.WithCommandID(id))
+		r := dispatch(t, app1, OpenAccount{ID: "repeat"}, actors.WithCommandID(id))
+		if !r.Duplicate || r.Version != first.Version || r.Position != first.Position {
+			t.Errorf("repeat = %+v, first %+v", r, first)
+		}
+
+		// A deleted stream is no new stream.
+		open(t, app2, "deleted")
+		admin, ok := stores[1].(eventstore.StreamAdmin)
+		if !ok {
+			t.Fatalf("%T deletes no streams", stores[1])
+		}
+		must(t, admin.DeleteStream(context.Background(), "account-deleted", eventstore.Any, eventstore.SoftDelete))
+		if _, err := app1.Dispatch(context.Background(), OpenAccount{ID: "deleted"}); !errors.Is(err, eventstore.ErrStreamDeleted) {
+			t.Errorf("open a deleted account: %v, want ErrStreamDeleted", err)
+		}
+	})
+}
+
 // TestConflictRetry: two processes write one aggregate. A process whose
 // aggregate is out of date catches up and retries, with or without an
 // expected version, and concurrent writers lose no update.

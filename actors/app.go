@@ -136,7 +136,20 @@ type App struct {
 type route struct {
 	aggregate string
 	identity  func(any) string
+	creating  bool
 }
+
+// RouteOption configures a route.
+type RouteOption func(*route)
+
+// Creating marks a command that usually starts a new aggregate (register,
+// open, publish). Sent to an aggregate that is not in memory, it is
+// decided on the new aggregate's state, without reading the stream, and
+// appended as the stream's first events. When the stream exists after all,
+// the append fails, the aggregate loads and the command is decided again:
+// the outcome is the one a load would have given, and only the load's
+// read is saved. Commands with an expected version always load.
+func Creating() RouteOption { return func(r *route) { r.creating = true } }
 
 // New returns an application; register its aggregates, routes and handlers,
 // then Start it.
@@ -193,7 +206,7 @@ func (a *App) RegisterAggregate(t AggregateType) error {
 
 // Route sends commands of type C to the aggregate type named aggregate,
 // to the instance whose id identity returns.
-func Route[C any](a *App, aggregate string, identity func(C) string) error {
+func Route[C any](a *App, aggregate string, identity func(C) string, opts ...RouteOption) error {
 	if err := a.registering(); err != nil {
 		return err
 	}
@@ -204,7 +217,11 @@ func Route[C any](a *App, aggregate string, identity func(C) string) error {
 	if _, dup := a.routes[t]; dup {
 		return fmt.Errorf("actors: command %v already routed", t)
 	}
-	a.routes[t] = route{aggregate: aggregate, identity: func(c any) string { return identity(c.(C)) }}
+	r := route{aggregate: aggregate, identity: func(c any) string { return identity(c.(C)) }}
+	for _, o := range opts {
+		o(&r)
+	}
+	a.routes[t] = r
 	return nil
 }
 
@@ -280,7 +297,7 @@ func (a *App) dispatchCommand(ctx context.Context, payload any, opts []DispatchO
 	if !ok {
 		return Result{}, &UnregisteredCommandError{Type: fmt.Sprintf("%T", payload)}
 	}
-	cmd.AggregateType = r.aggregate
+	cmd.AggregateType, cmd.creating = r.aggregate, r.creating
 	if cmd.AggregateID = r.identity(payload); cmd.AggregateID == "" {
 		return Result{}, fmt.Errorf("%w: %T", ErrMissingIdentity, payload)
 	}

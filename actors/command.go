@@ -80,6 +80,7 @@ type Command struct {
 	Timeout         time.Duration
 
 	idempotent bool // ID given by the caller
+	creating   bool // routed with Creating
 }
 
 // Result is the outcome of a successful dispatch.

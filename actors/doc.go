@@ -23,9 +23,11 @@
 // passivates it (after its Lifespan, or least recently used beyond
 // Config.MaxLiveAggregates), buffering commands for an instance while it
 // stops. The aggregate actor loads its state lazily (snapshot, then the
-// events after it), runs Execute, appends the events with the version it
-// holds as expected version (on a conflict with another process it catches
-// up and retries), applies them, and answers the caller on a channel. A
+// events after it; a command routed with Creating skips that read and
+// appends as to a new stream, loading only if the stream exists), runs
+// Execute, appends the events with the version it holds as expected
+// version (on a conflict with another process it catches up and retries),
+// applies them, and answers the caller on a channel. A
 // panic answers ErrAggregateStopped and restarts the actor, which reloads.
 //
 // Event handlers and process managers each own a persistent subscription

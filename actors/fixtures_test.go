@@ -119,8 +119,9 @@ func (a *Account) Apply(ev any) {
 
 // bank configures a test application.
 type bank struct {
-	cfg actors.Config
-	agg actors.AggregateType
+	cfg      actors.Config
+	agg      actors.AggregateType
+	creating bool // OpenAccount and Deposit routed with actors.Creating
 }
 
 type bankOption func(*bank)
@@ -129,6 +130,9 @@ func withConfig(f func(*actors.Config)) bankOption { return func(b *bank) { f(&b
 func withAggregate(f func(*actors.AggregateType)) bankOption {
 	return func(b *bank) { f(&b.agg) }
 }
+
+// creatingRoutes routes OpenAccount and Deposit with actors.Creating.
+func creatingRoutes(b *bank) { b.creating = true }
 
 // newBank returns an application on store with the account aggregate and
 // its routes registered, not started.
@@ -145,8 +149,12 @@ func newBank(t testing.TB, store actors.EventStore, opts ...bankOption) *actors.
 	must(t, err)
 	registerBankEvents(t, app.Registry())
 	must(t, app.RegisterAggregate(b.agg))
-	must(t, actors.Route(app, "account", func(c OpenAccount) string { return c.ID }))
-	must(t, actors.Route(app, "account", func(c Deposit) string { return c.ID }))
+	var create []actors.RouteOption
+	if b.creating {
+		create = append(create, actors.Creating())
+	}
+	must(t, actors.Route(app, "account", func(c OpenAccount) string { return c.ID }, create...))
+	must(t, actors.Route(app, "account", func(c Deposit) string { return c.ID }, create...))
 	must(t, actors.Route(app, "account", func(c Withdraw) string { return c.ID }))
 	must(t, actors.Route(app, "account", func(c Crash) string { return c.ID }))
 	must(t, actors.Route(app, "account", func(c Stall) string { return c.ID }))

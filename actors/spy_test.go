@@ -53,6 +53,13 @@ func (s *spyStore) ReadStream(ctx context.Context, stream string, opts eventstor
 	return s.EventStore.ReadStream(ctx, stream, opts)
 }
 
+// readCount returns how many times stream was read.
+func (s *spyStore) readCount(stream string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reads[stream]
+}
+
 func (s *spyStore) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions) (eventstore.Subscription, error) {
 	sub, err := s.EventStore.Subscribe(ctx, opts)
 	if err != nil {

@@ -19,7 +19,8 @@ func Register(app *actors.App) error {
 	}); err != nil {
 		return err
 	}
-	if err := actors.Route(app, AggregateType, func(c RegisterUser) string { return c.UserID }); err != nil {
+	// A registration starts a new user: no need to read its stream first.
+	if err := actors.Route(app, AggregateType, func(c RegisterUser) string { return c.UserID }, actors.Creating()); err != nil {
 		return err
 	}
 	return actors.Route(app, AggregateType, func(c UpdateUser) string { return c.UserID })

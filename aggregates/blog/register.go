@@ -21,17 +21,19 @@ func Register(app *actors.App) error {
 			return err
 		}
 	}
+	// Creating, publishing and commenting start new aggregates: no need to
+	// read their streams first.
 	for _, err := range []error{
-		actors.Route(app, AuthorAggregate, func(c CreateAuthor) string { return c.AuthorID }),
+		actors.Route(app, AuthorAggregate, func(c CreateAuthor) string { return c.AuthorID }, actors.Creating()),
 		actors.Route(app, AuthorAggregate, func(c ChangeAuthorUsername) string { return c.AuthorID }),
 		actors.Route(app, AuthorAggregate, func(c FollowAuthor) string { return c.AuthorID }),
 		actors.Route(app, AuthorAggregate, func(c UnfollowAuthor) string { return c.AuthorID }),
-		actors.Route(app, ArticleAggregate, func(c PublishArticle) string { return c.ArticleID }),
+		actors.Route(app, ArticleAggregate, func(c PublishArticle) string { return c.ArticleID }, actors.Creating()),
 		actors.Route(app, ArticleAggregate, func(c UpdateArticle) string { return c.ArticleID }),
 		actors.Route(app, ArticleAggregate, func(c DeleteArticle) string { return c.ArticleID }),
 		actors.Route(app, ArticleAggregate, func(c FavoriteArticle) string { return c.ArticleID }),
 		actors.Route(app, ArticleAggregate, func(c UnfavoriteArticle) string { return c.ArticleID }),
-		actors.Route(app, CommentAggregate, func(c CommentOnArticle) string { return c.CommentID }),
+		actors.Route(app, CommentAggregate, func(c CommentOnArticle) string { return c.CommentID }, actors.Creating()),
 		actors.Route(app, CommentAggregate, func(c DeleteComment) string { return c.CommentID }),
 	} {
 		if err != nil {
