@@ -290,6 +290,6 @@ func (m *Main) httpRenames(ctx context.Context, c *apiClient, users []httpUser) 
 	m.add(PhaseResult{Phase: "http-rename", Title: title, Commands: total, Wall: wall,
 		PerSecond: float64(total) / wall.Seconds(), Latency: &lat.latency, Tenths: lat.tenths,
 		Notes: []string{"each PUT /api/user authenticates (JWT, user read), claims the new name, dispatches with strong consistency " +
-			"(the users, blog and comments projections, the author workflow and the claims handler), and reads the user back"}})
+			"(until the users projection and the claims handler have it; the author workflow and the blog projection follow), and reads the user back"}})
 	return nil
 }
