@@ -345,8 +345,6 @@ type snapshotStreamReader interface {
 // loadPage is how many events a load reads per round trip.
 const loadPage = 1000
 
-// load rebuilds the state from the latest usable snapshot and the events
-// after it.
 // assumeNew takes the aggregate for a new one, not yet stored, for a
 // command routed with Creating; the first append finds out (see execute).
 func (a *aggregateActor) assumeNew() {
@@ -359,6 +357,8 @@ func (a *aggregateActor) reset() {
 	a.agg, a.version, a.snapVersion, a.commands = a.k.typ.New(), 0, 0, commandLog{}
 }
 
+// load rebuilds the state from the latest usable snapshot and the events
+// after it.
 func (a *aggregateActor) load(ctx context.Context) error {
 	a.reset()
 	a.loaded = false
