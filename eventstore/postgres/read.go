@@ -105,16 +105,20 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadOptions) ([]eve
 // readAllRange reads $all forward from position from (inclusive) up to upTo
 // (inclusive), at most limit events.
 func (s *Store) readAllRange(ctx context.Context, from, upTo int64, limit int) ([]eventstore.RecordedEvent, error) {
-	return s.queryEvents(ctx, s.q.readAllFwd, "", limit, from, upTo, limit)
+	// A subscription asks for up to a batch and mostly gets a few events:
+	// the range bounds how many there can be.
+	capacity := int(min(int64(limit), max(upTo-from+1, 0)))
+	return s.queryEvents(ctx, s.q.readAllFwd, "", capacity, from, upTo, limit)
 }
 
-// queryEvents runs a read query; stream is the stream read, empty for $all.
-func (s *Store) queryEvents(ctx context.Context, query, stream string, limit int, args ...any) ([]eventstore.RecordedEvent, error) {
+// queryEvents runs a read query; stream is the stream read, empty for $all,
+// and capacity the most events it can return.
+func (s *Store) queryEvents(ctx context.Context, query, stream string, capacity int, args ...any) ([]eventstore.RecordedEvent, error) {
 	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read: %w", err)
 	}
-	evs, err := scanEvents(rows, stream, limit)
+	evs, err := scanEvents(rows, stream, capacity)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read: %w", err)
 	}
