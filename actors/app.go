@@ -13,7 +13,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/google/uuid"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
@@ -325,8 +324,8 @@ func (a *App) dispatchCommand(ctx context.Context, payload any, opts []DispatchO
 	if err != nil {
 		outcome, errText = "error", err.Error()
 	}
-	a.ins.dispatched.Add(ctx, 1, metric.WithAttributes(AttrCommandType.String(typ), attribute.String("outcome", outcome)))
-	a.ins.dispatchDuration.Record(ctx, took.Seconds(), metric.WithAttributes(AttrCommandType.String(typ)))
+	a.ins.dispatched.Add(ctx, 1, a.ins.options(attrKey{instrument: instDispatched, name: typ, outcome: outcome}))
+	a.ins.dispatchDuration.Record(ctx, took.Seconds(), a.ins.options(attrKey{instrument: instDispatchDuration, name: typ}))
 	a.journal.command(CommandRecord{ID: cmd.ID, CausationID: cmd.CausationID, CorrelationID: cmd.CorrelationID,
 		Type: typ, Aggregate: cmd.AggregateType + "/" + cmd.AggregateID, Start: start, Duration: took,
 		Position: res.Position, Err: errText})

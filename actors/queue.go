@@ -9,7 +9,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -187,8 +186,8 @@ func (o handlingObserver) begin(ctx context.Context, evs []Event) (context.Conte
 				CorrelationID: ev.CorrelationID, EventType: ev.Type, StreamID: ev.StreamID, Position: ev.Position,
 				Start: start, Duration: took, Err: errText})
 		}
-		ins.handled.Add(context.Background(), int64(len(evs)), metric.WithAttributes(
-			AttrHandlerName.String(o.name), AttrActorKind.String(o.kind), attribute.String("outcome", outcome)))
+		ins.handled.Add(context.Background(), int64(len(evs)),
+			ins.options(attrKey{instrument: instHandled, name: o.name, kind: o.kind, outcome: outcome}))
 		if err == nil && len(evs) > 0 {
 			o.app.tracker.processed(o.name, evs[len(evs)-1].CreatedAt)
 		}

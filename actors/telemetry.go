@@ -55,6 +55,56 @@ type instruments struct {
 	restarts         metric.Int64Counter
 	snapshots        metric.Int64Counter
 	handled          metric.Int64Counter
+
+	// Attribute sets of the per-command and per-batch measurements, by
+	// what they describe: building a set allocates, and the command types
+	// and handlers are few.
+	attrMu sync.RWMutex
+	attrs  map[attrKey]metric.MeasurementOption
+}
+
+// attrKey identifies a measurement's attributes.
+type attrKey struct {
+	instrument instrument
+	name       string // command type, or handler name
+	kind       string // handler kind
+	outcome    string
+}
+
+// instrument is a measurement with cached attribute sets.
+type instrument int8
+
+const (
+	instDispatched instrument = iota
+	instDispatchDuration
+	instHandled
+)
+
+// options returns the measurement option for key, made once.
+func (in *instruments) options(key attrKey) metric.MeasurementOption {
+	in.attrMu.RLock()
+	o, ok := in.attrs[key]
+	in.attrMu.RUnlock()
+	if ok {
+		return o
+	}
+	var kv []attribute.KeyValue
+	switch key.instrument {
+	case instDispatched:
+		kv = []attribute.KeyValue{AttrCommandType.String(key.name), attribute.String("outcome", key.outcome)}
+	case instDispatchDuration:
+		kv = []attribute.KeyValue{AttrCommandType.String(key.name)}
+	case instHandled:
+		kv = []attribute.KeyValue{AttrHandlerName.String(key.name), AttrActorKind.String(key.kind), attribute.String("outcome", key.outcome)}
+	}
+	o = metric.WithAttributeSet(attribute.NewSet(kv...))
+	in.attrMu.Lock()
+	if in.attrs == nil {
+		in.attrs = make(map[attrKey]metric.MeasurementOption)
+	}
+	in.attrs[key] = o
+	in.attrMu.Unlock()
+	return o
 }
 
 func newInstruments(tp trace.TracerProvider, mp metric.MeterProvider, a *App) (*instruments, error) {
