@@ -158,8 +158,7 @@ func (a *aggregateActor) execute(ctx context.Context, cmd *Command) (Result, []a
 		if a.assumedNew && (err != nil || len(events) == 0) {
 			// Only an append tells a new aggregate from a stored one:
 			// decide a refusal or a no-op on the stored state.
-			a.assumedNew = false
-			if err := a.load(ctx); err != nil {
+			if err := a.loadInstead(ctx); err != nil {
 				return Result{}, nil, err
 			}
 			continue
@@ -175,16 +174,14 @@ func (a *aggregateActor) execute(ctx context.Context, cmd *Command) (Result, []a
 			return Result{}, nil, err
 		}
 		appended, err := a.append(ctx, data)
-		if a.assumedNew {
-			a.assumedNew = false
-			if errors.Is(err, eventstore.ErrVersionConflict) {
-				// The stream exists after all: load it and decide again.
-				if err := a.load(ctx); err != nil {
-					return Result{}, nil, err
-				}
-				continue
+		if a.assumedNew && errors.Is(err, eventstore.ErrVersionConflict) {
+			// The stream exists after all: load it and decide again.
+			if err := a.loadInstead(ctx); err != nil {
+				return Result{}, nil, err
 			}
+			continue
 		}
+		a.assumedNew = false // the append confirmed it, or failed otherwise
 		if errors.Is(err, eventstore.ErrVersionConflict) && attempt < a.k.typ.ConflictRetries &&
 			cmd.ExpectedVersion == NoExpectedVersion {
 			// Another process wrote to the stream: catch up and decide again.
@@ -350,6 +347,12 @@ const loadPage = 1000
 func (a *aggregateActor) assumeNew() {
 	a.reset()
 	a.loaded, a.assumedNew = true, true
+}
+
+// loadInstead drops the state assumeNew assumed and loads the stored one.
+func (a *aggregateActor) loadInstead(ctx context.Context) error {
+	a.assumedNew = false
+	return a.load(ctx)
 }
 
 // reset gives the actor a new aggregate at version 0.

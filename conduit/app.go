@@ -122,6 +122,9 @@ type App struct {
 	hasher      *password.Hasher
 	read        *projectors.Queries
 	projections []projectors.Projection
+	// What registrations and other account writes wait for (see
+	// waitsForRegistration), among the handlers this application runs.
+	registrationWaits, accountWaits []string
 }
 
 // ClaimsHandler names the handler that releases unique values.
@@ -162,6 +165,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		hasher:      hasher,
 		read:        read,
 		projections: projectors.All(cfg.ReadSchema),
+
+		registrationWaits: cfg.running(waitsForRegistration),
+		accountWaits:      cfg.running(waitsForAccount),
 	}
 	if err := a.assemble(); err != nil {
 		store.Close()
@@ -291,24 +297,30 @@ func (a *App) dispatch(ctx context.Context, cmd any, claimed *claimed) (actors.R
 // handler has released it. Nothing the API returns comes from the authors
 // the workflow renames, so a change of name does not wait for it.
 var (
-	registrationWaits = []string{projectors.UsersName, processmanagers.AuthorFromUserName}
-	accountWaits      = []string{projectors.UsersName, ClaimsHandler}
+	waitsForRegistration = []string{projectors.UsersName, processmanagers.AuthorFromUserName}
+	waitsForAccount      = []string{projectors.UsersName, ClaimsHandler}
 )
 
-// dispatchAccount dispatches an accounts command, strongly consistent with
-// the handlers named in waits that this application runs, or eventually
-// consistent with Config.EventualAccounts; see dispatch.
-func (a *App) dispatchAccount(ctx context.Context, cmd any, claimed *claimed, waits []string) (actors.Result, error) {
-	var names []string
-	for _, n := range waits {
-		if a.cfg.runs(n) {
-			names = append(names, n)
+// running returns the handlers among names that the application runs.
+func (c Config) running(names []string) []string {
+	var run []string
+	for _, n := range names {
+		if c.runs(n) {
+			run = append(run, n)
 		}
 	}
-	if a.cfg.EventualAccounts || len(names) == 0 {
+	return run
+}
+
+// dispatchAccount dispatches an accounts command, strongly consistent with
+// waits (handlers this application runs; see Config.running), or
+// eventually consistent with Config.EventualAccounts or when waits is
+// empty; see dispatch.
+func (a *App) dispatchAccount(ctx context.Context, cmd any, claimed *claimed, waits []string) (actors.Result, error) {
+	if a.cfg.EventualAccounts || len(waits) == 0 {
 		return a.dispatchWith(ctx, actors.Eventual, cmd, claimed)
 	}
-	return a.dispatchWith(ctx, actors.Strong, cmd, claimed, names...)
+	return a.dispatchWith(ctx, actors.Strong, cmd, claimed, waits...)
 }
 
 func (a *App) dispatchWith(ctx context.Context, c actors.Consistency, cmd any, claimed *claimed, handlers ...string) (actors.Result, error) {

@@ -50,7 +50,7 @@ func (a *App) RegisterUser(ctx context.Context, r Registration) (User, error) {
 		return User{}, err
 	}
 	cmd := accounts.RegisterUser{UserID: id, Username: r.Username, Email: r.Email, HashedPassword: hash}
-	if _, err := a.dispatchAccount(ctx, cmd, claimed, registrationWaits); err != nil {
+	if _, err := a.dispatchAccount(ctx, cmd, claimed, a.registrationWaits); err != nil {
 		return User{}, err
 	}
 	if a.cfg.EventualAccounts {
@@ -159,7 +159,7 @@ func (a *App) UpdateUser(ctx context.Context, id string, u UserUpdate) (User, er
 		}
 		cmd.HashedPassword = &hash
 	}
-	if _, err := a.dispatchAccount(ctx, cmd, claimed, accountWaits); err != nil {
+	if _, err := a.dispatchAccount(ctx, cmd, claimed, a.accountWaits); err != nil {
 		return User{}, err
 	}
 	if a.cfg.EventualAccounts {

@@ -255,18 +255,11 @@ func (m *Main) runInProcess(ctx context.Context) error {
 
 	if cfg.Runs(PhaseWorkflow) {
 		err := m.phase(ctx, PhaseWorkflow, func(ctx context.Context) error {
-			if err := m.srv.copy(ctx, dbUsers, dbWork); err != nil {
-				return err
-			}
 			// The users are cold (a new process); the authors the
 			// workflow creates now stay warm for the renames.
-			run, err := m.startApp(ctx, m.handlers(true))
+			run, authors, err := m.restoreWithAuthors(ctx, len(dumped), "4  %s authors created by the workflow")
 			if err != nil {
 				return err
-			}
-			authors, err := m.authorsCreated(ctx, run, len(dumped), "4  %s authors created by the workflow")
-			if err != nil {
-				return errors.Join(err, run.close())
 			}
 			res, err := m.renames(ctx, run, PhaseWorkflow, dumped, true)
 			res.Authors = authors
@@ -281,17 +274,13 @@ func (m *Main) runInProcess(ctx context.Context) error {
 
 	if cfg.Runs(PhaseRenameCold) {
 		err := m.phase(ctx, PhaseRenameCold, func(ctx context.Context) error {
-			if err := m.srv.copy(ctx, dbUsers, dbWork); err != nil {
-				return err
-			}
 			// The seed's second dump, with the authors: create them, then
 			// stop the application, as the seed stopped its VM.
-			run, err := m.startApp(ctx, m.handlers(true))
+			run, _, err := m.restoreWithAuthors(ctx, len(dumped), "5  %s authors created (the seed's second dump)")
 			if err != nil {
 				return err
 			}
-			_, err = m.authorsCreated(ctx, run, len(dumped), "5  %s authors created (the seed's second dump)")
-			if err = errors.Join(err, run.close()); err != nil {
+			if err := run.close(); err != nil {
 				return err
 			}
 			cold, err := m.startApp(ctx, m.handlers(true))
@@ -552,6 +541,23 @@ func (m *Main) waitAuthors(ctx context.Context, n int) error {
 		case <-time.After(m.Config.Poll):
 		}
 	}
+}
+
+// restoreWithAuthors restores the users' dump, starts an application
+// with the author workflow, and measures it creating the n authors.
+func (m *Main) restoreWithAuthors(ctx context.Context, n int, label string) (*appRun, *Authors, error) {
+	if err := m.srv.copy(ctx, dbUsers, dbWork); err != nil {
+		return nil, nil, err
+	}
+	run, err := m.startApp(ctx, m.handlers(true))
+	if err != nil {
+		return nil, nil, err
+	}
+	authors, err := m.authorsCreated(ctx, run, n, label)
+	if err != nil {
+		return nil, nil, errors.Join(err, run.close())
+	}
+	return run, authors, nil
 }
 
 // authorsCreated measures the author workflow creating the authors of n
