@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -151,6 +152,33 @@ type httpUser struct {
 
 // maxRenameErrors is how many renames may fail before a phase gives up.
 const maxRenameErrors = 100
+
+// profileGetCount is how many GETs of profiles, alone, measure the statements
+// of one.
+const profileGetCount = 200
+
+// profileGets measures the statements of GET /api/profiles/:username
+// alone, sent by the reader, so that the rename phase can take the
+// reader's share out of its count.
+func (m *Main) profileGets(ctx context.Context, probe *readProbe, sys system, users []httpUser, stats *statementCounter) (readsProfile, error) {
+	if err := stats.reset(ctx); err != nil {
+		return nil, fmt.Errorf("reset pg_stat_statements: %w", err)
+	}
+	for i := range profileGetCount {
+		status, err := probe.get(ctx, "/profiles/"+url.PathEscape(users[i%len(users)].name))
+		if err != nil {
+			return nil, err
+		}
+		if status != http.StatusOK {
+			return nil, fmt.Errorf("GET /api/profiles/%s answered %d", users[i%len(users)].name, status)
+		}
+	}
+	calls, err := stats.count(ctx, sys.db)
+	if err != nil {
+		return nil, err
+	}
+	return profileReads(calls, profileGetCount), nil
+}
 
 // crudPrefix starts the names of the CRUD baseline's phases.
 const crudPrefix = "crud-"
@@ -306,10 +334,18 @@ func (m *Main) httpRenames(ctx context.Context, c *apiClient, base string, sys s
 	cfg := m.Config
 	n, total := len(users), cfg.Renames
 	title := sys.title + fmt.Sprintf("3  %s renames (PUT /api/user), %d writers, 1 reader (GET /api/profiles/:username)", thousands(total), cfg.Workers)
+	probe := newReadProbe(base, n)
+	counted := sys.db != "" && stats.available()
+	var perGet readsProfile
+	if counted {
+		var err error
+		if perGet, err = m.profileGets(ctx, probe, sys, users, stats); err != nil {
+			return err
+		}
+	}
 	if err := stats.reset(ctx); err != nil {
 		return fmt.Errorf("reset pg_stat_statements: %w", err)
 	}
-	probe := newReadProbe(base, n)
 	readCtx, stopReading := context.WithCancel(ctx)
 	read := make(chan struct{})
 	go func() {
@@ -357,11 +393,16 @@ func (m *Main) httpRenames(ctx context.Context, c *apiClient, base string, sys s
 		return err
 	}
 	readLag := probe.result()
-	st := &Statements{Note: "statements not counted: the server's database is not the benchmark's", Reads: readLag.Reads}
-	if sys.db != "" {
-		if st, err = stats.count(ctx, sys.db, total, readLag.Reads); err != nil {
+	st := &Statements{Note: stats.note, Reads: readLag.Reads}
+	switch {
+	case counted:
+		calls, err := stats.count(ctx, sys.db)
+		if err != nil {
 			return err
 		}
+		st = renameStatements(calls, total, readLag.Reads, perGet)
+	case sys.db == "":
+		st.Note = "statements not counted: the server's database is not the benchmark's"
 	}
 	r := PhaseResult{Phase: sys.prefix + "http-rename", Title: title, Commands: total, Wall: wall,
 		PerSecond: float64(total) / wall.Seconds(), Latency: &lat.latency, Tenths: lat.tenths,

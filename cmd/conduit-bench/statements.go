@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -21,9 +22,12 @@ const dbStats = "stats"
 // topStatements is how many statements a phase's count lists.
 const topStatements = 8
 
-// Statements counts the PostgreSQL statements a phase ran in one
-// database, from pg_stat_statements (top-level statements: the round
-// trips, BEGIN and COMMIT included; not those inside functions).
+// Statements counts the PostgreSQL statements a rename phase ran in the
+// server's database, from pg_stat_statements (top-level statements: the
+// round trips, BEGIN and COMMIT included; not those inside functions).
+// The reader's GETs ran statements too: the statements of one GET are
+// measured alone before the phase (readsProfile) and their share is taken
+// out of the rename figures.
 type Statements struct {
 	// Available is false when the server does not track statements; Note
 	// then says why.
@@ -31,13 +35,16 @@ type Statements struct {
 	Note      string `json:"note,omitempty"`
 	// Calls is every statement executed in the database during the phase,
 	// by the server's own work (projectors, subscriptions, polling) as well
-	// as by requests, the reader's included (Reads of them).
-	Calls int64 `json:"calls"`
-	// PerRename is Calls over the phase's renames.
+	// as by requests; ReadCalls those attributed to the reader's Reads
+	// GETs, PerRead statements per GET.
+	Calls     int64   `json:"calls"`
+	Reads     int64   `json:"reads"`
+	ReadCalls int64   `json:"read_calls"`
+	PerRead   float64 `json:"per_read"`
+	// PerRename is (Calls - ReadCalls) over the phase's renames.
 	PerRename float64 `json:"per_rename"`
-	// Reads is the number of GETs the reader sent during the phase.
-	Reads int64 `json:"reads"`
-	// Top are the most executed statements.
+	// Top are the statements run most often for the renames, reads taken
+	// out.
 	Top []Statement `json:"top,omitempty"`
 }
 
@@ -46,6 +53,63 @@ type Statement struct {
 	Query     string  `json:"query"`
 	Calls     int64   `json:"calls"`
 	PerRename float64 `json:"per_rename"`
+}
+
+// statementCalls are the calls of each normalized statement in a
+// database.
+type statementCalls map[string]int64
+
+// total returns the sum of the calls.
+func (c statementCalls) total() int64 {
+	var n int64
+	for _, k := range c {
+		n += k
+	}
+	return n
+}
+
+// readsProfile is what one GET runs: each statement's calls per GET.
+type readsProfile map[string]float64
+
+// profileReads returns the statements run once or more per GET when gets
+// GETs ran alone: calls is what the database ran meanwhile (background
+// polling, which runs fewer times, is left out).
+func profileReads(calls statementCalls, gets int) readsProfile {
+	p := readsProfile{}
+	for q, n := range calls {
+		if gets > 0 && n >= int64(gets) {
+			p[q] = float64(n) / float64(gets)
+		}
+	}
+	return p
+}
+
+// renameStatements returns the figures of a rename phase that ran calls
+// with reads GETs, given what a GET runs.
+func renameStatements(calls statementCalls, renames int, reads int64, perGet readsProfile) *Statements {
+	st := &Statements{Available: true, Calls: calls.total(), Reads: reads}
+	writes := make([]Statement, 0, len(calls))
+	for q, n := range calls {
+		read := min(n, int64(perGet[q]*float64(reads)+0.5))
+		st.ReadCalls += read
+		if n > read {
+			writes = append(writes, Statement{Query: q, Calls: n - read})
+		}
+	}
+	for _, x := range perGet {
+		st.PerRead += x
+	}
+	slices.SortFunc(writes, func(a, b Statement) int {
+		return cmp.Or(cmp.Compare(b.Calls, a.Calls), strings.Compare(a.Query, b.Query))
+	})
+	st.Top = writes[:min(len(writes), topStatements)]
+	if renames > 0 {
+		st.PerRename = float64(st.Calls-st.ReadCalls) / float64(renames)
+		for i := range st.Top {
+			st.Top[i].PerRename = float64(st.Top[i].Calls) / float64(renames)
+		}
+	}
+	return st
 }
 
 // statementsLibrary returns the path of the pg_stat_statements module of
@@ -120,42 +184,32 @@ func (c *statementCounter) reset(ctx context.Context) error {
 	return c.exec(ctx, "SELECT pg_stat_statements_reset()")
 }
 
-// count returns the statements run in the database of role since reset,
-// over renames.
-func (c *statementCounter) count(ctx context.Context, role string, renames int, reads int64) (*Statements, error) {
-	if c.note != "" {
-		return &Statements{Note: c.note, Reads: reads}, nil
-	}
+// available reports whether statements are counted; note says why not.
+func (c *statementCounter) available() bool { return c.note == "" }
+
+// count returns the statements run in the database of role since reset.
+func (c *statementCounter) count(ctx context.Context, role string) (statementCalls, error) {
 	conn, err := pgx.Connect(ctx, c.srv.connString(dbStats))
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	rows, err := conn.Query(ctx, `SELECT s.query, s.calls FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
-		WHERE d.datname = $1 ORDER BY s.calls DESC, s.query`, c.srv.name(role))
+		WHERE d.datname = $1`, c.srv.name(role))
 	if err != nil {
 		return nil, fmt.Errorf("read pg_stat_statements: %w", err)
 	}
-	st := &Statements{Available: true, Reads: reads}
+	calls := statementCalls{}
 	var q string
-	var calls int64
-	_, err = pgx.ForEachRow(rows, []any{&q, &calls}, func() error {
-		st.Calls += calls
-		if len(st.Top) < topStatements {
-			st.Top = append(st.Top, Statement{Query: strings.Join(strings.Fields(q), " "), Calls: calls})
-		}
+	var n int64
+	_, err = pgx.ForEachRow(rows, []any{&q, &n}, func() error {
+		calls[strings.Join(strings.Fields(q), " ")] += n
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read pg_stat_statements: %w", err)
 	}
-	if renames > 0 {
-		st.PerRename = float64(st.Calls) / float64(renames)
-		for i := range st.Top {
-			st.Top[i].PerRename = float64(st.Top[i].Calls) / float64(renames)
-		}
-	}
-	return st, nil
+	return calls, nil
 }
 
 // describe returns the statements' paragraph of the report for a phase.
@@ -164,8 +218,8 @@ func (s *Statements) describe(phase string) string {
 		return fmt.Sprintf("\n%s: %s.", phase, s.Note)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n%s: %.1f statements per rename (%s in its database, the reader's %s GETs and the server's background work included); the most frequent, per rename:",
-		phase, s.PerRename, thousands(int(s.Calls)), thousands(int(s.Reads)))
+	fmt.Fprintf(&b, "\n%s: %.1f statements per rename, the server's background work included (%s in its database, less %s for the reader's %s GETs at %.1f each, measured alone); the most frequent, per rename:",
+		phase, s.PerRename, thousands(int(s.Calls)), thousands(int(s.ReadCalls)), thousands(int(s.Reads)), s.PerRead)
 	for _, st := range s.Top {
 		q := st.Query
 		if r := []rune(q); len(r) > 110 {
