@@ -275,6 +275,14 @@ func TestParseConfig(t *testing.T) {
 		cfg.LoweredHashing() || cfg.Via != ViaCommands || cfg.DatabaseURL != "postgres://x/y" {
 		t.Fatalf("defaults %+v", cfg)
 	}
+	cfg, err = ParseConfig([]string{"-http"}, func(string) string { return "" })
+	if err != nil || cfg.Users != 1000 || cfg.Renames != 20_000 || !cfg.CRUD || strings.Join(cfg.Phases, ",") != "register-par,rename-warm,ceiling" {
+		t.Fatalf("-http defaults %+v %v", cfg, err)
+	}
+	cfg, err = ParseConfig([]string{"-http", "-users", "50", "-phases", "rename-warm", "-crud=false"}, func(string) string { return "" })
+	if err != nil || cfg.Users != 50 || cfg.Renames != 20_000 || cfg.CRUD || strings.Join(cfg.Phases, ",") != "rename-warm" {
+		t.Fatalf("-http with sizes %+v %v", cfg, err)
+	}
 	cfg, err = ParseConfig([]string{"-phases", "rebuild,register-seq"}, func(string) string { return "" })
 	if err != nil || strings.Join(cfg.Phases, ",") != "register-seq,rebuild" {
 		t.Fatalf("phases %v %v", cfg.Phases, err)
