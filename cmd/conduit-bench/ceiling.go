@@ -141,6 +141,6 @@ func (m *Main) storeCeiling(ctx context.Context, pool *pgxpool.Pool, payload fun
 		return fmt.Errorf("store appends: %w", err)
 	}
 	n := int(bar.n.Load())
-	m.report.Ceiling = append(m.report.Ceiling, Ceiling{Title: title, Rows: n, Wall: wall, PerSecond: float64(n) / wall.Seconds()})
+	m.report.Ceiling = append(m.report.Ceiling, Ceiling{Title: title, Rows: n, Wall: wall, PerSecond: float64(n) / wall.Seconds(), Store: true})
 	return nil
 }

@@ -34,6 +34,17 @@ const (
 	DefaultWorkers = 10
 )
 
+// The HTTP workload, the defaults with -http: 1,000 users
+// registered by the workers, then 20,000 renames, beside the ceilings.
+const (
+	DefaultHTTPUsers   = 1_000
+	DefaultHTTPRenames = 20_000
+)
+
+// DefaultHTTPPhases are the phases -http runs unless -phases says
+// otherwise.
+var DefaultHTTPPhases = []string{PhaseRegisterPar, PhaseRenameWarm, PhaseCeiling}
+
 // How the in-process phases dispatch (-via).
 const (
 	// ViaCommands dispatches the commands the use cases would, as the
@@ -72,6 +83,10 @@ type Config struct {
 	// URL (-url), or of a Conduit server the benchmark starts itself.
 	HTTP bool
 	URL  string
+	// CRUD drives, with -http, a CRUD baseline too (-crud): the same
+	// routes written directly on pgx, served by the benchmark on the same
+	// PostgreSQL server, so that Conduit is compared with it in one run.
+	CRUD bool
 	// CeilingRows is the number of raw inserts of the pgx ceiling
 	// (-ceiling-rows).
 	CeilingRows int
@@ -108,16 +123,18 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	cfg := Config{DatabaseURL: getenv("DATABASE_URL"), Args: args}
 	fs := flag.NewFlagSet("conduit-bench", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.IntVar(&cfg.Users, "users", DefaultUsers, "users registered in each registration phase")
-	fs.IntVar(&cfg.Renames, "renames", DefaultRenames, "username changes in each rename phase")
+	fs.IntVar(&cfg.Users, "users", DefaultUsers, "users registered in each registration phase (with -http: 1,000)")
+	fs.IntVar(&cfg.Renames, "renames", DefaultRenames, "username changes in each rename phase (with -http: 20,000)")
 	fs.IntVar(&cfg.Workers, "workers", DefaultWorkers, "concurrent dispatchers in the parallel phases")
-	phases := fs.String("phases", "all", "phases to run: all, or a comma-separated list of "+strings.Join(AllPhases, ", "))
+	phases := fs.String("phases", "all", "phases to run: all, or a comma-separated list of "+strings.Join(AllPhases, ", ")+
+		" (with -http: "+strings.Join(DefaultHTTPPhases, ",")+")")
 	memory := fs.Uint("hash-memory", uint(password.DefaultParams.Memory), "Argon2id memory per password hash, in KiB (lower than Conduit's only when asked)")
 	passes := fs.Uint("hash-time", uint(password.DefaultParams.Time), "Argon2id passes per password hash")
 	threads := fs.Uint("hash-threads", uint(password.DefaultParams.Threads), "Argon2id threads per password hash")
 	fs.StringVar(&cfg.Via, "via", ViaCommands, "in-process dispatch: commands (the seed's Conduit.B: validated, hashed, no uniqueness claims) or usecases (RegisterUser and UpdateUser, claims included)")
 	consistency := fs.String("consistency", "eventual", "in-process dispatch consistency: eventual (the seed's) or strong (as a server)")
 	fs.BoolVar(&cfg.HTTP, "http", false, "drive the phases through the HTTP API instead of in-process")
+	fs.BoolVar(&cfg.CRUD, "crud", true, "with -http: drive a CRUD baseline (the same routes on pgx, same PostgreSQL) after Conduit, and compare")
 	fs.StringVar(&cfg.URL, "url", "", "with -http: the API of a running Conduit (http://host:port/api); empty starts one in-process")
 	fs.IntVar(&cfg.CeilingRows, "ceiling-rows", 100_000, "single-row inserts of the raw pgx ceiling")
 	fs.DurationVar(&cfg.PhaseTimeout, "timeout", 10*time.Minute, "bound on each phase")
@@ -135,6 +152,19 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if cfg.HTTP {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["users"] {
+			cfg.Users = DefaultHTTPUsers
+		}
+		if !set["renames"] {
+			cfg.Renames = DefaultHTTPRenames
+		}
+		if !set["phases"] {
+			*phases = strings.Join(DefaultHTTPPhases, ",")
+		}
 	}
 	switch {
 	case cfg.Users < 1 || cfg.Renames < 0 || cfg.CeilingRows < 0:

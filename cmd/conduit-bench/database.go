@@ -26,6 +26,9 @@ type server struct {
 	base    *url.URL         // a connection URL whose database is replaced
 	prefix  string           // of this run's databases
 	created []string         // databases to drop
+	// noStatements says why the throwaway cluster does not preload
+	// pg_stat_statements (empty when it does, or with DATABASE_URL).
+	noStatements string
 }
 
 // Databases of a run, by role.
@@ -46,7 +49,15 @@ func startServer(ctx context.Context, m *Main) (*server, error) {
 	} else {
 		// A throwaway cluster with PostgreSQL's durable defaults, which
 		// pglocal keeps: fsync=on, synchronous_commit=on.
-		c, err := pglocal.Start(ctx, pglocal.Config{BinDir: m.Config.PostgresBinDir, Logger: m.Logger})
+		// pg_stat_statements, when installed, counts the statements of
+		// each request.
+		var settings map[string]string
+		if _, err := statementsLibrary(m.Config.PostgresBinDir); err != nil {
+			s.noStatements = fmt.Sprintf("statements not counted: %v", err)
+		} else {
+			settings = map[string]string{"shared_preload_libraries": "pg_stat_statements", "pg_stat_statements.track": "top"}
+		}
+		c, err := pglocal.Start(ctx, pglocal.Config{BinDir: m.Config.PostgresBinDir, Logger: m.Logger, Settings: settings})
 		if err != nil {
 			return nil, err
 		}
@@ -140,6 +151,16 @@ func (s *server) settings(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("PostgreSQL %s, fsync=%s, synchronous_commit=%s", version, fsync, syncCommit), nil
+}
+
+// queryRow runs one query on the maintenance database and scans its row.
+func (s *server) queryRow(ctx context.Context, sql string, dest ...any) error {
+	conn, err := pgx.Connect(ctx, s.admin)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return conn.QueryRow(ctx, sql).Scan(dest...)
 }
 
 // exec runs one statement on the maintenance database.

@@ -5,7 +5,8 @@
 //	go run ./cmd/conduit-bench                               # every phase, the seed's sizes
 //	go run ./cmd/conduit-bench -hash-memory 64 -hash-time 1  # cheap password hashes, as the seed had
 //	go run ./cmd/conduit-bench -users 500 -renames 10000 -phases register-par,rename-warm
-//	go run ./cmd/conduit-bench -http                         # through the HTTP API of a server it starts
+//	go run ./cmd/conduit-bench -http                         # the HTTP workload, Conduit beside a CRUD baseline
+//	go run ./cmd/conduit-bench -http -users 50 -renames 500 -ceiling-rows 2000   # the same, scaled down
 //	go run ./cmd/conduit-bench -http -url http://localhost:8080/api   # of a running Conduit
 //	go run ./cmd/conduit-bench -json > bench.json
 //
@@ -59,11 +60,39 @@
 // -hash-threads lower it; the report then says so. The seed lowered its
 // hashing too.
 //
-// -http drives the registrations and the renames through the RealWorld
-// API instead (POST /api/users, PUT /api/user with each user's token),
-// strongly consistent as a server is: of the Conduit at -url, or of one
-// the benchmark serves itself on a loopback port. The other phases need
-// control of the server's handlers and database and are skipped.
+// # HTTP
+//
+// -http runs the HTTP workload instead: by default 1,000 users registered
+// by the 10 workers (POST /api/users), then 20,000 username changes (PUT
+// /api/user with each user's token, each user's renames in order on one
+// worker), while one more client keeps reading profiles (GET
+// /api/profiles/:username): it takes the latest rename sent, polls its new
+// name until it shows, then the latest one sent by then. It reports
+// renames/s, latency p50/p99, failed renames (counted, not fatal, up to
+// 100), the read lag (from the PUT's sending until a GET showed the new
+// name) and the renames a GET sent after the PUT's answer did not show
+// (read-after-write broken). The event store's ceiling runs first (the
+// ceiling phase, -ceiling-rows).
+//
+// The server is the Conduit at -url, or one the benchmark serves itself on
+// a loopback port (every handler, strong consistency, as cmd/conduit).
+// Then, unless -crud=false, the same load drives a CRUD baseline on the
+// same PostgreSQL server: the three routes written directly on pgx in a
+// database of their own (users with unique indexes on username and email;
+// one INSERT per registration with the same password hashing, one UPDATE
+// ... RETURNING per rename, one SELECT per profile; Conduit's JWTs). The
+// report prints Conduit's renames/s over the baseline's and over the event
+// store's one-event appends, measured in the same run.
+//
+// Statements per rename come from pg_stat_statements: the throwaway
+// cluster preloads it when the server ships the module, and a server of
+// DATABASE_URL is used if it preloads it; otherwise the report says so.
+// Statistics are reset before each rename phase; the statements of one
+// profile GET, measured alone before it, are taken out for the reader's
+// GETs. The count includes the server's background work during the phase
+// (subscriptions, projectors, polling), not what it does after the last
+// answer. The other phases need control of the server's handlers and
+// database and are skipped with -http.
 //
 // # Database
 //

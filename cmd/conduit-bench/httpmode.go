@@ -11,7 +11,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cohort-dev/cohort/conduit"
@@ -148,35 +150,58 @@ type httpUser struct {
 	name, token string
 }
 
-// runHTTP drives the registration and rename phases through the API, of
-// the server at Config.URL or of one it starts. The other phases need
-// control of the server's process and database.
-func (m *Main) runHTTP(ctx context.Context) (err error) {
-	base := m.Config.URL
-	if base == "" {
-		var own *ownServer
-		if own, base, err = m.startOwnServer(ctx); err != nil {
-			return err
-		}
-		defer func() { err = errors.Join(err, own.close()) }()
-		m.report.Mode += "; the benchmark serves the API itself on a loopback port"
-	} else {
-		m.report.Mode += "; server at " + base
+// maxRenameErrors is how many renames may fail before a phase gives up.
+const maxRenameErrors = 100
+
+// profileGetCount is how many GETs of profiles, alone, measure the statements
+// of one.
+const profileGetCount = 200
+
+// profileGets measures the statements of GET /api/profiles/:username
+// alone, sent by the reader, so that the rename phase can take the
+// reader's share out of its count.
+func (m *Main) profileGets(ctx context.Context, probe *readProbe, sys system, users []httpUser, stats *statementCounter) (readsProfile, error) {
+	if err := stats.reset(ctx); err != nil {
+		return nil, fmt.Errorf("reset pg_stat_statements: %w", err)
 	}
-	return m.httpPhases(ctx, base)
+	for i := range profileGetCount {
+		status, err := probe.get(ctx, "/profiles/"+url.PathEscape(users[i%len(users)].name))
+		if err != nil {
+			return nil, err
+		}
+		if status != http.StatusOK {
+			return nil, fmt.Errorf("GET /api/profiles/%s answered %d", users[i%len(users)].name, status)
+		}
+	}
+	calls, err := stats.count(ctx, sys.db)
+	if err != nil {
+		return nil, err
+	}
+	return profileReads(calls, profileGetCount), nil
 }
 
-// httpPhases runs the phases against the API at base.
-func (m *Main) httpPhases(ctx context.Context, base string) error {
-	cfg := m.Config
-	client := newAPIClient(base, cfg.Workers)
-	defer client.http.CloseIdleConnections()
-	// A run id keeps names unique on a server that outlives the run.
-	run := strings.ToLower(rand.Text()[:6])
+// crudPrefix starts the names of the CRUD baseline's phases.
+const crudPrefix = "crud-"
 
+// system is a server the HTTP phases drive.
+type system struct {
+	prefix string // of its phases' names: "" for Conduit, crudPrefix
+	title  string // before its phases' titles
+	db     string // the role of its database, whose statements are counted; "" if not the benchmark's
+}
+
+// runHTTP drives the registration and rename phases through the API, of
+// the server at Config.URL or of one it starts, then through the CRUD
+// baseline's on the same PostgreSQL server, and compares them. The other
+// phases need control of the server's process and database.
+func (m *Main) runHTTP(ctx context.Context) error {
+	stats := &statementCounter{note: "statements not counted: the benchmark has no database of its own (-url without DATABASE_URL)"}
+	if m.srv != nil {
+		stats = startStatements(ctx, m.srv, m.srv.noStatements)
+	}
 	var skipped []string
 	for _, p := range []string{PhaseWorkflow, PhaseRenameCold, PhaseRebuild} {
-		if cfg.Runs(p) {
+		if m.Config.Runs(p) {
 			skipped = append(skipped, p)
 		}
 	}
@@ -184,9 +209,56 @@ func (m *Main) httpPhases(ctx context.Context, base string) error {
 		m.report.Notes = append(m.report.Notes, fmt.Sprintf("Skipped in -http mode (they need control of the server's handlers, process and database): %s.",
 			strings.Join(skipped, ", ")))
 	}
+	if err := m.runConduitHTTP(ctx, stats); err != nil {
+		return err
+	}
+	switch {
+	case !m.Config.CRUD:
+	case m.srv == nil:
+		m.report.Notes = append(m.report.Notes, "The CRUD baseline needs DATABASE_URL with -url: skipped.")
+	default:
+		crud, base, err := m.startCRUDServer(ctx)
+		if err != nil {
+			return fmt.Errorf("crud baseline: %w", err)
+		}
+		m.report.Mode += "; then the CRUD baseline (pgx, one statement per request) on the same PostgreSQL"
+		err = m.httpPhases(ctx, base, system{prefix: crudPrefix, title: "CRUD baseline: ", db: dbCRUD}, stats)
+		if err = errors.Join(err, crud.close()); err != nil {
+			return err
+		}
+	}
+	m.report.Comparison = compare(m.report)
+	return nil
+}
+
+// runConduitHTTP runs the HTTP phases on the Conduit at Config.URL, or on
+// one it serves itself.
+func (m *Main) runConduitHTTP(ctx context.Context, stats *statementCounter) (err error) {
+	base, sys := m.Config.URL, system{}
+	if base == "" {
+		var own *ownServer
+		if own, base, err = m.startOwnServer(ctx); err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, own.close()) }()
+		m.report.Mode += "; the benchmark serves the API itself on a loopback port"
+		sys.db = dbWork
+	} else {
+		m.report.Mode += "; server at " + base
+	}
+	return m.httpPhases(ctx, base, sys, stats)
+}
+
+// httpPhases runs the phases against the API at base.
+func (m *Main) httpPhases(ctx context.Context, base string, sys system, stats *statementCounter) error {
+	cfg := m.Config
+	client := newAPIClient(base, cfg.Workers)
+	defer client.http.CloseIdleConnections()
+	// A run id keeps names unique on a server that outlives the run.
+	run := strings.ToLower(rand.Text()[:6])
 	if cfg.Runs(PhaseRegisterSeq) {
-		err := m.phase(ctx, PhaseRegisterSeq, func(ctx context.Context) error {
-			_, err := m.httpRegister(ctx, client, PhaseRegisterSeq, run+"-s", 1)
+		err := m.phase(ctx, sys.prefix+PhaseRegisterSeq, func(ctx context.Context) error {
+			_, err := m.httpRegister(ctx, client, sys, PhaseRegisterSeq, run+"-s", 1)
 			return err
 		})
 		if err != nil {
@@ -195,9 +267,9 @@ func (m *Main) httpPhases(ctx context.Context, base string) error {
 	}
 	var users []httpUser
 	if cfg.Runs(PhaseRegisterPar) || cfg.Runs(PhaseRenameWarm) {
-		err := m.phase(ctx, PhaseRegisterPar, func(ctx context.Context) error {
+		err := m.phase(ctx, sys.prefix+PhaseRegisterPar, func(ctx context.Context) error {
 			var err error
-			users, err = m.httpRegister(ctx, client, PhaseRegisterPar, run+"-p", cfg.Workers)
+			users, err = m.httpRegister(ctx, client, sys, PhaseRegisterPar, run+"-p", cfg.Workers)
 			return err
 		})
 		if err != nil {
@@ -205,8 +277,8 @@ func (m *Main) httpPhases(ctx context.Context, base string) error {
 		}
 	}
 	if cfg.Runs(PhaseRenameWarm) {
-		return m.phase(ctx, PhaseRenameWarm, func(ctx context.Context) error {
-			return m.httpRenames(ctx, client, users)
+		return m.phase(ctx, sys.prefix+"http-rename", func(ctx context.Context) error {
+			return m.httpRenames(ctx, client, base, sys, users, stats)
 		})
 	}
 	return nil
@@ -214,11 +286,11 @@ func (m *Main) httpPhases(ctx context.Context, base string) error {
 
 // httpRegister registers Config.Users users with POST /api/users, in
 // contiguous chunks over workers.
-func (m *Main) httpRegister(ctx context.Context, c *apiClient, phase, prefix string, workers int) ([]httpUser, error) {
+func (m *Main) httpRegister(ctx context.Context, c *apiClient, sys system, phase, prefix string, workers int) ([]httpUser, error) {
 	n := m.Config.Users
-	title := fmt.Sprintf("1  register %s users sequentially (POST /api/users)", thousands(n))
+	title := sys.title + fmt.Sprintf("1  register %s users sequentially (POST /api/users)", thousands(n))
 	if phase == PhaseRegisterPar {
-		title = fmt.Sprintf("2  register %s users in %d parallel chunks (POST /api/users)", thousands(n), workers)
+		title = sys.title + fmt.Sprintf("2  register %s users in %d parallel chunks (POST /api/users)", thousands(n), workers)
 	}
 	users := make([]httpUser, n)
 	chunk := (n + workers - 1) / workers
@@ -247,17 +319,40 @@ func (m *Main) httpRegister(ctx context.Context, c *apiClient, phase, prefix str
 	if err != nil {
 		return nil, err
 	}
-	m.add(PhaseResult{Phase: phase, Title: title, Commands: n, Wall: wall, PerSecond: float64(n) / wall.Seconds(),
+	m.add(PhaseResult{Phase: sys.prefix + phase, Title: title, Commands: n, Wall: wall, PerSecond: float64(n) / wall.Seconds(),
 		Latency: &lat.latency, Tenths: lat.tenths})
 	return users, nil
 }
 
 // httpRenames changes usernames Config.Renames times with PUT /api/user,
-// each user's renames in order on one worker.
-func (m *Main) httpRenames(ctx context.Context, c *apiClient, users []httpUser) error {
+// each user's renames in order on one worker, while one more client reads
+// profiles to see when the renames show (readProbe). A failed rename is
+// counted, not fatal, up to maxRenameErrors. The statements the server
+// ran in its database during the renames are counted when it is the
+// benchmark's.
+func (m *Main) httpRenames(ctx context.Context, c *apiClient, base string, sys system, users []httpUser, stats *statementCounter) error {
 	cfg := m.Config
 	n, total := len(users), cfg.Renames
-	title := fmt.Sprintf("3  %s renames (PUT /api/user)", thousands(total))
+	title := sys.title + fmt.Sprintf("3  %s renames (PUT /api/user), %d writers, 1 reader (GET /api/profiles/:username)", thousands(total), cfg.Workers)
+	probe := newReadProbe(base, n)
+	counted := sys.db != "" && stats.available()
+	var perGet readsProfile
+	if counted {
+		var err error
+		if perGet, err = m.profileGets(ctx, probe, sys, users, stats); err != nil {
+			return err
+		}
+	}
+	if err := stats.reset(ctx); err != nil {
+		return fmt.Errorf("reset pg_stat_statements: %w", err)
+	}
+	readCtx, stopReading := context.WithCancel(ctx)
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		probe.run(readCtx)
+	}()
+	var failed atomic.Int64
 	bar := m.progress.start(title, total)
 	start := time.Now()
 	lat, err := runWorkers(ctx, cfg.Workers, func(ctx context.Context, worker int, do func(func() error) error) error {
@@ -268,6 +363,7 @@ func (m *Main) httpRenames(ctx context.Context, c *apiClient, users []httpUser) 
 				}
 				var in userDoc
 				in.User.Username = fmt.Sprintf("%s-r%d", users[u].name, round)
+				sent := probe.sent(u, round, in.User.Username)
 				err := do(func() error {
 					out, err := c.call(ctx, http.MethodPut, "/user", users[u].token, in, http.StatusOK)
 					if err == nil && out.User.Username != in.User.Username {
@@ -275,21 +371,49 @@ func (m *Main) httpRenames(ctx context.Context, c *apiClient, users []httpUser) 
 					}
 					return err
 				})
-				if err != nil {
-					return err
+				switch {
+				case err == nil:
+					sent.ack(probe)
+				case ctx.Err() != nil:
+					return ctx.Err()
+				case failed.Add(1) > maxRenameErrors:
+					return fmt.Errorf("more than %d renames failed, the last: %w", maxRenameErrors, err)
+				default:
+					m.Logger.Warn("rename failed", "error", err)
 				}
 				bar.add(1)
 			}
 		}
 	})
 	wall := time.Since(start)
+	stopReading()
+	<-read
 	bar.finish()
 	if err != nil {
 		return err
 	}
-	m.add(PhaseResult{Phase: "http-rename", Title: title, Commands: total, Wall: wall,
+	readLag := probe.result()
+	st := &Statements{Note: stats.note, Reads: readLag.Reads}
+	switch {
+	case counted:
+		calls, err := stats.count(ctx, sys.db)
+		if err != nil {
+			return err
+		}
+		st = renameStatements(calls, total, readLag.Reads, perGet)
+	case sys.db == "":
+		st.Note = "statements not counted: the server's database is not the benchmark's"
+	}
+	r := PhaseResult{Phase: sys.prefix + "http-rename", Title: title, Commands: total, Wall: wall,
 		PerSecond: float64(total) / wall.Seconds(), Latency: &lat.latency, Tenths: lat.tenths,
-		Notes: []string{"each PUT /api/user authenticates (JWT, user read), claims the new name, dispatches with strong consistency " +
-			"(until the users projection and the claims handler have it; the author workflow and the blog projection follow), and reads the user back"}})
+		Errors: int(failed.Load()), ReadLag: &readLag, Statements: st}
+	if sys.prefix == "" {
+		r.Notes = []string{"each PUT /api/user authenticates (JWT, user read), claims the new name, dispatches with strong consistency " +
+			"(until the users projection and the claims handler have it; the author workflow and the blog projection follow), and reads the user back"}
+	} else {
+		r.Notes = []string{"each PUT /api/user verifies the JWT and runs one UPDATE ... RETURNING (unique indexes on username and email); " +
+			"each GET /api/profiles/:username one SELECT"}
+	}
+	m.add(r)
 	return nil
 }

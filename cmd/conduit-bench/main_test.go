@@ -138,14 +138,60 @@ func TestSmokeUseCases(t *testing.T) {
 	checkLag(t, phaseOf(t, r, PhaseWorkflow), "users", "blog")
 }
 
-// TestSmokeHTTP drives the API of a server the benchmark starts itself.
+// TestSmokeHTTP runs the HTTP workload at small sizes: Conduit
+// served by the benchmark, then the CRUD baseline, each with 10 writers
+// renaming and one client reading profiles, side by side in one report.
 func TestSmokeHTTP(t *testing.T) {
-	args := append([]string{"-http", "-phases", "register-seq,register-par,rename-warm"}, smokeArgs...)
+	args := append([]string{"-http", "-phases", "register-seq,register-par,rename-warm,ceiling"}, smokeArgs...)
 	r := bench(t, pgtest.NewDatabase(t), args...)
-	for _, name := range []string{PhaseRegisterSeq, PhaseRegisterPar, "http-rename"} {
+	for _, name := range []string{PhaseRegisterSeq, PhaseRegisterPar, "http-rename", "crud-" + PhaseRegisterSeq, "crud-" + PhaseRegisterPar, "crud-http-rename"} {
 		if p := phaseOf(t, r, name); p.Latency == nil || p.Latency.P50 <= 0 || p.PerSecond <= 0 {
 			t.Errorf("%s: %+v", name, p)
 		}
+	}
+	for _, name := range []string{"http-rename", "crud-http-rename"} {
+		p := phaseOf(t, r, name)
+		if p.Commands != 200 || p.Errors != 0 {
+			t.Errorf("%s: %d renames, %d errors", name, p.Commands, p.Errors)
+		}
+		if l := p.ReadLag; l == nil || l.Samples == 0 || l.P99 <= 0 || l.StaleAfterAck != 0 || l.Errors != 0 {
+			t.Errorf("%s: read lag %+v", name, l)
+		}
+		// The test server does not preload pg_stat_statements: the report
+		// says so instead of failing.
+		if s := p.Statements; s == nil || (s.Available && s.PerRename <= 0) || (!s.Available && s.Note == "") {
+			t.Errorf("%s: statements %+v", name, s)
+		}
+	}
+	c := r.Comparison
+	if c == nil || c.ConduitPerSecond <= 0 || c.CRUDPerSecond <= 0 || c.StorePerSecond <= 0 ||
+		c.VsCRUD != c.ConduitPerSecond/c.CRUDPerSecond || c.VsStore != c.ConduitPerSecond/c.StorePerSecond {
+		t.Errorf("comparison %+v", c)
+	}
+}
+
+// TestSmokeHTTPStatements runs the HTTP workload on the benchmark's own
+// throwaway cluster, which preloads pg_stat_statements when the server
+// ships it, and checks that the statements of each rename are counted.
+func TestSmokeHTTPStatements(t *testing.T) {
+	if _, err := statementsLibrary(""); err != nil {
+		t.Skipf("no pg_stat_statements here: %v", err)
+	}
+	args := append([]string{"-http", "-phases", "register-par,rename-warm", "-users", "20", "-renames", "100"}, smokeArgs[4:]...)
+	r := bench(t, "", args...)
+	for _, name := range []string{"http-rename", "crud-http-rename"} {
+		s := phaseOf(t, r, name).Statements
+		if s == nil || !s.Available || s.PerRename <= 0 || len(s.Top) == 0 {
+			t.Fatalf("%s: statements %+v", name, s)
+		}
+	}
+	// The baseline's rename is its one UPDATE ... RETURNING.
+	var update bool
+	for _, st := range phaseOf(t, r, "crud-http-rename").Statements.Top {
+		update = update || (strings.HasPrefix(st.Query, "UPDATE") && st.PerRename == 1)
+	}
+	if !update {
+		t.Errorf("the baseline's UPDATE is not among its statements once per rename: %+v", phaseOf(t, r, "crud-http-rename").Statements.Top)
 	}
 }
 
@@ -228,6 +274,14 @@ func TestParseConfig(t *testing.T) {
 	if cfg.Users != 5000 || cfg.Renames != 100_000 || cfg.Workers != 10 || len(cfg.Phases) != len(AllPhases) ||
 		cfg.LoweredHashing() || cfg.Via != ViaCommands || cfg.DatabaseURL != "postgres://x/y" {
 		t.Fatalf("defaults %+v", cfg)
+	}
+	cfg, err = ParseConfig([]string{"-http"}, func(string) string { return "" })
+	if err != nil || cfg.Users != 1000 || cfg.Renames != 20_000 || !cfg.CRUD || strings.Join(cfg.Phases, ",") != "register-par,rename-warm,ceiling" {
+		t.Fatalf("-http defaults %+v %v", cfg, err)
+	}
+	cfg, err = ParseConfig([]string{"-http", "-users", "50", "-phases", "rename-warm", "-crud=false"}, func(string) string { return "" })
+	if err != nil || cfg.Users != 50 || cfg.Renames != 20_000 || cfg.CRUD || strings.Join(cfg.Phases, ",") != "rename-warm" {
+		t.Fatalf("-http with sizes %+v %v", cfg, err)
 	}
 	cfg, err = ParseConfig([]string{"-phases", "rebuild,register-seq"}, func(string) string { return "" })
 	if err != nil || strings.Join(cfg.Phases, ",") != "register-seq,rebuild" {

@@ -26,7 +26,53 @@ type Report struct {
 	HashingLowered bool          `json:"hashing_lowered"`
 	Phases         []PhaseResult `json:"phases"`
 	Ceiling        []Ceiling     `json:"ceiling,omitempty"`
-	Notes          []string      `json:"notes,omitempty"`
+	// Comparison sets the HTTP renames beside the baselines of the same
+	// run (-http).
+	Comparison *Comparison `json:"comparison,omitempty"`
+	Notes      []string    `json:"notes,omitempty"`
+}
+
+// Comparison is Conduit's HTTP rename rate against the baselines measured
+// in the same run, on the same server: the CRUD baseline over HTTP, and
+// the event store alone (one-event appends from the workers, no runtime,
+// no HTTP). A figure is zero when its phase did not run.
+type Comparison struct {
+	ConduitPerSecond float64 `json:"conduit_renames_per_second"`
+	CRUDPerSecond    float64 `json:"crud_renames_per_second"`
+	StorePerSecond   float64 `json:"store_appends_per_second"`
+	// VsCRUD is ConduitPerSecond / CRUDPerSecond; VsStore is
+	// ConduitPerSecond / StorePerSecond.
+	VsCRUD  float64 `json:"conduit_over_crud"`
+	VsStore float64 `json:"conduit_over_store"`
+}
+
+// compare returns the comparison of the report's HTTP renames, or nil
+// without them.
+func compare(r Report) *Comparison {
+	var c Comparison
+	for _, p := range r.Phases {
+		switch p.Phase {
+		case "http-rename":
+			c.ConduitPerSecond = p.PerSecond
+		case crudPrefix + "http-rename":
+			c.CRUDPerSecond = p.PerSecond
+		}
+	}
+	for _, ce := range r.Ceiling {
+		if ce.Store {
+			c.StorePerSecond = ce.PerSecond
+		}
+	}
+	if c.ConduitPerSecond == 0 {
+		return nil
+	}
+	if c.CRUDPerSecond > 0 {
+		c.VsCRUD = c.ConduitPerSecond / c.CRUDPerSecond
+	}
+	if c.StorePerSecond > 0 {
+		c.VsStore = c.ConduitPerSecond / c.StorePerSecond
+	}
+	return &c
 }
 
 // PhaseResult is one phase's figures.
@@ -49,7 +95,13 @@ type PhaseResult struct {
 	Authors *Authors `json:"authors,omitempty"`
 	// Rebuild, in the rebuild phase.
 	Rebuild *Rebuild `json:"rebuild,omitempty"`
-	Notes   []string `json:"notes,omitempty"`
+	// Errors, ReadLag and Statements, in the HTTP rename phases: the
+	// renames that failed, how soon a reading client saw the renames, and
+	// the PostgreSQL statements per rename.
+	Errors     int         `json:"errors"`
+	ReadLag    *ReadLag    `json:"read_lag,omitempty"`
+	Statements *Statements `json:"statements,omitempty"`
+	Notes      []string    `json:"notes,omitempty"`
 }
 
 // Lag is how a projection followed a phase's commands, from the
@@ -100,6 +152,8 @@ type Ceiling struct {
 	Rows      int           `json:"rows"`
 	Wall      time.Duration `json:"wall_ns"`
 	PerSecond float64       `json:"per_second"`
+	// Store marks the event store's own ceiling (appends of one event).
+	Store bool `json:"store,omitempty"`
 }
 
 // seed holds the seed's figures (Elixir Conduit on EventStore and
@@ -140,6 +194,8 @@ const (
 	targetRebuildRate     = 105_000.0 / 3
 	targetHTTPRenameRate  = 3_000.0
 	targetHTTPP99         = 20 * time.Millisecond
+	targetVsCRUD          = 3.0 // Conduit's HTTP renames over the CRUD baseline's
+	targetVsStore         = 0.5 // over the event store's one-event appends
 )
 
 // WriteJSON writes the report as indented JSON.
@@ -188,8 +244,24 @@ func (r *Report) WriteTable(w io.Writer) error {
 			fmt.Fprintf(tw, "  %s\t%s/s\t\t\t\t\n", c.Title, thousands(int(c.PerSecond)))
 		}
 	}
+	if c := r.Comparison; c != nil {
+		fmt.Fprintf(tw, "Conduit's HTTP renames against the baselines, same run, same server\t\t\t\t\t\n")
+		if c.CRUDPerSecond > 0 {
+			fmt.Fprintf(tw, "  renames/s: conduit %s, crud %s, ratio conduit/crud\t%.2f×\t\t\t%s\t\n",
+				perSecond(c.ConduitPerSecond), perSecond(c.CRUDPerSecond), c.VsCRUD, check(c.VsCRUD >= targetVsCRUD, fmt.Sprintf("≥ %.0f×", targetVsCRUD)))
+		}
+		if c.StorePerSecond > 0 {
+			fmt.Fprintf(tw, "  renames/s: conduit %s, event store alone %s, ratio conduit/store\t%.2f×\t\t\t%s\t\n",
+				perSecond(c.ConduitPerSecond), perSecond(c.StorePerSecond), c.VsStore, check(c.VsStore >= targetVsStore, fmt.Sprintf("≥ %.1f×", targetVsStore)))
+		}
+	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	for _, p := range r.Phases {
+		if s := p.Statements; s != nil {
+			b.WriteString(s.describe(p.Phase))
+		}
 	}
 	for _, p := range r.Phases {
 		for _, n := range p.Notes {
@@ -268,6 +340,25 @@ func (r *Report) rows(p *PhaseResult, warm *PhaseResult, defaultSizes bool) []ro
 			lr.target = check(l.P99 <= targetHTTPP99, "p99 ≤ "+human(targetHTTPP99))
 		}
 		rows = append(rows, lr)
+	}
+	if strings.HasSuffix(p.Phase, "http-rename") {
+		rows = append(rows, row{label: "errors", ours: thousands(p.Errors), target: check(p.Errors == 0, "0")})
+	}
+	if l := p.ReadLag; l != nil {
+		rows = append(rows,
+			row{label: fmt.Sprintf("read lag p50 / p99 / max (%s renames sampled, %s GETs)", thousands(l.Samples), thousands(int(l.Reads))),
+				ours: fmt.Sprintf("%s / %s / %s", human(l.P50), human(l.P99), human(l.Max))},
+			row{label: "renames a GET after the answer did not show (read-after-write)", ours: thousands(l.StaleAfterAck),
+				target: check(l.StaleAfterAck == 0, "0")},
+			row{label: "reader: superseded / never shown / failed GETs",
+				ours: fmt.Sprintf("%d / %d / %d", l.Superseded, l.NeverShown, l.Errors)})
+	}
+	if s := p.Statements; s != nil {
+		sr := row{label: "PostgreSQL statements per rename (pg_stat_statements)", ours: "not counted"}
+		if s.Available {
+			sr.ours = fmt.Sprintf("%.1f", s.PerRename)
+		}
+		rows = append(rows, sr)
 	}
 	for _, l := range p.Lags {
 		first, span, limit := r.seedLag(p.Phase, l.Projection)

@@ -146,9 +146,15 @@ func (m *Main) phase(ctx context.Context, name string, f func(context.Context) e
 }
 
 // add appends a phase's figures to the report if the phase was selected
-// (phases also run unselected to prepare the data of later ones).
+// (phases also run unselected to prepare the data of later ones). The
+// CRUD baseline's phases and the HTTP renames go with the phases they
+// mirror.
 func (m *Main) add(r PhaseResult) {
-	if m.Config.Runs(r.Phase) || (r.Phase == "http-rename" && m.Config.Runs(PhaseRenameWarm)) {
+	name := strings.TrimPrefix(r.Phase, crudPrefix)
+	if name == "http-rename" {
+		name = PhaseRenameWarm
+	}
+	if m.Config.Runs(name) {
 		m.report.Phases = append(m.report.Phases, r)
 	}
 }
