@@ -32,7 +32,9 @@ DECLARE
     v_rest integer := n;
     r record;
 BEGIN
-    -- The transaction id comes before any position (see horizon.go).
+    -- The writers' lock, then the transaction id, then positions (see
+    -- horizon.go).
+    PERFORM pg_advisory_xact_lock_shared(1668245618, '{{schema}}.event_position'::regclass::oid::integer);
     PERFORM pg_current_xact_id();
 
     -- Every stream, in stream id order: created when the append may create
@@ -114,4 +116,40 @@ BEGIN
             RETURNING ev.stream_id, ev.stream_version, ev.position)
         SELECT ins.stream_id, 0::smallint, max(ins.stream_version), min(ins.position), max(ins.position)
           FROM inserted ins GROUP BY ins.stream_id;
+END $$;
+
+-- Every transaction that takes positions holds the writers' lock, a shared
+-- transaction-level advisory lock on (1668245618, the oid of the position
+-- sequence), from before its first position until it ends: the horizon
+-- waits for the transactions that hold it, not for every transaction on
+-- the cluster (see horizon.go). append_batch takes it above; append_events
+-- takes it first of all.
+CREATE OR REPLACE FUNCTION {{schema}}.append_events(p_stream text, p_expected bigint,
+    p_ids uuid[], p_types text[], p_data jsonb[], p_metadata jsonb[],
+    p_causation uuid[], p_correlation uuid[],
+    OUT status smallint, OUT version bigint, OUT first_position bigint, OUT last_position bigint)
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    v_n bigint := cardinality(p_ids);
+    v_cur bigint;
+BEGIN
+    PERFORM pg_advisory_xact_lock_shared(1668245618, '{{schema}}.event_position'::regclass::oid::integer);
+    PERFORM pg_current_xact_id();
+    SELECT l.status, l.cur INTO status, v_cur FROM {{schema}}.lock_stream(p_stream, p_expected, v_n) l;
+    version := v_cur;
+    IF status <> 0 THEN
+        RETURN;
+    END IF;
+    WITH ins AS (
+        INSERT INTO {{schema}}.events (position, event_id, stream_id, stream_version, type, data,
+                                       metadata, causation_id, correlation_id, created_at)
+        SELECT nextval('{{schema}}.event_position'), u.id, p_stream, v_cur + u.ord, u.type, u.data,
+               u.metadata, u.causation, u.correlation, now()
+          FROM unnest(p_ids, p_types, p_data, p_metadata, p_causation, p_correlation)
+               WITH ORDINALITY AS u(id, type, data, metadata, causation, correlation, ord)
+        RETURNING position)
+    SELECT min(ins.position), max(ins.position) INTO first_position, last_position FROM ins;
+    version := v_cur + v_n;
 END $$;
