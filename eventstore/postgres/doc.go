@@ -16,6 +16,13 @@
 // transactions on the cluster, however long, do not: a report, a
 // migration or a projector's batch delays no subscription.
 //
+// The store appends only in transactions of its own, on its own
+// connections: no API appends in a caller's transaction. So a caller may
+// wait for the horizon (a strongly consistent dispatch, ReadAll, a
+// subscription from Current) while it holds a transaction open on the same
+// database, even one that wrote: that transaction never holds the writers'
+// lock, and the wait does not wait for it.
+//
 // Appends take their streams in stream id order, whatever their expected
 // versions, so that group commits of different processes never deadlock.
 //
