@@ -71,7 +71,7 @@ type horizon struct {
 type observation struct {
 	last   int64  // the sequence's last value L
 	next   uint64 // the next transaction id N, read after L
-	oldest uint64 // the oldest id holding the writers' lock with N; N if none
+	oldest uint64 // every writer with a lower id had ended when N was read
 }
 
 func newHorizon(s *Store) *horizon {
@@ -112,31 +112,48 @@ func (h *horizon) kick() {
 // the oid of the store's position sequence (migrations/0008).
 const writersLockClass = 1668245618
 
-// writersQuery reads the snapshot's xmin and its age (N = xmin + age), and
-// the age of the oldest transaction id holding the writers' lock (NULL if
-// none has an id). pg_locks is read once: the advisory lock's holders are
-// matched with the transactionid locks they hold on their own ids.
+// writersQuery reads the snapshot's xmin and its age (N = xmin + age),
+// and, unless xmin alone settles what is waited for (no transaction at all
+// with an id below $3, the lowest N pending, or below this N), the age of
+// the oldest transaction id holding the writers' lock (NULL if none has an
+// id). pg_locks costs more than the snapshot, so it is read only then, and
+// once: the advisory lock's holders are matched with the transactionid
+// locks they hold on their own ids.
 const writersQuery = `
 WITH l AS MATERIALIZED (
   SELECT locktype, database, classid, objid, objsubid, virtualtransaction, transactionid, mode
     FROM pg_locks WHERE granted AND locktype IN ('advisory', 'transactionid'))
-SELECT pg_snapshot_xmin(s)::text::bigint, age(xid(pg_snapshot_xmin(s))),
-       (SELECT max(age(t.transactionid))
-          FROM l a JOIN l t ON t.virtualtransaction = a.virtualtransaction
-         WHERE a.locktype = 'advisory' AND a.classid = $1::integer::oid
-           AND a.objid = $2::regclass AND a.objsubid = 2
-           AND a.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-           AND t.locktype = 'transactionid' AND t.mode = 'ExclusiveLock')
-  FROM pg_current_snapshot() s`
+SELECT x.xmin, x.age, x.settled,
+       CASE WHEN NOT x.settled THEN
+         (SELECT max(age(t.transactionid))
+            FROM l a JOIN l t ON t.virtualtransaction = a.virtualtransaction
+           WHERE a.locktype = 'advisory' AND a.classid = $1::integer::oid
+             AND a.objid = $2::regclass AND a.objsubid = 2
+             AND a.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+             AND t.locktype = 'transactionid' AND t.mode = 'ExclusiveLock')
+       END
+  FROM (SELECT y.xmin, y.age, y.xmin >= least($3::bigint, y.xmin + y.age) AS settled
+          FROM (SELECT pg_snapshot_xmin(s)::text::bigint AS xmin, age(xid(pg_snapshot_xmin(s))) AS age
+                  FROM pg_current_snapshot() s) y) x`
 
 // observe reads L, then N and the oldest writer, in two statements of one
 // round trip. N is derived from age(), which counts transactions from a
 // given id to the next one to be assigned, without assigning one; the
-// writers' ids are widened from 32 bits the same way, from N.
+// writers' ids are widened from 32 bits the same way, from N. Every
+// transaction with an id below the snapshot's xmin has ended, writers
+// among them, so the oldest writer is at least xmin.
 func (h *horizon) observe(ctx context.Context) (observation, error) {
+	var lowest pgtype.Int8 // the lowest N pending
+	h.mu.Lock()
+	for _, p := range h.pending {
+		if !lowest.Valid || int64(p.next) < lowest.Int64 {
+			lowest = pgtype.Int8{Int64: int64(p.next), Valid: true}
+		}
+	}
+	h.mu.Unlock()
 	b := &pgx.Batch{}
 	b.Queue("SELECT pg_sequence_last_value($1::regclass)", h.s.q.schema+".event_position")
-	b.Queue(writersQuery, writersLockClass, h.s.q.schema+".event_position")
+	b.Queue(writersQuery, writersLockClass, h.s.q.schema+".event_position", lowest)
 	br := h.s.pool.SendBatch(ctx, b)
 	defer br.Close()
 	var last pgtype.Int8
@@ -144,14 +161,19 @@ func (h *horizon) observe(ctx context.Context) (observation, error) {
 		return observation{}, fmt.Errorf("postgres: horizon: %w", err)
 	}
 	var xmin, age int64
+	var settled bool
 	var oldestAge pgtype.Int4
-	if err := br.QueryRow().Scan(&xmin, &age, &oldestAge); err != nil {
+	if err := br.QueryRow().Scan(&xmin, &age, &settled, &oldestAge); err != nil {
 		return observation{}, fmt.Errorf("postgres: horizon: %w", err)
 	}
 	next := xmin + age
-	oldest := next
-	if oldestAge.Valid {
-		oldest = min(next, next-int64(oldestAge.Int32))
+	oldest := xmin
+	switch {
+	case settled:
+	case oldestAge.Valid:
+		oldest = max(xmin, min(next, next-int64(oldestAge.Int32)))
+	default:
+		oldest = next
 	}
 	return observation{last: last.Int64, next: uint64(next), oldest: uint64(oldest)}, nil
 }
