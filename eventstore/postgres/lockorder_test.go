@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cohort-dev/cohort/eventstore"
 	"github.com/cohort-dev/cohort/eventstore/postgres"
@@ -31,9 +32,7 @@ func appendEvents(ctx context.Context, tx pgx.Tx, stream string) error {
 }
 
 // waitBlocked waits until the backend pid waits for a lock.
-func waitBlocked(tb testing.TB, pool interface {
-	QueryRow(context.Context, string, ...any) pgx.Row
-}, pid uint32) {
+func waitBlocked(tb testing.TB, pool *pgxpool.Pool, pid uint32) {
 	tb.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
