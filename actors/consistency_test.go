@@ -8,6 +8,7 @@ import (
 
 	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/actors/actorstest"
+	"github.com/cohort-dev/cohort/internal/pgtest"
 )
 
 // TestStrongConsistencyAcrossProcesses: two applications on one database,
@@ -125,4 +126,41 @@ func TestHandlerSubscriptionReset(t *testing.T) {
 		app = run(&second)
 		eventually(t, patience, "the handler replays from the origin", func() bool { return second.len() == 3 })
 	})
+}
+
+// TestStrongDispatchInsideOpenTransaction: a strongly consistent dispatch
+// made while the caller holds a transaction open on the same database,
+// one that wrote and so holds a transaction id, returns: the store's
+// horizon waits only for transactions that took positions, and the
+// store appends on its own connections, never in the caller's
+// transaction.
+func TestStrongDispatchInsideOpenTransaction(t *testing.T) {
+	ctx := t.Context()
+	conn := actorstest.PostgresDatabase(t)
+	app := newBank(t, actorstest.PostgresStore(t, conn))
+	var rec recorder
+	must(t, app.RegisterHandler(actors.HandlerConfig{Name: "projection", Handler: rec.handler(), Consistency: actors.Strong}))
+	actorstest.Start(t, app)
+
+	pool := pgtest.NewPool(t, conn)
+	_, err := pool.Exec(ctx, "CREATE TABLE caller (n int)")
+	must(t, err)
+	tx, err := pool.Begin(ctx)
+	must(t, err)
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	_, err = tx.Exec(ctx, "INSERT INTO caller VALUES (1)")
+	must(t, err)
+
+	// Far below the dispatch timeout, far above a loaded machine's delay.
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	r, err := app.Dispatch(dctx, OpenAccount{ID: "in-tx"}, actors.WithConsistency(actors.Strong))
+	if err != nil {
+		t.Fatalf("strong dispatch inside an open transaction: %v", err)
+	}
+	if rec.positions()[r.Position] != 1 {
+		t.Fatalf("strong dispatch returned before the handler processed position %d", r.Position)
+	}
+	_, err = tx.Exec(ctx, "INSERT INTO caller VALUES (2)")
+	must(t, err) // the transaction was open throughout
 }

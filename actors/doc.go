@@ -43,5 +43,9 @@
 //
 // A strongly consistent dispatch returns once every strongly consistent
 // handler has processed the global position of the command's last event;
-// App.WaitFor does the same for any handler and position.
+// App.WaitFor does the same for any handler and position. Either may be
+// called while the caller holds a transaction open on the event store's
+// database, even one that wrote: the PostgreSQL store appends on its own
+// connections, and its horizon waits only for transactions that appended
+// events, so the wait never waits for the caller's transaction.
 package actors

@@ -1,17 +1,14 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
@@ -43,9 +40,8 @@ const (
 )
 
 type appendResponse struct {
-	status int16
-	res    eventstore.AppendResult
-	err    error
+	res eventstore.AppendResult
+	err error
 }
 
 func (r *appendRequest) reply(resp appendResponse) { r.result <- resp }
@@ -228,9 +224,9 @@ func (s *Store) commit(batch []*appendRequest) {
 // transaction, or in one per round when a stream is appended to more than
 // once (each round sees the one before).
 func (s *Store) commitClaimed(live []*appendRequest) {
-	// Lock streams in one order in every transaction, so that two
+	// append_batch takes its streams in one order (stream id, in the
+	// database's collation) whatever their expected versions, so that two
 	// committers (or two processes) never deadlock.
-	slices.SortStableFunc(live, func(a, b *appendRequest) int { return cmp.Compare(a.stream, b.stream) })
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
 	wrote := false
@@ -251,11 +247,9 @@ func (s *Store) commitClaimed(live []*appendRequest) {
 // writeGroup writes appends to distinct streams in one transaction, one
 // statement and one round trip (append_batch), and returns each one's
 // outcome. When the transaction fails on one append's data (a duplicate
-// event id, a value jsonb refuses) or deadlocks with another process's
-// batch, nothing was written: each append is then written on its own, so
-// that only a culprit fails. An append whose new stream another
-// transaction created meanwhile is retried on its own (append_events
-// copes with that).
+// event id, a value jsonb refuses) or deadlocks (with a transaction that
+// does not take streams in append_batch's order), nothing was written:
+// each append is then written on its own, so that only a culprit fails.
 func (s *Store) writeGroup(ctx context.Context, group []*appendRequest) []appendResponse {
 	start := time.Now()
 	resps, err := s.appendBatch(ctx, group)
@@ -281,16 +275,6 @@ func (s *Store) writeGroup(ctx context.Context, group []*appendRequest) []append
 		}
 		return resps
 	}
-	for i, r := range group {
-		if resps[i].status != statusRaced {
-			continue
-		}
-		one, err := s.appendOne(ctx, r)
-		if err != nil {
-			one = appendResponse{err: s.appendError(r, err, true)}
-		}
-		resps[i] = one
-	}
 	return resps
 }
 
@@ -308,10 +292,6 @@ func splitRepeats(batch []*appendRequest) (first, rest []*appendRequest) {
 	}
 	return first, rest
 }
-
-// statusRaced is append_batch's status for a new stream that another
-// transaction created first.
-const statusRaced = 6
 
 // appendBatch runs append_batch for appends to distinct streams.
 func (s *Store) appendBatch(ctx context.Context, batch []*appendRequest) ([]appendResponse, error) {
@@ -359,11 +339,8 @@ func (s *Store) appendBatch(ctx context.Context, batch []*appendRequest) ([]appe
 		}
 		seen[i] = true
 		resps[i] = appendResponse{
-			status: status,
-			res:    eventstore.AppendResult{Version: version, FirstPosition: first.Int64, LastPosition: last.Int64},
-		}
-		if status != 0 && status != statusRaced {
-			resps[i].err = statusError(status, stream, batch[i].expected, version)
+			res: eventstore.AppendResult{Version: version, FirstPosition: first.Int64, LastPosition: last.Int64},
+			err: statusError(status, stream, batch[i].expected, version),
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -375,38 +352,6 @@ func (s *Store) appendBatch(ctx context.Context, batch []*appendRequest) ([]appe
 		}
 	}
 	return resps, nil
-}
-
-// appendOne appends one request with append_events, which waits for and
-// then sees a stream created concurrently.
-func (s *Store) appendOne(ctx context.Context, r *appendRequest) (appendResponse, error) {
-	b := &pgx.Batch{}
-	// The transaction id must be taken before any position (horizon.go).
-	b.Queue("SELECT pg_current_xact_id()")
-	cols := newEventArrays(len(r.events))
-	for _, e := range r.events {
-		cols.add(e)
-	}
-	b.Queue(s.q.append, r.stream, int64(r.expected), cols.ids, cols.types, cols.data, cols.meta, cols.causation, cols.correlation)
-	br := s.pool.SendBatch(ctx, b)
-	defer br.Close()
-	if _, err := br.Exec(); err != nil {
-		return appendResponse{}, err
-	}
-	var status int16
-	var version int64
-	var first, last pgtype.Int8
-	if err := br.QueryRow().Scan(&status, &version, &first, &last); err != nil {
-		return appendResponse{}, err
-	}
-	if err := br.Close(); err != nil {
-		return appendResponse{}, err
-	}
-	return appendResponse{
-		status: status,
-		res:    eventstore.AppendResult{Version: version, FirstPosition: first.Int64, LastPosition: last.Int64},
-		err:    statusError(status, r.stream, r.expected, version),
-	}, nil
 }
 
 // eventArrays holds events as the column arrays the SQL functions take.

@@ -2,16 +2,29 @@
 //
 // # Global order without a global lock
 //
-// Positions come from a sequence. Every appending transaction takes its
-// transaction id before it takes positions. A reader that reads the
-// sequence's last value L and then the next transaction id N knows that
-// every transaction holding a position up to L has an id below N; once a
-// snapshot's xmin reaches N, all of them have ended and no position up to L
-// can still appear. L is then the horizon: $all reads and subscriptions
-// never go past it, so an event that commits late with a lower position is
-// never skipped, and writers in any number of processes never wait on each
-// other for it. The cost: a write transaction that runs long anywhere in
-// the cluster holds the horizon back until it ends.
+// Positions come from a sequence. Every appending transaction takes the
+// store's writers' lock (a shared advisory lock) and its transaction id
+// before it takes positions. A reader that reads the sequence's last value
+// L and then the next transaction id N knows that every transaction
+// holding a position up to L has an id below N and holds the writers'
+// lock; once no holder of the lock has an id below N, all of them have
+// ended and no position up to L can still appear. L is then the horizon:
+// $all reads and subscriptions never go past it, so an event that commits
+// late with a lower position is never skipped, and writers in any number
+// of processes never wait on each other for it. The cost: an append
+// transaction that runs long holds the horizon back until it ends. Other
+// transactions on the cluster, however long, do not: a report, a
+// migration or a projector's batch delays no subscription.
+//
+// The store appends only in transactions of its own, on its own
+// connections: no API appends in a caller's transaction. So a caller may
+// wait for the horizon (a strongly consistent dispatch, ReadAll, a
+// subscription from Current) while it holds a transaction open on the same
+// database, even one that wrote: that transaction never holds the writers'
+// lock, and the wait does not wait for it.
+//
+// Appends take their streams in stream id order, whatever their expected
+// versions, so that group commits of different processes never deadlock.
 //
 // # Group commit
 //

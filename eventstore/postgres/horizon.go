@@ -15,18 +15,37 @@ import (
 // horizon tracks the highest global position below which every position is
 // final: committed, or never to be committed.
 //
-// Appending transactions take their transaction id before their positions.
-// An observation reads the sequence's last value L and then, in a later
-// statement, the next transaction id N that PostgreSQL will assign. Every
-// transaction holding a position <= L took its id before L was read, so
-// its id is below N. A later snapshot whose xmin (the oldest transaction
-// still running) is >= N proves that all of them have ended: positions up
-// to L are then final, and L becomes the horizon. Nothing here orders
-// writers; they never wait for it.
+// Every transaction that takes positions (append_batch, append_events)
+// first takes the writers' lock, a shared transaction-level advisory lock
+// on a key of this store's schema, then its transaction id, then its
+// positions (a caller of append_events may take its id first: all that
+// matters is that both come before the first position); it holds the lock
+// until it ends. An observation reads the
+// sequence's last value L and then, in a later statement, the next
+// transaction id N that PostgreSQL will assign, and the transaction ids of
+// the transactions holding the writers' lock at that moment. Every
+// transaction holding a position <= L took the lock and its id before L
+// was read, so its id is below N, and while it runs it holds the lock. A
+// later look at the lock's holders that finds none with an id below N (a
+// holder may have no id yet: it will take one above N) proves that all of
+// them have ended: positions up to L are then final, and L becomes the
+// horizon. Nothing here orders writers; they never wait for it (the lock
+// is shared: only an exclusive request would wait).
 //
-// (A snapshot's xip list is not enough: since PostgreSQL 14 a snapshot's
-// xmax is one past the latest completed transaction, and transactions
-// running with ids at or above it are not listed.)
+// This is exactly as strong as waiting for every transaction on the
+// cluster with an id below N (a snapshot's xmin >= N), which the horizon
+// did before: a transaction that can hold a position <= L and still runs
+// holds the lock and an id below N, so it is found either way; the
+// transactions it no longer waits for never took the lock, so they hold
+// no positions.
+// It is what keeps a long transaction elsewhere on the cluster (a report, a
+// migration, a projector's batch, or the caller's own transaction around a
+// strongly consistent dispatch) from holding back every subscription.
+//
+// (Holders and their ids come from one read of pg_locks: the advisory lock
+// and the transactionid lock every transaction with an id holds on it,
+// matched by virtual transaction. The 32-bit ids there are widened to
+// 64 bits with age(), which counts from the same next id as N.)
 type horizon struct {
 	s *Store
 
@@ -47,12 +66,12 @@ type horizon struct {
 	followers atomic.Int64
 }
 
-// observation is one (L, N) pair, with the xmin of the snapshot taken
-// with N, which judges earlier observations.
+// observation is one (L, N) pair, with the oldest writer seen with N,
+// which judges earlier observations.
 type observation struct {
-	last int64  // the sequence's last value L
-	next uint64 // the next transaction id N, read after L
-	xmin uint64 // the oldest transaction running when N was read
+	last   int64  // the sequence's last value L
+	next   uint64 // the next transaction id N, read after L
+	oldest uint64 // every writer with a lower id had ended when N was read
 }
 
 func newHorizon(s *Store) *horizon {
@@ -89,14 +108,52 @@ func (h *horizon) kick() {
 	}
 }
 
-// observe reads L, then N and the current xmin, in two statements of one
+// writersLockClass is the first key of the writers' lock; the second is
+// the oid of the store's position sequence (migrations/0008).
+const writersLockClass = 1668245618
+
+// writersQuery reads the snapshot's xmin and its age (N = xmin + age),
+// and, unless xmin alone settles what is waited for (no transaction at all
+// with an id below $3, the lowest N pending, or below this N), the age of
+// the oldest transaction id holding the writers' lock (NULL if none has an
+// id). pg_locks costs more than the snapshot, so it is read only then, and
+// once: the advisory lock's holders are matched with the transactionid
+// locks they hold on their own ids.
+const writersQuery = `
+WITH l AS MATERIALIZED (
+  SELECT locktype, database, classid, objid, objsubid, virtualtransaction, transactionid, mode
+    FROM pg_locks WHERE granted AND locktype IN ('advisory', 'transactionid'))
+SELECT x.xmin, x.age, x.settled,
+       CASE WHEN NOT x.settled THEN
+         (SELECT max(age(t.transactionid))
+            FROM l a JOIN l t ON t.virtualtransaction = a.virtualtransaction
+           WHERE a.locktype = 'advisory' AND a.classid = $1::integer::oid
+             AND a.objid = $2::regclass AND a.objsubid = 2
+             AND a.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+             AND t.locktype = 'transactionid' AND t.mode = 'ExclusiveLock')
+       END
+  FROM (SELECT y.xmin, y.age, y.xmin >= least($3::bigint, y.xmin + y.age) AS settled
+          FROM (SELECT pg_snapshot_xmin(s)::text::bigint AS xmin, age(xid(pg_snapshot_xmin(s))) AS age
+                  FROM pg_current_snapshot() s) y) x`
+
+// observe reads L, then N and the oldest writer, in two statements of one
 // round trip. N is derived from age(), which counts transactions from a
-// given id to the next one to be assigned, without assigning one.
+// given id to the next one to be assigned, without assigning one; the
+// writers' ids are widened from 32 bits the same way, from N. Every
+// transaction with an id below the snapshot's xmin has ended, writers
+// among them, so the oldest writer is at least xmin.
 func (h *horizon) observe(ctx context.Context) (observation, error) {
+	var lowest pgtype.Int8 // the lowest N pending
+	h.mu.Lock()
+	for _, p := range h.pending {
+		if !lowest.Valid || int64(p.next) < lowest.Int64 {
+			lowest = pgtype.Int8{Int64: int64(p.next), Valid: true}
+		}
+	}
+	h.mu.Unlock()
 	b := &pgx.Batch{}
 	b.Queue("SELECT pg_sequence_last_value($1::regclass)", h.s.q.schema+".event_position")
-	b.Queue(`SELECT pg_snapshot_xmin(s)::text::bigint, age(xid(pg_snapshot_xmin(s)))
-		FROM pg_current_snapshot() s`)
+	b.Queue(writersQuery, writersLockClass, h.s.q.schema+".event_position", lowest)
 	br := h.s.pool.SendBatch(ctx, b)
 	defer br.Close()
 	var last pgtype.Int8
@@ -104,10 +161,21 @@ func (h *horizon) observe(ctx context.Context) (observation, error) {
 		return observation{}, fmt.Errorf("postgres: horizon: %w", err)
 	}
 	var xmin, age int64
-	if err := br.QueryRow().Scan(&xmin, &age); err != nil {
+	var settled bool
+	var oldestAge pgtype.Int4
+	if err := br.QueryRow().Scan(&xmin, &age, &settled, &oldestAge); err != nil {
 		return observation{}, fmt.Errorf("postgres: horizon: %w", err)
 	}
-	return observation{last: last.Int64, next: uint64(xmin + age), xmin: uint64(xmin)}, nil
+	next := xmin + age
+	oldest := xmin
+	switch {
+	case settled:
+	case oldestAge.Valid:
+		oldest = max(xmin, min(next, next-int64(oldestAge.Int32)))
+	default:
+		oldest = next
+	}
+	return observation{last: last.Int64, next: uint64(next), oldest: uint64(oldest)}, nil
 }
 
 // advance takes a new observation: it resolves the pending observations
@@ -123,7 +191,7 @@ func (h *horizon) advance(o observation) (int64, bool) {
 		if p.last <= safe {
 			continue
 		}
-		if o.xmin >= p.next {
+		if o.oldest >= p.next {
 			safe = p.last
 			continue
 		}

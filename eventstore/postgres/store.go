@@ -216,7 +216,7 @@ func (s *Store) isClosed() bool {
 type queries struct {
 	schema string // quoted
 
-	append, appendBatch          string
+	appendBatch                  string
 	link, deleteStream           string
 	readStreamFwd, readStreamBwd string
 	streamState                  string
@@ -279,8 +279,6 @@ SELECT st.deleted, sn.source_version, sn.source_type, sn.schema_version, sn.data
 	return queries{
 		schema:         s,
 		snapshotStream: snapshotStream,
-		append: f(`SELECT status, version, first_position, last_position
-			FROM %s.append_events($1, $2, $3, $4, $5, $6, $7, $8)`),
 		appendBatch: f(`SELECT stream_id, status, version, first_position, last_position
 			FROM %s.append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`),
 		link:          f(`SELECT status, version FROM %s.link_events($1, $2, $3)`),
