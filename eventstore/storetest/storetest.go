@@ -65,6 +65,7 @@ var groups = []struct {
 	{"Delete", []test{
 		{"Soft", testSoftDelete},
 		{"Hard", testHardDelete},
+		{"HardRemovesSnapshot", testHardDeleteSnapshot},
 		{"ExpectedVersion", testDeleteExpectedVersion},
 		{"NotFound", testDeleteNotFound},
 	}},
