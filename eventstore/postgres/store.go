@@ -103,6 +103,7 @@ type Store struct {
 	id      string // this store instance, in its notifications
 
 	appends   chan *appendRequest
+	gate      *appendGate // admits appends to the queue until Close
 	appenders concurrency // callers appending at once
 	horizon   *horizon
 	notifier  *notifier
@@ -136,6 +137,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		channel: "cohort_events." + cfg.Schema,
 		id:      uuid.NewString(),
 		appends: make(chan *appendRequest, 4096),
+		gate:    newAppendGate(),
 		subs:    make(map[*subscription]struct{}),
 	}
 	var version int
@@ -173,7 +175,8 @@ func (s *Store) goRun(f func()) {
 
 // Close closes the store's subscriptions (storing their checkpoints),
 // fails appends still queued with ErrClosed, stops background work and
-// waits for it. It is safe to call more than once.
+// waits for it. Appends from the moment Close begins fail with ErrClosed
+// at once. It is safe to call more than once.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -186,6 +189,7 @@ func (s *Store) Close() error {
 		subs = append(subs, sub)
 	}
 	s.mu.Unlock()
+	s.gate.shut() // from here every Append fails with ErrClosed at once
 
 	var errs []error
 	for _, sub := range subs {
@@ -195,7 +199,8 @@ func (s *Store) Close() error {
 	}
 	s.stop()
 	s.wg.Wait()
-	// Fail what is left in the queue; no committer runs any more.
+	// Fail what is left in the queue: no committer runs any more, and the
+	// gate lets nothing in.
 	for {
 		select {
 		case r := <-s.appends:

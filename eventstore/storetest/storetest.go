@@ -45,6 +45,7 @@ var groups = []struct {
 		{"RoundTrip", testAppendRoundTrip},
 		{"DuplicateEventID", testAppendDuplicateID},
 		{"CancelledContext", testAppendCancelled},
+		{"RacingClose", testAppendRacingClose},
 	}},
 	{"InvalidArgument", []test{
 		{"Rejected", testInvalidArgument},
