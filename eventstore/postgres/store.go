@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cohort-dev/cohort/eventstore"
+	"github.com/cohort-dev/cohort/internal/pgmigrate"
 )
 
 // Config configures a Store. The zero value is usable.
@@ -120,10 +121,12 @@ type Store struct {
 var _ eventstore.Store = (*Store)(nil)
 
 // New opens a store on pool, which the caller owns and closes after the
-// store. The schema must have been migrated (see Migrate). New starts the
-// store's background work: committers, the horizon tracker, a LISTEN
-// connection and the subscription lock connection, each opened with the
-// pool's connection settings outside the pool.
+// store. The schema must have been migrated (see Migrate): New fails when
+// it lacks a migration of this build, records one this build lacks, or an
+// applied migration's file changed. New starts the store's background
+// work: committers, the horizon tracker, a LISTEN connection and the
+// subscription lock connection, each opened with the pool's connection
+// settings outside the pool.
 func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -140,13 +143,12 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		gate:    newAppendGate(),
 		subs:    make(map[*subscription]struct{}),
 	}
-	var version int
-	err := pool.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM "+s.q.schema+".schema_migrations").Scan(&version)
+	ms, err := migrations()
 	if err != nil {
-		return nil, fmt.Errorf("postgres: schema %s is not migrated (call Migrate): %w", cfg.Schema, err)
+		return nil, err
 	}
-	if want := SchemaVersion(); version != want {
-		return nil, fmt.Errorf("postgres: schema %s is at version %d, this build needs %d (call Migrate)", cfg.Schema, version, want)
+	if err := pgmigrate.Check(ctx, pool, cfg.Schema, ms); err != nil {
+		return nil, fmt.Errorf("postgres: schema %s does not match this build (Migrate applies missing migrations): %w", cfg.Schema, err)
 	}
 
 	runCtx, stop := context.WithCancel(context.Background())
