@@ -310,6 +310,49 @@ func TestSnapshots(t *testing.T) {
 	})
 }
 
+// TestHardDeleteThenRecreate: an aggregate's stream hard-deleted after a
+// snapshot (one that remembers a command id) is created again by the next
+// dispatch, from nothing: the deleted stream's snapshot neither gives its
+// state nor shadows the new stream's versions, and its command ids are
+// forgotten with it.
+func TestHardDeleteThenRecreate(t *testing.T) {
+	actorstest.Stores(t, func(t *testing.T, store actors.EventStore) {
+		ctx := context.Background()
+		snapEvery1 := withAggregate(func(a *actors.AggregateType) { a.SnapshotEvery = 1 })
+		app := startBank(t, store, snapEvery1)
+		open(t, app, "a1")
+		id := uuid.New()
+		dispatch(t, app, Deposit{ID: "a1", Amount: 5}, actors.WithCommandID(id))
+		dispatch(t, app, Deposit{ID: "a1", Amount: 5})
+		must(t, app.Close(ctx))
+		snap, err := store.ReadSnapshot(ctx, "account-a1")
+		must(t, err)
+		if snap.SourceVersion != 3 {
+			t.Fatalf("snapshot at version %d, want 3", snap.SourceVersion)
+		}
+		admin, ok := store.(eventstore.StreamAdmin)
+		if !ok {
+			t.Fatalf("%T deletes no streams", store)
+		}
+		must(t, admin.DeleteStream(ctx, "account-a1", eventstore.Exact(3), eventstore.HardDelete))
+
+		app = startBank(t, store, snapEvery1)
+		if r := dispatch(t, app, OpenAccount{ID: "a1", Owner: "new owner"}); r.Version != 1 {
+			t.Errorf("re-created stream at version %d, want 1", r.Version)
+		}
+		r := dispatch(t, app, Deposit{ID: "a1", Amount: 1}, actors.WithCommandID(id), actors.WithReturning(actors.ReturnState))
+		if r.Duplicate || r.Version != 2 {
+			t.Errorf("a command id of the deleted stream: %+v", r)
+		}
+		if acc, _ := actors.StateAs[*Account](r); acc == nil || acc.Owner != "new owner" || acc.Balance != 1 {
+			t.Errorf("re-created state %+v", r.State)
+		}
+		if n := streamLen(t, store, "account-a1"); n != 2 {
+			t.Errorf("re-created stream has %d events, want 2", n)
+		}
+	})
+}
+
 // newAccount2 is a bank whose aggregate type is named "account2" but
 // shares the account streams.
 func newAccount2(t testing.TB, store actors.EventStore, opt bankOption) *actors.App {

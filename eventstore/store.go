@@ -51,7 +51,8 @@ const (
 	// $all and in streams that link them.
 	SoftDelete DeleteMode = iota
 	// HardDelete removes the stream and its events, also from $all and from
-	// streams that link them. The stream id can then be used again.
+	// streams that link them, and the snapshot whose source id is the
+	// stream's id. The stream id can then be used again, from nothing.
 	HardDelete
 )
 

@@ -444,10 +444,11 @@ func (s *Store) DeleteStream(ctx context.Context, id string, expected eventstore
 	return nil
 }
 
-// hardDelete removes st, its events and every link to them. The caller
-// holds db.mu for writing.
+// hardDelete removes st, its events, every link to them and the snapshot
+// whose source is st. The caller holds db.mu for writing.
 func (db *storage) hardDelete(st *stream) {
 	delete(db.streams, st.id)
+	delete(db.snapshots, st.id)
 	gone := make(map[*event]bool)
 	linking := make(map[*stream]bool)
 	for _, e := range st.entries {

@@ -52,9 +52,6 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err := eventstore.ValidateAppend(stream, expected, events); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if s.isClosed() {
-		return eventstore.AppendResult{}, eventstore.ErrClosed
-	}
 	evs := make([]eventstore.EventData, len(events))
 	for i, e := range events {
 		if e.ID == uuid.Nil {
@@ -71,11 +68,11 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	req := &appendRequest{stream: stream, expected: expected, events: evs, result: make(chan appendResponse, 1)}
 	s.appenders.enter()
 	defer s.appenders.leave()
-	select {
-	case s.appends <- req:
-	case <-ctx.Done():
-		return eventstore.AppendResult{}, ctx.Err()
+	if err := s.gate.put(ctx, s.appends, req); err != nil {
+		return eventstore.AppendResult{}, err
 	}
+	// Queued, it is answered: by a committer, or by Close, which fails
+	// what the committers left.
 	select {
 	case resp := <-req.result:
 		return resp.res, resp.err
@@ -89,6 +86,55 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		resp := <-req.result
 		return resp.res, resp.err
 	}
+}
+
+// gateState is whether appends may still enter the queue.
+type gateState int8
+
+const (
+	gateOpen gateState = iota
+	gateShut
+)
+
+// appendGate admits appends to the committers' queue until Close shuts it.
+// Checking that the store is open and queueing happen under one read
+// lock, which shut takes for writing: once shut returns, nothing enters
+// the queue, so Close can fail what is left there and no caller waits for
+// a committer that is gone.
+type appendGate struct {
+	mu    sync.RWMutex
+	state gateState
+	// shutting is closed when shut begins, to free callers waiting for
+	// room in a full queue (they hold the read lock).
+	shutting chan struct{}
+}
+
+func newAppendGate() *appendGate { return &appendGate{shutting: make(chan struct{})} }
+
+// put queues r on queue. It fails with ErrClosed once shut has begun, or
+// with the context's error.
+func (g *appendGate) put(ctx context.Context, queue chan<- *appendRequest, r *appendRequest) error {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.state == gateShut {
+		return eventstore.ErrClosed
+	}
+	select {
+	case queue <- r:
+		return nil
+	case <-g.shutting:
+		return eventstore.ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// shut stops put for good. It is called once, by Close.
+func (g *appendGate) shut() {
+	close(g.shutting)
+	g.mu.Lock()
+	g.state = gateShut
+	g.mu.Unlock()
 }
 
 // commitLoop takes queued appends in batches and commits each batch in one

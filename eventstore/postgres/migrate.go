@@ -33,7 +33,9 @@ func SchemaVersion() int {
 // Migrate creates or upgrades the event store's tables in schema (empty for
 // DefaultSchema). It is idempotent and safe to run from several processes
 // at once: they serialize on an advisory lock, and each migration is applied
-// once, in its own transaction.
+// once, in its own transaction. It applies every migration the schema does
+// not record, whatever its version, and refuses to run when a migration
+// already applied has changed since.
 func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 	if schema == "" {
 		schema = DefaultSchema

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cohort-dev/cohort/eventstore"
+	"github.com/cohort-dev/cohort/internal/pgmigrate"
 )
 
 // Config configures a Store. The zero value is usable.
@@ -103,6 +104,7 @@ type Store struct {
 	id      string // this store instance, in its notifications
 
 	appends   chan *appendRequest
+	gate      *appendGate // admits appends to the queue until Close
 	appenders concurrency // callers appending at once
 	horizon   *horizon
 	notifier  *notifier
@@ -119,10 +121,12 @@ type Store struct {
 var _ eventstore.Store = (*Store)(nil)
 
 // New opens a store on pool, which the caller owns and closes after the
-// store. The schema must have been migrated (see Migrate). New starts the
-// store's background work: committers, the horizon tracker, a LISTEN
-// connection and the subscription lock connection, each opened with the
-// pool's connection settings outside the pool.
+// store. The schema must have been migrated (see Migrate): New fails when
+// it lacks a migration of this build, records one this build lacks, or an
+// applied migration's file changed. New starts the store's background
+// work: committers, the horizon tracker, a LISTEN connection and the
+// subscription lock connection, each opened with the pool's connection
+// settings outside the pool.
 func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -136,15 +140,15 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		channel: "cohort_events." + cfg.Schema,
 		id:      uuid.NewString(),
 		appends: make(chan *appendRequest, 4096),
+		gate:    newAppendGate(),
 		subs:    make(map[*subscription]struct{}),
 	}
-	var version int
-	err := pool.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM "+s.q.schema+".schema_migrations").Scan(&version)
+	ms, err := migrations()
 	if err != nil {
-		return nil, fmt.Errorf("postgres: schema %s is not migrated (call Migrate): %w", cfg.Schema, err)
+		return nil, err
 	}
-	if want := SchemaVersion(); version != want {
-		return nil, fmt.Errorf("postgres: schema %s is at version %d, this build needs %d (call Migrate)", cfg.Schema, version, want)
+	if err := pgmigrate.Check(ctx, pool, cfg.Schema, ms); err != nil {
+		return nil, fmt.Errorf("postgres: schema %s does not match this build (Migrate applies missing migrations): %w", cfg.Schema, err)
 	}
 
 	runCtx, stop := context.WithCancel(context.Background())
@@ -173,7 +177,8 @@ func (s *Store) goRun(f func()) {
 
 // Close closes the store's subscriptions (storing their checkpoints),
 // fails appends still queued with ErrClosed, stops background work and
-// waits for it. It is safe to call more than once.
+// waits for it. Appends from the moment Close begins fail with ErrClosed
+// at once. It is safe to call more than once.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -186,6 +191,7 @@ func (s *Store) Close() error {
 		subs = append(subs, sub)
 	}
 	s.mu.Unlock()
+	s.gate.shut() // from here every Append fails with ErrClosed at once
 
 	var errs []error
 	for _, sub := range subs {
@@ -195,7 +201,8 @@ func (s *Store) Close() error {
 	}
 	s.stop()
 	s.wg.Wait()
-	// Fail what is left in the queue; no committer runs any more.
+	// Fail what is left in the queue: no committer runs any more, and the
+	// gate lets nothing in.
 	for {
 		select {
 		case r := <-s.appends:

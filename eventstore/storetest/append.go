@@ -307,3 +307,62 @@ func testAppendCancelled(t *testing.T, newStorage func(*testing.T) Opener) {
 		t.Logf("%d appends complete, %d failed", full, failed)
 	})
 }
+
+// testAppendRacingClose closes handles while writers append with contexts
+// that never end: every Append returns, those after Close at once with
+// ErrClosed, and what an Append acknowledged is stored.
+func testAppendRacingClose(t *testing.T, newStorage func(*testing.T) Opener) {
+	const (
+		rounds  = 20
+		writers = 4
+	)
+	open := newStorage(t)
+	reader := mustOpen(t, open)
+	for round := range rounds {
+		h := mustOpen(t, open)
+		acked := make([]int, writers)
+		done := make(chan error, writers)
+		var started sync.WaitGroup
+		started.Add(writers)
+		for w := range writers {
+			stream := fmt.Sprintf("close-%d-%d", round, w)
+			go func() {
+				var err error
+				for ; err == nil; acked[w]++ {
+					_, err = h.Append(context.Background(), stream, eventstore.Any, newEvents(1, "e"))
+					if acked[w] == 0 {
+						started.Done()
+					}
+				}
+				acked[w]-- // the failed one
+				done <- err
+			}()
+		}
+		started.Wait()
+		if err := h.Close(); err != nil {
+			t.Fatalf("round %d: close: %v", round, err)
+		}
+		if _, err := h.Append(context.Background(), "after-close", eventstore.Any, newEvents(1, "e")); !errors.Is(err, eventstore.ErrClosed) {
+			t.Fatalf("round %d: append after close: got %v, want ErrClosed", round, err)
+		}
+		deadline := time.After(eventually)
+		for range writers {
+			select {
+			case err := <-done:
+				wantErr(t, err, eventstore.ErrClosed, fmt.Sprintf("round %d: append racing close", round))
+			case <-deadline:
+				t.Fatalf("round %d: an append racing close has not returned %v after Close", round, eventually)
+			}
+		}
+		for w, n := range acked {
+			stream := fmt.Sprintf("close-%d-%d", round, w)
+			if n == 0 {
+				wantNoStream(t, reader, stream, "nothing acknowledged")
+				continue
+			}
+			if got := len(mustReadStream(t, reader, stream, eventstore.ReadOptions{Count: eventstore.MaxReadCount})); got != n {
+				t.Fatalf("round %d: %s holds %d events, %d appends were acknowledged", round, stream, got, n)
+			}
+		}
+	}
+}

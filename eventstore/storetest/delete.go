@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -97,6 +98,36 @@ func testHardDelete(t *testing.T, newStorage func(*testing.T) Opener) {
 	if info := mustStreamInfo(t, s, "src"); info.Deleted || info.Version != 2 {
 		t.Fatalf("reused stream info %+v", info)
 	}
+}
+
+// testHardDeleteSnapshot: a hard delete removes the snapshot whose source
+// is the stream, which would otherwise describe versions the re-created
+// stream never had; a soft delete keeps it, and other sources' snapshots
+// stay.
+func testHardDeleteSnapshot(t *testing.T, newStorage func(*testing.T) Opener) {
+	s := newStore(t, newStorage)
+	ctx := t.Context()
+	for _, id := range []string{"hard", "soft", "other"} {
+		mustAppend(t, s, id, eventstore.NoStream, newEvents(3, "e"))
+		mustRecordSnapshot(t, s, eventstore.Snapshot{SourceID: id, SourceVersion: 3, SourceType: "t",
+			Data: json.RawMessage(`{"n": 3}`), Metadata: json.RawMessage(`{"commands": []}`)})
+	}
+	mustRecordSnapshot(t, s, eventstore.Snapshot{SourceID: "no-stream", SourceVersion: 1, Data: json.RawMessage(`{}`)})
+	mustDelete(t, s, "hard", eventstore.Exact(3), eventstore.HardDelete)
+	mustDelete(t, s, "soft", eventstore.Exact(3), eventstore.SoftDelete)
+
+	_, err := s.ReadSnapshot(ctx, "hard")
+	wantErr(t, err, eventstore.ErrSnapshotNotFound, "snapshot of a hard-deleted stream")
+	for _, id := range []string{"soft", "other", "no-stream"} {
+		mustReadSnapshot(t, s, id)
+	}
+
+	// The re-created stream starts from nothing: a snapshot of its new,
+	// lower version is kept, not shadowed by the deleted stream's.
+	mustAppend(t, s, "hard", eventstore.NoStream, newEvents(1, "again"))
+	fresh := eventstore.Snapshot{SourceID: "hard", SourceVersion: 1, SourceType: "t", Data: json.RawMessage(`{"n": 1}`)}
+	mustRecordSnapshot(t, s, fresh)
+	wantSnapshot(t, mustReadSnapshot(t, s, "hard"), fresh, "snapshot of the re-created stream")
 }
 
 func testDeleteExpectedVersion(t *testing.T, newStorage func(*testing.T) Opener) {

@@ -45,6 +45,7 @@ var groups = []struct {
 		{"RoundTrip", testAppendRoundTrip},
 		{"DuplicateEventID", testAppendDuplicateID},
 		{"CancelledContext", testAppendCancelled},
+		{"RacingClose", testAppendRacingClose},
 	}},
 	{"InvalidArgument", []test{
 		{"Rejected", testInvalidArgument},
@@ -65,6 +66,7 @@ var groups = []struct {
 	{"Delete", []test{
 		{"Soft", testSoftDelete},
 		{"Hard", testHardDelete},
+		{"HardRemovesSnapshot", testHardDeleteSnapshot},
 		{"ExpectedVersion", testDeleteExpectedVersion},
 		{"NotFound", testDeleteNotFound},
 	}},

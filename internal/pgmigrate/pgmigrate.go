@@ -3,6 +3,8 @@ package pgmigrate
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"hash/fnv"
 	"io/fs"
@@ -47,7 +49,7 @@ func Load(fsys fs.FS, dir string) ([]Migration, error) {
 		}
 		ms = append(ms, Migration{Version: v, Name: name, SQL: string(data)})
 	}
-	slices.SortFunc(ms, func(a, b Migration) int { return cmp.Compare(a.Version, b.Version) })
+	ms = sorted(ms)
 	for i := 1; i < len(ms); i++ {
 		if ms[i].Version == ms[i-1].Version {
 			return nil, fmt.Errorf("pgmigrate: %s and %s share version %d", ms[i-1].Name, ms[i].Name, ms[i].Version)
@@ -56,8 +58,22 @@ func Load(fsys fs.FS, dir string) ([]Migration, error) {
 	return ms, nil
 }
 
-// Apply creates schema if needed and applies the migrations newer than
-// the schema's current version, in order.
+// Checksum returns the hex SHA-256 of the migration's SQL, as recorded
+// when it is applied.
+func (m Migration) Checksum() string {
+	sum := sha256.Sum256([]byte(m.SQL))
+	return hex.EncodeToString(sum[:])
+}
+
+// Apply creates schema if needed and applies, in version order, every
+// migration the schema does not record as applied, whatever its version:
+// a migration added later with a lower version than those applied is
+// applied too. Before it applies anything it compares each recorded
+// migration's checksum with ms, and refuses with a *ChecksumMismatchError
+// if one changed. A schema recorded by an earlier pgmigrate, without
+// checksums, is upgraded in place: every migration up to its highest
+// version counts as applied, as it did then, with the checksum of its file
+// now.
 func Apply(ctx context.Context, pool *pgxpool.Pool, schema string, ms []Migration) error {
 	if schema == "" {
 		return fmt.Errorf("pgmigrate: empty schema name")
@@ -82,22 +98,36 @@ func Apply(ctx context.Context, pool *pgxpool.Pool, schema string, ms []Migratio
 		return fmt.Errorf("pgmigrate: %w", err)
 	}
 	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+q+`.schema_migrations (
-		version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(),
+		checksum text NOT NULL)`); err != nil {
 		return fmt.Errorf("pgmigrate: %w", err)
 	}
-	var current int
-	if err := conn.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM "+q+".schema_migrations").Scan(&current); err != nil {
-		return fmt.Errorf("pgmigrate: %w", err)
+	if err := upgrade(ctx, conn, schema, ms); err != nil {
+		return err
 	}
-	for _, m := range ms {
-		if m.Version <= current {
+	applied, err := recorded(ctx, conn, schema)
+	if err != nil {
+		return err
+	}
+	if err := verify(schema, ms, applied); err != nil {
+		return err
+	}
+	for _, m := range sorted(ms) {
+		if sum, ok := applied[m.Version]; ok {
+			if sum == "" { // recorded by an earlier pgmigrate beyond its files
+				_, err := conn.Exec(ctx, "UPDATE "+q+".schema_migrations SET checksum = $2 WHERE version = $1", m.Version, m.Checksum())
+				if err != nil {
+					return fmt.Errorf("pgmigrate: %w", err)
+				}
+			}
 			continue
 		}
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, strings.ReplaceAll(m.SQL, "{{schema}}", q)); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, "INSERT INTO "+q+".schema_migrations (version, name) VALUES ($1, $2)", m.Version, m.Name)
+			_, err := tx.Exec(ctx, "INSERT INTO "+q+".schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+				m.Version, m.Name, m.Checksum())
 			return err
 		})
 		if err != nil {
@@ -105,6 +135,44 @@ func Apply(ctx context.Context, pool *pgxpool.Pool, schema string, ms []Migratio
 		}
 	}
 	return nil
+}
+
+// recorded returns the checksums of the migrations the schema records as
+// applied, by version.
+func recorded(ctx context.Context, db Querier, schema string) (map[int]string, error) {
+	rows, err := db.Query(ctx, "SELECT version, checksum FROM "+pgx.Identifier{schema}.Sanitize()+".schema_migrations")
+	if err != nil {
+		return nil, fmt.Errorf("pgmigrate: %w", err)
+	}
+	applied := make(map[int]string)
+	var (
+		v   int
+		sum string
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&v, &sum}, func() error {
+		applied[v] = sum
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("pgmigrate: %w", err)
+	}
+	return applied, nil
+}
+
+// verify fails with a *ChecksumMismatchError, for the lowest version, if
+// a migration of ms is recorded with another checksum than its own. An
+// empty checksum is unknown (see upgrade) and matches.
+func verify(schema string, ms []Migration, applied map[int]string) error {
+	for _, m := range sorted(ms) {
+		if sum, ok := applied[m.Version]; ok && sum != "" && sum != m.Checksum() {
+			return &ChecksumMismatchError{Schema: schema, Version: m.Version, Name: m.Name, Recorded: sum, Current: m.Checksum()}
+		}
+	}
+	return nil
+}
+
+// sorted returns ms in version order.
+func sorted(ms []Migration) []Migration {
+	return slices.SortedFunc(slices.Values(ms), func(a, b Migration) int { return cmp.Compare(a.Version, b.Version) })
 }
 
 // lockKey derives the advisory lock key of a schema's migrations.
