@@ -206,8 +206,12 @@ type coordinator struct {
 	byPID     map[string]*pmChild
 	lru       *list.List
 
-	order     []Event                         // delivered, in order, not yet acknowledged
-	remaining map[int64]int                   // position -> instances still handling it
+	// order are the events delivered, in order, not yet acknowledged. A
+	// subscription that resumes in this process delivers again the events
+	// still in flight: both copies are in order, and remaining counts the
+	// deliveries to instances of both until each has reported done.
+	order     []Event
+	remaining map[int64]int                   // position -> deliveries to instances not yet done
 	unsaved   map[string]*eventstore.Snapshot // id -> state to persist (nil: delete)
 	flushing  bool
 	halted    bool
@@ -298,7 +302,7 @@ func (c *coordinator) route(ctx actor.Context, recs []eventstore.RecordedEvent) 
 			interests = nil
 		}
 		c.order = append(c.order, ev)
-		c.remaining[ev.Position] = len(interests)
+		c.remaining[ev.Position] += len(interests)
 		for _, in := range interests {
 			c.send(ctx, in.ID, pmEvent{ev: ev, interest: in})
 		}
@@ -393,7 +397,10 @@ func (c *coordinator) checkDrained(ctx actor.Context) {
 
 func (c *coordinator) done(ctx actor.Context, m pmDone) {
 	if ch, ok := c.instances[m.id]; ok {
-		ch.pending = slices.DeleteFunc(ch.pending, func(e pmEvent) bool { return e.ev.Position == m.ev.Position })
+		// One delivery done: a second copy of the event may still be pending.
+		if i := slices.IndexFunc(ch.pending, func(e pmEvent) bool { return e.ev.Position == m.ev.Position }); i >= 0 {
+			ch.pending = slices.Delete(ch.pending, i, i+1)
+		}
 	}
 	switch {
 	case m.deleted:
@@ -499,13 +506,21 @@ type instance struct {
 	r  *pmRunner
 	id string
 
-	loaded    bool
-	pm        ProcessManager // nil: the instance does not exist
-	last      int64          // position of the last event handled
-	queue     *eventQueue
-	interests map[int64]Interest
+	loaded bool
+	pm     ProcessManager // nil: the instance does not exist
+	last   int64          // position of the last event handled
+	queue  *eventQueue
+	// interests are the queued events' interests, with how many copies of
+	// each are queued (a resumed subscription delivers an event again).
+	interests map[int64]queuedInterest
 	idleGen   uint64
 	idleTimer *time.Timer
+}
+
+// queuedInterest is the interest of an event queued n times.
+type queuedInterest struct {
+	in Interest
+	n  int
 }
 
 // pmState is an instance's persisted form.
@@ -515,7 +530,7 @@ type pmState struct {
 }
 
 func newInstance(r *pmRunner, id string) *instance {
-	in := &instance{r: r, id: id, interests: make(map[int64]Interest)}
+	in := &instance{r: r, id: id, interests: make(map[int64]queuedInterest)}
 	obs := handlingObserver{app: r.app, name: r.cfg.Name, kind: KindProcessManager, instance: id}
 	in.queue = newQueue(obs, r.cfg.OnError, r.cfg.HandleTimeout, 1, in.handle)
 	return in
@@ -526,7 +541,8 @@ func (in *instance) Receive(ctx actor.Context) {
 	case pmInit:
 		in.init(m.state)
 	case pmEvent:
-		in.interests[m.ev.Position] = m.interest
+		q := in.interests[m.ev.Position]
+		in.interests[m.ev.Position] = queuedInterest{in: m.interest, n: q.n + 1}
 		in.queue.push(queued{ev: m.ev})
 		in.drain(ctx)
 	case retryTick:
@@ -565,7 +581,11 @@ func (in *instance) restore(data []byte) {
 func (in *instance) drain(ctx actor.Context) {
 	err := in.queue.drain(ctx, func(ev Event) {
 		st, deleted := in.report(ev)
-		delete(in.interests, ev.Position)
+		if q := in.interests[ev.Position]; q.n > 1 {
+			in.interests[ev.Position] = queuedInterest{in: q.in, n: q.n - 1}
+		} else {
+			delete(in.interests, ev.Position)
+		}
 		ctx.Send(ctx.Parent(), pmDone{id: in.id, ev: ev, state: st, deleted: deleted})
 	})
 	if err != nil {
@@ -578,7 +598,7 @@ func (in *instance) drain(ctx actor.Context) {
 // report returns the state to persist after ev, or that it was deleted.
 func (in *instance) report(ev Event) (*eventstore.Snapshot, bool) {
 	if in.pm == nil {
-		return nil, in.interests[ev.Position].kind == interestStop
+		return nil, in.interests[ev.Position].in.kind == interestStop
 	}
 	state, err := json.Marshal(in.pm)
 	if err != nil {
@@ -597,7 +617,7 @@ func (in *instance) report(ev Event) (*eventstore.Snapshot, bool) {
 // handle handles one event for this instance.
 func (in *instance) handle(ctx context.Context, evs []Event, attempt int) error {
 	ev := evs[0]
-	interest := in.interests[ev.Position]
+	interest := in.interests[ev.Position].in
 	if !in.loaded {
 		snap, err := in.r.app.store.ReadSnapshot(ctx, in.r.stateID(in.id))
 		switch {
