@@ -175,7 +175,8 @@ func (a *aggregateActor) execute(ctx context.Context, cmd *Command) (Result, []a
 			return Result{}, nil, &ValidationError{Aggregate: a.k.typ.Name, ID: a.id, Err: err}
 		}
 		if len(events) == 0 {
-			return a.withState(cmd, a.result(Result{})), nil, nil
+			res, err := a.withState(cmd, a.result(Result{}))
+			return res, nil, err
 		}
 		data, err := a.encode(ctx, cmd, events)
 		if err != nil {
@@ -234,7 +235,8 @@ func (a *aggregateActor) execute(ctx context.Context, cmd *Command) (Result, []a
 			}
 			res.Events = evs
 		}
-		return a.withState(cmd, res), events, nil
+		res, err = a.withState(cmd, res)
+		return res, events, err
 	}
 }
 
@@ -243,20 +245,22 @@ func (a *aggregateActor) result(r Result) Result {
 	return r
 }
 
-// withState adds a copy of the state when the command asks for it.
-func (a *aggregateActor) withState(cmd *Command, r Result) Result {
+// withState adds a copy of the state when the command asks for it. A
+// state that cannot be copied (through JSON) fails the dispatch, with the
+// command's outcome in the result.
+func (a *aggregateActor) withState(cmd *Command, r Result) (Result, error) {
 	if cmd.Returning != ReturnState {
-		return r
+		return r, nil
 	}
 	data, err := json.Marshal(a.agg)
-	if err != nil {
-		return r
+	if err == nil {
+		c := a.k.typ.New()
+		if err = json.Unmarshal(data, c); err == nil {
+			r.State = c
+			return r, nil
+		}
 	}
-	c := a.k.typ.New()
-	if json.Unmarshal(data, c) == nil {
-		r.State = c
-	}
-	return r
+	return r, fmt.Errorf("actors: %s %s: copy the state to return: %w", a.k.typ.Name, a.id, err)
 }
 
 // duplicate answers a command id seen before with its first outcome.
@@ -269,7 +273,7 @@ func (a *aggregateActor) duplicate(ctx context.Context, cmd *Command, out outcom
 		}
 		res.Events = evs
 	}
-	return a.withState(cmd, res), nil
+	return a.withState(cmd, res)
 }
 
 // forgottenDuplicate looks in the stream for the events of a command the

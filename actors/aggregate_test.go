@@ -673,3 +673,33 @@ func TestIdempotentPastRememberedWindow(t *testing.T) {
 		t.Run("new process", func(t *testing.T) { repeat(t, startBank(t, store)) })
 	})
 }
+
+// Vault is an account whose state cannot be copied: JSON has no functions.
+type Vault struct {
+	Account
+	Seal func()
+}
+
+// TestReturnStateThatCannotBeCopied: a dispatch with ReturnState fails
+// when the state cannot be copied, rather than returning no state and no
+// error; the command's outcome still comes with the error.
+func TestReturnStateThatCannotBeCopied(t *testing.T) {
+	actorstest.Stores(t, func(t *testing.T, store actors.EventStore) {
+		app := startBank(t, store, withAggregate(func(a *actors.AggregateType) {
+			a.New = func() actors.Aggregate { return &Vault{} }
+		}))
+		id := uuid.New()
+		for _, what := range []string{"first", "repeat"} {
+			r, err := app.Dispatch(context.Background(), OpenAccount{ID: "v1"}, actors.WithCommandID(id), actors.WithReturning(actors.ReturnState))
+			if err == nil {
+				t.Fatalf("%s: state that cannot be copied: no error, result %+v", what, r)
+			}
+			if r.Version != 1 || r.State != nil {
+				t.Errorf("%s: result %+v, want version 1 and no state", what, r)
+			}
+		}
+		if n := streamLen(t, store, "account-v1"); n != 1 {
+			t.Errorf("stream has %d events, want 1", n)
+		}
+	})
+}

@@ -362,7 +362,9 @@ func (a *App) route(ctx context.Context, cmd *Command) (Result, error) {
 		return Result{}, dispatchTimeout(ctx)
 	}
 	if rep.err != nil {
-		return Result{}, rep.err
+		// An outcome that failed only after the append (its events or
+		// state could not be returned) still says what was appended.
+		return rep.res, rep.err
 	}
 	if cmd.Consistency == Strong && rep.res.Position > 0 {
 		names := cmd.Handlers
