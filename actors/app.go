@@ -236,6 +236,8 @@ func (a *App) Use(mw ...Middleware) error {
 
 // Start starts the actor system, the aggregate supervisors, and every
 // handler and process manager (each opens its persistent subscription).
+// If one fails to start, Start closes the application and returns that
+// failure joined with Close's.
 func (a *App) Start(ctx context.Context) error {
 	if !a.state.CompareAndSwap(stateCreated, stateRunning) {
 		return errors.New("actors: Start called twice")
@@ -261,8 +263,8 @@ func (a *App) Start(ctx context.Context) error {
 	a.internal.Store(true)
 	for _, h := range a.handlerSeq {
 		if err := h.start(ctx); err != nil {
-			a.Close(context.WithoutCancel(ctx))
-			return fmt.Errorf("actors: start %s: %w", h.name(), err)
+			err = fmt.Errorf("actors: start %s: %w", h.name(), err)
+			return errors.Join(err, a.Close(context.WithoutCancel(ctx)))
 		}
 	}
 	return nil
