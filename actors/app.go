@@ -302,9 +302,6 @@ func (a *App) dispatchCommand(ctx context.Context, payload any, opts []DispatchO
 	if cmd.AggregateID = r.identity(payload); cmd.AggregateID == "" {
 		return Result{}, fmt.Errorf("%w: %T", ErrMissingIdentity, payload)
 	}
-	if cmd.ID == uuid.Nil {
-		cmd.ID = uuid.New()
-	}
 	if cmd.CorrelationID == uuid.Nil {
 		cmd.CorrelationID = uuid.New()
 	}
@@ -314,10 +311,13 @@ func (a *App) dispatchCommand(ctx context.Context, payload any, opts []DispatchO
 	span := trace.SpanFromContext(ctx)
 	if a.ins.tracing {
 		ctx, span = a.ins.tracer.Start(ctx, "dispatch "+typ, trace.WithAttributes(
-			AttrActorKind.String(KindRouter), AttrCommandType.String(typ), AttrCommandID.String(cmd.ID.String()),
+			AttrActorKind.String(KindRouter), AttrCommandType.String(typ),
 			AttrAggregateType.String(cmd.AggregateType), AttrStreamID.String(a.streamOf(cmd)),
 			AttrCausationID.String(cmd.CausationID.String()), AttrCorrelationID.String(cmd.CorrelationID.String())))
-		defer func() { endSpan(span, err) }()
+		defer func() {
+			span.SetAttributes(AttrCommandID.String(cmd.ID.String())) // given by now, unless middleware refused it
+			endSpan(span, err)
+		}()
 	}
 	start := time.Now()
 	res, err = a.dispatch(ctx, cmd)
@@ -355,6 +355,7 @@ func (a *App) route(ctx context.Context, cmd *Command) (Result, error) {
 	if cmd.AggregateID == "" {
 		return Result{}, fmt.Errorf("%w: %T", ErrMissingIdentity, cmd.Payload)
 	}
+	cmd.assignID()
 	msg := &commandMsg{ctx: ctx, cmd: cmd, reply: make(chan commandReply, 1)}
 	k.send(ctx, msg)
 	var rep commandReply
