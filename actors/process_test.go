@@ -15,6 +15,7 @@ import (
 	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/actors/actorstest"
 	"github.com/cohort-dev/cohort/eventstore"
+	"github.com/cohort-dev/cohort/eventstore/memory"
 )
 
 // TestProcessManagerFlow: an event starts an instance, which dispatches a
@@ -494,4 +495,46 @@ func TestProcessManagerFailover(t *testing.T) {
 			t.Errorf("a1 %+v, a2 %+v, want balances %d and %d", a1, a2, 1000-want, want)
 		}
 	})
+}
+
+// blockingSaves is a store whose SaveSnapshots blocks until its context
+// ends; released receives when it does.
+type blockingSaves struct {
+	actors.EventStore
+	released chan struct{}
+}
+
+func (s *blockingSaves) SaveSnapshots(ctx context.Context, _ []eventstore.Snapshot, _ []string) error {
+	<-ctx.Done()
+	select {
+	case s.released <- struct{}{}:
+	default:
+	}
+	return ctx.Err()
+}
+
+// TestProcessStateSaveBoundedByClose: a save of process states that hangs
+// is given up by Close's deadline, not left running (it was bounded by a
+// fixed 30 s, whatever Close's deadline).
+func TestProcessStateSaveBoundedByClose(t *testing.T) {
+	mem := memory.New()
+	t.Cleanup(func() { _ = mem.Close() })
+	store := &blockingSaves{EventStore: mem, released: make(chan struct{}, 1)}
+	app := newBank(t, store)
+	must(t, app.RegisterProcessManager(actors.ProcessManagerConfig{Name: "tally",
+		New: func() actors.ProcessManager { return &Tally{} }, Interested: tallyInterest,
+		HandleTimeout: time.Hour}))
+	must(t, app.Start(context.Background()))
+	open(t, app, "a1")
+	dispatch(t, app, Deposit{ID: "a1", Amount: 1}) // the instance's state is saved: the save hangs
+	time.Sleep(100 * time.Millisecond)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = app.Close(ctx)
+	select {
+	case <-store.released:
+	case <-time.After(15 * time.Second):
+		t.Fatal("a hanging save of process states was still running 15 s after Close's deadline of 1 s")
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -98,8 +99,9 @@ type ProcessManagerConfig struct {
 	MaxLiveInstances int
 	// BatchSize bounds the events per delivered batch (default 100).
 	BatchSize int
-	// HandleTimeout bounds handling one event, its commands included
-	// (default 30 s).
+	// HandleTimeout bounds handling one event, its commands included, and
+	// one save of the instances' states (default 30 s). While the
+	// application closes, Close's deadline bounds saves too.
 	HandleTimeout time.Duration
 }
 
@@ -144,7 +146,7 @@ func (a *App) RegisterProcessManager(cfg ProcessManagerConfig) error {
 		return err
 	}
 	cfg = cfg.withDefaults()
-	r := &pmRunner{cfg: cfg,
+	r := &pmRunner{cfg: cfg, abandon: make(chan struct{}),
 		subscribed: newSubscribed(a, KindProcessManager, cfg.Name, ProcessManagerSubscription(cfg.Name), cfg.StartFrom, cfg.BatchSize, cfg.Consistency)}
 	return a.addRunner(cfg.Name, r, cfg.Consistency)
 }
@@ -153,11 +155,23 @@ func (a *App) RegisterProcessManager(cfg ProcessManagerConfig) error {
 type pmRunner struct {
 	subscribed
 	cfg ProcessManagerConfig
+	// abandon is closed once stop has returned, by Close's deadline or
+	// with the coordinator stopped: a save still running gives up.
+	abandon     chan struct{}
+	abandonOnce sync.Once
 }
 
 func (r *pmRunner) start(ctx context.Context) error {
 	return r.open(ctx, func() actor.Actor { return newCoordinator(r) },
 		actor.WithSupervisor(actor.NewRestartingStrategy()))
+}
+
+// stop stops the coordinator within ctx, then gives up a save of states
+// still running (its states are delivered again after a restart).
+func (r *pmRunner) stop(ctx context.Context) error {
+	err := r.subscribed.stop(ctx)
+	r.abandonOnce.Do(func() { close(r.abandon) })
+	return err
 }
 
 // stateID is the snapshot id of an instance's state.
@@ -450,10 +464,18 @@ func (c *coordinator) flush(ctx actor.Context) {
 	c.r.app.tracker.advance(c.r.cfg.Name, last.Position)
 }
 
-// save writes pending states and deletions in one go where the store can.
+// save writes pending states and deletions in one go where the store can,
+// within HandleTimeout and until the runner abandons saves.
 func (c *coordinator) save() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), c.r.cfg.HandleTimeout)
 	defer cancel()
+	go func() {
+		select {
+		case <-c.r.abandon:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	var record []eventstore.Snapshot
 	var del []string
 	for id, s := range c.unsaved {
