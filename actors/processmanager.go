@@ -24,7 +24,10 @@ import (
 //
 // Handle returns the commands an event causes and must not change the
 // state; Apply changes the state by the event. Both run in the instance's
-// actor, one event at a time. The state is persisted as JSON.
+// actor, one event at a time. The state is persisted as JSON, with the
+// process manager's StateVersion; a state that fails to decode (or is of
+// another version and cannot be upgraded) or to encode is an error for the
+// process manager's error policy, never dropped.
 type ProcessManager interface {
 	Handle(ev Event) ([]any, error)
 	Apply(ev Event)
@@ -99,6 +102,15 @@ type ProcessManagerConfig struct {
 	MaxLiveInstances int
 	// BatchSize bounds the events per delivered batch (default 100).
 	BatchSize int
+	// StateVersion is the schema version of the instances' state, stored
+	// with it (as AggregateType.SnapshotVersion is with snapshots). Change
+	// it when the state's JSON changes shape.
+	StateVersion int
+	// UpgradeState, if set, turns the JSON of a state stored with another
+	// schema version into the JSON of the current one. Without it, such a
+	// state is a *ProcessStateError for OnError, as a state that fails to
+	// decode is.
+	UpgradeState func(version int, state json.RawMessage) (json.RawMessage, error)
 	// HandleTimeout bounds handling one event, its commands included, and
 	// one save of the instances' states (default 30 s). While the
 	// application closes, Close's deadline bounds saves too.
@@ -531,7 +543,13 @@ type instance struct {
 	loaded bool
 	pm     ProcessManager // nil: the instance does not exist
 	last   int64          // position of the last event handled
-	queue  *eventQueue
+	// base is the instance's state as last loaded or encoded (nil: none),
+	// what it reports for the coordinator to persist; a failed encode
+	// rolls the instance back to it. Until baseKnown, it is read from the
+	// store.
+	base      *eventstore.Snapshot
+	baseKnown bool
+	queue     *eventQueue
 	// interests are the queued events' interests, with how many copies of
 	// each are queued (a resumed subscription delivers an event again).
 	interests map[int64]queuedInterest
@@ -543,12 +561,6 @@ type instance struct {
 type queuedInterest struct {
 	in Interest
 	n  int
-}
-
-// pmState is an instance's persisted form.
-type pmState struct {
-	Last  int64           `json:"last"`
-	State json.RawMessage `json:"state"`
 }
 
 func newInstance(r *pmRunner, id string) *instance {
@@ -581,23 +593,37 @@ func (in *instance) Receive(ctx actor.Context) {
 	}
 }
 
+// init adopts the state the coordinator has not yet persisted; the
+// instance decodes it before its next event.
 func (in *instance) init(s *eventstore.Snapshot) {
-	in.loaded = true
-	in.pm, in.last = nil, 0
-	if s != nil {
-		in.restore(s.Data)
-	}
+	in.loaded, in.base, in.baseKnown = false, s, true
 }
 
-func (in *instance) restore(data []byte) {
-	var st pmState
-	if json.Unmarshal(data, &st) != nil {
-		return
+// load decodes the instance's state: the one it last had, or the stored
+// one. A state that fails to decode is an error, for the error policy.
+func (in *instance) load(ctx context.Context) error {
+	if !in.baseKnown {
+		snap, err := in.r.app.store.ReadSnapshot(ctx, in.r.stateID(in.id))
+		switch {
+		case errors.Is(err, eventstore.ErrSnapshotNotFound):
+			in.base = nil
+		case err != nil:
+			return fmt.Errorf("load process %s: %w", in.id, err)
+		default:
+			in.base = &snap
+		}
+		in.baseKnown = true
 	}
-	pm := in.r.cfg.New()
-	if json.Unmarshal(st.State, pm) == nil {
-		in.pm, in.last = pm, st.Last
+	in.pm, in.last = nil, 0
+	if in.base != nil {
+		pm, last, err := in.r.decodeState(in.id, *in.base)
+		if err != nil {
+			return err
+		}
+		in.pm, in.last = pm, last
 	}
+	in.loaded = true
+	return nil
 }
 
 func (in *instance) drain(ctx actor.Context) {
@@ -619,21 +645,10 @@ func (in *instance) drain(ctx actor.Context) {
 
 // report returns the state to persist after ev, or that it was deleted.
 func (in *instance) report(ev Event) (*eventstore.Snapshot, bool) {
-	if in.pm == nil {
+	if in.base == nil {
 		return nil, in.interests[ev.Position].in.kind == interestStop
 	}
-	state, err := json.Marshal(in.pm)
-	if err != nil {
-		in.r.app.log.Warn("process state encode failed", "process_manager", in.r.cfg.Name, "id", in.id, "err", err)
-		return nil, false
-	}
-	data, _ := json.Marshal(pmState{Last: in.last, State: state})
-	return &eventstore.Snapshot{
-		SourceID:      in.r.stateID(in.id),
-		SourceVersion: in.last,
-		SourceType:    in.r.cfg.Name,
-		Data:          data,
-	}, false
+	return in.base, false
 }
 
 // handle handles one event for this instance.
@@ -641,22 +656,16 @@ func (in *instance) handle(ctx context.Context, evs []Event, attempt int) error 
 	ev := evs[0]
 	interest := in.interests[ev.Position].in
 	if !in.loaded {
-		snap, err := in.r.app.store.ReadSnapshot(ctx, in.r.stateID(in.id))
-		switch {
-		case errors.Is(err, eventstore.ErrSnapshotNotFound):
-		case err != nil:
-			return fmt.Errorf("load process %s: %w", in.id, err)
-		default:
-			in.restore(snap.Data)
+		if err := in.load(ctx); err != nil {
+			return err
 		}
-		in.loaded = true
 	}
 	if in.pm != nil && ev.Position <= in.last {
 		return nil // delivered again: already handled
 	}
 	switch interest.kind {
 	case interestStop:
-		in.pm = nil
+		in.pm, in.base = nil, nil
 		return nil
 	case interestStartStrict:
 		if in.pm != nil {
@@ -691,7 +700,13 @@ func (in *instance) handle(ctx context.Context, evs []Event, attempt int) error 
 		}
 	}
 	pm.Apply(ev)
-	in.pm, in.last = pm, ev.Position
+	snap, err := in.r.encodeState(in.id, pm, ev.Position)
+	if err != nil {
+		// Handled again (if the policy says so) from the state before ev.
+		in.loaded = false
+		return err
+	}
+	in.pm, in.last, in.base = pm, ev.Position, snap
 	return nil
 }
 
