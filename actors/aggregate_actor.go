@@ -23,7 +23,8 @@ import (
 const loadTimeout = 30 * time.Second
 
 // maxRememberedCommands bounds the command ids an aggregate remembers for
-// idempotency (and keeps in its snapshots).
+// idempotency (and keeps in its snapshots). An older repeat is recognised
+// by its events in the stream (see forgottenDuplicate).
 const maxRememberedCommands = 1_000
 
 // commandMetaKey is the event metadata key holding the id of an idempotent
@@ -163,25 +164,41 @@ func (a *aggregateActor) execute(ctx context.Context, cmd *Command) (Result, []a
 			}
 			continue
 		}
+		if cmd.idempotent && (err != nil || len(events) == 0) && a.commands.full() {
+			// Refused or a no-op today: perhaps a repeat of a command
+			// handled before the oldest one the aggregate remembers.
+			if res, ok, err := a.forgottenDuplicate(ctx, cmd); ok || err != nil {
+				return res, nil, err
+			}
+		}
 		if err != nil {
 			return Result{}, nil, &ValidationError{Aggregate: a.k.typ.Name, ID: a.id, Err: err}
 		}
 		if len(events) == 0 {
-			return a.withState(cmd, a.result(Result{})), nil, nil
+			res, err := a.withState(cmd, a.result(Result{}))
+			return res, nil, err
 		}
 		data, err := a.encode(ctx, cmd, events)
 		if err != nil {
 			return Result{}, nil, err
 		}
 		appended, err := a.append(ctx, data)
-		if a.assumedNew && errors.Is(err, eventstore.ErrVersionConflict) {
-			// The stream exists after all: load it and decide again.
+		if a.assumedNew && (errors.Is(err, eventstore.ErrVersionConflict) || errors.Is(err, eventstore.ErrDuplicateEvent)) {
+			// The stream exists after all, or holds this command's events:
+			// load it and decide again.
 			if err := a.loadInstead(ctx); err != nil {
 				return Result{}, nil, err
 			}
 			continue
 		}
 		a.assumedNew = false // the append confirmed it, or failed otherwise
+		if cmd.idempotent && errors.Is(err, eventstore.ErrDuplicateEvent) {
+			// The store holds events with this command's ids: a repeat of a
+			// command older than those the aggregate remembers.
+			if res, ok, err := a.forgottenDuplicate(ctx, cmd); ok || err != nil {
+				return res, nil, err
+			}
+		}
 		if errors.Is(err, eventstore.ErrVersionConflict) && attempt < a.k.typ.ConflictRetries &&
 			cmd.ExpectedVersion == NoExpectedVersion {
 			// Another process wrote to the stream: catch up and decide again.
@@ -218,7 +235,8 @@ func (a *aggregateActor) execute(ctx context.Context, cmd *Command) (Result, []a
 			}
 			res.Events = evs
 		}
-		return a.withState(cmd, res), events, nil
+		res, err = a.withState(cmd, res)
+		return res, events, err
 	}
 }
 
@@ -227,20 +245,22 @@ func (a *aggregateActor) result(r Result) Result {
 	return r
 }
 
-// withState adds a copy of the state when the command asks for it.
-func (a *aggregateActor) withState(cmd *Command, r Result) Result {
+// withState adds a copy of the state when the command asks for it. A
+// state that cannot be copied (through JSON) fails the dispatch, with the
+// command's outcome in the result.
+func (a *aggregateActor) withState(cmd *Command, r Result) (Result, error) {
 	if cmd.Returning != ReturnState {
-		return r
+		return r, nil
 	}
 	data, err := json.Marshal(a.agg)
-	if err != nil {
-		return r
+	if err == nil {
+		c := a.k.typ.New()
+		if err = json.Unmarshal(data, c); err == nil {
+			r.State = c
+			return r, nil
+		}
 	}
-	c := a.k.typ.New()
-	if json.Unmarshal(data, c) == nil {
-		r.State = c
-	}
-	return r
+	return r, fmt.Errorf("actors: %s %s: copy the state to return: %w", a.k.typ.Name, a.id, err)
 }
 
 // duplicate answers a command id seen before with its first outcome.
@@ -253,7 +273,55 @@ func (a *aggregateActor) duplicate(ctx context.Context, cmd *Command, out outcom
 		}
 		res.Events = evs
 	}
-	return a.withState(cmd, res), nil
+	return a.withState(cmd, res)
+}
+
+// forgottenDuplicate looks in the stream for the events of a command the
+// aggregate no longer remembers (maxRememberedCommands): found, it answers
+// the command as a duplicate, as a remembered one is answered, and
+// remembers it again. ok is false when the stream holds no event of the
+// command. It reads the whole stream, which only commands repeated past
+// the window, or refused or no-ops on an aggregate whose window is full,
+// pay.
+func (a *aggregateActor) forgottenDuplicate(ctx context.Context, cmd *Command) (res Result, ok bool, err error) {
+	var out outcome
+	for ev, err := range eventstore.StreamEvents(ctx, a.k.app.store, a.stream, 1, loadPage) {
+		if errors.Is(err, eventstore.ErrStreamNotFound) {
+			break
+		}
+		if err != nil {
+			return Result{}, false, fmt.Errorf("actors: %s %s: look for command %s: %w", a.k.typ.Name, a.id, cmd.ID, err)
+		}
+		if id, isCmd := commandOf(ev); !isCmd || id != cmd.ID {
+			if ok {
+				break // the command's events are consecutive
+			}
+			continue
+		}
+		if !ok {
+			ok, out.first = true, ev.StreamVersion
+		}
+		out.version, out.position = ev.StreamVersion, ev.Position
+	}
+	if !ok {
+		return Result{}, false, nil
+	}
+	a.commands.add(cmd.ID, out)
+	res, err = a.duplicate(ctx, cmd, out)
+	return res, true, err
+}
+
+// commandOf returns the id of the idempotent command that caused ev.
+func commandOf(ev eventstore.RecordedEvent) (uuid.UUID, bool) {
+	if !bytes.Contains(ev.Metadata, []byte(commandMetaKey)) {
+		return uuid.Nil, false
+	}
+	var md Metadata
+	if json.Unmarshal(ev.Metadata, &md) != nil {
+		return uuid.Nil, false
+	}
+	id, err := uuid.Parse(md[commandMetaKey])
+	return id, err == nil
 }
 
 // append appends events at the version the actor holds, in a span.
@@ -440,13 +508,8 @@ func (a *aggregateActor) applyRecorded(evs []eventstore.RecordedEvent) error {
 		}
 		a.agg.Apply(payload)
 		a.version = ev.StreamVersion
-		if bytes.Contains(ev.Metadata, []byte(commandMetaKey)) {
-			var md Metadata
-			if json.Unmarshal(ev.Metadata, &md) == nil {
-				if id, err := uuid.Parse(md[commandMetaKey]); err == nil {
-					a.commands.extend(id, ev.StreamVersion, ev.Position)
-				}
-			}
+		if id, ok := commandOf(ev); ok {
+			a.commands.extend(id, ev.StreamVersion, ev.Position)
 		}
 	}
 	return nil

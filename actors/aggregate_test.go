@@ -658,3 +658,91 @@ func TestCommandIDNotInherited(t *testing.T) {
 		}
 	})
 }
+
+// TestIdempotentPastRememberedWindow: a command repeated after the
+// aggregate has forgotten its id (more commands since than it remembers)
+// is still answered as a duplicate, in the process that handled it and in
+// a new one: whether the repeat would append again (the store refuses its
+// events, whose ids derive from the command id), be refused or be a no-op
+// on today's state.
+//
+// Before, the first repeat failed with the store's duplicate-event error,
+// and the others were refused or answered as new.
+func TestIdempotentPastRememberedWindow(t *testing.T) {
+	const later = 1_001 // more than the aggregate remembers
+	actorstest.Stores(t, func(t *testing.T, store actors.EventStore) {
+		ctx := context.Background()
+		app := startBank(t, store)
+		openID, depositID, withdrawID := uuid.New(), uuid.New(), uuid.New()
+		opened := dispatch(t, app, OpenAccount{ID: "a1"}, actors.WithCommandID(openID))
+		deposited := dispatch(t, app, Deposit{ID: "a1", Amount: 10}, actors.WithCommandID(depositID), actors.WithReturning(actors.ReturnEvents))
+		withdrawn := dispatch(t, app, Withdraw{ID: "a1", Amount: 10}, actors.WithCommandID(withdrawID))
+		for range later {
+			dispatch(t, app, Deposit{ID: "a1", Amount: 0}, actors.WithCommandID(uuid.New()))
+		}
+		want := 3 + later
+
+		repeat := func(t *testing.T, app *actors.App) {
+			t.Helper()
+			for _, c := range []struct {
+				what  string
+				cmd   any
+				id    uuid.UUID
+				first actors.Result
+			}{
+				{"deposit (appends again)", Deposit{ID: "a1", Amount: 10}, depositID, deposited},
+				{"withdrawal (refused today)", Withdraw{ID: "a1", Amount: 10}, withdrawID, withdrawn},
+				{"opening (a no-op today)", OpenAccount{ID: "a1"}, openID, opened},
+			} {
+				r, err := app.Dispatch(ctx, c.cmd, actors.WithCommandID(c.id), actors.WithReturning(actors.ReturnEvents))
+				if err != nil {
+					t.Errorf("repeated %s: %v", c.what, err)
+					continue
+				}
+				if !r.Duplicate || r.Version != c.first.Version || r.Position != c.first.Position || len(r.Events) != 1 {
+					t.Errorf("repeated %s = %+v, want a duplicate of %+v", c.what, r, c.first)
+				}
+			}
+			if r := dispatch(t, app, Deposit{ID: "a1", Amount: 10}, actors.WithCommandID(depositID), actors.WithReturning(actors.ReturnEvents)); !r.Duplicate ||
+				len(r.Events) != 1 || r.Events[0].ID != deposited.Events[0].ID {
+				t.Errorf("deposit repeated twice = %+v, want the first deposit's event %v", r, deposited.Events[0].ID)
+			}
+			if n := streamLen(t, store, "account-a1"); n != want {
+				t.Errorf("stream has %d events, want %d", n, want)
+			}
+		}
+		repeat(t, app)
+		must(t, app.Close(ctx))
+		t.Run("new process", func(t *testing.T) { repeat(t, startBank(t, store)) })
+	})
+}
+
+// Vault is an account whose state cannot be copied: JSON has no functions.
+type Vault struct {
+	Account
+	Seal func()
+}
+
+// TestReturnStateThatCannotBeCopied: a dispatch with ReturnState fails
+// when the state cannot be copied, rather than returning no state and no
+// error; the command's outcome still comes with the error.
+func TestReturnStateThatCannotBeCopied(t *testing.T) {
+	actorstest.Stores(t, func(t *testing.T, store actors.EventStore) {
+		app := startBank(t, store, withAggregate(func(a *actors.AggregateType) {
+			a.New = func() actors.Aggregate { return &Vault{} }
+		}))
+		id := uuid.New()
+		for _, what := range []string{"first", "repeat"} {
+			r, err := app.Dispatch(context.Background(), OpenAccount{ID: "v1"}, actors.WithCommandID(id), actors.WithReturning(actors.ReturnState))
+			if err == nil {
+				t.Fatalf("%s: state that cannot be copied: no error, result %+v", what, r)
+			}
+			if r.Version != 1 || r.State != nil {
+				t.Errorf("%s: result %+v, want version 1 and no state", what, r)
+			}
+		}
+		if n := streamLen(t, store, "account-v1"); n != 1 {
+			t.Errorf("stream has %d events, want 1", n)
+		}
+	})
+}

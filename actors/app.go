@@ -236,6 +236,8 @@ func (a *App) Use(mw ...Middleware) error {
 
 // Start starts the actor system, the aggregate supervisors, and every
 // handler and process manager (each opens its persistent subscription).
+// If one fails to start, Start closes the application and returns that
+// failure joined with Close's.
 func (a *App) Start(ctx context.Context) error {
 	if !a.state.CompareAndSwap(stateCreated, stateRunning) {
 		return errors.New("actors: Start called twice")
@@ -261,8 +263,8 @@ func (a *App) Start(ctx context.Context) error {
 	a.internal.Store(true)
 	for _, h := range a.handlerSeq {
 		if err := h.start(ctx); err != nil {
-			a.Close(context.WithoutCancel(ctx))
-			return fmt.Errorf("actors: start %s: %w", h.name(), err)
+			err = fmt.Errorf("actors: start %s: %w", h.name(), err)
+			return errors.Join(err, a.Close(context.WithoutCancel(ctx)))
 		}
 	}
 	return nil
@@ -300,9 +302,6 @@ func (a *App) dispatchCommand(ctx context.Context, payload any, opts []DispatchO
 	if cmd.AggregateID = r.identity(payload); cmd.AggregateID == "" {
 		return Result{}, fmt.Errorf("%w: %T", ErrMissingIdentity, payload)
 	}
-	if cmd.ID == uuid.Nil {
-		cmd.ID = uuid.New()
-	}
 	if cmd.CorrelationID == uuid.Nil {
 		cmd.CorrelationID = uuid.New()
 	}
@@ -312,10 +311,13 @@ func (a *App) dispatchCommand(ctx context.Context, payload any, opts []DispatchO
 	span := trace.SpanFromContext(ctx)
 	if a.ins.tracing {
 		ctx, span = a.ins.tracer.Start(ctx, "dispatch "+typ, trace.WithAttributes(
-			AttrActorKind.String(KindRouter), AttrCommandType.String(typ), AttrCommandID.String(cmd.ID.String()),
+			AttrActorKind.String(KindRouter), AttrCommandType.String(typ),
 			AttrAggregateType.String(cmd.AggregateType), AttrStreamID.String(a.streamOf(cmd)),
 			AttrCausationID.String(cmd.CausationID.String()), AttrCorrelationID.String(cmd.CorrelationID.String())))
-		defer func() { endSpan(span, err) }()
+		defer func() {
+			span.SetAttributes(AttrCommandID.String(cmd.ID.String())) // given by now, unless middleware refused it
+			endSpan(span, err)
+		}()
 	}
 	start := time.Now()
 	res, err = a.dispatch(ctx, cmd)
@@ -353,6 +355,7 @@ func (a *App) route(ctx context.Context, cmd *Command) (Result, error) {
 	if cmd.AggregateID == "" {
 		return Result{}, fmt.Errorf("%w: %T", ErrMissingIdentity, cmd.Payload)
 	}
+	cmd.assignID()
 	msg := &commandMsg{ctx: ctx, cmd: cmd, reply: make(chan commandReply, 1)}
 	k.send(ctx, msg)
 	var rep commandReply
@@ -362,7 +365,9 @@ func (a *App) route(ctx context.Context, cmd *Command) (Result, error) {
 		return Result{}, dispatchTimeout(ctx)
 	}
 	if rep.err != nil {
-		return Result{}, rep.err
+		// An outcome that failed only after the append (its events or
+		// state could not be returned) still says what was appended.
+		return rep.res, rep.err
 	}
 	if cmd.Consistency == Strong && rep.res.Position > 0 {
 		names := cmd.Handlers

@@ -10,6 +10,7 @@ import (
 	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/actors/actorstest"
 	"github.com/cohort-dev/cohort/eventstore"
+	"github.com/cohort-dev/cohort/eventstore/memory"
 )
 
 // TestCloseWaitsForDispatches: Close lets dispatches in flight finish,
@@ -139,4 +140,56 @@ func TestHandleTimeout(t *testing.T) {
 			t.Errorf("errors = %v", errs)
 		}
 	})
+}
+
+// failingSubscriptions fails the second Subscribe; the first subscription
+// fails to close.
+type failingSubscriptions struct {
+	actors.EventStore
+	mu    sync.Mutex
+	calls int
+}
+
+var (
+	errSubscribe = errors.New("subscribe refused")
+	errSubClose  = errors.New("subscription close failed")
+)
+
+func (s *failingSubscriptions) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions) (eventstore.Subscription, error) {
+	s.mu.Lock()
+	s.calls++
+	n := s.calls
+	s.mu.Unlock()
+	if n > 1 {
+		return nil, errSubscribe
+	}
+	sub, err := s.EventStore.Subscribe(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return failingClose{sub}, nil
+}
+
+type failingClose struct{ eventstore.Subscription }
+
+func (f failingClose) Close() error {
+	_ = f.Subscription.Close()
+	return errSubClose
+}
+
+// TestStartFailureReportsClose: when a handler fails to start, Start
+// closes what it started and returns Close's failure with its own.
+func TestStartFailureReportsClose(t *testing.T) {
+	mem := memory.New()
+	t.Cleanup(func() { _ = mem.Close() })
+	store := &failingSubscriptions{EventStore: mem}
+	app := newBank(t, store)
+	for _, name := range []string{"first", "second"} {
+		must(t, app.RegisterHandler(actors.HandlerConfig{Name: name,
+			Handler: actors.HandlerFunc(func(context.Context, actors.Event) error { return nil })}))
+	}
+	err := app.Start(context.Background())
+	if !errors.Is(err, errSubscribe) || !errors.Is(err, errSubClose) {
+		t.Fatalf("Start = %v, want both %v and %v", err, errSubscribe, errSubClose)
+	}
 }

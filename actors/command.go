@@ -56,10 +56,11 @@ const NoExpectedVersion int64 = -1
 type Command struct {
 	// Payload is the command, a plain struct.
 	Payload any
-	// ID identifies the command. A caller that sets it makes the dispatch
-	// idempotent: dispatching the same ID again to the same aggregate
-	// returns the first outcome and appends nothing. When unset, a random
-	// ID is used and nothing is remembered.
+	// ID identifies the command. A caller (WithCommandID) or middleware
+	// that sets it makes the dispatch idempotent: dispatching the same ID
+	// again to the same aggregate returns the first outcome and appends
+	// nothing. When it is still unset as the command reaches its
+	// aggregate, a random ID is used and nothing is remembered.
 	ID            uuid.UUID
 	CausationID   uuid.UUID
 	CorrelationID uuid.UUID
@@ -79,8 +80,21 @@ type Command struct {
 	ExpectedVersion int64
 	Timeout         time.Duration
 
-	idempotent bool // ID given by the caller
-	creating   bool // routed with Creating
+	idempotent bool      // ID given by the caller or middleware
+	generated  uuid.UUID // the random ID given to a command without one
+	creating   bool      // routed with Creating
+}
+
+// assignID decides, as the command is routed to its aggregate, whether it
+// is idempotent: it is if its ID was set, by the caller or by middleware,
+// and not by an earlier routing of the same command (middleware that
+// calls next again); otherwise it gets a random ID.
+func (c *Command) assignID() {
+	if c.ID == uuid.Nil {
+		c.ID = uuid.New()
+		c.generated = c.ID
+	}
+	c.idempotent = c.ID != c.generated
 }
 
 // Result is the outcome of a successful dispatch.
@@ -128,7 +142,7 @@ func WithMetadata(md Metadata) DispatchOption {
 
 // WithCommandID makes the dispatch idempotent under id.
 func WithCommandID(id uuid.UUID) DispatchOption {
-	return func(c *Command) { c.ID, c.idempotent = id, id != uuid.Nil }
+	return func(c *Command) { c.ID = id }
 }
 
 // WithCausationID records what caused the command.

@@ -27,6 +27,10 @@ func (l *commandLog) get(id uuid.UUID) (outcome, bool) {
 	return o, ok
 }
 
+// full reports whether the log holds as many commands as it remembers:
+// older ones may have been forgotten.
+func (l *commandLog) full() bool { return len(l.order) >= maxRememberedCommands }
+
 func (l *commandLog) add(id uuid.UUID, o outcome) {
 	if l.byID == nil {
 		l.byID = make(map[uuid.UUID]outcome)

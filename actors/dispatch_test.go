@@ -340,3 +340,37 @@ func TestOneCommandAtATime(t *testing.T) {
 		}
 	})
 }
+
+// TestMiddlewareCommandID: an id that middleware gives the command makes
+// the dispatch idempotent, as the caller's would.
+func TestMiddlewareCommandID(t *testing.T) {
+	actorstest.Stores(t, func(t *testing.T, store actors.EventStore) {
+		app := newBank(t, store)
+		key := uuid.New()
+		// The middleware derives the id from a request key in the metadata.
+		must(t, app.Use(func(next actors.DispatchFunc) actors.DispatchFunc {
+			return func(ctx context.Context, cmd *actors.Command) (actors.Result, error) {
+				if k := cmd.Metadata["request"]; k != "" {
+					cmd.ID = uuid.NewSHA1(key, []byte(k))
+				}
+				return next(ctx, cmd)
+			}
+		}))
+		actorstest.Start(t, app)
+		open(t, app, "a1")
+		req := actors.WithMetadata(actors.Metadata{"request": "r1"})
+		first := dispatch(t, app, Deposit{ID: "a1", Amount: 5}, req)
+		again := dispatch(t, app, Deposit{ID: "a1", Amount: 5}, req)
+		if first.Duplicate || !again.Duplicate || again.Version != first.Version || again.Position != first.Position {
+			t.Errorf("first %+v, repeat %+v: want the repeat to be a duplicate", first, again)
+		}
+		if got := state(t, app, "a1"); got.Balance != 5 {
+			t.Errorf("balance %d, want 5", got.Balance)
+		}
+		// Without an id from the caller or middleware, nothing is remembered.
+		dispatch(t, app, Deposit{ID: "a1", Amount: 1})
+		if r := dispatch(t, app, Deposit{ID: "a1", Amount: 1}); r.Duplicate {
+			t.Errorf("a command without an id was taken for a duplicate: %+v", r)
+		}
+	})
+}

@@ -2,8 +2,10 @@ package actors_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -15,6 +17,7 @@ import (
 	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/actors/actorstest"
 	"github.com/cohort-dev/cohort/eventstore"
+	"github.com/cohort-dev/cohort/eventstore/memory"
 )
 
 // TestProcessManagerFlow: an event starts an instance, which dispatches a
@@ -493,5 +496,184 @@ func TestProcessManagerFailover(t *testing.T) {
 		if a1.Balance != 1000-want || a2.Balance != want {
 			t.Errorf("a1 %+v, a2 %+v, want balances %d and %d", a1, a2, 1000-want, want)
 		}
+	})
+}
+
+// blockingSaves is a store whose SaveSnapshots blocks until its context
+// ends; released receives when it does.
+type blockingSaves struct {
+	actors.EventStore
+	released chan struct{}
+}
+
+func (s *blockingSaves) SaveSnapshots(ctx context.Context, _ []eventstore.Snapshot, _ []string) error {
+	<-ctx.Done()
+	select {
+	case s.released <- struct{}{}:
+	default:
+	}
+	return ctx.Err()
+}
+
+// TestProcessStateSaveBoundedByClose: a save of process states that hangs
+// is given up by Close's deadline, not left running (it was bounded by a
+// fixed 30 s, whatever Close's deadline).
+func TestProcessStateSaveBoundedByClose(t *testing.T) {
+	mem := memory.New()
+	t.Cleanup(func() { _ = mem.Close() })
+	store := &blockingSaves{EventStore: mem, released: make(chan struct{}, 1)}
+	app := newBank(t, store)
+	must(t, app.RegisterProcessManager(actors.ProcessManagerConfig{Name: "tally",
+		New: func() actors.ProcessManager { return &Tally{} }, Interested: tallyInterest,
+		HandleTimeout: time.Hour}))
+	must(t, app.Start(context.Background()))
+	open(t, app, "a1")
+	dispatch(t, app, Deposit{ID: "a1", Amount: 1}) // the instance's state is saved: the save hangs
+	time.Sleep(100 * time.Millisecond)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = app.Close(ctx)
+	select {
+	case <-store.released:
+	case <-time.After(15 * time.Second):
+		t.Fatal("a hanging save of process states was still running 15 s after Close's deadline of 1 s")
+	}
+}
+
+// Unencodable is a tally whose state cannot be encoded: JSON has no
+// functions.
+type Unencodable struct {
+	Tally
+	Hook func()
+}
+
+// stateFailures runs a tally process manager, registered with cfg, whose
+// error policy records failures and stops it, on a store holding stored
+// (if any) as instance a1's state. It deposits to a1 and returns the
+// deposit's position, the failures once the process manager has passed
+// or stopped at it, and WaitFor's answer.
+func stateFailures(t *testing.T, store actors.EventStore, cfg actors.ProcessManagerConfig, stored *eventstore.Snapshot) ([]actors.Failure, error) {
+	t.Helper()
+	if stored != nil {
+		must(t, store.RecordSnapshot(context.Background(), *stored))
+	}
+	var mu sync.Mutex
+	var failures []actors.Failure
+	cfg.Name, cfg.Interested = "tally", tallyInterest
+	if cfg.New == nil {
+		cfg.New = func() actors.ProcessManager { return &Tally{} }
+	}
+	cfg.OnError = func(f actors.Failure) actors.Decision {
+		mu.Lock()
+		defer mu.Unlock()
+		failures = append(failures, f)
+		return actors.StopHandler
+	}
+	app := actorstest.Start(t, newTransfers(t, store, cfg))
+	open(t, app, "a1")
+	r := dispatch(t, app, Deposit{ID: "a1", Amount: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	err := app.WaitFor(ctx, "tally", r.Position)
+	mu.Lock()
+	defer mu.Unlock()
+	return slices.Clone(failures), err
+}
+
+// TestProcessStateUnusable: a stored instance state that cannot be
+// decoded, and a state that cannot be encoded, go to the error policy
+// (here: stop); the process manager neither starts the instance afresh nor
+// passes the event, and the stored state stays as it was.
+//
+// Before, an undecodable state was dropped (the instance restarted from
+// nothing and its new state overwrote the stored one) and an unencodable
+// one was logged and the event acknowledged.
+func TestProcessStateUnusable(t *testing.T) {
+	corrupt := eventstore.Snapshot{SourceID: "$process-tally-a1", SourceVersion: 1, SourceType: "tally",
+		Data: []byte(`{"last":1,"state":"not a tally"}`)}
+	for _, c := range []struct {
+		name   string
+		cfg    actors.ProcessManagerConfig
+		stored *eventstore.Snapshot
+	}{
+		{"undecodable", actors.ProcessManagerConfig{}, &corrupt},
+		{"unencodable", actors.ProcessManagerConfig{New: func() actors.ProcessManager { return &Unencodable{} }}, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			actorstest.Stores(t, func(t *testing.T, store actors.EventStore) {
+				failures, err := stateFailures(t, store, c.cfg, c.stored)
+				var stopped *actors.HandlerStoppedError
+				if !errors.As(err, &stopped) {
+					t.Errorf("WaitFor = %v, want the process manager stopped", err)
+				}
+				if len(failures) != 1 || !errors.Is(failures[0].Err, actors.ErrProcessState) {
+					t.Errorf("failures = %+v, want one that is ErrProcessState", failures)
+				}
+				snap, err := store.ReadSnapshot(context.Background(), "$process-tally-a1")
+				switch {
+				case c.stored == nil && !errors.Is(err, eventstore.ErrSnapshotNotFound):
+					t.Errorf("state stored: %+v, %v", snap, err)
+				case c.stored != nil && (err != nil || !sameJSON(t, snap.Data, c.stored.Data)):
+					t.Errorf("stored state = %s, %v, want it unchanged", snap.Data, err)
+				}
+			})
+		})
+	}
+}
+
+// sameJSON reports whether a and b are the same JSON value (PostgreSQL
+// stores JSON in its own layout).
+func sameJSON(t testing.TB, a, b []byte) bool {
+	t.Helper()
+	var va, vb any
+	must(t, json.Unmarshal(a, &va))
+	must(t, json.Unmarshal(b, &vb))
+	return reflect.DeepEqual(va, vb)
+}
+
+// TestProcessStateVersion: an instance state stored with another schema
+// version than the process manager declares is upgraded by UpgradeState,
+// or without it is an error for the policy, like an undecodable one.
+func TestProcessStateVersion(t *testing.T) {
+	v1 := eventstore.Snapshot{SourceID: "$process-tally-a1", SourceVersion: 1, SourceType: "tally", SchemaVersion: 1,
+		Data: []byte(`{"last":1,"state":{"Total":7}}`)}
+	t.Run("no upgrade", func(t *testing.T) {
+		actorstest.Stores(t, func(t *testing.T, store actors.EventStore) {
+			failures, err := stateFailures(t, store, actors.ProcessManagerConfig{StateVersion: 2}, &v1)
+			var stopped *actors.HandlerStoppedError
+			var stateErr *actors.ProcessStateError
+			if !errors.As(err, &stopped) || len(failures) != 1 || !errors.As(failures[0].Err, &stateErr) ||
+				stateErr.Version != 1 || stateErr.ID != "a1" {
+				t.Errorf("WaitFor = %v, failures %+v: want one *ProcessStateError of version 1 that stops it", err, failures)
+			}
+		})
+	})
+	t.Run("upgrade", func(t *testing.T) {
+		actorstest.Stores(t, func(t *testing.T, store actors.EventStore) {
+			var upgraded []int
+			cfg := actors.ProcessManagerConfig{StateVersion: 2, UpgradeState: func(version int, state json.RawMessage) (json.RawMessage, error) {
+				upgraded = append(upgraded, version)
+				var old struct{ Total int } // version 1 called it Total
+				if err := json.Unmarshal(state, &old); err != nil {
+					return nil, err
+				}
+				return json.Marshal(Tally{Count: old.Total})
+			}}
+			failures, err := stateFailures(t, store, cfg, &v1)
+			if err != nil || len(failures) != 0 {
+				t.Fatalf("WaitFor = %v, failures %+v", err, failures)
+			}
+			if !slices.Equal(upgraded, []int{1}) {
+				t.Errorf("upgraded versions %v, want [1]", upgraded)
+			}
+			var tally Tally
+			if !processState(t, store, "tally", "a1", &tally) || tally.Count != 8 {
+				t.Errorf("tally = %+v, want 8 (7 upgraded, and the deposit)", tally)
+			}
+			if snap, err := store.ReadSnapshot(context.Background(), "$process-tally-a1"); err != nil || snap.SchemaVersion != 2 {
+				t.Errorf("stored state = %+v, %v: want schema version 2", snap, err)
+			}
+		})
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -23,7 +24,10 @@ import (
 //
 // Handle returns the commands an event causes and must not change the
 // state; Apply changes the state by the event. Both run in the instance's
-// actor, one event at a time. The state is persisted as JSON.
+// actor, one event at a time. The state is persisted as JSON, with the
+// process manager's StateVersion; a state that fails to decode (or is of
+// another version and cannot be upgraded) or to encode is an error for the
+// process manager's error policy, never dropped.
 type ProcessManager interface {
 	Handle(ev Event) ([]any, error)
 	Apply(ev Event)
@@ -98,8 +102,18 @@ type ProcessManagerConfig struct {
 	MaxLiveInstances int
 	// BatchSize bounds the events per delivered batch (default 100).
 	BatchSize int
-	// HandleTimeout bounds handling one event, its commands included
-	// (default 30 s).
+	// StateVersion is the schema version of the instances' state, stored
+	// with it (as AggregateType.SnapshotVersion is with snapshots). Change
+	// it when the state's JSON changes shape.
+	StateVersion int
+	// UpgradeState, if set, turns the JSON of a state stored with another
+	// schema version into the JSON of the current one. Without it, such a
+	// state is a *ProcessStateError for OnError, as a state that fails to
+	// decode is.
+	UpgradeState func(version int, state json.RawMessage) (json.RawMessage, error)
+	// HandleTimeout bounds handling one event, its commands included, and
+	// one save of the instances' states (default 30 s). While the
+	// application closes, Close's deadline bounds saves too.
 	HandleTimeout time.Duration
 }
 
@@ -144,7 +158,7 @@ func (a *App) RegisterProcessManager(cfg ProcessManagerConfig) error {
 		return err
 	}
 	cfg = cfg.withDefaults()
-	r := &pmRunner{cfg: cfg,
+	r := &pmRunner{cfg: cfg, abandon: make(chan struct{}),
 		subscribed: newSubscribed(a, KindProcessManager, cfg.Name, ProcessManagerSubscription(cfg.Name), cfg.StartFrom, cfg.BatchSize, cfg.Consistency)}
 	return a.addRunner(cfg.Name, r, cfg.Consistency)
 }
@@ -153,11 +167,23 @@ func (a *App) RegisterProcessManager(cfg ProcessManagerConfig) error {
 type pmRunner struct {
 	subscribed
 	cfg ProcessManagerConfig
+	// abandon is closed once stop has returned, by Close's deadline or
+	// with the coordinator stopped: a save still running gives up.
+	abandon     chan struct{}
+	abandonOnce sync.Once
 }
 
 func (r *pmRunner) start(ctx context.Context) error {
 	return r.open(ctx, func() actor.Actor { return newCoordinator(r) },
 		actor.WithSupervisor(actor.NewRestartingStrategy()))
+}
+
+// stop stops the coordinator within ctx, then gives up a save of states
+// still running (its states are delivered again after a restart).
+func (r *pmRunner) stop(ctx context.Context) error {
+	err := r.subscribed.stop(ctx)
+	r.abandonOnce.Do(func() { close(r.abandon) })
+	return err
 }
 
 // stateID is the snapshot id of an instance's state.
@@ -206,8 +232,12 @@ type coordinator struct {
 	byPID     map[string]*pmChild
 	lru       *list.List
 
-	order     []Event                         // delivered, in order, not yet acknowledged
-	remaining map[int64]int                   // position -> instances still handling it
+	// order are the events delivered, in order, not yet acknowledged. A
+	// subscription that resumes in this process delivers again the events
+	// still in flight: both copies are in order, and remaining counts the
+	// deliveries to instances of both until each has reported done.
+	order     []Event
+	remaining map[int64]int                   // position -> deliveries to instances not yet done
 	unsaved   map[string]*eventstore.Snapshot // id -> state to persist (nil: delete)
 	flushing  bool
 	halted    bool
@@ -298,7 +328,7 @@ func (c *coordinator) route(ctx actor.Context, recs []eventstore.RecordedEvent) 
 			interests = nil
 		}
 		c.order = append(c.order, ev)
-		c.remaining[ev.Position] = len(interests)
+		c.remaining[ev.Position] += len(interests)
 		for _, in := range interests {
 			c.send(ctx, in.ID, pmEvent{ev: ev, interest: in})
 		}
@@ -393,7 +423,10 @@ func (c *coordinator) checkDrained(ctx actor.Context) {
 
 func (c *coordinator) done(ctx actor.Context, m pmDone) {
 	if ch, ok := c.instances[m.id]; ok {
-		ch.pending = slices.DeleteFunc(ch.pending, func(e pmEvent) bool { return e.ev.Position == m.ev.Position })
+		// One delivery done: a second copy of the event may still be pending.
+		if i := slices.IndexFunc(ch.pending, func(e pmEvent) bool { return e.ev.Position == m.ev.Position }); i >= 0 {
+			ch.pending = slices.Delete(ch.pending, i, i+1)
+		}
 	}
 	switch {
 	case m.deleted:
@@ -443,10 +476,18 @@ func (c *coordinator) flush(ctx actor.Context) {
 	c.r.app.tracker.advance(c.r.cfg.Name, last.Position)
 }
 
-// save writes pending states and deletions in one go where the store can.
+// save writes pending states and deletions in one go where the store can,
+// within HandleTimeout and until the runner abandons saves.
 func (c *coordinator) save() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), c.r.cfg.HandleTimeout)
 	defer cancel()
+	go func() {
+		select {
+		case <-c.r.abandon:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	var record []eventstore.Snapshot
 	var del []string
 	for id, s := range c.unsaved {
@@ -499,23 +540,31 @@ type instance struct {
 	r  *pmRunner
 	id string
 
-	loaded    bool
-	pm        ProcessManager // nil: the instance does not exist
-	last      int64          // position of the last event handled
+	loaded bool
+	pm     ProcessManager // nil: the instance does not exist
+	last   int64          // position of the last event handled
+	// base is the instance's state as last loaded or encoded (nil: none),
+	// what it reports for the coordinator to persist; a failed encode
+	// rolls the instance back to it. Until baseKnown, it is read from the
+	// store.
+	base      *eventstore.Snapshot
+	baseKnown bool
 	queue     *eventQueue
-	interests map[int64]Interest
+	// interests are the queued events' interests, with how many copies of
+	// each are queued (a resumed subscription delivers an event again).
+	interests map[int64]queuedInterest
 	idleGen   uint64
 	idleTimer *time.Timer
 }
 
-// pmState is an instance's persisted form.
-type pmState struct {
-	Last  int64           `json:"last"`
-	State json.RawMessage `json:"state"`
+// queuedInterest is the interest of an event queued n times.
+type queuedInterest struct {
+	in Interest
+	n  int
 }
 
 func newInstance(r *pmRunner, id string) *instance {
-	in := &instance{r: r, id: id, interests: make(map[int64]Interest)}
+	in := &instance{r: r, id: id, interests: make(map[int64]queuedInterest)}
 	obs := handlingObserver{app: r.app, name: r.cfg.Name, kind: KindProcessManager, instance: id}
 	in.queue = newQueue(obs, r.cfg.OnError, r.cfg.HandleTimeout, 1, in.handle)
 	return in
@@ -526,7 +575,8 @@ func (in *instance) Receive(ctx actor.Context) {
 	case pmInit:
 		in.init(m.state)
 	case pmEvent:
-		in.interests[m.ev.Position] = m.interest
+		q := in.interests[m.ev.Position]
+		in.interests[m.ev.Position] = queuedInterest{in: m.interest, n: q.n + 1}
 		in.queue.push(queued{ev: m.ev})
 		in.drain(ctx)
 	case retryTick:
@@ -543,29 +593,47 @@ func (in *instance) Receive(ctx actor.Context) {
 	}
 }
 
+// init adopts the state the coordinator has not yet persisted; the
+// instance decodes it before its next event.
 func (in *instance) init(s *eventstore.Snapshot) {
-	in.loaded = true
-	in.pm, in.last = nil, 0
-	if s != nil {
-		in.restore(s.Data)
-	}
+	in.loaded, in.base, in.baseKnown = false, s, true
 }
 
-func (in *instance) restore(data []byte) {
-	var st pmState
-	if json.Unmarshal(data, &st) != nil {
-		return
+// load decodes the instance's state: the one it last had, or the stored
+// one. A state that fails to decode is an error, for the error policy.
+func (in *instance) load(ctx context.Context) error {
+	if !in.baseKnown {
+		snap, err := in.r.app.store.ReadSnapshot(ctx, in.r.stateID(in.id))
+		switch {
+		case errors.Is(err, eventstore.ErrSnapshotNotFound):
+			in.base = nil
+		case err != nil:
+			return fmt.Errorf("load process %s: %w", in.id, err)
+		default:
+			in.base = &snap
+		}
+		in.baseKnown = true
 	}
-	pm := in.r.cfg.New()
-	if json.Unmarshal(st.State, pm) == nil {
-		in.pm, in.last = pm, st.Last
+	in.pm, in.last = nil, 0
+	if in.base != nil {
+		pm, last, err := in.r.decodeState(in.id, *in.base)
+		if err != nil {
+			return err
+		}
+		in.pm, in.last = pm, last
 	}
+	in.loaded = true
+	return nil
 }
 
 func (in *instance) drain(ctx actor.Context) {
 	err := in.queue.drain(ctx, func(ev Event) {
 		st, deleted := in.report(ev)
-		delete(in.interests, ev.Position)
+		if q := in.interests[ev.Position]; q.n > 1 {
+			in.interests[ev.Position] = queuedInterest{in: q.in, n: q.n - 1}
+		} else {
+			delete(in.interests, ev.Position)
+		}
 		ctx.Send(ctx.Parent(), pmDone{id: in.id, ev: ev, state: st, deleted: deleted})
 	})
 	if err != nil {
@@ -577,44 +645,27 @@ func (in *instance) drain(ctx actor.Context) {
 
 // report returns the state to persist after ev, or that it was deleted.
 func (in *instance) report(ev Event) (*eventstore.Snapshot, bool) {
-	if in.pm == nil {
-		return nil, in.interests[ev.Position].kind == interestStop
+	if in.base == nil {
+		return nil, in.interests[ev.Position].in.kind == interestStop
 	}
-	state, err := json.Marshal(in.pm)
-	if err != nil {
-		in.r.app.log.Warn("process state encode failed", "process_manager", in.r.cfg.Name, "id", in.id, "err", err)
-		return nil, false
-	}
-	data, _ := json.Marshal(pmState{Last: in.last, State: state})
-	return &eventstore.Snapshot{
-		SourceID:      in.r.stateID(in.id),
-		SourceVersion: in.last,
-		SourceType:    in.r.cfg.Name,
-		Data:          data,
-	}, false
+	return in.base, false
 }
 
 // handle handles one event for this instance.
 func (in *instance) handle(ctx context.Context, evs []Event, attempt int) error {
 	ev := evs[0]
-	interest := in.interests[ev.Position]
+	interest := in.interests[ev.Position].in
 	if !in.loaded {
-		snap, err := in.r.app.store.ReadSnapshot(ctx, in.r.stateID(in.id))
-		switch {
-		case errors.Is(err, eventstore.ErrSnapshotNotFound):
-		case err != nil:
-			return fmt.Errorf("load process %s: %w", in.id, err)
-		default:
-			in.restore(snap.Data)
+		if err := in.load(ctx); err != nil {
+			return err
 		}
-		in.loaded = true
 	}
 	if in.pm != nil && ev.Position <= in.last {
 		return nil // delivered again: already handled
 	}
 	switch interest.kind {
 	case interestStop:
-		in.pm = nil
+		in.pm, in.base = nil, nil
 		return nil
 	case interestStartStrict:
 		if in.pm != nil {
@@ -649,7 +700,13 @@ func (in *instance) handle(ctx context.Context, evs []Event, attempt int) error 
 		}
 	}
 	pm.Apply(ev)
-	in.pm, in.last = pm, ev.Position
+	snap, err := in.r.encodeState(in.id, pm, ev.Position)
+	if err != nil {
+		// Handled again (if the policy says so) from the state before ev.
+		in.loaded = false
+		return err
+	}
+	in.pm, in.last, in.base = pm, ev.Position, snap
 	return nil
 }
 

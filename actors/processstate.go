@@ -1,0 +1,87 @@
+package actors
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/cohort-dev/cohort/eventstore"
+)
+
+// ErrProcessState: a process instance's state could not be decoded (or was
+// stored with another schema version and no UpgradeState), or could not be
+// encoded. The error is a *ProcessStateError.
+var ErrProcessState = errors.New("actors: process state unusable")
+
+// ProcessStateError reports an instance state that could not be decoded
+// or encoded; the process manager's error policy decides about it.
+type ProcessStateError struct {
+	ProcessManager string
+	ID             string // the instance
+	// Op is "decode" or "encode".
+	Op string
+	// Version is the schema version of the state.
+	Version int
+	Err     error
+}
+
+func (e *ProcessStateError) Error() string {
+	return fmt.Sprintf("actors: process manager %s, instance %s: %s state of schema version %d: %v",
+		e.ProcessManager, e.ID, e.Op, e.Version, e.Err)
+}
+
+// Unwrap returns ErrProcessState and the cause.
+func (e *ProcessStateError) Unwrap() []error { return []error{ErrProcessState, e.Err} }
+
+// pmState is an instance's persisted form.
+type pmState struct {
+	Last  int64           `json:"last"`
+	State json.RawMessage `json:"state"`
+}
+
+// encodeState returns instance id's state pm, after the event at last, in
+// its persisted form.
+func (r *pmRunner) encodeState(id string, pm ProcessManager, last int64) (*eventstore.Snapshot, error) {
+	state, err := json.Marshal(pm)
+	var data []byte
+	if err == nil {
+		data, err = json.Marshal(pmState{Last: last, State: state})
+	}
+	if err != nil {
+		return nil, &ProcessStateError{ProcessManager: r.cfg.Name, ID: id, Op: "encode", Version: r.cfg.StateVersion, Err: err}
+	}
+	return &eventstore.Snapshot{
+		SourceID:      r.stateID(id),
+		SourceVersion: last,
+		SourceType:    r.cfg.Name,
+		SchemaVersion: r.cfg.StateVersion,
+		Data:          data,
+	}, nil
+}
+
+// decodeState returns the state that snap persists, upgraded to the
+// declared schema version, and the position of the last event it handled.
+func (r *pmRunner) decodeState(id string, snap eventstore.Snapshot) (ProcessManager, int64, error) {
+	fail := func(err error) (ProcessManager, int64, error) {
+		return nil, 0, &ProcessStateError{ProcessManager: r.cfg.Name, ID: id, Op: "decode", Version: snap.SchemaVersion, Err: err}
+	}
+	var st pmState
+	if err := json.Unmarshal(snap.Data, &st); err != nil {
+		return fail(err)
+	}
+	state := st.State
+	if snap.SchemaVersion != r.cfg.StateVersion {
+		if r.cfg.UpgradeState == nil {
+			return fail(fmt.Errorf("the process manager declares schema version %d and has no UpgradeState", r.cfg.StateVersion))
+		}
+		var err error
+		if state, err = r.cfg.UpgradeState(snap.SchemaVersion, state); err != nil {
+			return fail(fmt.Errorf("upgrade: %w", err))
+		}
+	}
+	pm := r.cfg.New()
+	if err := json.Unmarshal(state, pm); err != nil {
+		return fail(err)
+	}
+	return pm, st.Last, nil
+}
