@@ -4,8 +4,11 @@
 //
 // Requests authenticate with "Authorization: Token <jwt>": an HS256 JWT
 // issued at registration and login (Tokens). A request without the header
-// is anonymous; one with an invalid, expired or forged token, or a token
-// of an unknown user, is refused with 401 on every endpoint.
+// is anonymous; one with an invalid, expired or forged token, a token of
+// an unknown user, or a token issued before its user's last change of
+// password, is refused with 401 on every endpoint. Each token carries a
+// keyed digest of its user's password hash, checked against the users
+// read model; the answer to a change of password carries a fresh token.
 //
 // Every error goes through one function, writeError, which maps the use
 // cases' errors to statuses and RealWorld's {"errors":{field:[msg]}}

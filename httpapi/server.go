@@ -125,8 +125,8 @@ func viewer(r *http.Request) string {
 }
 
 // authenticate reads the token, if any. A request with an Authorization
-// header must carry a valid token of an existing user, whatever the
-// endpoint.
+// header must carry a valid token of an existing user, issued since the
+// user's last change of password, whatever the endpoint.
 func (s *server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
@@ -139,18 +139,22 @@ func (s *server) authenticate(next http.Handler) http.Handler {
 			s.writeError(w, r, errUnauthorized)
 			return
 		}
-		id, err := s.tokens.Verify(strings.TrimSpace(token))
+		claims, err := s.tokens.Verify(strings.TrimSpace(token))
 		if err != nil {
 			s.writeError(w, r, errUnauthorized)
 			return
 		}
-		u, err := s.app.User(r.Context(), id)
+		u, err := s.app.User(r.Context(), claims.Subject)
 		switch {
 		case errors.Is(err, conduit.ErrNotFound):
 			s.writeError(w, r, errUnauthorized)
 			return
 		case err != nil:
 			s.writeError(w, r, err)
+			return
+		}
+		if err := s.tokens.Current(claims, u.PasswordHash); err != nil {
+			s.writeError(w, r, errUnauthorized)
 			return
 		}
 		ctx := context.WithValue(r.Context(), sessionKey{}, session{user: u, token: strings.TrimSpace(token)})

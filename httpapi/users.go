@@ -70,7 +70,11 @@ func (s *server) updateUser(w http.ResponseWriter, r *http.Request, sess session
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeUser(w, r, http.StatusOK, u, sess.token)
+	token := sess.token
+	if u.PasswordHash != sess.user.PasswordHash {
+		token = "" // the change of password revoked it
+	}
+	s.writeUser(w, r, http.StatusOK, u, token)
 }
 
 // writeUser answers with the user and a token: the given one, or a new
@@ -78,7 +82,7 @@ func (s *server) updateUser(w http.ResponseWriter, r *http.Request, sess session
 func (s *server) writeUser(w http.ResponseWriter, r *http.Request, status int, u conduit.User, token string) {
 	if token == "" {
 		var err error
-		if token, err = s.tokens.Issue(u.ID); err != nil {
+		if token, err = s.tokens.Issue(u.ID, u.PasswordHash); err != nil {
 			s.writeError(w, r, err)
 			return
 		}

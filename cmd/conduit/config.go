@@ -7,7 +7,9 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/cohort-dev/cohort/httpapi"
 	"github.com/cohort-dev/cohort/internal/password"
 )
 
@@ -29,6 +31,10 @@ type Config struct {
 	// JWTSecret, from JWT_SECRET, signs tokens; when empty a secret is
 	// generated and kept in the data directory.
 	JWTSecret string
+	// TokenTTL is how long an issued token is valid (-token-ttl, default
+	// httpapi.DefaultTokenTTL). A change of password revokes a user's
+	// tokens sooner.
+	TokenTTL time.Duration
 	// Password are the Argon2id parameters of new password hashes
 	// (-hash-memory, -hash-time, -hash-threads).
 	Password password.Params
@@ -63,6 +69,7 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	memory := fs.Uint("hash-memory", uint(password.DefaultParams.Memory), "Argon2id memory per password hash, in KiB")
 	passes := fs.Uint("hash-time", uint(password.DefaultParams.Time), "Argon2id passes per password hash")
 	threads := fs.Uint("hash-threads", uint(password.DefaultParams.Threads), "Argon2id threads per password hash")
+	fs.DurationVar(&cfg.TokenTTL, "token-ttl", httpapi.DefaultTokenTTL, "how long an issued token is valid (a change of password revokes it sooner)")
 	fs.StringVar(&cfg.AdminAddr, "admin-addr", DefaultAdminAddr, `operations listener (live actors page, /metrics, /debug/pprof/); "off" for none`)
 	rebuild := fs.String("rebuild", "", "projections to rebuild from the first event before serving: all, or a comma-separated list of users, blog, comments")
 	if err := fs.Parse(args); err != nil {
@@ -86,6 +93,9 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 		cfg.Addr = ":" + port
 	default:
 		cfg.Addr = ":8080"
+	}
+	if cfg.TokenTTL <= 0 {
+		return Config{}, fmt.Errorf("-token-ttl %v: want a positive duration", cfg.TokenTTL)
 	}
 	if *memory > 1<<32-1 || *passes > 1<<32-1 || *threads > 255 {
 		return Config{}, errors.New("hash parameters out of range")

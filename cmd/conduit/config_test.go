@@ -7,7 +7,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/cohort-dev/cohort/httpapi"
 	"github.com/cohort-dev/cohort/internal/password"
 	"github.com/cohort-dev/cohort/internal/pglocal"
 )
@@ -20,18 +22,21 @@ func TestParseConfig(t *testing.T) {
 		want    Config
 		wantErr bool
 	}{
-		{name: "defaults", want: Config{Addr: ":8080", DataDir: DefaultDataDir, Password: password.DefaultParams, AdminAddr: DefaultAdminAddr}},
+		{name: "defaults", want: Config{Addr: ":8080", DataDir: DefaultDataDir, Password: password.DefaultParams, AdminAddr: DefaultAdminAddr, TokenTTL: httpapi.DefaultTokenTTL}},
 		{name: "PORT", env: map[string]string{"PORT": "3000"},
-			want: Config{Addr: ":3000", DataDir: DefaultDataDir, Password: password.DefaultParams, AdminAddr: DefaultAdminAddr}},
+			want: Config{Addr: ":3000", DataDir: DefaultDataDir, Password: password.DefaultParams, AdminAddr: DefaultAdminAddr, TokenTTL: httpapi.DefaultTokenTTL}},
 		{name: "-addr wins over PORT", args: []string{"-addr", "127.0.0.1:9000"}, env: map[string]string{"PORT": "3000"},
-			want: Config{Addr: "127.0.0.1:9000", DataDir: DefaultDataDir, Password: password.DefaultParams, AdminAddr: DefaultAdminAddr}},
+			want: Config{Addr: "127.0.0.1:9000", DataDir: DefaultDataDir, Password: password.DefaultParams, AdminAddr: DefaultAdminAddr, TokenTTL: httpapi.DefaultTokenTTL}},
 		{name: "environment", env: map[string]string{"DATABASE_URL": "postgres://x/y", "JWT_SECRET": "s"},
-			want: Config{Addr: ":8080", DataDir: DefaultDataDir, DatabaseURL: "postgres://x/y", JWTSecret: "s", Password: password.DefaultParams, AdminAddr: DefaultAdminAddr}},
+			want: Config{Addr: ":8080", DataDir: DefaultDataDir, DatabaseURL: "postgres://x/y", JWTSecret: "s", Password: password.DefaultParams, AdminAddr: DefaultAdminAddr, TokenTTL: httpapi.DefaultTokenTTL}},
 		{name: "flags", args: []string{"-data", "/srv/conduit", "-log-json", "-pg-bin", "/opt/pg/bin", "-hash-memory", "65536", "-hash-time", "3", "-rebuild", "users,blog", "-admin-addr", "127.0.0.1:7070"},
 			want: Config{Addr: ":8080", DataDir: "/srv/conduit", LogJSON: true, PostgresBinDir: "/opt/pg/bin",
-				Password: password.Params{Memory: 65536, Time: 3, Threads: 1}, Rebuild: []string{"users", "blog"}, AdminAddr: "127.0.0.1:7070"}},
+				Password: password.Params{Memory: 65536, Time: 3, Threads: 1}, Rebuild: []string{"users", "blog"}, AdminAddr: "127.0.0.1:7070", TokenTTL: httpapi.DefaultTokenTTL}},
+		{name: "token lifetime", args: []string{"-token-ttl", "12h"},
+			want: Config{Addr: ":8080", DataDir: DefaultDataDir, Password: password.DefaultParams, AdminAddr: DefaultAdminAddr, TokenTTL: 12 * time.Hour}},
+		{name: "no token lifetime", args: []string{"-token-ttl", "0s"}, wantErr: true},
 		{name: "no operations listener", args: []string{"-admin-addr", "off"},
-			want: Config{Addr: ":8080", DataDir: DefaultDataDir, Password: password.DefaultParams}},
+			want: Config{Addr: ":8080", DataDir: DefaultDataDir, Password: password.DefaultParams, TokenTTL: httpapi.DefaultTokenTTL}},
 		{name: "bad PORT", env: map[string]string{"PORT": "http"}, wantErr: true},
 		{name: "bad hash parameters", args: []string{"-hash-time", "0"}, wantErr: true},
 		{name: "unknown flag", args: []string{"-verbose"}, wantErr: true},

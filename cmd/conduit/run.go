@@ -62,7 +62,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	tokens, err := httpapi.NewTokens(secret, 0)
+	tokens, err := httpapi.NewTokens(secret, m.Config.TokenTTL)
 	if err != nil {
 		return err
 	}
