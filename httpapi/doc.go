@@ -14,6 +14,13 @@
 // cases' errors to statuses and RealWorld's {"errors":{field:[msg]}}
 // bodies: 422 for invalid input (malformed JSON, wrong types, invalid
 // values, taken usernames), 401, 403, 404, 413 for bodies over the limit,
-// and 500 with a generic message — details of internal failures are
-// logged, never sent.
+// 429 with Retry-After for a client over a limit, 503 with Retry-After
+// when the application is overloaded or stopping, and 500 with a generic
+// message — details of internal failures are logged, never sent.
+//
+// Limits (see Limits): failed logins are counted per client address and
+// per account before the password is checked, so a client over either
+// limit costs no hash; a correct login counts for nothing. The client
+// address is the connection's peer, or the X-Forwarded-For of a trusted
+// proxy. An optional per-address request rate applies to every endpoint.
 package httpapi

@@ -30,6 +30,9 @@ type Config struct {
 	Logger *slog.Logger
 	// MaxBodyBytes bounds request bodies (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
+	// Limits bounds failed logins and, if configured, each client's
+	// requests; the zero value means the defaults.
+	Limits Limits
 	// TracerProvider traces each request (default: none); the commands it
 	// dispatches join the request's trace.
 	TracerProvider trace.TracerProvider
@@ -41,6 +44,7 @@ type server struct {
 	tokens  *Tokens
 	log     *slog.Logger
 	maxBody int64
+	limits  *limits
 }
 
 // NewHandler returns the API, under /api.
@@ -55,13 +59,17 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
 	}
+	var err error
+	if s.limits, err = newLimits(cfg.Limits); err != nil {
+		return nil, err
+	}
 
 	r := chi.NewRouter()
 	if cfg.TracerProvider != nil {
 		r.Use(otelhttp.NewMiddleware("conduit", otelhttp.WithTracerProvider(cfg.TracerProvider),
 			otelhttp.WithPropagators(propagation.TraceContext{})), nameSpans)
 	}
-	r.Use(middleware.RequestID, s.logRequests, s.recoverPanics, cors, s.authenticate)
+	r.Use(middleware.RequestID, s.logRequests, s.recoverPanics, cors, s.limitRequests, s.authenticate)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errRouteNotFound) })
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errMethodNotAllowed) })
 

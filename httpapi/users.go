@@ -44,7 +44,13 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	done, err := s.limits.admitLogin(r, in.Email)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	u, err := s.app.Login(r.Context(), in.Email, in.Password)
+	done(err)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
