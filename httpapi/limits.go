@@ -50,8 +50,6 @@ type Limits struct {
 	// MaxKeys bounds the addresses and accounts each limit remembers
 	// (default ratelimit.DefaultMaxKeys).
 	MaxKeys int
-	// Now is the limits' clock (default time.Now), for tests.
-	Now func() time.Time
 }
 
 func (l Limits) withDefaults() Limits {
@@ -102,7 +100,7 @@ func newLimits(l Limits) (*limits, error) {
 		if burst < 0 {
 			return nil, nil
 		}
-		return ratelimit.New(ratelimit.Config{Burst: burst, Every: every, MaxKeys: l.MaxKeys, Now: l.Now})
+		return ratelimit.New(ratelimit.Config{Burst: burst, Every: every, MaxKeys: l.MaxKeys})
 	}
 	var err error
 	if lim.loginsByAddress, err = limiter(l.LoginFailuresPerAddress, l.LoginFailureDecay); err != nil {
