@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"runtime"
 	"slices"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/aggregates/accounts"
 	"github.com/cohort-dev/cohort/aggregates/blog"
+	"github.com/cohort-dev/cohort/conduit/ratelimit"
 	"github.com/cohort-dev/cohort/eventstore"
 	"github.com/cohort-dev/cohort/eventstore/postgres"
 	"github.com/cohort-dev/cohort/internal/password"
@@ -37,6 +39,11 @@ type Config struct {
 	// Password are the Argon2id parameters of new password hashes; the
 	// zero value means password.DefaultParams.
 	Password password.Params
+	// MaxHashes bounds the password hashes running or waiting for a CPU at
+	// once (registrations, logins, changes of password); beyond it, those
+	// use cases fail at once with ErrOverloaded instead of queueing.
+	// Default DefaultMaxHashes.
+	MaxHashes int
 	// Logger receives the application's logs; default discards them.
 	Logger *slog.Logger
 	// DispatchTimeout bounds one command, its strongly consistent
@@ -63,6 +70,12 @@ type Config struct {
 	EventualAccounts bool
 }
 
+// DefaultMaxHashes is Config.MaxHashes by default: 32 per GOMAXPROCS. A
+// hash takes tens of milliseconds of one CPU, so the last one admitted
+// waits about a second for its turn, and bursts of a few dozen clients
+// (a bulk load's workers) still pass.
+func DefaultMaxHashes() int { return 32 * runtime.GOMAXPROCS(0) }
+
 // HandlerNames lists what Config.Handlers selects from: the projections
 // (see App.ProjectionNames), the author workflow and the claims handler.
 func HandlerNames() []string {
@@ -87,6 +100,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Password == (password.Params{}) {
 		c.Password = password.DefaultParams
+	}
+	if c.MaxHashes == 0 {
+		c.MaxHashes = DefaultMaxHashes()
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -120,6 +136,7 @@ type App struct {
 	runtime     *actors.App
 	claims      *unique.Claims
 	hasher      *password.Hasher
+	hashing     *ratelimit.Gate // admits hashes to hasher
 	read        *projectors.Queries
 	projections []projectors.Projection
 	// What registrations and other account writes wait for (see
@@ -149,6 +166,10 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	hashing, err := ratelimit.NewGate(cfg.MaxHashes)
+	if err != nil {
+		return nil, fmt.Errorf("conduit: Config.MaxHashes: %w", err)
+	}
 	read, err := projectors.NewQueries(cfg.DB, cfg.ReadSchema)
 	if err != nil {
 		return nil, err
@@ -163,6 +184,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		store:       store,
 		claims:      unique.New(store),
 		hasher:      hasher,
+		hashing:     hashing,
 		read:        read,
 		projections: projectors.All(cfg.ReadSchema),
 

@@ -16,6 +16,7 @@
 //
 // Errors: invalid input is a validation.Errors (field -> messages), a
 // missing resource wraps ErrNotFound, a resource of another user
-// ErrForbidden, a failed login ErrInvalidCredentials. Anything else is an
-// internal failure.
+// ErrForbidden, a failed login ErrInvalidCredentials, a password hash
+// refused because Config.MaxHashes are running or waiting ErrOverloaded.
+// Anything else is an internal failure.
 package conduit

@@ -19,6 +19,9 @@ var (
 	ErrForbidden = errors.New("conduit: forbidden")
 	// ErrInvalidCredentials: no user has this email and password.
 	ErrInvalidCredentials = errors.New("conduit: invalid email or password")
+	// ErrOverloaded: too many password hashes are running or waiting (see
+	// Config.MaxHashes); try again in a moment.
+	ErrOverloaded = errors.New("conduit: overloaded: too many password hashes waiting")
 )
 
 // classify turns errors of the runtime, the aggregates and the read model

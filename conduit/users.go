@@ -44,7 +44,7 @@ func (a *App) RegisterUser(ctx context.Context, r Registration) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	hash, err := a.hasher.Hash(ctx, r.Password)
+	hash, err := a.hash(ctx, r.Password)
 	if err != nil {
 		claimed.release(ctx)
 		return User{}, err
@@ -76,7 +76,7 @@ func (a *App) Login(ctx context.Context, email, pass string) (User, error) {
 	if errors.Is(err, projectors.ErrNotFound) || len(pass) > accounts.MaxPasswordLength {
 		// As slow as a wrong password, so that timing does not tell
 		// which emails are registered.
-		if err := a.hasher.VerifyNothing(ctx, pass); !errors.Is(err, password.ErrMismatch) {
+		if err := a.verifyNothing(ctx, pass); !errors.Is(err, password.ErrMismatch) {
 			return User{}, err
 		}
 		return User{}, ErrInvalidCredentials
@@ -84,7 +84,7 @@ func (a *App) Login(ctx context.Context, email, pass string) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	switch err := a.hasher.Verify(ctx, pass, u.PasswordHash); {
+	switch err := a.verify(ctx, pass, u.PasswordHash); {
 	case errors.Is(err, password.ErrMismatch):
 		return User{}, ErrInvalidCredentials
 	case err != nil:
@@ -152,7 +152,7 @@ func (a *App) UpdateUser(ctx context.Context, id string, u UserUpdate) (User, er
 	}
 	cmd := accounts.UpdateUser{UserID: id, Username: u.Username, Email: u.Email, Bio: u.Bio, Image: u.Image}
 	if u.Password != nil {
-		hash, err := a.hasher.Hash(ctx, *u.Password)
+		hash, err := a.hash(ctx, *u.Password)
 		if err != nil {
 			claimed.release(ctx)
 			return User{}, err

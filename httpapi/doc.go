@@ -4,13 +4,23 @@
 //
 // Requests authenticate with "Authorization: Token <jwt>": an HS256 JWT
 // issued at registration and login (Tokens). A request without the header
-// is anonymous; one with an invalid, expired or forged token, or a token
-// of an unknown user, is refused with 401 on every endpoint.
+// is anonymous; one with an invalid, expired or forged token, a token of
+// an unknown user, or a token issued before its user's last change of
+// password, is refused with 401 on every endpoint. Each token carries a
+// keyed digest of its user's password hash, checked against the users
+// read model; the answer to a change of password carries a fresh token.
 //
 // Every error goes through one function, writeError, which maps the use
 // cases' errors to statuses and RealWorld's {"errors":{field:[msg]}}
 // bodies: 422 for invalid input (malformed JSON, wrong types, invalid
 // values, taken usernames), 401, 403, 404, 413 for bodies over the limit,
-// and 500 with a generic message — details of internal failures are
-// logged, never sent.
+// 429 with Retry-After for a client over a limit, 503 with Retry-After
+// when the application is overloaded or stopping, and 500 with a generic
+// message — details of internal failures are logged, never sent.
+//
+// Limits (see Limits): failed logins are counted per client address and
+// per account before the password is checked, so a client over either
+// limit costs no hash; a correct login counts for nothing. The client
+// address is the connection's peer, or the X-Forwarded-For of a trusted
+// proxy. An optional per-address request rate applies to every endpoint.
 package httpapi

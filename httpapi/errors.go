@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/aggregates/validation"
 	"github.com/cohort-dev/cohort/conduit"
+	"github.com/cohort-dev/cohort/conduit/ratelimit"
 )
 
 // Errors of the HTTP layer itself.
@@ -35,11 +37,13 @@ func message(field, msg string) errorBody {
 }
 
 // writeError answers a request that failed with err: the one place that
-// maps errors to statuses. Client errors are answered as they are;
-// anything else is logged and answered with a generic 500 (or 503 when
-// the application is overloaded or stopping), never with its details.
+// maps errors to statuses. Client errors are answered as they are (a
+// client over a limit with 429 and Retry-After); anything else is logged
+// and answered with a generic 500 (or 503 when the application is
+// overloaded or stopping, with Retry-After), never with its details.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var verr validation.Errors
+	var limited *ratelimit.LimitedError
 	status, body := http.StatusInternalServerError, message("body", "internal server error")
 	switch {
 	case errors.As(err, &verr):
@@ -57,7 +61,12 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, body = http.StatusMethodNotAllowed, message("body", "method not allowed")
 	case errors.Is(err, errTooLarge):
 		status, body = http.StatusRequestEntityTooLarge, message("body", "request body too large")
-	case errors.Is(err, actors.ErrTimeout), errors.Is(err, actors.ErrStopped), errors.Is(err, context.DeadlineExceeded):
+	case errors.As(err, &limited):
+		retryAfter(w, limited.RetryAfter)
+		status, body = http.StatusTooManyRequests, message("body", "too many requests, try again later")
+	case errors.Is(err, conduit.ErrOverloaded), errors.Is(err, actors.ErrTimeout), errors.Is(err, actors.ErrStopped),
+		errors.Is(err, context.DeadlineExceeded):
+		retryAfter(w, time.Second)
 		status, body = http.StatusServiceUnavailable, message("body", "service unavailable, try again")
 		s.log.WarnContext(r.Context(), "request not served", "method", r.Method, "path", r.URL.Path,
 			"request_id", middleware.GetReqID(r.Context()), "err", err)

@@ -188,20 +188,27 @@ func FuzzTokens(f *testing.F) {
 		tokens.now = func() time.Time { return fuzzNow }
 
 		// Arbitrary text.
-		if id, err := tokens.Verify(raw); err == nil {
-			t.Fatalf("Verify(%q) accepted an arbitrary text as %q", raw, id)
+		if c, err := tokens.Verify(raw); err == nil {
+			t.Fatalf("Verify(%q) accepted an arbitrary text as %q", raw, c.Subject)
 		} else if !errors.Is(err, ErrInvalidToken) {
 			t.Fatalf("Verify(%q): %v does not wrap ErrInvalidToken", raw, err)
 		}
 
 		// Round trip.
 		if sub != "" && utf8.ValidString(sub) {
-			tok, err := tokens.Issue(sub)
+			tok, err := tokens.Issue(sub, "hash of "+sub)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if id, err := tokens.Verify(tok); err != nil || id != sub {
-				t.Fatalf("Issue(%q) verifies as %q, %v", sub, id, err)
+			c, err := tokens.Verify(tok)
+			if err != nil || c.Subject != sub {
+				t.Fatalf("Issue(%q) verifies as %q, %v", sub, c.Subject, err)
+			}
+			if err := tokens.Current(c, "hash of "+sub); err != nil {
+				t.Fatalf("Issue(%q) is not current for its password: %v", sub, err)
+			}
+			if err := tokens.Current(c, "another hash"); !errors.Is(err, ErrRevokedToken) {
+				t.Fatalf("Issue(%q) is current for another password: %v", sub, err)
 			}
 		}
 
@@ -225,7 +232,8 @@ func FuzzTokens(f *testing.F) {
 			t.Fatal(err)
 		}
 		valid := method == jwt.SigningMethodHS256 && !otherSecret && iss == issuer && sub != "" && expIn > -60
-		id, err := tokens.Verify(tok)
+		c, err := tokens.Verify(tok)
+		id := c.Subject
 		switch {
 		case valid && err != nil:
 			t.Fatalf("rejected a valid token (%+v): %v", claims, err)
@@ -233,6 +241,8 @@ func FuzzTokens(f *testing.F) {
 			t.Fatalf("verified as %q, want %q", id, sub)
 		case !valid && err == nil:
 			t.Fatalf("accepted %s token with %+v, other secret %v", method.Alg(), claims, otherSecret)
+		case valid && tokens.Current(c, "") == nil:
+			t.Fatalf("a token without a password stamp is current")
 		}
 
 		// Tampering.

@@ -30,6 +30,9 @@ type Config struct {
 	Logger *slog.Logger
 	// MaxBodyBytes bounds request bodies (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
+	// Limits bounds failed logins and, if configured, each client's
+	// requests; the zero value means the defaults.
+	Limits Limits
 	// TracerProvider traces each request (default: none); the commands it
 	// dispatches join the request's trace.
 	TracerProvider trace.TracerProvider
@@ -41,6 +44,7 @@ type server struct {
 	tokens  *Tokens
 	log     *slog.Logger
 	maxBody int64
+	limits  *limits
 }
 
 // NewHandler returns the API, under /api.
@@ -55,13 +59,17 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
 	}
+	var err error
+	if s.limits, err = newLimits(cfg.Limits); err != nil {
+		return nil, err
+	}
 
 	r := chi.NewRouter()
 	if cfg.TracerProvider != nil {
 		r.Use(otelhttp.NewMiddleware("conduit", otelhttp.WithTracerProvider(cfg.TracerProvider),
 			otelhttp.WithPropagators(propagation.TraceContext{})), nameSpans)
 	}
-	r.Use(middleware.RequestID, s.logRequests, s.recoverPanics, cors, s.authenticate)
+	r.Use(middleware.RequestID, s.logRequests, s.recoverPanics, cors, s.limitRequests, s.authenticate)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errRouteNotFound) })
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errMethodNotAllowed) })
 
@@ -125,8 +133,8 @@ func viewer(r *http.Request) string {
 }
 
 // authenticate reads the token, if any. A request with an Authorization
-// header must carry a valid token of an existing user, whatever the
-// endpoint.
+// header must carry a valid token of an existing user, issued since the
+// user's last change of password, whatever the endpoint.
 func (s *server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
@@ -139,18 +147,22 @@ func (s *server) authenticate(next http.Handler) http.Handler {
 			s.writeError(w, r, errUnauthorized)
 			return
 		}
-		id, err := s.tokens.Verify(strings.TrimSpace(token))
+		claims, err := s.tokens.Verify(strings.TrimSpace(token))
 		if err != nil {
 			s.writeError(w, r, errUnauthorized)
 			return
 		}
-		u, err := s.app.User(r.Context(), id)
+		u, err := s.app.User(r.Context(), claims.Subject)
 		switch {
 		case errors.Is(err, conduit.ErrNotFound):
 			s.writeError(w, r, errUnauthorized)
 			return
 		case err != nil:
 			s.writeError(w, r, err)
+			return
+		}
+		if err := s.tokens.Current(claims, u.PasswordHash); err != nil {
+			s.writeError(w, r, errUnauthorized)
 			return
 		}
 		ctx := context.WithValue(r.Context(), sessionKey{}, session{user: u, token: strings.TrimSpace(token)})

@@ -44,7 +44,13 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	done, err := s.limits.admitLogin(r, in.Email)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	u, err := s.app.Login(r.Context(), in.Email, in.Password)
+	done(err)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -70,7 +76,11 @@ func (s *server) updateUser(w http.ResponseWriter, r *http.Request, sess session
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeUser(w, r, http.StatusOK, u, sess.token)
+	token := sess.token
+	if u.PasswordHash != sess.user.PasswordHash {
+		token = "" // the change of password revoked it
+	}
+	s.writeUser(w, r, http.StatusOK, u, token)
 }
 
 // writeUser answers with the user and a token: the given one, or a new
@@ -78,7 +88,7 @@ func (s *server) updateUser(w http.ResponseWriter, r *http.Request, sess session
 func (s *server) writeUser(w http.ResponseWriter, r *http.Request, status int, u conduit.User, token string) {
 	if token == "" {
 		var err error
-		if token, err = s.tokens.Issue(u.ID); err != nil {
+		if token, err = s.tokens.Issue(u.ID, u.PasswordHash); err != nil {
 			s.writeError(w, r, err)
 			return
 		}

@@ -5,9 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/cohort-dev/cohort/conduit"
+	"github.com/cohort-dev/cohort/httpapi"
 	"github.com/cohort-dev/cohort/internal/password"
 )
 
@@ -29,6 +33,20 @@ type Config struct {
 	// JWTSecret, from JWT_SECRET, signs tokens; when empty a secret is
 	// generated and kept in the data directory.
 	JWTSecret string
+	// TokenTTL is how long an issued token is valid (-token-ttl, default
+	// httpapi.DefaultTokenTTL). A change of password revokes a user's
+	// tokens sooner.
+	TokenTTL time.Duration
+	// MaxHashes bounds the password hashes running or waiting at once
+	// (-hash-queue, default conduit.DefaultMaxHashes); beyond it,
+	// registrations and logins are refused with 503 at once.
+	MaxHashes int
+	// Limits bounds failed logins per client address and per account
+	// (-login-failures-address, -login-failures-account,
+	// -login-failure-decay), each address's requests (-rate-limit,
+	// -rate-burst; off by default), and names the reverse proxies whose
+	// X-Forwarded-For to trust (-trusted-proxy).
+	Limits httpapi.Limits
 	// Password are the Argon2id parameters of new password hashes
 	// (-hash-memory, -hash-time, -hash-threads).
 	Password password.Params
@@ -63,6 +81,14 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	memory := fs.Uint("hash-memory", uint(password.DefaultParams.Memory), "Argon2id memory per password hash, in KiB")
 	passes := fs.Uint("hash-time", uint(password.DefaultParams.Time), "Argon2id passes per password hash")
 	threads := fs.Uint("hash-threads", uint(password.DefaultParams.Threads), "Argon2id threads per password hash")
+	fs.DurationVar(&cfg.TokenTTL, "token-ttl", httpapi.DefaultTokenTTL, "how long an issued token is valid (a change of password revokes it sooner)")
+	fs.IntVar(&cfg.MaxHashes, "hash-queue", conduit.DefaultMaxHashes(), "password hashes running or waiting at once; beyond, registrations and logins get 503 at once")
+	fs.IntVar(&cfg.Limits.LoginFailuresPerAddress, "login-failures-address", httpapi.DefaultLoginFailuresPerAddress, "failed logins a client address may have in a burst before 429 (negative: no limit)")
+	fs.IntVar(&cfg.Limits.LoginFailuresPerAccount, "login-failures-account", httpapi.DefaultLoginFailuresPerAccount, "failed logins an account may have in a burst before 429 (negative: no limit)")
+	fs.DurationVar(&cfg.Limits.LoginFailureDecay, "login-failure-decay", httpapi.DefaultLoginFailureDecay, "how long until one failed login of an address or an account is forgiven")
+	fs.Float64Var(&cfg.Limits.RequestsPerSecond, "rate-limit", 0, "requests per second per client address (0: no limit)")
+	fs.IntVar(&cfg.Limits.RequestBurst, "rate-burst", 0, "burst of requests per client address with -rate-limit (default two seconds' worth)")
+	trusted := fs.String("trusted-proxy", "", "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the client")
 	fs.StringVar(&cfg.AdminAddr, "admin-addr", DefaultAdminAddr, `operations listener (live actors page, /metrics, /debug/pprof/); "off" for none`)
 	rebuild := fs.String("rebuild", "", "projections to rebuild from the first event before serving: all, or a comma-separated list of users, blog, comments")
 	if err := fs.Parse(args); err != nil {
@@ -87,6 +113,23 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	default:
 		cfg.Addr = ":8080"
 	}
+	if cfg.TokenTTL <= 0 {
+		return Config{}, fmt.Errorf("-token-ttl %v: want a positive duration", cfg.TokenTTL)
+	}
+	if cfg.MaxHashes < 1 {
+		return Config{}, fmt.Errorf("-hash-queue %d: want at least 1", cfg.MaxHashes)
+	}
+	if cfg.Limits.LoginFailuresPerAddress == 0 || cfg.Limits.LoginFailuresPerAccount == 0 || cfg.Limits.LoginFailureDecay <= 0 {
+		return Config{}, errors.New("-login-failures-address, -login-failures-account and -login-failure-decay: want a positive number (or a negative number of failures: no limit)")
+	}
+	proxies, err := parsePrefixes(*trusted)
+	if err != nil {
+		return Config{}, fmt.Errorf("-trusted-proxy: %w", err)
+	}
+	cfg.Limits.TrustedProxies = proxies
+	if err := cfg.Limits.Validate(); err != nil {
+		return Config{}, err
+	}
 	if *memory > 1<<32-1 || *passes > 1<<32-1 || *threads > 255 {
 		return Config{}, errors.New("hash parameters out of range")
 	}
@@ -101,4 +144,27 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 		cfg.AdminAddr = ""
 	}
 	return cfg, nil
+}
+
+// parsePrefixes parses a comma-separated list of addresses and CIDR
+// prefixes; an address is a prefix of its full length.
+func parsePrefixes(list string) ([]netip.Prefix, error) {
+	var ps []netip.Prefix
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(item); err == nil {
+			ps = append(ps, p.Masked())
+			continue
+		}
+		addr, err := netip.ParseAddr(item)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an address nor a CIDR prefix", item)
+		}
+		addr = addr.Unmap()
+		ps = append(ps, netip.PrefixFrom(addr, addr.BitLen()))
+	}
+	return ps, nil
 }

@@ -4,13 +4,21 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/cohort-dev/cohort/conduit"
+	"github.com/cohort-dev/cohort/httpapi"
 	"github.com/cohort-dev/cohort/internal/password"
 	"github.com/cohort-dev/cohort/internal/pglocal"
 )
+
+// defaultLimits are the limits without flags.
+var defaultLimits = httpapi.Limits{LoginFailuresPerAddress: httpapi.DefaultLoginFailuresPerAddress,
+	LoginFailuresPerAccount: httpapi.DefaultLoginFailuresPerAccount, LoginFailureDecay: httpapi.DefaultLoginFailureDecay}
 
 func TestParseConfig(t *testing.T) {
 	tests := []struct {
@@ -20,18 +28,30 @@ func TestParseConfig(t *testing.T) {
 		want    Config
 		wantErr bool
 	}{
-		{name: "defaults", want: Config{Addr: ":8080", DataDir: DefaultDataDir, Password: password.DefaultParams, AdminAddr: DefaultAdminAddr}},
+		{name: "defaults", want: Config{Addr: ":8080", DataDir: DefaultDataDir, Password: password.DefaultParams, AdminAddr: DefaultAdminAddr, TokenTTL: httpapi.DefaultTokenTTL, MaxHashes: conduit.DefaultMaxHashes(), Limits: defaultLimits}},
 		{name: "PORT", env: map[string]string{"PORT": "3000"},
-			want: Config{Addr: ":3000", DataDir: DefaultDataDir, Password: password.DefaultParams, AdminAddr: DefaultAdminAddr}},
+			want: Config{Addr: ":3000", DataDir: DefaultDataDir, Password: password.DefaultParams, AdminAddr: DefaultAdminAddr, TokenTTL: httpapi.DefaultTokenTTL, MaxHashes: conduit.DefaultMaxHashes(), Limits: defaultLimits}},
 		{name: "-addr wins over PORT", args: []string{"-addr", "127.0.0.1:9000"}, env: map[string]string{"PORT": "3000"},
-			want: Config{Addr: "127.0.0.1:9000", DataDir: DefaultDataDir, Password: password.DefaultParams, AdminAddr: DefaultAdminAddr}},
+			want: Config{Addr: "127.0.0.1:9000", DataDir: DefaultDataDir, Password: password.DefaultParams, AdminAddr: DefaultAdminAddr, TokenTTL: httpapi.DefaultTokenTTL, MaxHashes: conduit.DefaultMaxHashes(), Limits: defaultLimits}},
 		{name: "environment", env: map[string]string{"DATABASE_URL": "postgres://x/y", "JWT_SECRET": "s"},
-			want: Config{Addr: ":8080", DataDir: DefaultDataDir, DatabaseURL: "postgres://x/y", JWTSecret: "s", Password: password.DefaultParams, AdminAddr: DefaultAdminAddr}},
+			want: Config{Addr: ":8080", DataDir: DefaultDataDir, DatabaseURL: "postgres://x/y", JWTSecret: "s", Password: password.DefaultParams, AdminAddr: DefaultAdminAddr, TokenTTL: httpapi.DefaultTokenTTL, MaxHashes: conduit.DefaultMaxHashes(), Limits: defaultLimits}},
 		{name: "flags", args: []string{"-data", "/srv/conduit", "-log-json", "-pg-bin", "/opt/pg/bin", "-hash-memory", "65536", "-hash-time", "3", "-rebuild", "users,blog", "-admin-addr", "127.0.0.1:7070"},
 			want: Config{Addr: ":8080", DataDir: "/srv/conduit", LogJSON: true, PostgresBinDir: "/opt/pg/bin",
-				Password: password.Params{Memory: 65536, Time: 3, Threads: 1}, Rebuild: []string{"users", "blog"}, AdminAddr: "127.0.0.1:7070"}},
+				Password: password.Params{Memory: 65536, Time: 3, Threads: 1}, Rebuild: []string{"users", "blog"}, AdminAddr: "127.0.0.1:7070", TokenTTL: httpapi.DefaultTokenTTL, MaxHashes: conduit.DefaultMaxHashes(), Limits: defaultLimits}},
+		{name: "token lifetime", args: []string{"-token-ttl", "12h"},
+			want: Config{Addr: ":8080", DataDir: DefaultDataDir, Password: password.DefaultParams, AdminAddr: DefaultAdminAddr, TokenTTL: 12 * time.Hour, MaxHashes: conduit.DefaultMaxHashes(), Limits: defaultLimits}},
+		{name: "no token lifetime", args: []string{"-token-ttl", "0s"}, wantErr: true},
+		{name: "limits", args: []string{"-hash-queue", "8", "-login-failures-address", "-1", "-login-failures-account", "5", "-login-failure-decay", "1m",
+			"-rate-limit", "50", "-rate-burst", "200", "-trusted-proxy", "10.0.0.0/8, 192.168.1.7,::1"},
+			want: Config{Addr: ":8080", DataDir: DefaultDataDir, Password: password.DefaultParams, AdminAddr: DefaultAdminAddr, TokenTTL: httpapi.DefaultTokenTTL, MaxHashes: 8,
+				Limits: httpapi.Limits{LoginFailuresPerAddress: -1, LoginFailuresPerAccount: 5, LoginFailureDecay: time.Minute, RequestsPerSecond: 50, RequestBurst: 200,
+					TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.7/32"), netip.MustParsePrefix("::1/128")}}}},
+		{name: "bad trusted proxy", args: []string{"-trusted-proxy", "proxy.example"}, wantErr: true},
+		{name: "no hash queue", args: []string{"-hash-queue", "0"}, wantErr: true},
+		{name: "no login failures", args: []string{"-login-failures-account", "0"}, wantErr: true},
+		{name: "negative rate", args: []string{"-rate-limit", "-1"}, wantErr: true},
 		{name: "no operations listener", args: []string{"-admin-addr", "off"},
-			want: Config{Addr: ":8080", DataDir: DefaultDataDir, Password: password.DefaultParams}},
+			want: Config{Addr: ":8080", DataDir: DefaultDataDir, Password: password.DefaultParams, TokenTTL: httpapi.DefaultTokenTTL, MaxHashes: conduit.DefaultMaxHashes(), Limits: defaultLimits}},
 		{name: "bad PORT", env: map[string]string{"PORT": "http"}, wantErr: true},
 		{name: "bad hash parameters", args: []string{"-hash-time", "0"}, wantErr: true},
 		{name: "unknown flag", args: []string{"-verbose"}, wantErr: true},

@@ -62,7 +62,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	tokens, err := httpapi.NewTokens(secret, 0)
+	tokens, err := httpapi.NewTokens(secret, m.Config.TokenTTL)
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	appCfg := conduit.Config{DB: m.pool, Password: m.Config.Password, Logger: m.Logger,
+	appCfg := conduit.Config{DB: m.pool, Password: m.Config.Password, MaxHashes: m.Config.MaxHashes, Logger: m.Logger,
 		MeterProvider: m.tel.MeterProvider, StoreTracer: storeMetrics}
 	if m.tel.Tracing {
 		appCfg.TracerProvider = m.tel.TracerProvider
@@ -113,7 +113,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.app.Start(ctx); err != nil {
 		return err
 	}
-	apiCfg := httpapi.Config{App: m.app, Tokens: tokens, Logger: m.Logger}
+	apiCfg := httpapi.Config{App: m.app, Tokens: tokens, Logger: m.Logger, Limits: m.Config.Limits}
 	if m.tel.Tracing {
 		apiCfg.TracerProvider = m.tel.TracerProvider
 	}
