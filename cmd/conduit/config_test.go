@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -89,5 +92,66 @@ func TestMissingBinaries(t *testing.T) {
 		if !strings.Contains(err.Error(), hint) {
 			t.Errorf("the error %q does not mention %q", err, hint)
 		}
+	}
+}
+
+// TestEmptySecretFileIsRegenerated: a secret file left empty by a crash
+// between its creation and its write (nothing can have used it) is
+// replaced by a fresh secret, for both generated secrets.
+func TestEmptySecretFileIsRegenerated(t *testing.T) {
+	tests := []struct {
+		file string
+		read func(dataDir string) (string, error)
+	}{
+		{"jwt-secret", func(dataDir string) (string, error) {
+			s, err := jwtSecret("", dataDir)
+			return string(s), err
+		}},
+		{"postgres-password", func(dataDir string) (string, error) {
+			return secretFile(filepath.Join(dataDir, "postgres-password"), 24)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			dataDir := t.TempDir()
+			path := filepath.Join(dataDir, tt.file)
+			if err := os.WriteFile(path, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s, err := tt.read(dataDir)
+			if err != nil || s == "" {
+				t.Fatalf("secret %q, %v: want a fresh one", s, err)
+			}
+			kept, err := os.ReadFile(path)
+			if err != nil || string(kept) != s {
+				t.Fatalf("file holds %q (%v), want the returned secret %q", kept, err, s)
+			}
+			if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Fatalf("mode %v (%v), want 0600", fi.Mode(), err)
+			}
+			if entries, _ := os.ReadDir(dataDir); len(entries) != 1 {
+				t.Fatalf("data directory holds %d entries, want the secret alone (no temporary file left)", len(entries))
+			}
+		})
+	}
+}
+
+// TestLostPasswordOfExistingCluster: an empty postgres-password beside an
+// initialized cluster cannot be regenerated (the cluster keeps the old
+// password): start-up refuses, saying so.
+func TestLostPasswordOfExistingCluster(t *testing.T) {
+	dataDir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dataDir, "postgres"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{"postgres/PG_VERSION": "17\n", "postgres-password": ""} {
+		if err := os.WriteFile(filepath.Join(dataDir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := NewMain(Config{DataDir: dataDir}, io.Discard)
+	_, err := m.startLocalDatabase(context.Background(), dataDir)
+	if err == nil || !strings.Contains(err.Error(), "password is lost") {
+		t.Fatalf("start = %v, want a refusal saying that the password is lost", err)
 	}
 }

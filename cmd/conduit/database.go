@@ -29,7 +29,11 @@ const rootClusterBase = "/var/lib/cohort"
 // (for example under /root), in which case it lives under
 // /var/lib/cohort.
 func (m *Main) startLocalDatabase(ctx context.Context, dataDir string) (string, error) {
-	pass, err := secretFile(filepath.Join(dataDir, "postgres-password"), 24)
+	passPath := filepath.Join(dataDir, "postgres-password")
+	if !hasSecret(passPath) && clusterExists(dataDir) {
+		return "", fmt.Errorf("%s is missing or empty but the local PostgreSQL cluster of %s exists: its superuser password is lost; restore the file, or move the cluster away to start afresh", passPath, dataDir)
+	}
+	pass, err := secretFile(passPath, 24)
 	if err != nil {
 		return "", err
 	}
@@ -58,6 +62,23 @@ func (m *Main) startLocalDatabase(ctx context.Context, dataDir string) (string, 
 		return "", err
 	}
 	return m.cluster.ConnString(databaseName), nil
+}
+
+// hasSecret reports whether path holds a secret (is not missing or empty).
+func hasSecret(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Size() > 0
+}
+
+// clusterExists reports whether dataDir's local cluster was initialized,
+// in dataDir/postgres or in its fallback directory.
+func clusterExists(dataDir string) bool {
+	for _, dir := range []string{filepath.Join(dataDir, "postgres"), fallbackClusterDir(dataDir)} {
+		if _, err := os.Stat(filepath.Join(dir, "PG_VERSION")); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // fallbackClusterDir is where the cluster of dataDir lives when the
@@ -95,13 +116,16 @@ func jwtSecret(configured, dataDir string) ([]byte, error) {
 }
 
 // secretFile returns the secret kept in path, creating it (mode 0600)
-// with n random bytes, hex-encoded, if it does not exist.
+// with n random bytes, hex-encoded, if it does not exist. An empty file,
+// left by a crash between creation and write before secrets were written
+// atomically, held nothing anyone could use: it is replaced by a fresh
+// secret.
 func secretFile(path string, n int) (string, error) {
 	data, err := os.ReadFile(path)
-	if err == nil && len(data) > 0 {
+	switch {
+	case err == nil && len(data) > 0:
 		return string(data), nil
-	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	case err != nil && !errors.Is(err, os.ErrNotExist):
 		return "", err
 	}
 	b := make([]byte, n)
@@ -109,16 +133,46 @@ func secretFile(path string, n int) (string, error) {
 		return "", err
 	}
 	secret := hex.EncodeToString(b)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return secretFile(path, n) // created meanwhile by another run
-	}
-	if err != nil {
+	switch err := writeSecret(path, secret, len(data) == 0 && err == nil); {
+	case errors.Is(err, os.ErrExist): // created meanwhile by another run
+		data, err := os.ReadFile(path)
+		if err == nil && len(data) == 0 {
+			err = fmt.Errorf("%s, created meanwhile by another run, is empty", path)
+		}
+		return string(data), err
+	case err != nil:
 		return "", fmt.Errorf("create %s: %w", path, err)
 	}
-	if _, err := f.WriteString(secret); err != nil {
-		f.Close()
-		return "", err
+	return secret, nil
+}
+
+// writeSecret writes secret to path atomically: to a temporary file in the
+// same directory, synced, then linked to path (failing with os.ErrExist if
+// path exists), or renamed over it when replace is set; the directory is
+// synced last. A crash leaves either no path or the whole secret.
+func writeSecret(path, secret string, replace bool) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
 	}
-	return secret, f.Close()
+	tmp := f.Name()
+	defer os.Remove(tmp) // after a link, the second name; after a rename, nothing
+	_, werr := f.WriteString(secret)
+	if err := errors.Join(werr, f.Chmod(0o600), f.Sync(), f.Close()); err != nil {
+		return err
+	}
+	if replace {
+		err = os.Rename(tmp, path)
+	} else {
+		err = os.Link(tmp, path)
+	}
+	if err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	return errors.Join(d.Sync(), d.Close())
 }
