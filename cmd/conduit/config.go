@@ -39,6 +39,9 @@ type Config struct {
 	// and pprof (-admin-addr, default 127.0.0.1:6060; "off" for none). Keep
 	// it on loopback: it is not the public API.
 	AdminAddr string
+	// AdminPublic confirms an AdminAddr that is not a loopback address
+	// (-admin-public); without it such an address is refused.
+	AdminPublic bool
 }
 
 // DefaultAdminAddr is the operations listener when -admin-addr is not
@@ -64,6 +67,7 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	passes := fs.Uint("hash-time", uint(password.DefaultParams.Time), "Argon2id passes per password hash")
 	threads := fs.Uint("hash-threads", uint(password.DefaultParams.Threads), "Argon2id threads per password hash")
 	fs.StringVar(&cfg.AdminAddr, "admin-addr", DefaultAdminAddr, `operations listener (live actors page, /metrics, /debug/pprof/); "off" for none`)
+	fs.BoolVar(&cfg.AdminPublic, "admin-public", false, "allow an -admin-addr that other machines can reach (it has no authentication)")
 	rebuild := fs.String("rebuild", "", "projections to rebuild from the first event before serving: all, or a comma-separated list of users, blog, comments")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -100,5 +104,17 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	if cfg.AdminAddr == "off" {
 		cfg.AdminAddr = ""
 	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
 	return cfg, nil
+}
+
+// Validate reports whether c is usable: an operations listener that other
+// machines could reach needs AdminPublic.
+func (c Config) Validate() error {
+	if c.AdminAddr == "" {
+		return nil
+	}
+	return checkAdminAddr(c.AdminAddr, c.AdminPublic)
 }

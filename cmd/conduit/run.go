@@ -51,6 +51,9 @@ func NewMain(cfg Config, w io.Writer) *Main {
 
 // Run starts everything and returns once the API is serving.
 func (m *Main) Run(ctx context.Context) error {
+	if err := m.Config.Validate(); err != nil {
+		return err
+	}
 	dataDir, err := filepath.Abs(m.Config.DataDir)
 	if err != nil {
 		return err
@@ -162,7 +165,7 @@ func (m *Main) serveAdmin() error {
 	}
 	m.adminAddr = ln.Addr()
 	m.admin = &http.Server{
-		Handler:           admin.Handler(m.app.Runtime(), m.tel.Metrics, m.Logger),
+		Handler:           checkAdminHost(m.Config.AdminAddr, admin.Handler(m.app.Runtime(), m.tel.Metrics, m.Logger)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
