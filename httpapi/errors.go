@@ -8,7 +8,6 @@ import (
 
 	"github.com/go-chi/chi/v5/middleware"
 
-	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/aggregates/validation"
 	"github.com/cohort-dev/cohort/conduit"
 )
@@ -25,6 +24,10 @@ var (
 	errMethodNotAllowed = errors.New("httpapi: method not allowed")
 )
 
+// retryAfterUnavailable is the Retry-After, in seconds, of a 503: about
+// how long PostgreSQL takes to restart.
+const retryAfterUnavailable = "2"
+
 // errorBody is RealWorld's error document.
 type errorBody struct {
 	Errors map[string][]string `json:"errors"`
@@ -36,8 +39,9 @@ func message(field, msg string) errorBody {
 
 // writeError answers a request that failed with err: the one place that
 // maps errors to statuses. Client errors are answered as they are;
-// anything else is logged and answered with a generic 500 (or 503 when
-// the application is overloaded or stopping), never with its details.
+// anything else is logged and answered with a generic 500 (or 503 with
+// Retry-After when the database is unavailable or the application is
+// overloaded or stopping), never with its details.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var verr validation.Errors
 	status, body := http.StatusInternalServerError, message("body", "internal server error")
@@ -57,7 +61,8 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, body = http.StatusMethodNotAllowed, message("body", "method not allowed")
 	case errors.Is(err, errTooLarge):
 		status, body = http.StatusRequestEntityTooLarge, message("body", "request body too large")
-	case errors.Is(err, actors.ErrTimeout), errors.Is(err, actors.ErrStopped), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, conduit.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		w.Header().Set("Retry-After", retryAfterUnavailable)
 		status, body = http.StatusServiceUnavailable, message("body", "service unavailable, try again")
 		s.log.WarnContext(r.Context(), "request not served", "method", r.Method, "path", r.URL.Path,
 			"request_id", middleware.GetReqID(r.Context()), "err", err)
