@@ -149,7 +149,8 @@ func (a *App) favorite(ctx context.Context, user, slug string, cmd func(article 
 	return a.articleByID(ctx, user, art.ID)
 }
 
-// Tags returns the tags of existing articles, sorted.
+// Tags returns the tags of existing articles, sorted: the
+// projectors.MaxTags most used ones.
 func (a *App) Tags(ctx context.Context) ([]string, error) {
 	tags, err := a.read.Tags(ctx)
 	return tags, classify(err)

@@ -33,14 +33,14 @@ func (a *App) AddComment(ctx context.Context, author, slug, body string) (Commen
 	return c, classify(err)
 }
 
-// Comments returns the comments on the article with the slug, newest
-// first.
-func (a *App) Comments(ctx context.Context, viewer, slug string) ([]Comment, error) {
+// Comments returns a page of the comments on the article with the slug,
+// newest first (at most projectors.MaxComments).
+func (a *App) Comments(ctx context.Context, viewer, slug string, p Page) ([]Comment, error) {
 	art, err := a.Article(ctx, viewer, slug)
 	if err != nil {
 		return nil, err
 	}
-	cs, err := a.read.Comments(ctx, viewer, art.ID)
+	cs, err := a.read.Comments(ctx, viewer, art.ID, p)
 	return cs, classify(err)
 }
 

@@ -39,6 +39,10 @@ type Config struct {
 	// and pprof (-admin-addr, default 127.0.0.1:6060; "off" for none). Keep
 	// it on loopback: it is not the public API.
 	AdminAddr string
+	// TrustTraceContext lets a request's W3C traceparent join the caller's
+	// trace and decide its sampling (-trust-trace-context); by default each
+	// request starts its own trace, linked to the caller's.
+	TrustTraceContext bool
 	// AdminPublic confirms an AdminAddr that is not a loopback address
 	// (-admin-public); without it such an address is refused.
 	AdminPublic bool
@@ -68,6 +72,7 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	threads := fs.Uint("hash-threads", uint(password.DefaultParams.Threads), "Argon2id threads per password hash")
 	fs.StringVar(&cfg.AdminAddr, "admin-addr", DefaultAdminAddr, `operations listener (live actors page, /metrics, /debug/pprof/); "off" for none`)
 	fs.BoolVar(&cfg.AdminPublic, "admin-public", false, "allow an -admin-addr that other machines can reach (it has no authentication)")
+	fs.BoolVar(&cfg.TrustTraceContext, "trust-trace-context", false, "let an incoming traceparent join the caller's trace and decide sampling (only behind a proxy that controls it)")
 	rebuild := fs.String("rebuild", "", "projections to rebuild from the first event before serving: all, or a comma-separated list of users, blog, comments")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -116,7 +116,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.app.Start(ctx); err != nil {
 		return err
 	}
-	apiCfg := httpapi.Config{App: m.app, Tokens: tokens, Logger: m.Logger}
+	apiCfg := httpapi.Config{App: m.app, Tokens: tokens, Logger: m.Logger, TrustTraceContext: m.Config.TrustTraceContext}
 	if m.tel.Tracing {
 		apiCfg.TracerProvider = m.tel.TracerProvider
 	}
