@@ -57,6 +57,14 @@ const DefaultDataDir = "conduit-data"
 
 // ParseConfig reads flags from args and settings from getenv.
 func ParseConfig(args []string, getenv func(string) string) (Config, error) {
+	cfg, _, err := parseArgs(args, getenv, false)
+	return cfg, err
+}
+
+// parseArgs reads flags from args and settings from getenv. With
+// positional, it returns the arguments that are not flags, wherever they
+// stand; without, they are an error.
+func parseArgs(args []string, getenv func(string) string, positional bool) (Config, []string, error) {
 	cfg := Config{
 		DatabaseURL: getenv("DATABASE_URL"),
 		JWTSecret:   getenv("JWT_SECRET"),
@@ -74,15 +82,22 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.BoolVar(&cfg.AdminPublic, "admin-public", false, "allow an -admin-addr that other machines can reach (it has no authentication)")
 	fs.BoolVar(&cfg.TrustTraceContext, "trust-trace-context", false, "let an incoming traceparent join the caller's trace and decide sampling (only behind a proxy that controls it)")
 	rebuild := fs.String("rebuild", "", "projections to rebuild from the first event before serving: all, or a comma-separated list of users, blog, comments")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(nil)
-			fs.Usage()
+	var names []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) && !positional {
+				fs.SetOutput(nil)
+				fs.Usage()
+			}
+			return Config{}, nil, err
 		}
-		return Config{}, err
-	}
-	if fs.NArg() > 0 {
-		return Config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+		if rest = fs.Args(); len(rest) == 0 {
+			break
+		}
+		if !positional {
+			return Config{}, nil, fmt.Errorf("unexpected arguments %q", rest)
+		}
+		names, rest = append(names, rest[0]), rest[1:]
 	}
 
 	switch port := getenv("PORT"); {
@@ -90,18 +105,18 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 		cfg.Addr = *addr
 	case port != "":
 		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-			return Config{}, fmt.Errorf("PORT=%q is not a port number", port)
+			return Config{}, nil, fmt.Errorf("PORT=%q is not a port number", port)
 		}
 		cfg.Addr = ":" + port
 	default:
 		cfg.Addr = ":8080"
 	}
 	if *memory > 1<<32-1 || *passes > 1<<32-1 || *threads > 255 {
-		return Config{}, errors.New("hash parameters out of range")
+		return Config{}, nil, errors.New("hash parameters out of range")
 	}
 	cfg.Password = password.Params{Memory: uint32(*memory), Time: uint32(*passes), Threads: uint8(*threads)}
 	if err := cfg.Password.Validate(); err != nil {
-		return Config{}, err
+		return Config{}, nil, err
 	}
 	if *rebuild != "" {
 		cfg.Rebuild = strings.Split(*rebuild, ",")
@@ -110,9 +125,9 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 		cfg.AdminAddr = ""
 	}
 	if err := cfg.Validate(); err != nil {
-		return Config{}, err
+		return Config{}, nil, err
 	}
-	return cfg, nil
+	return cfg, names, nil
 }
 
 // Validate reports whether c is usable: an operations listener that other
@@ -122,4 +137,10 @@ func (c Config) Validate() error {
 		return nil
 	}
 	return checkAdminAddr(c.AdminAddr, c.AdminPublic)
+}
+
+// ParseRebuildArgs reads the rebuild subcommand's arguments: flags as for
+// ParseConfig, before, between or after the projection names it returns.
+func ParseRebuildArgs(args []string, getenv func(string) string) (Config, []string, error) {
+	return parseArgs(args, getenv, true)
 }

@@ -155,3 +155,37 @@ func TestLostPasswordOfExistingCluster(t *testing.T) {
 		t.Fatalf("start = %v, want a refusal saying that the password is lost", err)
 	}
 }
+
+// TestParseRebuildArgs: the rebuild subcommand takes flags before, between
+// and after projection names; a boolean flag does not swallow the name
+// after it.
+func TestParseRebuildArgs(t *testing.T) {
+	tests := []struct {
+		args      []string
+		wantNames []string
+		wantJSON  bool
+		wantData  string
+		wantErr   bool
+	}{
+		{args: []string{"-log-json", "users"}, wantNames: []string{"users"}, wantJSON: true, wantData: DefaultDataDir},
+		{args: []string{"users", "-log-json"}, wantNames: []string{"users"}, wantJSON: true, wantData: DefaultDataDir},
+		{args: []string{"-data", "/srv/c", "users", "blog", "-log-json"}, wantNames: []string{"users", "blog"}, wantJSON: true, wantData: "/srv/c"},
+		{args: []string{"-data=/srv/c", "comments"}, wantNames: []string{"comments"}, wantData: "/srv/c"},
+		{args: nil, wantData: DefaultDataDir},
+		{args: []string{"-nonsense", "users"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		cfg, names, err := ParseRebuildArgs(tt.args, func(string) string { return "" })
+		if (err != nil) != tt.wantErr {
+			t.Errorf("ParseRebuildArgs(%q): %v", tt.args, err)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		if !reflect.DeepEqual(names, tt.wantNames) || cfg.LogJSON != tt.wantJSON || cfg.DataDir != tt.wantData {
+			t.Errorf("ParseRebuildArgs(%q) = names %q, log-json %v, data %q; want %q, %v, %q",
+				tt.args, names, cfg.LogJSON, cfg.DataDir, tt.wantNames, tt.wantJSON, tt.wantData)
+		}
+	}
+}

@@ -16,7 +16,7 @@ import (
 )
 
 // RebuildUsage explains the rebuild subcommand.
-const RebuildUsage = `Usage: conduit rebuild [-data DIR] [-pg-bin DIR] [PROJECTION ...]
+const RebuildUsage = `Usage: conduit rebuild [-data DIR] [-pg-bin DIR] [-log-json] [PROJECTION ...]
 
 Rebuilds projections of the read model from the first event: empties their
 tables, replays every event into them with a progress bar on stderr, and
