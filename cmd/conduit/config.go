@@ -43,6 +43,10 @@ type Config struct {
 	// trace and decide its sampling (-trust-trace-context); by default each
 	// request starts its own trace, linked to the caller's.
 	TrustTraceContext bool
+	// EventSchema and ReadSchema hold the event store and the read model
+	// (default: conduit.Config's defaults). They have no flag: for tests,
+	// and for programs that run several Conduits on one database.
+	EventSchema, ReadSchema string
 	// AdminPublic confirms an AdminAddr that is not a loopback address
 	// (-admin-public); without it such an address is refused.
 	AdminPublic bool

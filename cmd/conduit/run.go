@@ -58,7 +58,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dataDir, 0o755); err != nil { // secrets inside are 0600
+	if err := os.MkdirAll(dataDir, dataDirMode); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
 	secret, err := jwtSecret(m.Config.JWTSecret, dataDir)
@@ -92,7 +92,8 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	appCfg := conduit.Config{DB: m.pool, Password: m.Config.Password, Logger: m.Logger,
+	appCfg := conduit.Config{DB: m.pool, EventSchema: m.Config.EventSchema, ReadSchema: m.Config.ReadSchema,
+		Password: m.Config.Password, Logger: m.Logger,
 		MeterProvider: m.tel.MeterProvider, StoreTracer: storeMetrics}
 	if m.tel.Tracing {
 		appCfg.TracerProvider = m.tel.TracerProvider
