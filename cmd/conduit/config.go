@@ -39,6 +39,9 @@ type Config struct {
 	// and pprof (-admin-addr, default 127.0.0.1:6060; "off" for none). Keep
 	// it on loopback: it is not the public API.
 	AdminAddr string
+	// AdminPublic confirms an AdminAddr that is not a loopback address
+	// (-admin-public); without it such an address is refused.
+	AdminPublic bool
 	// TrustTraceContext lets a request's W3C traceparent join the caller's
 	// trace and decide its sampling (-trust-trace-context); by default each
 	// request starts its own trace, linked to the caller's.
@@ -47,9 +50,6 @@ type Config struct {
 	// (default: conduit.Config's defaults). They have no flag: for tests,
 	// and for programs that run several Conduits on one database.
 	EventSchema, ReadSchema string
-	// AdminPublic confirms an AdminAddr that is not a loopback address
-	// (-admin-public); without it such an address is refused.
-	AdminPublic bool
 }
 
 // DefaultAdminAddr is the operations listener when -admin-addr is not

@@ -141,7 +141,7 @@ func setUpDatabase(ctx context.Context, c *pglocal.Cluster, pass string) error {
 		if err := c.CreateDatabase(ctx, databaseName, ""); err != nil {
 			return err
 		}
-		fallthrough
+		fallthrough // the superuser made it: hand it over
 	case *owner != appRole:
 		if _, err := conn.Exec(ctx, "ALTER DATABASE "+db+" OWNER TO "+role); err != nil {
 			return err
@@ -207,10 +207,11 @@ func jwtSecret(configured, dataDir string) ([]byte, error) {
 // secret.
 func secretFile(path string, n int) (string, error) {
 	data, err := os.ReadFile(path)
+	exists := err == nil
 	switch {
-	case err == nil && len(data) > 0:
+	case exists && len(data) > 0:
 		return string(data), nil
-	case err != nil && !errors.Is(err, os.ErrNotExist):
+	case !exists && !errors.Is(err, os.ErrNotExist):
 		return "", err
 	}
 	b := make([]byte, n)
@@ -218,7 +219,7 @@ func secretFile(path string, n int) (string, error) {
 		return "", err
 	}
 	secret := hex.EncodeToString(b)
-	switch err := writeSecret(path, secret, len(data) == 0 && err == nil); {
+	switch err := writeSecret(path, secret, exists); {
 	case errors.Is(err, os.ErrExist): // created meanwhile by another run
 		data, err := os.ReadFile(path)
 		if err == nil && len(data) == 0 {
