@@ -40,13 +40,15 @@ type ArticleUpdate struct {
 // Articles returns a page of the articles that match f, newest first, and
 // how many match in all.
 func (a *App) Articles(ctx context.Context, viewer string, f ArticleFilter, p Page) ([]Article, int, error) {
-	return a.read.Articles(ctx, viewer, f, p)
+	arts, n, err := a.read.Articles(ctx, viewer, f, p)
+	return arts, n, classify(err)
 }
 
 // Feed returns a page of the articles by the authors the viewer follows,
 // newest first, and how many there are in all.
 func (a *App) Feed(ctx context.Context, viewer string, p Page) ([]Article, int, error) {
-	return a.read.Feed(ctx, viewer, p)
+	arts, n, err := a.read.Feed(ctx, viewer, p)
+	return arts, n, classify(err)
 }
 
 // Article returns the article with the slug, or ErrNotFound.
@@ -147,8 +149,12 @@ func (a *App) favorite(ctx context.Context, user, slug string, cmd func(article 
 	return a.articleByID(ctx, user, art.ID)
 }
 
-// Tags returns the tags of existing articles, sorted.
-func (a *App) Tags(ctx context.Context) ([]string, error) { return a.read.Tags(ctx) }
+// Tags returns the tags of existing articles, sorted: the
+// projectors.MaxTags most used ones.
+func (a *App) Tags(ctx context.Context) ([]string, error) {
+	tags, err := a.read.Tags(ctx)
+	return tags, classify(err)
+}
 
 // ownArticle returns the article with the slug if user wrote it:
 // ErrNotFound or ErrForbidden otherwise.

@@ -44,7 +44,7 @@ func (a *App) claim(ctx context.Context, owner string, cs ...claim) (*claimed, e
 			errs.Add(cl.field, validation.Taken)
 		case err != nil:
 			c.release(ctx)
-			return nil, err
+			return nil, classify(err)
 		case created:
 			c.made = append(c.made, cl)
 		}

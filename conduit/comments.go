@@ -33,14 +33,15 @@ func (a *App) AddComment(ctx context.Context, author, slug, body string) (Commen
 	return c, classify(err)
 }
 
-// Comments returns the comments on the article with the slug, newest
-// first.
-func (a *App) Comments(ctx context.Context, viewer, slug string) ([]Comment, error) {
+// Comments returns a page of the comments on the article with the slug,
+// newest first (at most projectors.MaxComments).
+func (a *App) Comments(ctx context.Context, viewer, slug string, p Page) ([]Comment, error) {
 	art, err := a.Article(ctx, viewer, slug)
 	if err != nil {
 		return nil, err
 	}
-	return a.read.Comments(ctx, viewer, art.ID)
+	cs, err := a.read.Comments(ctx, viewer, art.ID, p)
+	return cs, classify(err)
 }
 
 // DeleteComment deletes the user's comment with the id on the article
@@ -55,7 +56,7 @@ func (a *App) DeleteComment(ctx context.Context, user, slug string, id int64) er
 	case errors.Is(err, projectors.ErrNotFound) || (err == nil && c.ArticleID != art.ID):
 		return fmt.Errorf("%w: comment %d on %s", ErrNotFound, id, slug)
 	case err != nil:
-		return err
+		return classify(err)
 	}
 	if c.Author.ID != user {
 		return fmt.Errorf("%w: comment %d is another user's", ErrForbidden, id)

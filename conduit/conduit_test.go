@@ -255,7 +255,7 @@ func TestComments(t *testing.T) {
 	if err := app.DeleteComment(ctx, celeb.ID, art.Slug, c.ID); err != nil {
 		t.Fatal(err)
 	}
-	if cs, err := app.Comments(ctx, "", art.Slug); err != nil || len(cs) != 0 {
+	if cs, err := app.Comments(ctx, "", art.Slug, conduit.Page{}); err != nil || len(cs) != 0 {
 		t.Fatalf("comments after delete: %+v %v", cs, err)
 	}
 	if err := app.DeleteComment(ctx, celeb.ID, art.Slug, c.ID); !errors.Is(err, conduit.ErrNotFound) {

@@ -1,6 +1,7 @@
 package conduit
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -8,6 +9,8 @@ import (
 	"github.com/cohort-dev/cohort/aggregates/accounts"
 	"github.com/cohort-dev/cohort/aggregates/blog"
 	"github.com/cohort-dev/cohort/aggregates/validation"
+	"github.com/cohort-dev/cohort/eventstore"
+	"github.com/cohort-dev/cohort/eventstore/postgres"
 	"github.com/cohort-dev/cohort/projectors"
 )
 
@@ -22,10 +25,17 @@ var (
 	// ErrOverloaded: too many password hashes are running or waiting (see
 	// Config.MaxHashes); try again in a moment.
 	ErrOverloaded = errors.New("conduit: overloaded: too many password hashes waiting")
+
+	// ErrUnavailable: the database is unreachable or restarting, or the
+	// application did not answer in time or is stopping; trying again a
+	// little later may succeed. The error's message says which.
+	ErrUnavailable = errors.New("conduit: unavailable")
 )
 
-// classify turns errors of the runtime, the aggregates and the read model
-// into the use cases' errors; other errors are returned as they are.
+// classify turns errors of the runtime, the aggregates, the event store
+// and the read model into the use cases' errors; other errors are returned
+// as they are. A database that is unreachable or restarting becomes
+// ErrUnavailable, recognised by SQLSTATE and error type.
 func classify(err error) error {
 	var verr validation.Errors
 	switch {
@@ -41,6 +51,11 @@ func classify(err error) error {
 		return fmt.Errorf("%w: %w", ErrNotFound, err)
 	case errors.Is(err, blog.ErrNotAuthor):
 		return fmt.Errorf("%w: %w", ErrForbidden, err)
+	case errors.Is(err, actors.ErrTimeout), errors.Is(err, actors.ErrStopped), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if err := postgres.ClassifyUnavailable(err); errors.Is(err, eventstore.ErrUnavailable) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return err
 }

@@ -82,7 +82,7 @@ func (a *App) Login(ctx context.Context, email, pass string) (User, error) {
 		return User{}, ErrInvalidCredentials
 	}
 	if err != nil {
-		return User{}, err
+		return User{}, classify(err)
 	}
 	switch err := a.verify(ctx, pass, u.PasswordHash); {
 	case errors.Is(err, password.ErrMismatch):

@@ -30,6 +30,11 @@ var (
 	ErrInvalidArgument = errors.New("eventstore: invalid argument")
 	// ErrClosed: the store or subscription was closed.
 	ErrClosed = errors.New("eventstore: closed")
+	// ErrUnavailable: the database could not be reached, is restarting or
+	// shutting down, or the transaction lost a conflict that a later try
+	// resolves (serialization failure, deadlock); trying again later may
+	// succeed. The error is an *UnavailableError.
+	ErrUnavailable = errors.New("eventstore: database unavailable")
 )
 
 // VersionConflictError reports a failed optimistic-concurrency check.
@@ -72,3 +77,19 @@ func (e *StreamError) Error() string { return fmt.Sprintf("%v: %q", e.Err, e.Str
 
 // Unwrap returns the sentinel.
 func (e *StreamError) Unwrap() error { return e.Err }
+
+// UnavailableError reports that the database is unavailable, and why.
+type UnavailableError struct {
+	// Reason says what happened, e.g. "connection refused" or
+	// "57P01 admin_shutdown: the server is shutting down".
+	Reason string
+	// Err is the database driver's error.
+	Err error
+}
+
+func (e *UnavailableError) Error() string {
+	return fmt.Sprintf("%v (%s): %v", ErrUnavailable, e.Reason, e.Err)
+}
+
+// Unwrap returns ErrUnavailable and the driver's error.
+func (e *UnavailableError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }

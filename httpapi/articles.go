@@ -14,7 +14,7 @@ func (s *server) listArticles(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	limit, offset, err := page(q)
+	limit, offset, err := page(q, defaultLimit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -31,7 +31,7 @@ func (s *server) feed(w http.ResponseWriter, r *http.Request, sess session) {
 		s.writeError(w, r, err)
 		return
 	}
-	limit, offset, err := page(q)
+	limit, offset, err := page(q, defaultLimit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -117,9 +117,20 @@ func (s *server) writeArticle(w http.ResponseWriter, r *http.Request, status int
 	writeJSON(w, status, articleDoc{Article: newArticleView(a, true)})
 }
 
-// comments: GET /api/articles/{slug}/comments.
+// comments: GET /api/articles/{slug}/comments?limit=&offset=, newest
+// first; without limit, the newest 100.
 func (s *server) comments(w http.ResponseWriter, r *http.Request) {
-	cs, err := s.app.Comments(r.Context(), viewer(r), param(r, "slug"))
+	q, err := query(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	limit, offset, err := page(q, defaultCommentsLimit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	cs, err := s.app.Comments(r.Context(), viewer(r), param(r, "slug"), conduit.Page{Limit: limit, Offset: offset})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -93,10 +93,12 @@ func param(r *http.Request, name string) string {
 	return v
 }
 
-// Pagination defaults and bounds.
+// Pagination defaults and bounds. Comments, which RealWorld clients
+// expect all at once, default to the largest page.
 const (
-	defaultLimit = 20
-	maxLimit     = 100
+	defaultLimit         = 20
+	maxLimit             = 100
+	defaultCommentsLimit = maxLimit
 )
 
 // query parses the query string; a malformed one is a validation error.
@@ -108,10 +110,10 @@ func query(r *http.Request) (url.Values, error) {
 	return q, nil
 }
 
-// page reads limit (default 20, at most 100) and offset (default 0).
-func page(q url.Values) (limit, offset int, err error) {
+// page reads limit (default def, at most 100) and offset (default 0).
+func page(q url.Values, def int) (limit, offset int, err error) {
 	var errs validation.Errors
-	limit, offset = defaultLimit, 0
+	limit, offset = def, 0
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {

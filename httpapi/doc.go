@@ -15,7 +15,9 @@
 // bodies: 422 for invalid input (malformed JSON, wrong types, invalid
 // values, taken usernames), 401, 403, 404, 413 for bodies over the limit,
 // 429 with Retry-After for a client over a limit, 503 with Retry-After
-// when the application is overloaded or stopping, and 500 with a generic
+// when the database is unreachable or restarting, the application is
+// overloaded or stopping, or it does not answer in time
+// (conduit.ErrUnavailable, conduit.ErrOverloaded), and 500 with a generic
 // message — details of internal failures are logged, never sent.
 //
 // Limits (see Limits): failed logins are counted per client address and
@@ -23,4 +25,10 @@
 // limit costs no hash; a correct login counts for nothing. The client
 // address is the connection's peer, or the X-Forwarded-For of a trusted
 // proxy. An optional per-address request rate applies to every endpoint.
+//
+// Every response carries X-Content-Type-Options: nosniff and X-Request-Id
+// (the client's if well-formed, else generated). With a TracerProvider,
+// each request starts a trace of its own, linked to an incoming
+// traceparent, unless Config.TrustTraceContext lets it continue the
+// caller's.
 package httpapi

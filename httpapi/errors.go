@@ -9,7 +9,6 @@ import (
 
 	"github.com/go-chi/chi/v5/middleware"
 
-	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/aggregates/validation"
 	"github.com/cohort-dev/cohort/conduit"
 	"github.com/cohort-dev/cohort/conduit/ratelimit"
@@ -27,6 +26,14 @@ var (
 	errMethodNotAllowed = errors.New("httpapi: method not allowed")
 )
 
+// The Retry-After of a 503: when the database is unavailable, about how
+// long PostgreSQL takes to restart; when the password hashing queue is
+// full, a second.
+const (
+	retryAfterUnavailable = 2 * time.Second
+	retryAfterOverloaded  = time.Second
+)
+
 // errorBody is RealWorld's error document.
 type errorBody struct {
 	Errors map[string][]string `json:"errors"`
@@ -39,8 +46,9 @@ func message(field, msg string) errorBody {
 // writeError answers a request that failed with err: the one place that
 // maps errors to statuses. Client errors are answered as they are (a
 // client over a limit with 429 and Retry-After); anything else is logged
-// and answered with a generic 500 (or 503 when the application is
-// overloaded or stopping, with Retry-After), never with its details.
+// and answered with a generic 500 (or 503 with Retry-After when the
+// database is unavailable or the application is overloaded or stopping),
+// never with its details.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var verr validation.Errors
 	var limited *ratelimit.LimitedError
@@ -64,9 +72,12 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &limited):
 		retryAfter(w, limited.RetryAfter)
 		status, body = http.StatusTooManyRequests, message("body", "too many requests, try again later")
-	case errors.Is(err, conduit.ErrOverloaded), errors.Is(err, actors.ErrTimeout), errors.Is(err, actors.ErrStopped),
-		errors.Is(err, context.DeadlineExceeded):
-		retryAfter(w, time.Second)
+	case errors.Is(err, conduit.ErrOverloaded), errors.Is(err, conduit.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		wait := retryAfterUnavailable
+		if errors.Is(err, conduit.ErrOverloaded) {
+			wait = retryAfterOverloaded
+		}
+		retryAfter(w, wait)
 		status, body = http.StatusServiceUnavailable, message("body", "service unavailable, try again")
 		s.log.WarnContext(r.Context(), "request not served", "method", r.Method, "path", r.URL.Path,
 			"request_id", middleware.GetReqID(r.Context()), "err", err)

@@ -148,7 +148,7 @@ func FuzzPage(f *testing.F) {
 		if err != nil {
 			return
 		}
-		limit, offset, err := page(q)
+		limit, offset, err := page(q, defaultLimit)
 		var verr validation.Errors
 		switch {
 		case err != nil && !errors.As(err, &verr):

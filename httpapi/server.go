@@ -36,6 +36,13 @@ type Config struct {
 	// TracerProvider traces each request (default: none); the commands it
 	// dispatches join the request's trace.
 	TracerProvider trace.TracerProvider
+	// TrustTraceContext lets an incoming W3C traceparent make the request
+	// part of the caller's trace, sampling decision included. By default
+	// the API is a public endpoint: each request starts a trace of its own,
+	// linked to the caller's, so that no client can fill the traces or
+	// switch their sampling off. Set it only behind a proxy that sets or
+	// strips traceparent.
+	TrustTraceContext bool
 }
 
 // server holds what the handlers share.
@@ -66,10 +73,13 @@ func NewHandler(cfg Config) (http.Handler, error) {
 
 	r := chi.NewRouter()
 	if cfg.TracerProvider != nil {
-		r.Use(otelhttp.NewMiddleware("conduit", otelhttp.WithTracerProvider(cfg.TracerProvider),
-			otelhttp.WithPropagators(propagation.TraceContext{})), nameSpans)
+		opts := []otelhttp.Option{otelhttp.WithTracerProvider(cfg.TracerProvider), otelhttp.WithPropagators(propagation.TraceContext{})}
+		if !cfg.TrustTraceContext {
+			opts = append(opts, otelhttp.WithPublicEndpointFn(func(*http.Request) bool { return true }))
+		}
+		r.Use(otelhttp.NewMiddleware("conduit", opts...), nameSpans)
 	}
-	r.Use(middleware.RequestID, s.logRequests, s.recoverPanics, cors, s.limitRequests, s.authenticate)
+	r.Use(nosniff, requestID, s.logRequests, s.recoverPanics, cors, s.limitRequests, s.authenticate)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errRouteNotFound) })
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errMethodNotAllowed) })
 
@@ -207,6 +217,15 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 		next.ServeHTTP(ww, r)
 		s.log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", ww.Status(),
 			"bytes", ww.BytesWritten(), "duration", time.Since(start), "request_id", middleware.GetReqID(r.Context()))
+	})
+}
+
+// nosniff tells browsers to take every response's content type as it is
+// declared, never to guess it.
+func nosniff(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -2,6 +2,7 @@ package projectors_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -254,7 +255,7 @@ func TestComments(t *testing.T) {
 	f.given(publish("a1", "u2", "dragons"))
 	f.given(blog.ArticleCommented{CommentID: "c1", ArticleID: "a1", AuthorID: "u1", Body: "first"},
 		blog.ArticleCommented{CommentID: "c2", ArticleID: "a1", AuthorID: "u2", Body: "second"})
-	cs, err := f.q.Comments(ctx, "u2", "a1")
+	cs, err := f.q.Comments(ctx, "u2", "a1", projectors.Page{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +271,7 @@ func TestComments(t *testing.T) {
 		t.Fatalf("deleted comment: %v", err)
 	}
 	f.given(blog.ArticleDeleted{ArticleID: "a1", AuthorID: "u2", Slug: "dragons"})
-	if cs, _ := f.q.Comments(ctx, "", "a1"); len(cs) != 0 {
+	if cs, _ := f.q.Comments(ctx, "", "a1", projectors.Page{}); len(cs) != 0 {
 		t.Fatalf("comments of a deleted article remain: %+v", cs)
 	}
 }
@@ -311,5 +312,44 @@ func TestRedeliveryAndRebuild(t *testing.T) {
 	f.project(f.log)
 	if after := snapshot(); after != before {
 		t.Fatalf("replay differs:\n%s\n%s", before, after)
+	}
+}
+
+// TestTagsCapped: the tag list is capped at MaxTags, keeping the most used
+// tags, sorted by name.
+func TestTagsCapped(t *testing.T) {
+	f := newFixture(t)
+	f.given(users()...)
+	var many []string
+	for i := range projectors.MaxTags + 10 {
+		many = append(many, fmt.Sprintf("t%04d", i))
+	}
+	f.given(publish("a1", "u1", "many", many...), publish("a2", "u1", "popular", "t9999"), publish("a3", "u2", "popular-2", "t9999"))
+	tags := f.tags()
+	if len(tags) != projectors.MaxTags || !slices.IsSorted(tags) || !slices.Contains(tags, "t9999") {
+		t.Fatalf("%d tags (sorted: %v, with the most used: %v), want %d sorted with the most used",
+			len(tags), slices.IsSorted(tags), slices.Contains(tags, "t9999"), projectors.MaxTags)
+	}
+}
+
+// TestCommentsCapped: a page of comments never exceeds MaxComments,
+// whatever limit is asked for.
+func TestCommentsCapped(t *testing.T) {
+	f := newFixture(t)
+	f.given(users()...)
+	f.given(publish("a1", "u2", "dragons"))
+	var evs []any
+	for i := range projectors.MaxComments + 5 {
+		evs = append(evs, blog.ArticleCommented{CommentID: fmt.Sprint("c", i), ArticleID: "a1", AuthorID: "u1", Body: fmt.Sprint(i)})
+	}
+	f.given(evs...)
+	for _, limit := range []int{0, projectors.MaxComments + 5, 1 << 30} {
+		cs, err := f.q.Comments(context.Background(), "", "a1", projectors.Page{Limit: limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cs) != projectors.MaxComments || cs[0].Body != fmt.Sprint(projectors.MaxComments+4) {
+			t.Fatalf("limit %d: %d comments, newest %q; want the %d newest", limit, len(cs), cs[0].Body, projectors.MaxComments)
+		}
 	}
 }

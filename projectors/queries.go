@@ -116,11 +116,12 @@ func NewQueries(db *pgxpool.Pool, schema string) (*Queries, error) {
 		comments: `SELECT c.id, c.comment_id, c.article_id, c.body, c.created_at, c.updated_at, c.author_id, ` +
 			fmt.Sprintf(profileOf, "c.author_id") + `
 			FROM {{schema}}.comments c LEFT JOIN {{schema}}.users u ON u.id = c.author_id
-			WHERE c.article_id = $2 ORDER BY c.id DESC`,
+			WHERE c.article_id = $2 ORDER BY c.id DESC LIMIT $3 OFFSET $4`,
 		comment: `SELECT c.id, c.comment_id, c.article_id, c.body, c.created_at, c.updated_at, c.author_id, ` +
 			fmt.Sprintf(profileOf, "c.author_id") + `
 			FROM {{schema}}.comments c LEFT JOIN {{schema}}.users u ON u.id = c.author_id WHERE c.id = $2`,
-		tags: `SELECT name FROM {{schema}}.tags WHERE article_count > 0 ORDER BY name`,
+		tags: `SELECT name FROM (SELECT name FROM {{schema}}.tags WHERE article_count > 0
+			ORDER BY article_count DESC, name LIMIT $1) t ORDER BY name`,
 	}
 	sqlIn(schema, &q.userByID, &q.userByEmail, &q.profile, &q.profileByID, &q.articleColumns, &q.articleFrom,
 		&q.feedFrom, &q.feedCount, &q.comments, &q.comment, &q.tags)
@@ -270,12 +271,17 @@ func scanArticle(row pgx.Row) (Article, error) {
 	return a, err
 }
 
-// Comments returns the comments on an article, newest first.
-func (r *Queries) Comments(ctx context.Context, viewer, articleID string) ([]Comment, error) {
+// Comments returns a page of the comments on an article, newest first: at
+// most MaxComments, and MaxComments when p.Limit is not positive.
+func (r *Queries) Comments(ctx context.Context, viewer, articleID string, p Page) ([]Comment, error) {
 	if !storable(viewer) || !storable(articleID) {
 		return []Comment{}, nil
 	}
-	rows, err := r.db.Query(ctx, r.q.comments, viewer, articleID)
+	limit := p.Limit
+	if limit <= 0 || limit > MaxComments {
+		limit = MaxComments
+	}
+	rows, err := r.db.Query(ctx, r.q.comments, viewer, articleID, limit, max(p.Offset, 0))
 	if err != nil {
 		return nil, err
 	}
@@ -298,9 +304,18 @@ func scanComment(row pgx.Row) (Comment, error) {
 	return c, err
 }
 
-// Tags returns the tags of existing articles, sorted.
+// Caps of lists that have no paging in RealWorld's API.
+const (
+	// MaxTags caps Tags: the most used tags.
+	MaxTags = 100
+	// MaxComments caps a page of Comments.
+	MaxComments = 100
+)
+
+// Tags returns the tags of existing articles, sorted: the MaxTags most
+// used ones.
 func (r *Queries) Tags(ctx context.Context) ([]string, error) {
-	rows, err := r.db.Query(ctx, r.q.tags)
+	rows, err := r.db.Query(ctx, r.q.tags, MaxTags)
 	if err != nil {
 		return nil, err
 	}

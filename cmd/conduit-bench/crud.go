@@ -142,7 +142,7 @@ func (s *crudServer) register(w http.ResponseWriter, r *http.Request) {
 		crudStoreError(w, err)
 		return
 	}
-	token, err := s.tokens.Issue(fmt.Sprint(id))
+	token, err := s.tokens.Issue(fmt.Sprint(id), hash)
 	if err != nil {
 		crudError(w, http.StatusInternalServerError, "token", err.Error())
 		return

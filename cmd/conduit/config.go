@@ -57,6 +57,17 @@ type Config struct {
 	// and pprof (-admin-addr, default 127.0.0.1:6060; "off" for none). Keep
 	// it on loopback: it is not the public API.
 	AdminAddr string
+	// AdminPublic confirms an AdminAddr that is not a loopback address
+	// (-admin-public); without it such an address is refused.
+	AdminPublic bool
+	// TrustTraceContext lets a request's W3C traceparent join the caller's
+	// trace and decide its sampling (-trust-trace-context); by default each
+	// request starts its own trace, linked to the caller's.
+	TrustTraceContext bool
+	// EventSchema and ReadSchema hold the event store and the read model
+	// (default: conduit.Config's defaults). They have no flag: for tests,
+	// and for programs that run several Conduits on one database.
+	EventSchema, ReadSchema string
 }
 
 // DefaultAdminAddr is the operations listener when -admin-addr is not
@@ -68,6 +79,14 @@ const DefaultDataDir = "conduit-data"
 
 // ParseConfig reads flags from args and settings from getenv.
 func ParseConfig(args []string, getenv func(string) string) (Config, error) {
+	cfg, _, err := parseArgs(args, getenv, false)
+	return cfg, err
+}
+
+// parseArgs reads flags from args and settings from getenv. With
+// positional, it returns the arguments that are not flags, wherever they
+// stand; without, they are an error.
+func parseArgs(args []string, getenv func(string) string, positional bool) (Config, []string, error) {
 	cfg := Config{
 		DatabaseURL: getenv("DATABASE_URL"),
 		JWTSecret:   getenv("JWT_SECRET"),
@@ -90,16 +109,25 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.IntVar(&cfg.Limits.RequestBurst, "rate-burst", 0, "burst of requests per client address with -rate-limit (default two seconds' worth)")
 	trusted := fs.String("trusted-proxy", "", "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the client")
 	fs.StringVar(&cfg.AdminAddr, "admin-addr", DefaultAdminAddr, `operations listener (live actors page, /metrics, /debug/pprof/); "off" for none`)
+	fs.BoolVar(&cfg.AdminPublic, "admin-public", false, "allow an -admin-addr that other machines can reach (it has no authentication)")
+	fs.BoolVar(&cfg.TrustTraceContext, "trust-trace-context", false, "let an incoming traceparent join the caller's trace and decide sampling (only behind a proxy that controls it)")
 	rebuild := fs.String("rebuild", "", "projections to rebuild from the first event before serving: all, or a comma-separated list of users, blog, comments")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(nil)
-			fs.Usage()
+	var names []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) && !positional {
+				fs.SetOutput(nil)
+				fs.Usage()
+			}
+			return Config{}, nil, err
 		}
-		return Config{}, err
-	}
-	if fs.NArg() > 0 {
-		return Config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+		if rest = fs.Args(); len(rest) == 0 {
+			break
+		}
+		if !positional {
+			return Config{}, nil, fmt.Errorf("unexpected arguments %q", rest)
+		}
+		names, rest = append(names, rest[0]), rest[1:]
 	}
 
 	switch port := getenv("PORT"); {
@@ -107,35 +135,35 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 		cfg.Addr = *addr
 	case port != "":
 		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-			return Config{}, fmt.Errorf("PORT=%q is not a port number", port)
+			return Config{}, nil, fmt.Errorf("PORT=%q is not a port number", port)
 		}
 		cfg.Addr = ":" + port
 	default:
 		cfg.Addr = ":8080"
 	}
 	if cfg.TokenTTL <= 0 {
-		return Config{}, fmt.Errorf("-token-ttl %v: want a positive duration", cfg.TokenTTL)
+		return Config{}, nil, fmt.Errorf("-token-ttl %v: want a positive duration", cfg.TokenTTL)
 	}
 	if cfg.MaxHashes < 1 {
-		return Config{}, fmt.Errorf("-hash-queue %d: want at least 1", cfg.MaxHashes)
+		return Config{}, nil, fmt.Errorf("-hash-queue %d: want at least 1", cfg.MaxHashes)
 	}
 	if cfg.Limits.LoginFailuresPerAddress == 0 || cfg.Limits.LoginFailuresPerAccount == 0 || cfg.Limits.LoginFailureDecay <= 0 {
-		return Config{}, errors.New("-login-failures-address, -login-failures-account and -login-failure-decay: want a positive number (or a negative number of failures: no limit)")
+		return Config{}, nil, errors.New("-login-failures-address, -login-failures-account and -login-failure-decay: want a positive number (or a negative number of failures: no limit)")
 	}
 	proxies, err := parsePrefixes(*trusted)
 	if err != nil {
-		return Config{}, fmt.Errorf("-trusted-proxy: %w", err)
+		return Config{}, nil, fmt.Errorf("-trusted-proxy: %w", err)
 	}
 	cfg.Limits.TrustedProxies = proxies
 	if err := cfg.Limits.Validate(); err != nil {
-		return Config{}, err
+		return Config{}, nil, err
 	}
 	if *memory > 1<<32-1 || *passes > 1<<32-1 || *threads > 255 {
-		return Config{}, errors.New("hash parameters out of range")
+		return Config{}, nil, errors.New("hash parameters out of range")
 	}
 	cfg.Password = password.Params{Memory: uint32(*memory), Time: uint32(*passes), Threads: uint8(*threads)}
 	if err := cfg.Password.Validate(); err != nil {
-		return Config{}, err
+		return Config{}, nil, err
 	}
 	if *rebuild != "" {
 		cfg.Rebuild = strings.Split(*rebuild, ",")
@@ -143,7 +171,25 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	if cfg.AdminAddr == "off" {
 		cfg.AdminAddr = ""
 	}
-	return cfg, nil
+	if err := cfg.Validate(); err != nil {
+		return Config{}, nil, err
+	}
+	return cfg, names, nil
+}
+
+// Validate reports whether c is usable: an operations listener that other
+// machines could reach needs AdminPublic.
+func (c Config) Validate() error {
+	if c.AdminAddr == "" {
+		return nil
+	}
+	return checkAdminAddr(c.AdminAddr, c.AdminPublic)
+}
+
+// ParseRebuildArgs reads the rebuild subcommand's arguments: flags as for
+// ParseConfig, before, between or after the projection names it returns.
+func ParseRebuildArgs(args []string, getenv func(string) string) (Config, []string, error) {
+	return parseArgs(args, getenv, true)
 }
 
 // parsePrefixes parses a comma-separated list of addresses and CIDR

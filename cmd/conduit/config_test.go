@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -35,8 +38,8 @@ func TestParseConfig(t *testing.T) {
 			want: Config{Addr: "127.0.0.1:9000", DataDir: DefaultDataDir, Password: password.DefaultParams, AdminAddr: DefaultAdminAddr, TokenTTL: httpapi.DefaultTokenTTL, MaxHashes: conduit.DefaultMaxHashes(), Limits: defaultLimits}},
 		{name: "environment", env: map[string]string{"DATABASE_URL": "postgres://x/y", "JWT_SECRET": "s"},
 			want: Config{Addr: ":8080", DataDir: DefaultDataDir, DatabaseURL: "postgres://x/y", JWTSecret: "s", Password: password.DefaultParams, AdminAddr: DefaultAdminAddr, TokenTTL: httpapi.DefaultTokenTTL, MaxHashes: conduit.DefaultMaxHashes(), Limits: defaultLimits}},
-		{name: "flags", args: []string{"-data", "/srv/conduit", "-log-json", "-pg-bin", "/opt/pg/bin", "-hash-memory", "65536", "-hash-time", "3", "-rebuild", "users,blog", "-admin-addr", "127.0.0.1:7070"},
-			want: Config{Addr: ":8080", DataDir: "/srv/conduit", LogJSON: true, PostgresBinDir: "/opt/pg/bin",
+		{name: "flags", args: []string{"-data", "/srv/conduit", "-log-json", "-pg-bin", "/opt/pg/bin", "-hash-memory", "65536", "-hash-time", "3", "-rebuild", "users,blog", "-admin-addr", "127.0.0.1:7070", "-trust-trace-context"},
+			want: Config{Addr: ":8080", DataDir: "/srv/conduit", LogJSON: true, PostgresBinDir: "/opt/pg/bin", TrustTraceContext: true,
 				Password: password.Params{Memory: 65536, Time: 3, Threads: 1}, Rebuild: []string{"users", "blog"}, AdminAddr: "127.0.0.1:7070", TokenTTL: httpapi.DefaultTokenTTL, MaxHashes: conduit.DefaultMaxHashes(), Limits: defaultLimits}},
 		{name: "token lifetime", args: []string{"-token-ttl", "12h"},
 			want: Config{Addr: ":8080", DataDir: DefaultDataDir, Password: password.DefaultParams, AdminAddr: DefaultAdminAddr, TokenTTL: 12 * time.Hour, MaxHashes: conduit.DefaultMaxHashes(), Limits: defaultLimits}},
@@ -108,6 +111,101 @@ func TestMissingBinaries(t *testing.T) {
 	for _, hint := range []string{"apt-get install -y postgresql", "DATABASE_URL"} {
 		if !strings.Contains(err.Error(), hint) {
 			t.Errorf("the error %q does not mention %q", err, hint)
+		}
+	}
+}
+
+// TestEmptySecretFileIsRegenerated: a secret file left empty by a crash
+// between its creation and its write (nothing can have used it) is
+// replaced by a fresh secret, for both generated secrets.
+func TestEmptySecretFileIsRegenerated(t *testing.T) {
+	tests := []struct {
+		file string
+		read func(dataDir string) (string, error)
+	}{
+		{"jwt-secret", func(dataDir string) (string, error) {
+			s, err := jwtSecret("", dataDir)
+			return string(s), err
+		}},
+		{"postgres-password", func(dataDir string) (string, error) {
+			return secretFile(filepath.Join(dataDir, "postgres-password"), 24)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			dataDir := t.TempDir()
+			path := filepath.Join(dataDir, tt.file)
+			if err := os.WriteFile(path, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s, err := tt.read(dataDir)
+			if err != nil || s == "" {
+				t.Fatalf("secret %q, %v: want a fresh one", s, err)
+			}
+			kept, err := os.ReadFile(path)
+			if err != nil || string(kept) != s {
+				t.Fatalf("file holds %q (%v), want the returned secret %q", kept, err, s)
+			}
+			if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Fatalf("mode %v (%v), want 0600", fi.Mode(), err)
+			}
+			if entries, _ := os.ReadDir(dataDir); len(entries) != 1 {
+				t.Fatalf("data directory holds %d entries, want the secret alone (no temporary file left)", len(entries))
+			}
+		})
+	}
+}
+
+// TestLostPasswordOfExistingCluster: an empty postgres-password beside an
+// initialized cluster cannot be regenerated (the cluster keeps the old
+// password): start-up refuses, saying so.
+func TestLostPasswordOfExistingCluster(t *testing.T) {
+	dataDir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dataDir, "postgres"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{"postgres/PG_VERSION": "17\n", "postgres-password": ""} {
+		if err := os.WriteFile(filepath.Join(dataDir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := NewMain(Config{DataDir: dataDir}, io.Discard)
+	_, err := m.startLocalDatabase(context.Background(), dataDir)
+	if err == nil || !strings.Contains(err.Error(), "password is lost") {
+		t.Fatalf("start = %v, want a refusal saying that the password is lost", err)
+	}
+}
+
+// TestParseRebuildArgs: the rebuild subcommand takes flags before, between
+// and after projection names; a boolean flag does not swallow the name
+// after it.
+func TestParseRebuildArgs(t *testing.T) {
+	tests := []struct {
+		args      []string
+		wantNames []string
+		wantJSON  bool
+		wantData  string
+		wantErr   bool
+	}{
+		{args: []string{"-log-json", "users"}, wantNames: []string{"users"}, wantJSON: true, wantData: DefaultDataDir},
+		{args: []string{"users", "-log-json"}, wantNames: []string{"users"}, wantJSON: true, wantData: DefaultDataDir},
+		{args: []string{"-data", "/srv/c", "users", "blog", "-log-json"}, wantNames: []string{"users", "blog"}, wantJSON: true, wantData: "/srv/c"},
+		{args: []string{"-data=/srv/c", "comments"}, wantNames: []string{"comments"}, wantData: "/srv/c"},
+		{args: nil, wantData: DefaultDataDir},
+		{args: []string{"-nonsense", "users"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		cfg, names, err := ParseRebuildArgs(tt.args, func(string) string { return "" })
+		if (err != nil) != tt.wantErr {
+			t.Errorf("ParseRebuildArgs(%q): %v", tt.args, err)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		if !reflect.DeepEqual(names, tt.wantNames) || cfg.LogJSON != tt.wantJSON || cfg.DataDir != tt.wantData {
+			t.Errorf("ParseRebuildArgs(%q) = names %q, log-json %v, data %q; want %q, %v, %q",
+				tt.args, names, cfg.LogJSON, cfg.DataDir, tt.wantNames, tt.wantJSON, tt.wantData)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -17,6 +18,15 @@ import (
 
 // databaseName is the database Conduit uses on its local cluster.
 const databaseName = "conduit"
+
+// appRole is the role Conduit connects to its local cluster as: it owns
+// Conduit's database and the schemas in it, and is no superuser.
+const appRole = "conduit"
+
+// dataDirMode is the mode of a data directory Conduit creates: it holds
+// the secrets. As root, the PostgreSQL server user cannot traverse it, so
+// the cluster then lives under rootClusterBase.
+const dataDirMode = 0o700
 
 // rootClusterBase holds the clusters of data directories that the server
 // user cannot reach when the command runs as root.
@@ -29,7 +39,11 @@ const rootClusterBase = "/var/lib/cohort"
 // (for example under /root), in which case it lives under
 // /var/lib/cohort.
 func (m *Main) startLocalDatabase(ctx context.Context, dataDir string) (string, error) {
-	pass, err := secretFile(filepath.Join(dataDir, "postgres-password"), 24)
+	passPath := filepath.Join(dataDir, "postgres-password")
+	if !hasSecret(passPath) && clusterExists(dataDir) {
+		return "", fmt.Errorf("%s is missing or empty but the local PostgreSQL cluster of %s exists: its superuser password is lost; restore the file, or move the cluster away to start afresh", passPath, dataDir)
+	}
+	pass, err := secretFile(passPath, 24)
 	if err != nil {
 		return "", err
 	}
@@ -54,10 +68,31 @@ func (m *Main) startLocalDatabase(ctx context.Context, dataDir string) (string, 
 		default:
 		}
 	}()
-	if err := createDatabase(ctx, m.cluster); err != nil {
+	appPass, err := secretFile(filepath.Join(dataDir, "conduit-password"), 24)
+	if err != nil {
 		return "", err
 	}
-	return m.cluster.ConnString(databaseName), nil
+	if err := setUpDatabase(ctx, m.cluster, appPass); err != nil {
+		return "", fmt.Errorf("set up the role %s and the database %s: %w", appRole, databaseName, err)
+	}
+	return m.cluster.ConnStringAs(appRole, appPass, databaseName), nil
+}
+
+// hasSecret reports whether path holds a secret (is not missing or empty).
+func hasSecret(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Size() > 0
+}
+
+// clusterExists reports whether dataDir's local cluster was initialized,
+// in dataDir/postgres or in its fallback directory.
+func clusterExists(dataDir string) bool {
+	for _, dir := range []string{filepath.Join(dataDir, "postgres"), fallbackClusterDir(dataDir)} {
+		if _, err := os.Stat(filepath.Join(dir, "PG_VERSION")); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // fallbackClusterDir is where the cluster of dataDir lives when the
@@ -67,21 +102,92 @@ func fallbackClusterDir(dataDir string) string {
 	return filepath.Join(rootClusterBase, hex.EncodeToString(sum[:8]), "postgres")
 }
 
-// createDatabase creates Conduit's database unless it exists.
-func createDatabase(ctx context.Context, c *pglocal.Cluster) error {
+// setUpDatabase makes, as the superuser, what Conduit needs on the
+// cluster: the role appRole (login, password pass, nothing more), the
+// database databaseName owned by it, and every schema and object in that
+// database owned by it. It is idempotent, and upgrades a database that an
+// earlier version made and filled as the superuser. Resetting the password
+// on every start repairs a regenerated password file.
+func setUpDatabase(ctx context.Context, c *pglocal.Cluster, pass string) error {
 	conn, err := pgx.Connect(ctx, c.ConnString("postgres"))
 	if err != nil {
 		return fmt.Errorf("connect to local PostgreSQL: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", databaseName).Scan(&exists); err != nil {
+	var roleExists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", appRole).Scan(&roleExists); err != nil {
 		return err
 	}
-	if exists {
-		return nil
+	verb := "ALTER"
+	if !roleExists {
+		verb = "CREATE"
 	}
-	return c.CreateDatabase(ctx, databaseName, "")
+	// Utility statements take no parameters: format quotes the password.
+	var stmt string
+	if err := conn.QueryRow(ctx, "SELECT format('"+verb+" ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %L', $1::text, $2::text)",
+		appRole, pass).Scan(&stmt); err != nil {
+		return err
+	}
+	if _, err := conn.Exec(ctx, stmt); err != nil {
+		return err
+	}
+	var owner *string
+	if err := conn.QueryRow(ctx, "SELECT (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1)", databaseName).Scan(&owner); err != nil {
+		return err
+	}
+	db, role := pgx.Identifier{databaseName}.Sanitize(), pgx.Identifier{appRole}.Sanitize()
+	switch {
+	case owner == nil:
+		if err := c.CreateDatabase(ctx, databaseName, ""); err != nil {
+			return err
+		}
+		fallthrough // the superuser made it: hand it over
+	case *owner != appRole:
+		if _, err := conn.Exec(ctx, "ALTER DATABASE "+db+" OWNER TO "+role); err != nil {
+			return err
+		}
+	}
+	return giveObjects(ctx, c)
+}
+
+// giveObjectsSQL hands every schema, table, view, sequence and routine in
+// the database that appRole does not own to appRole. Sequences that belong
+// to a table's column follow their table.
+var giveObjectsSQL = strings.ReplaceAll(`DO $$
+DECLARE r record;
+BEGIN
+	FOR r IN SELECT n.nspname FROM pg_namespace n
+		WHERE n.nspname NOT LIKE 'pg\_%' AND n.nspname NOT IN ('information_schema', 'public')
+		AND n.nspowner <> '@role'::regrole
+	LOOP
+		EXECUTE format('ALTER SCHEMA %I OWNER TO %I', r.nspname, '@role');
+	END LOOP;
+	FOR r IN SELECT c.oid::regclass AS name, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
+		AND c.relkind IN ('r', 'p', 'v', 'm', 'S') AND c.relowner <> '@role'::regrole
+		AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+			AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i'))
+	LOOP
+		EXECUTE format('ALTER %s %s OWNER TO %I',
+			CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
+			r.name, '@role');
+	END LOOP;
+	FOR r IN SELECT p.oid::regprocedure AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+		WHERE n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema' AND p.proowner <> '@role'::regrole
+	LOOP
+		EXECUTE format('ALTER ROUTINE %s OWNER TO %I', r.name, '@role');
+	END LOOP;
+END $$`, "@role", appRole)
+
+// giveObjects runs giveObjectsSQL in Conduit's database as the superuser.
+func giveObjects(ctx context.Context, c *pglocal.Cluster) error {
+	conn, err := pgx.Connect(ctx, c.ConnString(databaseName))
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	_, err = conn.Exec(ctx, giveObjectsSQL)
+	return err
 }
 
 // jwtSecret returns the configured secret, or the one kept in dataDir
@@ -95,13 +201,17 @@ func jwtSecret(configured, dataDir string) ([]byte, error) {
 }
 
 // secretFile returns the secret kept in path, creating it (mode 0600)
-// with n random bytes, hex-encoded, if it does not exist.
+// with n random bytes, hex-encoded, if it does not exist. An empty file,
+// left by a crash between creation and write before secrets were written
+// atomically, held nothing anyone could use: it is replaced by a fresh
+// secret.
 func secretFile(path string, n int) (string, error) {
 	data, err := os.ReadFile(path)
-	if err == nil && len(data) > 0 {
+	exists := err == nil
+	switch {
+	case exists && len(data) > 0:
 		return string(data), nil
-	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	case !exists && !errors.Is(err, os.ErrNotExist):
 		return "", err
 	}
 	b := make([]byte, n)
@@ -109,16 +219,46 @@ func secretFile(path string, n int) (string, error) {
 		return "", err
 	}
 	secret := hex.EncodeToString(b)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return secretFile(path, n) // created meanwhile by another run
-	}
-	if err != nil {
+	switch err := writeSecret(path, secret, exists); {
+	case errors.Is(err, os.ErrExist): // created meanwhile by another run
+		data, err := os.ReadFile(path)
+		if err == nil && len(data) == 0 {
+			err = fmt.Errorf("%s, created meanwhile by another run, is empty", path)
+		}
+		return string(data), err
+	case err != nil:
 		return "", fmt.Errorf("create %s: %w", path, err)
 	}
-	if _, err := f.WriteString(secret); err != nil {
-		f.Close()
-		return "", err
+	return secret, nil
+}
+
+// writeSecret writes secret to path atomically: to a temporary file in the
+// same directory, synced, then linked to path (failing with os.ErrExist if
+// path exists), or renamed over it when replace is set; the directory is
+// synced last. A crash leaves either no path or the whole secret.
+func writeSecret(path, secret string, replace bool) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
 	}
-	return secret, f.Close()
+	tmp := f.Name()
+	defer os.Remove(tmp) // after a link, the second name; after a rename, nothing
+	_, werr := f.WriteString(secret)
+	if err := errors.Join(werr, f.Chmod(0o600), f.Sync(), f.Close()); err != nil {
+		return err
+	}
+	if replace {
+		err = os.Rename(tmp, path)
+	} else {
+		err = os.Link(tmp, path)
+	}
+	if err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	return errors.Join(d.Sync(), d.Close())
 }

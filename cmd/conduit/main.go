@@ -66,23 +66,11 @@ func main() {
 
 // rebuild runs the rebuild subcommand and returns the exit code.
 func rebuild(args []string) int {
-	var names, flags []string
-	for i := 0; i < len(args); i++ {
-		switch a := args[i]; {
-		case a == "-h" || a == "-help" || a == "--help":
-			fmt.Fprint(os.Stderr, RebuildUsage)
-			return 0
-		case strings.HasPrefix(a, "-"):
-			flags = append(flags, a)
-			if !strings.Contains(a, "=") && i+1 < len(args) {
-				flags = append(flags, args[i+1])
-				i++
-			}
-		default:
-			names = append(names, a)
-		}
+	cfg, names, err := ParseRebuildArgs(args, os.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(os.Stderr, RebuildUsage)
+		return 0
 	}
-	cfg, err := ParseConfig(flags, os.Getenv)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "conduit rebuild: %v\n\n%s", err, RebuildUsage)
 		return 2

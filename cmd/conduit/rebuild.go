@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,12 +12,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/cohort-dev/cohort/conduit"
+	"github.com/cohort-dev/cohort/eventstore/postgres"
 	"github.com/cohort-dev/cohort/projectors"
 )
 
 // RebuildUsage explains the rebuild subcommand.
-const RebuildUsage = `Usage: conduit rebuild [-data DIR] [-pg-bin DIR] [PROJECTION ...]
+const RebuildUsage = `Usage: conduit rebuild [-data DIR] [-pg-bin DIR] [-log-json] [PROJECTION ...]
 
 Rebuilds projections of the read model from the first event: empties their
 tables, replays every event into them with a progress bar on stderr, and
@@ -59,7 +63,7 @@ func (m *Main) Rebuild(ctx context.Context, names []string, progress io.Writer) 
 	}
 	connString := m.Config.DatabaseURL
 	if connString == "" {
-		if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		if err := os.MkdirAll(dataDir, dataDirMode); err != nil {
 			return RebuildSummary{}, fmt.Errorf("data directory: %w", err)
 		}
 		if connString, err = m.startLocalDatabase(ctx, dataDir); err != nil {
@@ -69,7 +73,8 @@ func (m *Main) Rebuild(ctx context.Context, names []string, progress io.Writer) 
 	if m.pool, err = connect(ctx, connString); err != nil {
 		return RebuildSummary{}, err
 	}
-	cfg := conduit.Config{DB: m.pool, Logger: m.Logger, Handlers: names}
+	cfg := conduit.Config{DB: m.pool, EventSchema: m.Config.EventSchema, ReadSchema: m.Config.ReadSchema,
+		Logger: m.Logger, Handlers: names}
 	if err := conduit.Migrate(ctx, cfg); err != nil {
 		return RebuildSummary{}, fmt.Errorf("migrate: %w", err)
 	}
@@ -77,7 +82,8 @@ func (m *Main) Rebuild(ctx context.Context, names []string, progress io.Writer) 
 		return RebuildSummary{}, err
 	}
 	var events int64
-	if err := m.pool.QueryRow(ctx, "SELECT count(*) FROM cohort.events").Scan(&events); err != nil {
+	table := pgx.Identifier{cmp.Or(cfg.EventSchema, postgres.DefaultSchema), "events"}.Sanitize()
+	if err := m.pool.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&events); err != nil {
 		return RebuildSummary{}, fmt.Errorf("count events: %w", err)
 	}
 	start := time.Now()

@@ -51,11 +51,14 @@ func NewMain(cfg Config, w io.Writer) *Main {
 
 // Run starts everything and returns once the API is serving.
 func (m *Main) Run(ctx context.Context) error {
+	if err := m.Config.Validate(); err != nil {
+		return err
+	}
 	dataDir, err := filepath.Abs(m.Config.DataDir)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dataDir, 0o755); err != nil { // secrets inside are 0600
+	if err := os.MkdirAll(dataDir, dataDirMode); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
 	secret, err := jwtSecret(m.Config.JWTSecret, dataDir)
@@ -89,7 +92,8 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	appCfg := conduit.Config{DB: m.pool, Password: m.Config.Password, MaxHashes: m.Config.MaxHashes, Logger: m.Logger,
+	appCfg := conduit.Config{DB: m.pool, EventSchema: m.Config.EventSchema, ReadSchema: m.Config.ReadSchema,
+		Password: m.Config.Password, MaxHashes: m.Config.MaxHashes, Logger: m.Logger,
 		MeterProvider: m.tel.MeterProvider, StoreTracer: storeMetrics}
 	if m.tel.Tracing {
 		appCfg.TracerProvider = m.tel.TracerProvider
@@ -113,7 +117,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.app.Start(ctx); err != nil {
 		return err
 	}
-	apiCfg := httpapi.Config{App: m.app, Tokens: tokens, Logger: m.Logger, Limits: m.Config.Limits}
+	apiCfg := httpapi.Config{App: m.app, Tokens: tokens, Logger: m.Logger, Limits: m.Config.Limits, TrustTraceContext: m.Config.TrustTraceContext}
 	if m.tel.Tracing {
 		apiCfg.TracerProvider = m.tel.TracerProvider
 	}
@@ -162,7 +166,7 @@ func (m *Main) serveAdmin() error {
 	}
 	m.adminAddr = ln.Addr()
 	m.admin = &http.Server{
-		Handler:           admin.Handler(m.app.Runtime(), m.tel.Metrics, m.Logger),
+		Handler:           checkAdminHost(m.Config.AdminAddr, admin.Handler(m.app.Runtime(), m.tel.Metrics, m.Logger)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}

@@ -33,7 +33,14 @@ func RegisterTemplate() {
 // dropped at tb's cleanup.
 func NewDatabase(tb testing.TB) *pgxpool.Pool {
 	tb.Helper()
-	return pgtest.NewPool(tb, pgtest.NewDatabase(tb, pgtest.FromTemplate(template)))
+	return pgtest.NewPool(tb, NewConnString(tb))
+}
+
+// NewConnString returns the URL of a fresh migrated database, dropped at
+// tb's cleanup.
+func NewConnString(tb testing.TB) string {
+	tb.Helper()
+	return pgtest.NewDatabase(tb, pgtest.FromTemplate(template))
 }
 
 // Start starts Conduit on db with FastPasswords and closes it at tb's

@@ -484,5 +484,5 @@ func (s *Store) appendError(r *appendRequest, err error, alone bool) error {
 			return &eventstore.InvalidArgumentError{Arg: "events", Reason: pgErr.Message}
 		}
 	}
-	return fmt.Errorf("postgres: append: %w", err)
+	return ClassifyUnavailable(fmt.Errorf("postgres: append: %w", err))
 }

@@ -472,6 +472,19 @@ func (c *Cluster) ConnString(database string) string {
 	return u.String()
 }
 
+// ConnStringAs returns a URL connecting to database on the cluster as
+// role with password over TCP.
+func (c *Cluster) ConnStringAs(role, password, database string) string {
+	u := url.URL{
+		Scheme:   "postgres",
+		User:     url.UserPassword(role, password),
+		Host:     net.JoinHostPort("127.0.0.1", strconv.Itoa(c.port)),
+		Path:     "/" + database,
+		RawQuery: "sslmode=disable",
+	}
+	return u.String()
+}
+
 // CreateDatabase creates database name, cloned from template if it is not
 // empty (PostgreSQL's default, template1, otherwise).
 func (c *Cluster) CreateDatabase(ctx context.Context, name, template string) error {

@@ -166,6 +166,9 @@ func TestPersistentCluster(t *testing.T) {
 	ctx := t.Context()
 
 	c := startCluster(t, cfg)
+	if fi, err := os.Stat(dataDir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("data directory: %v, %v; want mode 0700", fi.Mode(), err)
+	}
 	mustExec(t, c, "CREATE TABLE kept (v text)", "INSERT INTO kept VALUES ('hello')")
 	if err := c.Stop(); err != nil {
 		t.Fatal(err)

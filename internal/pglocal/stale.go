@@ -99,12 +99,14 @@ func (o owner) gone() bool {
 // removeStale removes the throwaway cluster directories in tempDir whose
 // owner process has exited, first killing a server still running in one
 // (its parent-death signal could not be delivered). It never touches the
-// directories of live owners.
+// directories of live owners, nor those of other OS users (a shared
+// temporary directory holds other users' clusters): only directories owned
+// by this process's user or, when it runs as root, by the server user a.
 func removeStale(tempDir string, a *account, binDir string, log *slog.Logger) {
 	dirs, _ := filepath.Glob(filepath.Join(tempDir, tempPrefix+"*")) // the pattern is valid
 	for _, dir := range dirs {
 		fi, err := os.Lstat(dir)
-		if err != nil || !fi.IsDir() {
+		if err != nil || !fi.IsDir() || !ownedByUs(fi, a) {
 			continue
 		}
 		o, err := readOwner(dir)
@@ -131,6 +133,17 @@ func removeStale(tempDir string, a *account, binDir string, log *slog.Logger) {
 		}
 		log.Info("removed stale throwaway cluster of an exited process", "dir", dir, "owner_pid", o.pid)
 	}
+}
+
+// ownedByUs reports whether fi belongs to this process's user or to the
+// server user a (which owns the throwaway directories a root process
+// makes).
+func ownedByUs(fi fs.FileInfo, a *account) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return false
+	}
+	return int(st.Uid) == os.Geteuid() || (a != nil && st.Uid == a.uid)
 }
 
 // killOrphan kills the server running on dataDir, if any, and waits for it

@@ -22,6 +22,7 @@ func TestRemoveStale(t *testing.T) {
 		mtime     time.Time
 		wantKept  bool
 		ownerText string
+		otherUser bool // the directory belongs to another OS user
 	}{
 		{name: "live owner", owner: &me, wantKept: true},
 		{name: "dead owner", owner: &owner{pid: dead.Process.Pid, host: me.host, boot: me.boot}},
@@ -31,6 +32,8 @@ func TestRemoveStale(t *testing.T) {
 		{name: "fresh without owner", wantKept: true},
 		{name: "old without owner", mtime: old},
 		{name: "old garbled owner", ownerText: "garbage", mtime: old},
+		{name: "another user's, dead owner", owner: &owner{pid: dead.Process.Pid, host: me.host, boot: me.boot}, otherUser: true, wantKept: true},
+		{name: "another user's, old without owner", mtime: old, otherUser: true, wantKept: true},
 	}
 	if me.boot == "" {
 		cases[3].wantKept = true // without boot ids, the live pid decides
@@ -51,6 +54,14 @@ func TestRemoveStale(t *testing.T) {
 		}
 		if text != "" {
 			if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if tc.otherUser {
+			if os.Geteuid() != 0 {
+				t.Skip("giving a directory to another user needs root")
+			}
+			if err := os.Chown(dir, 65534, 65534); err != nil { // nobody
 				t.Fatal(err)
 			}
 		}
