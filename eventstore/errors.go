@@ -39,13 +39,16 @@ var (
 
 // VersionConflictError reports a failed optimistic-concurrency check.
 type VersionConflictError struct {
-	Stream   string
+	// Stream is the stream whose version was checked.
+	Stream string
+	// Expected is the expected version the call gave.
 	Expected ExpectedVersion
 	// Actual is the stream's version when the check failed; 0 when the stream
 	// did not exist.
 	Actual int64
 }
 
+// Error names the stream and both versions.
 func (e *VersionConflictError) Error() string {
 	return fmt.Sprintf("eventstore: stream %q: expected version %s, actual %d", e.Stream, e.Expected, e.Actual)
 }
@@ -56,10 +59,12 @@ func (e *VersionConflictError) Unwrap() error { return ErrVersionConflict }
 // InvalidArgumentError reports input a store refused.
 type InvalidArgumentError struct {
 	// Arg names the argument, e.g. "stream" or "events[2].data".
-	Arg    string
+	Arg string
+	// Reason says what is wrong with it, e.g. "empty".
 	Reason string
 }
 
+// Error names the argument and the reason.
 func (e *InvalidArgumentError) Error() string {
 	return fmt.Sprintf("eventstore: invalid %s: %s", e.Arg, e.Reason)
 }
@@ -69,10 +74,13 @@ func (e *InvalidArgumentError) Unwrap() error { return ErrInvalidArgument }
 
 // StreamError ties a sentinel such as ErrStreamNotFound to a stream.
 type StreamError struct {
+	// Stream is the stream the error is about.
 	Stream string
-	Err    error
+	// Err is the sentinel, e.g. ErrStreamNotFound.
+	Err error
 }
 
+// Error is the sentinel's message followed by the quoted stream id.
 func (e *StreamError) Error() string { return fmt.Sprintf("%v: %q", e.Err, e.Stream) }
 
 // Unwrap returns the sentinel.

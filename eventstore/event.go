@@ -29,15 +29,25 @@ type EventData struct {
 	CorrelationID uuid.UUID
 }
 
-// RecordedEvent is an event as stored.
+// RecordedEvent is an event as stored. Its fields up to CreatedAt are the
+// appended EventData's, with the id the store generated if it was zero.
 type RecordedEvent struct {
-	ID            uuid.UUID
-	Type          string
-	Data          json.RawMessage
-	Metadata      json.RawMessage
-	CausationID   uuid.UUID
+	// ID identifies the event across the store.
+	ID uuid.UUID
+	// Type names the event.
+	Type string
+	// Data is the event's payload as JSON. A store may normalize it (the
+	// PostgreSQL store returns it as jsonb prints it); its meaning is kept.
+	Data json.RawMessage
+	// Metadata is the event's metadata as JSON; nil when none was stored.
+	Metadata json.RawMessage
+	// CausationID is the id of the command or event that caused this one.
+	CausationID uuid.UUID
+	// CorrelationID groups every message of one conversation.
 	CorrelationID uuid.UUID
-	CreatedAt     time.Time
+	// CreatedAt is when the event was appended, by the store's clock, in
+	// UTC.
+	CreatedAt time.Time
 
 	// StreamID and StreamVersion locate the event in the stream it was read
 	// from. For an event read through a link they name the linking stream.
@@ -68,23 +78,37 @@ type AppendResult struct {
 
 // StreamInfo describes a stream.
 type StreamInfo struct {
-	StreamID  string
-	Version   int64
+	// StreamID is the stream's id.
+	StreamID string
+	// Version is the number of events in the stream.
+	Version int64
+	// CreatedAt is when the stream's first event was appended, in UTC.
 	CreatedAt time.Time
-	Deleted   bool
-	Metadata  json.RawMessage
+	// Deleted reports that the stream was soft-deleted.
+	Deleted bool
+	// Metadata is the stream's metadata (SetStreamMetadata); nil when none
+	// was set.
+	Metadata json.RawMessage
 }
 
 // Snapshot is the serialized state of some source (an aggregate, a process
 // manager instance) as of a version of its stream.
 type Snapshot struct {
-	SourceID      string
+	// SourceID identifies the source; one snapshot is kept per source.
+	SourceID string
+	// SourceVersion is the version of the source's stream the state is as
+	// of: a reader applies the stream's events after it.
 	SourceVersion int64
-	SourceType    string
+	// SourceType names the kind of source, e.g. an aggregate type.
+	SourceType string
 	// SchemaVersion is the version of the shape of Data. Readers ignore a
 	// snapshot whose schema version differs from the one they expect.
 	SchemaVersion int
-	Data          json.RawMessage
-	Metadata      json.RawMessage
-	CreatedAt     time.Time
+	// Data is the serialized state, as JSON.
+	Data json.RawMessage
+	// Metadata is optional JSON; nil stores nothing.
+	Metadata json.RawMessage
+	// CreatedAt is when the snapshot was recorded, in UTC; the store sets
+	// it.
+	CreatedAt time.Time
 }

@@ -10,14 +10,14 @@ import (
 // Limits every store enforces; larger input fails with ErrInvalidArgument
 // and writes nothing.
 const (
-	MaxStreamIDLength   = 512     // bytes in a stream id
-	MaxEventTypeLength  = 256     // bytes in an event type
-	MaxEventsPerAppend  = 10_000  // events in one append or link
-	MaxEventSize        = 4 << 20 // bytes of data plus metadata of one event
-	MaxAppendSize       = 64 << 20
-	DefaultReadCount    = 1_000 // events a read returns when Count is 0
-	MaxReadCount        = 100_000
-	MaxSubscriptionName = 256 // bytes in a persistent subscription's name
+	MaxStreamIDLength   = 512      // bytes in a stream id
+	MaxEventTypeLength  = 256      // bytes in an event type
+	MaxEventsPerAppend  = 10_000   // events in one append or link
+	MaxEventSize        = 4 << 20  // bytes of data plus metadata of one event
+	MaxAppendSize       = 64 << 20 // bytes of data plus metadata of one append
+	DefaultReadCount    = 1_000    // events a read returns when Count is 0
+	MaxReadCount        = 100_000  // events one read may ask for (Count)
+	MaxSubscriptionName = 256      // bytes in a persistent subscription's name
 )
 
 // Direction is the order of a read.
@@ -32,6 +32,7 @@ const (
 
 // ReadOptions selects a page of events.
 type ReadOptions struct {
+	// Direction is Forward (the default) or Backward.
 	Direction Direction
 	// From is the first stream version (global position for $all) to
 	// return. Zero means the first event when reading forward and the last

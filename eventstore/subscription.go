@@ -30,6 +30,7 @@ func (s StartFrom) IsCurrent() bool { return s.current }
 // Current.
 func (s StartFrom) Cursor() int64 { return s.after }
 
+// String returns "origin", "current" or "after N".
 func (s StartFrom) String() string {
 	switch {
 	case s.current:
@@ -40,12 +41,12 @@ func (s StartFrom) String() string {
 	return fmt.Sprintf("after %d", s.after)
 }
 
-// Defaults for SubscribeOptions.
+// Defaults for SubscribeOptions, which WithDefaults sets in zero fields.
 const (
-	DefaultBatchSize           = 100
-	DefaultMaxInFlight         = 1_000
-	DefaultCheckpointThreshold = 100
-	DefaultCheckpointInterval  = time.Second
+	DefaultBatchSize           = 100         // events in one delivered batch
+	DefaultMaxInFlight         = 1_000       // events delivered, not yet acknowledged
+	DefaultCheckpointThreshold = 100         // acknowledged events per stored checkpoint
+	DefaultCheckpointInterval  = time.Second // longest wait before storing a checkpoint
 )
 
 // SubscribeOptions configure a subscription.

@@ -29,7 +29,12 @@ func validWritableStream(stream string) error {
 	return ValidateStreamID(stream)
 }
 
-// ValidateAppend checks the arguments of Append.
+// ValidateAppend checks the arguments of Append against the rules and
+// limits every store enforces (a writable stream id, a known expected
+// version, one to MaxEventsPerAppend events, each with a type and valid
+// JSON, within the size limits, no id twice) and returns an
+// *InvalidArgumentError for the first one broken. Stores call it before
+// writing anything.
 func ValidateAppend(stream string, expected ExpectedVersion, events []EventData) error {
 	if err := validWritableStream(stream); err != nil {
 		return err
@@ -63,7 +68,9 @@ func ValidateAppend(stream string, expected ExpectedVersion, events []EventData)
 	return nil
 }
 
-// ValidateLink checks the arguments of Link.
+// ValidateLink checks the arguments of Link (a writable stream id, a known
+// expected version, one to MaxEventsPerAppend ids, none zero or repeated)
+// and returns an *InvalidArgumentError for the first rule broken.
 func ValidateLink(stream string, expected ExpectedVersion, ids []uuid.UUID) error {
 	if err := validWritableStream(stream); err != nil {
 		return err
@@ -90,7 +97,9 @@ func ValidateLink(stream string, expected ExpectedVersion, ids []uuid.UUID) erro
 	return nil
 }
 
-// ValidateDelete checks the arguments of DeleteStream.
+// ValidateDelete checks the arguments of DeleteStream (a writable stream id,
+// an expected version other than NoStream, a known mode) and returns an
+// *InvalidArgumentError for the first rule broken.
 func ValidateDelete(stream string, expected ExpectedVersion, mode DeleteMode) error {
 	if err := validWritableStream(stream); err != nil {
 		return err
@@ -107,7 +116,9 @@ func ValidateDelete(stream string, expected ExpectedVersion, mode DeleteMode) er
 	return nil
 }
 
-// ValidateMetadata checks stream metadata.
+// ValidateMetadata checks the arguments of SetStreamMetadata (a writable
+// stream id, valid JSON) and returns an *InvalidArgumentError for the first
+// rule broken.
 func ValidateMetadata(stream string, metadata json.RawMessage) error {
 	if err := validWritableStream(stream); err != nil {
 		return err
@@ -140,7 +151,9 @@ func (e EventData) validate(arg string) error {
 	return validJSON(arg+".metadata", e.Metadata, true)
 }
 
-// Validate checks read options.
+// Validate checks read options (a known direction, From and Count not
+// negative, Count at most MaxReadCount) and returns an
+// *InvalidArgumentError for the first rule broken.
 func (o ReadOptions) Validate() error {
 	switch {
 	case o.Direction != Forward && o.Direction != Backward:
@@ -163,7 +176,9 @@ func (o ReadOptions) Limit() int {
 	return o.Count
 }
 
-// Validate checks a snapshot before it is recorded.
+// Validate checks a snapshot before it is recorded (a source id within
+// MaxStreamIDLength, a version not negative, valid JSON) and returns an
+// *InvalidArgumentError for the first rule broken.
 func (s Snapshot) Validate() error {
 	if s.SourceID == "" {
 		return &InvalidArgumentError{Arg: "snapshot.sourceID", Reason: "empty"}
@@ -186,7 +201,9 @@ func (s Snapshot) Validate() error {
 	return validJSON("snapshot.metadata", s.Metadata, true)
 }
 
-// Validate checks subscription options (after WithDefaults).
+// Validate checks subscription options after WithDefaults (a valid stream
+// id, a name within MaxSubscriptionName, sizes in range) and returns an
+// *InvalidArgumentError for the first rule broken.
 func (o SubscribeOptions) Validate() error {
 	if !o.IsAll() {
 		if err := ValidateStreamID(o.Stream); err != nil {

@@ -56,7 +56,9 @@ func (s *Store) ListStreams(ctx context.Context, prefix, after string, limit int
 
 // SubscriptionInfo describes a persistent subscription.
 type SubscriptionInfo struct {
-	Name   string
+	// Name is the subscription's name (SubscribeOptions.Name).
+	Name string
+	// Stream is the stream it follows; eventstore.AllStream for $all.
 	Stream string
 	// Checkpoint is the last acknowledged position (stream version for a
 	// stream subscription) that was stored.
@@ -67,7 +69,9 @@ type SubscriptionInfo struct {
 	// zero without lag.
 	Oldest time.Time
 	// Active reports whether some process holds the subscription.
-	Active    bool
+	Active bool
+	// UpdatedAt is when the subscription was created or its checkpoint last
+	// stored, in UTC.
 	UpdatedAt time.Time
 }
 

@@ -56,8 +56,10 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 	return evs, nil
 }
 
-// ReadAll implements eventstore.AllReader. It reads up to the horizon (see
-// horizon.go), refreshing it only when the known horizon ends the page.
+// ReadAll implements eventstore.AllReader. It reads up to the horizon, the
+// highest position below which no transaction can still commit an event
+// (see "Global order without a global lock" in the package documentation),
+// refreshing it only when the known horizon ends the page.
 func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadOptions) ([]eventstore.RecordedEvent, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err

@@ -1,0 +1,71 @@
+// Command bank runs three transfers on the in-memory event store and prints
+// how each ended and the balances: one that succeeds, one the paying account
+// refuses (insufficient funds), and one to an account that does not exist,
+// which is refunded.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"time"
+
+	"github.com/cohort-dev/cohort/actors"
+	"github.com/cohort-dev/cohort/eventstore/memory"
+	"github.com/cohort-dev/cohort/examples/bank"
+)
+
+func main() {
+	if err := run(context.Background(), os.Stdout); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// run runs the transfers and writes the outcome to w.
+func run(ctx context.Context, w io.Writer) (err error) {
+	store := memory.New()
+	defer func() { err = errors.Join(err, store.Close()) }()
+	app, err := actors.New(actors.Config{Store: store})
+	if err != nil {
+		return err
+	}
+	balances := bank.NewBalances()
+	if err := bank.Register(app, balances); err != nil {
+		return err
+	}
+	if err := app.Start(ctx); err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, app.Close(context.WithoutCancel(ctx))) }()
+
+	for _, cmd := range []any{
+		bank.OpenAccount{AccountID: "alice", Owner: "Alice"},
+		bank.DepositMoney{AccountID: "alice", Amount: 100_00},
+		bank.OpenAccount{AccountID: "bob", Owner: "Bob"},
+		bank.RequestTransfer{TransferID: "t1", From: "alice", To: "bob", Amount: 30_00},
+		bank.RequestTransfer{TransferID: "t2", From: "alice", To: "bob", Amount: 500_00},
+		bank.RequestTransfer{TransferID: "t3", From: "alice", To: "carol", Amount: 20_00},
+	} {
+		if _, err := app.Dispatch(ctx, cmd); err != nil {
+			return fmt.Errorf("%T: %w", cmd, err)
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for _, id := range []string{"t1", "t2", "t3"} {
+		status, err := balances.WaitTransfer(ctx, id)
+		if err != nil {
+			return fmt.Errorf("transfer %s: %w", id, err)
+		}
+		fmt.Fprintf(w, "transfer %s: %s\n", id, status)
+	}
+	for _, id := range []string{"alice", "bob"} {
+		cents, _ := balances.Balance(id)
+		fmt.Fprintf(w, "%s: %d.%02d\n", id, cents/100, cents%100)
+	}
+	return nil
+}
