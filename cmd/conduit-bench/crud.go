@@ -158,7 +158,7 @@ func (s *crudServer) updateUser(w http.ResponseWriter, r *http.Request) {
 		crudError(w, http.StatusUnauthorized, "token", "is missing")
 		return
 	}
-	id, err := s.tokens.Verify(token)
+	claims, err := s.tokens.Verify(token)
 	if err != nil {
 		crudError(w, http.StatusUnauthorized, "token", "is invalid")
 		return
@@ -185,7 +185,7 @@ func (s *crudServer) updateUser(w http.ResponseWriter, r *http.Request) {
 			username = coalesce($2, username), email = coalesce($3, email), password_hash = coalesce($4, password_hash),
 			bio = coalesce($5, bio), image = coalesce($6, image)
 		WHERE id = $1 RETURNING username, email, bio, image`,
-		id, u.Username, u.Email, hash, u.Bio, u.Image).Scan(&out.Username, &out.Email, &out.Bio, &out.Image)
+		claims.Subject, u.Username, u.Email, hash, u.Bio, u.Image).Scan(&out.Username, &out.Email, &out.Bio, &out.Image)
 	if err != nil {
 		crudStoreError(w, err)
 		return
