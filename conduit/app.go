@@ -308,7 +308,7 @@ func (a *App) Head(ctx context.Context) (int64, error) {
 // dispatch dispatches cmd with strong consistency. If it fails for sure,
 // the values claimed for it are released; errors are classified.
 func (a *App) dispatch(ctx context.Context, cmd any, claimed *claimed) (actors.Result, error) {
-	return a.dispatchWith(ctx, actors.Strong, cmd, claimed)
+	return a.dispatchWith(ctx, cmd, claimed, actors.WithConsistency(actors.Strong))
 }
 
 // What an account's use case waits for before it returns, so that its
@@ -337,16 +337,18 @@ func (c Config) running(names []string) []string {
 // dispatchAccount dispatches an accounts command, strongly consistent with
 // waits (handlers this application runs; see Config.running), or
 // eventually consistent with Config.EventualAccounts or when waits is
-// empty; see dispatch.
+// empty; see dispatch. The result carries the user's state after the
+// command (see userOf).
 func (a *App) dispatchAccount(ctx context.Context, cmd any, claimed *claimed, waits []string) (actors.Result, error) {
+	consistency := actors.WithConsistency(actors.Strong, waits...)
 	if a.cfg.EventualAccounts || len(waits) == 0 {
-		return a.dispatchWith(ctx, actors.Eventual, cmd, claimed)
+		consistency = actors.WithConsistency(actors.Eventual)
 	}
-	return a.dispatchWith(ctx, actors.Strong, cmd, claimed, waits...)
+	return a.dispatchWith(ctx, cmd, claimed, consistency, actors.WithReturning(actors.ReturnState))
 }
 
-func (a *App) dispatchWith(ctx context.Context, c actors.Consistency, cmd any, claimed *claimed, handlers ...string) (actors.Result, error) {
-	res, err := a.runtime.Dispatch(ctx, cmd, actors.WithConsistency(c, handlers...))
+func (a *App) dispatchWith(ctx context.Context, cmd any, claimed *claimed, opts ...actors.DispatchOption) (actors.Result, error) {
+	res, err := a.runtime.Dispatch(ctx, cmd, opts...)
 	if err != nil {
 		switch {
 		case failedForSure(err):

@@ -109,6 +109,44 @@ func TestUsers(t *testing.T) {
 	}
 }
 
+// TestAccountAnswers: RegisterUser and UpdateUser answer with the user
+// as the read model shows them once they return (their answer is the
+// aggregate's state, not a read); UpdateUser starts from the request's
+// current user (WithCurrentUser) only when that is the user it updates.
+func TestAccountAnswers(t *testing.T) {
+	ctx := context.Background()
+	app, _ := newApp(t)
+	jake, amy := register(t, app, "jake"), register(t, app, "amy")
+	readBack := func(got conduit.User) {
+		t.Helper()
+		want, err := app.User(ctx, got.ID)
+		if err != nil || got != want {
+			t.Fatalf("answered %+v, the read model shows %+v (%v)", got, want, err)
+		}
+	}
+	readBack(jake)
+
+	u, err := app.UpdateUser(conduit.WithCurrentUser(ctx, jake), jake.ID, conduit.UserUpdate{
+		Username: new("jacob"), Bio: new("bio"), Image: new("https://example.com/j.png"), Password: new("new-password")})
+	if err != nil || u.Username != "jacob" || u.Bio != "bio" || u.PasswordHash == jake.PasswordHash {
+		t.Fatalf("updated %+v %v", u, err)
+	}
+	readBack(u)
+	// A no-op answers with the user as they are.
+	if u2, err := app.UpdateUser(conduit.WithCurrentUser(ctx, u), u.ID, conduit.UserUpdate{Bio: new("bio")}); err != nil || u2 != u {
+		t.Fatalf("no-op update %+v %v, want %+v", u2, err, u)
+	}
+	// Another user in the context is not amy: amy's update reads amy.
+	if _, err := app.UpdateUser(conduit.WithCurrentUser(ctx, u), amy.ID, conduit.UserUpdate{Username: new("jacob")}); err == nil {
+		t.Fatal("amy took jacob's username: UpdateUser took jacob for amy")
+	}
+	a2, err := app.UpdateUser(conduit.WithCurrentUser(ctx, u), amy.ID, conduit.UserUpdate{Bio: new("amy's")})
+	if err != nil || a2.Username != "amy" || a2.Bio != "amy's" {
+		t.Fatalf("amy updated %+v %v", a2, err)
+	}
+	readBack(a2)
+}
+
 // TestConcurrentRegistrations: of many concurrent registrations of one
 // username, exactly one succeeds, the others fail with "has already been
 // taken", and no event of the losers remains.

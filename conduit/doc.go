@@ -7,7 +7,11 @@
 // handler that frees unique values. Every command is dispatched with
 // strong consistency, so a use case that writes returns only once the read
 // model shows the write, and its caller (or the caller's next request)
-// reads its own writes without waiting.
+// reads its own writes without waiting. An account's use case answers
+// with the user as its command left them (the aggregate's state the
+// dispatch returns), not by reading the read model again, and a caller
+// that has just read the user making the request passes it in the
+// context (WithCurrentUser) so that UpdateUser does not read it again.
 //
 // Usernames, emails and slugs are unique: a use case claims the value
 // (package unique) before it dispatches the command that uses it, releases

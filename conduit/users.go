@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/aggregates/accounts"
 	"github.com/cohort-dev/cohort/aggregates/validation"
 	"github.com/cohort-dev/cohort/internal/password"
@@ -50,13 +51,11 @@ func (a *App) RegisterUser(ctx context.Context, r Registration) (User, error) {
 		return User{}, err
 	}
 	cmd := accounts.RegisterUser{UserID: id, Username: r.Username, Email: r.Email, HashedPassword: hash}
-	if _, err := a.dispatchAccount(ctx, cmd, claimed, a.registrationWaits); err != nil {
+	res, err := a.dispatchAccount(ctx, cmd, claimed, a.registrationWaits)
+	if err != nil {
 		return User{}, err
 	}
-	if a.cfg.EventualAccounts {
-		return User{ID: id, Username: r.Username, Email: r.Email, PasswordHash: hash}, nil
-	}
-	return a.User(ctx, id)
+	return userOf(res)
 }
 
 // Login returns the user with the email and password, or
@@ -110,10 +109,13 @@ type UserUpdate struct {
 }
 
 // UpdateUser changes the user's details, keeping usernames and emails
-// unique. With Config.EventualAccounts, the user must show in the read
-// model already: a user who registered a moment ago may not be found.
+// unique. It starts from the context's current user (WithCurrentUser)
+// when that is the user with the id, else from the read model. With
+// Config.EventualAccounts, the user must show in the read model already,
+// or be the current user: a user who registered a moment ago may not be
+// found.
 func (a *App) UpdateUser(ctx context.Context, id string, u UserUpdate) (User, error) {
-	current, err := a.User(ctx, id)
+	current, err := a.currentUser(ctx, id)
 	if err != nil {
 		return User{}, err
 	}
@@ -159,26 +161,24 @@ func (a *App) UpdateUser(ctx context.Context, id string, u UserUpdate) (User, er
 		}
 		cmd.HashedPassword = &hash
 	}
-	if _, err := a.dispatchAccount(ctx, cmd, claimed, a.accountWaits); err != nil {
+	res, err := a.dispatchAccount(ctx, cmd, claimed, a.accountWaits)
+	if err != nil {
 		return User{}, err
 	}
-	if a.cfg.EventualAccounts {
-		return updated(current, cmd), nil
-	}
-	return a.User(ctx, id)
+	return userOf(res)
 }
 
-// updated returns u as cmd leaves it.
-func updated(u User, cmd accounts.UpdateUser) User {
-	for _, f := range []struct{ field, value *string }{
-		{&u.Username, cmd.Username}, {&u.Email, cmd.Email}, {&u.PasswordHash, cmd.HashedPassword},
-		{&u.Bio, cmd.Bio}, {&u.Image, cmd.Image},
-	} {
-		if f.value != nil {
-			*f.field = *f.value
-		}
+// userOf returns the user as an accounts command left them: the state in
+// its result (see dispatchAccount). It is what the read model shows once
+// the users projection has the command's events, which a strongly
+// consistent dispatch waited for, so an answer built from it needs no
+// read.
+func userOf(res actors.Result) (User, error) {
+	s, ok := actors.StateAs[*accounts.User](res)
+	if !ok || s == nil {
+		return User{}, fmt.Errorf("conduit: user %s: the command's result carries no user state (%T)", res.AggregateID, res.State)
 	}
-	return u
+	return User{ID: s.ID, Username: s.Username, Email: s.Email, PasswordHash: s.HashedPassword, Bio: s.Bio, Image: s.Image}, nil
 }
 
 // Profile returns the profile of the user with the username as the

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cohort-dev/cohort/conduit"
 	"github.com/cohort-dev/cohort/conduit/conduittest"
 	"github.com/cohort-dev/cohort/httpapi"
 	"github.com/cohort-dev/cohort/internal/pgtest"
@@ -26,6 +29,7 @@ var secret = []byte("0123456789abcdef0123456789abcdef")
 // api is a running API on a fresh database.
 type api struct {
 	t      *testing.T
+	app    *conduit.App
 	url    string
 	tokens *httpapi.Tokens
 }
@@ -39,7 +43,13 @@ func newAPI(t *testing.T) *api {
 // not nil).
 func newAPIWith(t *testing.T, configure func(*httpapi.Config)) *api {
 	t.Helper()
-	app := conduittest.Start(t, conduittest.NewDatabase(t), nil)
+	return newAPIOn(t, conduittest.NewDatabase(t), configure, nil)
+}
+
+// newAPIOn is newAPIWith on db, its handler wrapped by wrap (if not nil).
+func newAPIOn(t *testing.T, db *pgxpool.Pool, configure func(*httpapi.Config), wrap func(http.Handler) http.Handler) *api {
+	t.Helper()
+	app := conduittest.Start(t, db, nil)
 	tokens, err := httpapi.NewTokens(secret, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -52,9 +62,12 @@ func newAPIWith(t *testing.T, configure func(*httpapi.Config)) *api {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if wrap != nil {
+		h = wrap(h)
+	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close) // before the application closes: cleanups run last-in first-out
-	return &api{t: t, url: srv.URL + "/api", tokens: tokens}
+	return &api{t: t, app: app, url: srv.URL + "/api", tokens: tokens}
 }
 
 // tokenValue matches a token in a JSON document.

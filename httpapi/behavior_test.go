@@ -101,6 +101,10 @@ func TestReadYourWrites(t *testing.T) {
 			t.Fatalf("profile after rename: %s", r.raw)
 		}
 		a.must(http.StatusNotFound, "GET", "/profiles/"+jake.name, "", nil)
+		r = a.must(http.StatusOK, "GET", "/user", jake.token, nil)
+		if field[string](t, r.doc, "user", "username") != renamed || field[string](t, r.doc, "user", "bio") != "new bio" {
+			t.Fatalf("user after rename: %s", r.raw)
+		}
 		// The old username is free at once.
 		a.must(http.StatusCreated, "POST", "/users", "", map[string]any{"user": map[string]any{
 			"username": jake.name, "email": jake.name + "@elsewhere.example", "password": "password"}})

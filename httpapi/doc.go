@@ -9,6 +9,9 @@
 // password, is refused with 401 on every endpoint. Each token carries a
 // keyed digest of its user's password hash, checked against the users
 // read model; the answer to a change of password carries a fresh token.
+// That read is the request's only read of its user: handlers take the
+// user from the request's session, and use cases from the context
+// (conduit.WithCurrentUser).
 //
 // Every error goes through one function, writeError, which maps the use
 // cases' errors to statuses and RealWorld's {"errors":{field:[msg]}}

@@ -175,7 +175,10 @@ func (s *server) authenticate(next http.Handler) http.Handler {
 			s.writeError(w, r, errUnauthorized)
 			return
 		}
-		ctx := context.WithValue(r.Context(), sessionKey{}, session{user: u, token: strings.TrimSpace(token)})
+		// The one read of the user in the request: handlers take it from
+		// the session, use cases acting for the user from the context.
+		ctx := conduit.WithCurrentUser(r.Context(), u)
+		ctx = context.WithValue(ctx, sessionKey{}, session{user: u, token: strings.TrimSpace(token)})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
