@@ -235,7 +235,7 @@ func newHandlerActor(r *handlerRunner) *handlerActor {
 }
 
 func newQueue(obs handlingObserver, policy ErrorPolicy, timeout time.Duration, batch int,
-	handle func(context.Context, []Event, int) error) *eventQueue {
+	handle func(context.Context, []Event, attempt) error) *eventQueue {
 	return &eventQueue{name: obs.name, policy: policy, timeout: timeout, batch: batch, handle: handle,
 		log: obs.app.log.Warn, obs: obs}
 }
@@ -321,11 +321,11 @@ func (h *handlerActor) partitionKey(ev Event) (key string, err error) {
 
 func (h *handlerActor) startPartitions(ctx actor.Context) {
 	cfg := h.r.cfg
-	handle := func(ctx context.Context, evs []Event, _ int) error { return cfg.Handler.HandleEvent(ctx, evs[0]) }
+	handle := func(ctx context.Context, evs []Event, _ attempt) error { return cfg.Handler.HandleEvent(ctx, evs[0]) }
 	batch := 1
 	if cfg.Batch != nil {
 		batch = cfg.BatchSize
-		handle = func(ctx context.Context, evs []Event, _ int) error { return cfg.Batch.HandleEvents(ctx, evs) }
+		handle = func(ctx context.Context, evs []Event, _ attempt) error { return cfg.Batch.HandleEvents(ctx, evs) }
 	}
 	obs := handlingObserver{app: h.r.app, name: cfg.Name, kind: KindEventHandler}
 	if cfg.Concurrency == 1 {

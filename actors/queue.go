@@ -30,14 +30,19 @@ type eventQueue struct {
 	policy  ErrorPolicy
 	timeout time.Duration
 	batch   int // events per call
-	handle  func(ctx context.Context, evs []Event, attempt int) error
+	handle  func(ctx context.Context, evs []Event, at attempt) error
 	log     func(msg string, args ...any)
 	obs     handlingObserver
+	// describe, if set, adds what the owner knows to a failure (a process
+	// instance's id and state).
+	describe func(*Failure)
 
-	items    []queued
-	attempts int
-	gen      uint64
-	timer    *time.Timer
+	items []queued
+	// attempt is the next call's: its number, and the first item's
+	// failures so far.
+	attempt attempt
+	gen     uint64
+	timer   *time.Timer
 }
 
 func (q *eventQueue) push(items ...queued) { q.items = append(q.items, items...) }
@@ -81,34 +86,40 @@ func (q *eventQueue) drain(ctx actor.Context, done func(Event)) error {
 		for i, it := range items {
 			evs[i] = it.ev
 		}
+		at := q.attempt
+		at.n++
 		if err == nil {
-			err = q.call(evs, q.attempts+1)
+			err = q.call(evs, at)
 		}
 		if err == nil {
-			q.attempts = 0
+			q.attempt = attempt{}
 			q.items = q.items[n:]
 			done(evs[n-1])
 			continue
 		}
-		q.attempts++
-		d, ok := decidedBy(err)
+		f, d, ok := decidedBy(err)
 		if !ok {
-			f := Failure{Name: q.name, Err: err, Event: evs[0], Attempts: q.attempts}
+			f = at.failure(q.name, err, evs[0])
 			if q.batch > 1 {
 				f.Batch = evs
 			}
+			if q.describe != nil {
+				q.describe(&f)
+			}
 			d = q.policy.decide(f)
 		}
+		q.attempt = attempt{n: at.n, firstFailed: f.FirstFailed}
 		q.log("event handling failed", "handler", q.name, "position", evs[0].Position,
-			"type", evs[0].Type, "attempt", q.attempts, "decision", d.String(), "err", err)
+			"type", evs[0].Type, "attempt", at.n, "decision", d.String(), "err", err)
 		switch d.kind {
 		case decideRetry:
+			q.attempt.lastDelay = d.delay
 			q.gen++
 			gen, self, root := q.gen, ctx.Self(), ctx.ActorSystem().Root
 			q.timer = time.AfterFunc(d.delay, func() { root.Send(self, retryTick{gen: gen}) })
 			return nil
 		case decideSkip:
-			q.attempts = 0
+			q.attempt = attempt{}
 			q.items = q.items[n:]
 			done(evs[n-1])
 		default:
@@ -119,7 +130,7 @@ func (q *eventQueue) drain(ctx actor.Context, done func(Event)) error {
 }
 
 // call runs the handler with a timeout, turning a panic into an error.
-func (q *eventQueue) call(evs []Event, attempt int) (err error) {
+func (q *eventQueue) call(evs []Event, at attempt) (err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), q.timeout)
 	defer cancel()
 	ctx, end := q.obs.begin(ctx, evs)
@@ -129,7 +140,7 @@ func (q *eventQueue) call(evs []Event, attempt int) (err error) {
 		}
 		end(err)
 	}()
-	return q.handle(ctx, evs, attempt)
+	return q.handle(ctx, evs, at)
 }
 
 // handlingObserver traces, counts and journals the handling of events.
@@ -195,19 +206,22 @@ func (o handlingObserver) begin(ctx context.Context, evs []Event) (context.Conte
 }
 
 // decided is an error whose policy decision was already taken (by a
-// process manager about one of its commands).
+// process manager about one of its commands), with the failure decided.
 type decided struct {
-	d   Decision
-	err error
+	d       Decision
+	failure Failure
+	err     error
 }
 
 func (e *decided) Error() string { return e.err.Error() }
 func (e *decided) Unwrap() error { return e.err }
 
-func decidedBy(err error) (Decision, bool) {
+// decidedBy returns the failure and decision that err carries, if it is
+// a *decided.
+func decidedBy(err error) (Failure, Decision, bool) {
 	var d *decided
 	if errors.As(err, &d) {
-		return d.d, true
+		return d.failure, d.d, true
 	}
-	return Decision{}, false
+	return Failure{}, Decision{}, false
 }
