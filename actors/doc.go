@@ -31,7 +31,9 @@
 // panic answers ErrAggregateStopped and restarts the actor, which reloads.
 //
 // Event handlers and process managers each own a persistent subscription
-// to $all (one active subscriber across processes). A goroutine pumps its
+// to $all (one active subscriber across processes), except a transient
+// handler (HandlerConfig.Transient: for state held in memory), which
+// starts over on every start in every process. A goroutine pumps its
 // batches into the handler's actor, which calls the handler in order (or
 // fans out to partition workers) and acknowledges up to the last event all
 // partitions finished. A process manager's coordinator routes each event to

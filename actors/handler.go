@@ -41,8 +41,25 @@ type HandlerConfig struct {
 	// Handler or Batch: exactly one must be set.
 	Handler EventHandler
 	Batch   BatchHandler
-	// StartFrom is where a new handler starts: Origin (default) or Current.
+	// StartFrom is where a new handler starts: Origin (default) or Current;
+	// a transient handler starts there on every start.
 	StartFrom eventstore.StartFrom
+	// Transient makes the handler start from StartFrom every time the
+	// application starts, and store no checkpoint; every process runs its
+	// own copy (there is no lock among processes).
+	//
+	// Which to use: a handler whose state lives in memory (an in-memory
+	// read model, a cache) must be transient, or after a restart its
+	// checkpoint survives while its state does not, and the state silently
+	// misses every event before the restart. A handler whose state is
+	// durable (tables in a database, ideally written in the transaction
+	// that stores its own position) or whose effects must happen once (an
+	// e-mail) must be persistent, the default: it resumes after its
+	// checkpoint, and one process at a time handles its events. A transient
+	// handler from Origin replays the whole history on each start, so its
+	// start-up grows with the store; one from Current sees only new events
+	// (e.g. to push them to this process's clients).
+	Transient bool
 	// Consistency Strong makes strongly consistent dispatches wait for this
 	// handler.
 	Consistency Consistency
@@ -102,8 +119,12 @@ func (a *App) RegisterHandler(cfg HandlerConfig) error {
 		return err
 	}
 	cfg = cfg.withDefaults()
+	sub := HandlerSubscription(cfg.Name)
+	if cfg.Transient {
+		sub = "" // a transient subscription
+	}
 	r := &handlerRunner{cfg: cfg,
-		subscribed: newSubscribed(a, KindEventHandler, cfg.Name, HandlerSubscription(cfg.Name), cfg.StartFrom, cfg.BatchSize, cfg.Consistency)}
+		subscribed: newSubscribed(a, KindEventHandler, cfg.Name, sub, cfg.StartFrom, cfg.BatchSize, cfg.Consistency)}
 	if err := a.addRunner(cfg.Name, r, cfg.Consistency); err != nil {
 		return err
 	}
@@ -126,8 +147,9 @@ func (a *App) addRunner(name string, r runner, c Consistency) error {
 }
 
 // HandlerSubscription is the name of the persistent subscription behind
-// the event handler called name. Deleting it (while the handler is not
-// running) makes the handler start again from its StartFrom.
+// the event handler called name (a transient handler has none). Deleting
+// it (while the handler is not running) makes the handler start again from
+// its StartFrom.
 func HandlerSubscription(name string) string { return "handler:" + name }
 
 // ProcessManagerSubscription is the name of the persistent subscription
