@@ -13,7 +13,7 @@ import (
 // and stops, storing its checkpoint, when the application closes.
 type runner interface {
 	name() string
-	kind() string // KindEventHandler or KindProcessManager
+	kind() string         // KindEventHandler or KindProcessManager
 	subscription() string // "" for a transient handler
 	start(ctx context.Context) error
 	stop(ctx context.Context) error
