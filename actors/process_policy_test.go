@@ -153,3 +153,25 @@ func TestDefaultErrorPolicies(t *testing.T) {
 		})
 	}
 }
+
+// RoutedTally is a Tally that routes its events itself.
+type RoutedTally struct{ Tally }
+
+func (*RoutedTally) Interested(ev actors.Event) []actors.Interest { return tallyInterest(ev) }
+
+// TestProcessRouter: a process manager type that implements ProcessRouter
+// needs no Interested in its configuration.
+func TestProcessRouter(t *testing.T) {
+	actorstest.Stores(t, func(t *testing.T, store actors.EventStore) {
+		app := newBank(t, store)
+		must(t, app.RegisterProcessManager(actors.ProcessManagerConfig{Name: "tally", Consistency: actors.Strong,
+			New: func() actors.ProcessManager { return &RoutedTally{} }}))
+		actorstest.Start(t, app)
+		open(t, app, "a1")
+		dispatch(t, app, Deposit{ID: "a1", Amount: 1}, actors.WithConsistency(actors.Strong))
+		var tally Tally
+		if !processState(t, store, "tally", "a1", &tally) || tally.Count != 1 {
+			t.Errorf("tally of a1 = %+v", tally)
+		}
+	})
+}

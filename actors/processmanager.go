@@ -33,6 +33,15 @@ type ProcessManager interface {
 	Apply(ev Event)
 }
 
+// ProcessRouter is implemented by a process manager type that routes
+// events to its instances itself, as Commanded's interested?/1 does: its
+// ProcessManagerConfig.Interested may then be nil. Interested is called on
+// one value that New returned, never on an instance's state, so it must
+// depend on the event alone.
+type ProcessRouter interface {
+	Interested(ev Event) []Interest
+}
+
 type interestKind int8
 
 const (
@@ -82,7 +91,9 @@ type ProcessManagerConfig struct {
 	// New returns the state of a new instance.
 	New func() ProcessManager
 	// Interested routes an event to the instances that handle it; none
-	// means the event does not concern this process manager.
+	// means the event does not concern this process manager. If nil, the
+	// type that New returns must implement ProcessRouter, whose method is
+	// used.
 	Interested func(ev Event) []Interest
 	// StartFrom is where a new process manager starts: Origin or Current.
 	StartFrom eventstore.StartFrom
@@ -123,8 +134,12 @@ func (c ProcessManagerConfig) validate() error {
 	switch {
 	case c.Name == "":
 		return errors.New("actors: process manager without a name")
-	case c.New == nil || c.Interested == nil:
-		return fmt.Errorf("actors: process manager %s: New and Interested are required", c.Name)
+	case c.New == nil:
+		return fmt.Errorf("actors: process manager %s: New is required", c.Name)
+	case c.Interested == nil:
+		if _, ok := c.New().(ProcessRouter); !ok {
+			return fmt.Errorf("actors: process manager %s: Interested is required unless %T implements ProcessRouter", c.Name, c.New())
+		}
 	case c.IdleTimeout < 0 || c.MaxLiveInstances < 0 || c.BatchSize < 0 || c.HandleTimeout < 0:
 		return fmt.Errorf("actors: process manager %s: negative setting", c.Name)
 	}
@@ -132,6 +147,9 @@ func (c ProcessManagerConfig) validate() error {
 }
 
 func (c ProcessManagerConfig) withDefaults() ProcessManagerConfig {
+	if c.Interested == nil {
+		c.Interested = c.New().(ProcessRouter).Interested
+	}
 	if c.OnError == nil {
 		c.OnError = DefaultProcessErrorPolicy
 	}
