@@ -102,6 +102,15 @@ var (
 	StopHandler = Decision{kind: decideStop}
 )
 
+// Delay is the wait of a Retry; 0 for the other decisions.
+func (d Decision) Delay() time.Duration {
+	if d.kind != decideRetry {
+		return 0
+	}
+	return d.delay
+}
+
+// String describes the decision.
 func (d Decision) String() string {
 	switch d.kind {
 	case decideRetry:
