@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"reflect"
 	"runtime/debug"
 	"time"
 
@@ -33,6 +34,22 @@ type BatchHandler interface {
 	HandleEvents(ctx context.Context, evs []Event) error
 }
 
+// HandlerInit is implemented by a handler (an EventHandler or a
+// BatchHandler) that prepares itself each time the application starts it,
+// as Commanded's init/0: App.Start calls Init before the handler's
+// subscription opens, and fails if it fails.
+type HandlerInit interface {
+	Init(ctx context.Context) error
+}
+
+// HandlerReset is implemented by a handler whose state is built from
+// events and must be cleared when it starts over from its StartFrom, as
+// Commanded's before_reset/0: App.ResetHandler calls it, and App.Start
+// calls it (before Init) on every start of a transient handler.
+type HandlerReset interface {
+	Reset(ctx context.Context) error
+}
+
 // HandlerConfig registers an event handler.
 type HandlerConfig struct {
 	// Name identifies the handler and its persistent subscription; it must
@@ -44,6 +61,18 @@ type HandlerConfig struct {
 	// StartFrom is where a new handler starts: Origin (default) or Current;
 	// a transient handler starts there on every start.
 	StartFrom eventstore.StartFrom
+	// Stream, if set, subscribes the handler to that one stream instead of
+	// $all (StartFrom's After cursor is then a stream version). Such a
+	// handler cannot be strongly consistent: it never sees the positions of
+	// other streams' events, and WaitFor on it waits for positions of its
+	// own stream's events only.
+	Stream string
+	// Events, if set, are the payload types the handler wants, as zero
+	// values (e.g. Deposited{}): it sees events of those types only, and
+	// the others count as handled (acknowledged, advancing its progress).
+	// An event that fails to decode still goes to OnError. Each type must
+	// be registered (RegisterEvent) when the application starts.
+	Events []any
 	// Transient makes the handler start from StartFrom every time the
 	// application starts, and store no checkpoint; every process runs its
 	// own copy (there is no lock among processes).
@@ -86,6 +115,8 @@ func (c HandlerConfig) validate() error {
 		return fmt.Errorf("actors: handler %s: negative setting", c.Name)
 	case c.Batch != nil && c.Concurrency > 1:
 		return fmt.Errorf("actors: handler %s: a batch handler runs in one partition", c.Name)
+	case c.Stream != "" && c.Stream != eventstore.AllStream && c.Consistency == Strong:
+		return fmt.Errorf("actors: handler %s: a handler of one stream cannot be strongly consistent", c.Name)
 	}
 	return nil
 }
@@ -125,6 +156,13 @@ func (a *App) RegisterHandler(cfg HandlerConfig) error {
 	}
 	r := &handlerRunner{cfg: cfg,
 		subscribed: newSubscribed(a, KindEventHandler, cfg.Name, sub, cfg.StartFrom, cfg.BatchSize, cfg.Consistency)}
+	r.opts.Stream = cfg.Stream
+	if len(cfg.Events) > 0 {
+		r.wants = make(map[reflect.Type]bool, len(cfg.Events))
+		for _, e := range cfg.Events {
+			r.wants[reflect.TypeOf(e)] = true
+		}
+	}
 	if err := a.addRunner(cfg.Name, r, cfg.Consistency); err != nil {
 		return err
 	}
@@ -180,10 +218,78 @@ func subscribeOptions(name string, from eventstore.StartFrom, batch int, c Consi
 type handlerRunner struct {
 	subscribed
 	cfg HandlerConfig
+	// wants are the payload types of HandlerConfig.Events; nil: all.
+	wants map[reflect.Type]bool
 }
 
+// start checks that the filtered event types are registered, calls the
+// handler's Reset (transient) and Init hooks, and subscribes.
 func (r *handlerRunner) start(ctx context.Context) error {
+	for _, e := range r.cfg.Events {
+		if _, err := r.app.registry.Name(e); err != nil {
+			return fmt.Errorf("handler %s: Events: %w", r.cfg.Name, err)
+		}
+	}
+	if r.cfg.Transient {
+		if err := r.reset(ctx); err != nil {
+			return err
+		}
+	}
+	if h, ok := r.hooks().(HandlerInit); ok {
+		if err := h.Init(ctx); err != nil {
+			return fmt.Errorf("handler %s: Init: %w", r.cfg.Name, err)
+		}
+	}
 	return r.open(ctx, func() actor.Actor { return newHandlerActor(r) })
+}
+
+// hooks is the handler, which may implement HandlerInit and HandlerReset.
+func (r *handlerRunner) hooks() any {
+	if r.cfg.Handler != nil {
+		return r.cfg.Handler
+	}
+	return r.cfg.Batch
+}
+
+// reset calls the handler's Reset hook, if it has one.
+func (r *handlerRunner) reset(ctx context.Context) error {
+	if h, ok := r.hooks().(HandlerReset); ok {
+		if err := h.Reset(ctx); err != nil {
+			return fmt.Errorf("handler %s: Reset: %w", r.cfg.Name, err)
+		}
+	}
+	return nil
+}
+
+// wanted reports whether the handler wants ev (HandlerConfig.Events).
+func (r *handlerRunner) wanted(ev Event) bool {
+	return r.wants == nil || r.wants[reflect.TypeOf(ev.Payload)]
+}
+
+// ResetHandler makes the event handler called name start over: it calls
+// the handler's Reset hook (HandlerReset), then deletes its stored
+// checkpoint, so that it handles every event again from its StartFrom when
+// the application starts. Call it before Start, in one process, while no
+// other process runs the handler.
+func (a *App) ResetHandler(ctx context.Context, name string) error {
+	if err := a.registering(); err != nil {
+		return err
+	}
+	r, ok := a.handlers[name].(*handlerRunner)
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrHandlerNotFound, name)
+	}
+	if err := r.reset(ctx); err != nil {
+		return err
+	}
+	if r.cfg.Transient {
+		return nil
+	}
+	err := a.store.DeleteSubscription(ctx, r.subName)
+	if err != nil && !errors.Is(err, eventstore.ErrSubscriptionNotFound) {
+		return fmt.Errorf("actors: reset handler %s: %w", name, err)
+	}
+	return nil
 }
 
 // drainRequest asks a handler's actor or a process manager's coordinator
@@ -224,7 +330,7 @@ func stopActor(ctx context.Context, root *actor.RootContext, pid *actor.PID) {
 // ackOf is what a subscription needs to acknowledge ev: stores check that
 // the event at that position is the one they delivered.
 func ackOf(ev Event) eventstore.RecordedEvent {
-	return eventstore.RecordedEvent{ID: ev.ID, Position: ev.Position, StreamID: ev.StreamID}
+	return eventstore.RecordedEvent{ID: ev.ID, Position: ev.Position, StreamID: ev.StreamID, StreamVersion: ev.StreamVersion}
 }
 
 // handlerActor feeds events to the handler: inline for one partition, or
@@ -273,7 +379,7 @@ func (h *handlerActor) Receive(ctx actor.Context) {
 		items := make([]queued, len(m.events))
 		for i, rec := range m.events {
 			ev, err := h.r.app.decodeEvent(rec)
-			items[i] = queued{ev: ev, err: err}
+			items[i] = queued{ev: ev, err: err, skip: err == nil && !h.r.wanted(ev)}
 		}
 		if h.queue != nil {
 			h.queue.push(items...)
@@ -282,6 +388,10 @@ func (h *handlerActor) Receive(ctx actor.Context) {
 		}
 		for _, it := range items {
 			h.order = append(h.order, it.ev)
+			if it.skip {
+				h.finish(it.ev) // after the events before it
+				continue
+			}
 			key, err := h.partitionKey(it.ev)
 			if err != nil && it.err == nil {
 				it.err = err // for the error policy, in partition ""
@@ -293,18 +403,7 @@ func (h *handlerActor) Receive(ctx actor.Context) {
 			h.drain(ctx)
 		}
 	case workerDone:
-		h.finished[m.ev.Position]++
-		n := 0
-		for n < len(h.order) && h.finished[h.order[n].Position] > 0 {
-			if h.finished[h.order[n].Position]--; h.finished[h.order[n].Position] == 0 {
-				delete(h.finished, h.order[n].Position)
-			}
-			n++
-		}
-		if n > 0 {
-			h.done(h.order[n-1])
-			h.order = h.order[n:]
-		}
+		h.finish(m.ev)
 	case workerHalted:
 		h.halt(m.err)
 	case drainRequest:
@@ -327,6 +426,24 @@ func (h *handlerActor) Receive(ctx actor.Context) {
 		if h.queue != nil {
 			h.queue.stop()
 		}
+	}
+}
+
+// finish records that a partition finished ev (or that it was not
+// wanted), and acknowledges up to the last event before which every event
+// delivered has finished.
+func (h *handlerActor) finish(ev Event) {
+	h.finished[ev.Position]++
+	n := 0
+	for n < len(h.order) && h.finished[h.order[n].Position] > 0 {
+		if h.finished[h.order[n].Position]--; h.finished[h.order[n].Position] == 0 {
+			delete(h.finished, h.order[n].Position)
+		}
+		n++
+	}
+	if n > 0 {
+		h.done(h.order[n-1])
+		h.order = h.order[n:]
 	}
 }
 

@@ -12,10 +12,13 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// queued is an event waiting to be handled, or the error decoding it.
+// queued is an event waiting to be handled, or the error decoding it;
+// skip: the handler does not want it (HandlerConfig.Events), so it counts
+// as handled without a call.
 type queued struct {
-	ev  Event
-	err error
+	ev   Event
+	err  error
+	skip bool
 }
 
 // retryTick is an actor's own retry timer firing; stale generations are
@@ -69,23 +72,34 @@ func (q *eventQueue) stop() {
 
 // drain handles queued events until the queue is empty or a retry is
 // pending. done is called, in order, once per call handled or skipped, with
-// its last event (so once per batch, and once per event when batch is 1).
+// its last event (so once per batch, and once per event when batch is 1),
+// and once per run of unwanted events not in a batch.
 // It returns a *HandlerStoppedError when the policy says stop.
 func (q *eventQueue) drain(ctx actor.Context, done func(Event)) error {
 	for len(q.items) > 0 && !q.waiting() {
-		n := 1
-		if q.items[0].err == nil {
-			// A batch ends before an event that failed to decode.
-			for n < min(len(q.items), q.batch) && q.items[n].err == nil {
+		if q.items[0].skip {
+			n := 1
+			for n < len(q.items) && q.items[n].skip {
+				n++
+			}
+			last := q.items[n-1].ev
+			q.items = q.items[n:]
+			done(last)
+			continue
+		}
+		// A batch is up to q.batch wanted events, with the unwanted ones
+		// among them; it ends before an event that failed to decode.
+		n, evs := 1, []Event{q.items[0].ev}
+		err := q.items[0].err
+		if err == nil {
+			for n < len(q.items) && len(evs) < q.batch && q.items[n].err == nil {
+				if !q.items[n].skip {
+					evs = append(evs, q.items[n].ev)
+				}
 				n++
 			}
 		}
-		items := q.items[:n]
-		err := items[0].err
-		evs := make([]Event, n)
-		for i, it := range items {
-			evs[i] = it.ev
-		}
+		last := q.items[n-1].ev
 		at := q.attempt
 		at.n++
 		if err == nil {
@@ -94,7 +108,7 @@ func (q *eventQueue) drain(ctx actor.Context, done func(Event)) error {
 		if err == nil {
 			q.attempt = attempt{}
 			q.items = q.items[n:]
-			done(evs[n-1])
+			done(last)
 			continue
 		}
 		f, d, ok := decidedBy(err)
@@ -121,7 +135,7 @@ func (q *eventQueue) drain(ctx actor.Context, done func(Event)) error {
 		case decideSkip:
 			q.attempt = attempt{}
 			q.items = q.items[n:]
-			done(evs[n-1])
+			done(last)
 		default:
 			return &HandlerStoppedError{Name: q.name, Err: err}
 		}

@@ -52,7 +52,8 @@ func (r *subscribed) open(ctx context.Context, produce actor.Producer, opts ...a
 		return err
 	}
 	r.sub = sub
-	if r.subName != "" {
+	if r.subName != "" && r.opts.IsAll() {
+		// (A stream's checkpoint is a stream version, not a position.)
 		r.app.seedProgress(ctx, r.handlerName, r.subName)
 	}
 	r.stats = r.app.stats.add(r.handlerKind, r.handlerName)
