@@ -147,8 +147,10 @@ func (c ProcessManagerConfig) validate() error {
 }
 
 func (c ProcessManagerConfig) withDefaults() ProcessManagerConfig {
-	if c.Interested == nil {
-		c.Interested = c.New().(ProcessRouter).Interested
+	if c.Interested == nil && c.New != nil {
+		if r, ok := c.New().(ProcessRouter); ok {
+			c.Interested = r.Interested
+		}
 	}
 	if c.OnError == nil {
 		c.OnError = DefaultProcessErrorPolicy
