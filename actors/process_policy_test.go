@@ -175,3 +175,49 @@ func TestProcessRouter(t *testing.T) {
 		}
 	})
 }
+
+// TestRetryThenSkip: an instance whose event keeps failing is retried, then
+// the event is skipped for that instance alone (its state stays as it
+// was); the other instances and the process manager go on.
+func TestRetryThenSkip(t *testing.T) {
+	actorstest.Stores(t, func(t *testing.T, store actors.EventStore) {
+		var fail atomic.Bool
+		fail.Store(true)
+		var mu sync.Mutex
+		var failures []actors.Failure
+		policy := actors.RetryThenSkip(3, time.Millisecond, time.Millisecond)
+		cfg := actors.ProcessManagerConfig{Name: "tally", Consistency: actors.Strong, Interested: tallyInterest,
+			New: func() actors.ProcessManager { return &failingTally{fail: &fail} },
+			OnError: func(f actors.Failure) actors.Decision {
+				mu.Lock()
+				failures = append(failures, f)
+				mu.Unlock()
+				return policy(f)
+			}}
+		app := actorstest.Start(t, newTransfers(t, store, cfg))
+		strong := actors.WithConsistency(actors.Strong)
+		open(t, app, "bad", "a1")
+		dispatch(t, app, Deposit{ID: "a1", Amount: 1}, strong)
+		if _, err := app.Dispatch(context.Background(), Deposit{ID: "bad", Amount: 1}, strong); err != nil {
+			t.Fatalf("the failing event: %v", err)
+		}
+		dispatch(t, app, Deposit{ID: "a1", Amount: 1}, strong)
+		var tally Tally
+		if !processState(t, store, "tally", "a1", &tally) || tally.Count != 2 {
+			t.Errorf("tally of a1 = %+v", tally)
+		}
+		if processState(t, store, "tally", "bad", &tally) {
+			t.Errorf("the skipped event left a state: %+v", tally)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(failures) != 3 {
+			t.Fatalf("%d failures, want 3", len(failures))
+		}
+		for i, f := range failures {
+			if f.Instance != "bad" || f.Attempts != i+1 || f.Refused || f.State == nil {
+				t.Errorf("failure %d = %+v", i, f)
+			}
+		}
+	})
+}
