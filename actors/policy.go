@@ -186,12 +186,14 @@ var DefaultErrorPolicy = RetryPolicy(10, 100*time.Millisecond, 5*time.Second)
 //     the instance dispatches its other commands and applies the event;
 //   - any other failure of an instance (a command that failed otherwise,
 //     Handle returning an error or panicking, a state that cannot be
-//     loaded or saved) is retried up to 10 attempts, waiting from 100 ms
+//     read, decoded or encoded) is retried up to 10 attempts, waiting from 100 ms
 //     doubling up to 5 s (about 21 s in all), then skipped: a failed
 //     command as above, otherwise the event, which leaves the instance's
 //     state as it was.
 //
-// Each failure is logged with its decision (at warning level). An event
+// Each failure of an instance is logged with its decision (at warning
+// level). Saving the instances' states is not an instance's failure: it is
+// retried until it succeeds or the application closes. An event
 // that cannot be routed to instances at all (it fails to decode, or
 // Interested panics) stops the process manager, as every decision but
 // SkipEvent does there: no instance could handle it.
