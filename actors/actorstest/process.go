@@ -177,7 +177,8 @@ func Refusal(err error) error { return &actors.ValidationError{Err: err} }
 // transient failure). The failure is described as the runtime describes
 // it: the instance's state before the event, Refused, and the attempt,
 // counting the CommandFails since the last When, after the delay of the
-// last decision if it was a Retry. ThenDecision checks the answer.
+// last decision if it was a Retry (Name and Instance are left empty).
+// ThenDecision checks the answer.
 func (c *ProcessCase[P]) CommandFails(cmd any, err error) *ProcessCase[P] {
 	c.tb.Helper()
 	c.mustHaveRun()
