@@ -31,7 +31,14 @@
 // panic answers ErrAggregateStopped and restarts the actor, which reloads.
 //
 // Event handlers and process managers each own a persistent subscription
-// to $all (one active subscriber across processes). A goroutine pumps its
+// to $all (one active subscriber across processes), except a transient
+// handler (HandlerConfig.Transient: for state held in memory), which
+// starts over on every start in every process. A handler may follow one
+// stream instead (HandlerConfig.Stream), want only some event types
+// (HandlerConfig.Events), prepare itself on each start (HandlerInit) and
+// clear its state when it starts over (HandlerReset, App.ResetHandler);
+// its error policy gets a Failure with the attempt count, the error, when
+// the event first failed and the last retry's delay. A goroutine pumps its
 // batches into the handler's actor, which calls the handler in order (or
 // fans out to partition workers) and acknowledges up to the last event all
 // partitions finished. A process manager's coordinator routes each event to

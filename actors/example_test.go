@@ -60,8 +60,11 @@ func Example() {
 	app.RegisterAggregate(actors.AggregateType{Name: "book", New: func() actors.Aggregate { return &Book{} }})
 	actors.Route(app, "book", func(c BorrowBook) string { return c.BookID })
 	actors.Route(app, "book", func(c ReturnBook) string { return c.BookID })
-	loans := map[string]string{} // a read model, updated by a handler
-	app.RegisterHandler(actors.HandlerConfig{Name: "loans", Consistency: actors.Strong,
+	// A read model in memory, updated by a handler. It is empty whenever
+	// the process starts, so its handler is transient: it sees the whole
+	// history on every start instead of resuming after a stored checkpoint.
+	loans := map[string]string{}
+	app.RegisterHandler(actors.HandlerConfig{Name: "loans", Consistency: actors.Strong, Transient: true,
 		Handler: actors.HandlerFunc(func(_ context.Context, ev actors.Event) error {
 			switch e := ev.Payload.(type) {
 			case BookBorrowed:

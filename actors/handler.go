@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"reflect"
 	"runtime/debug"
 	"time"
 
@@ -33,6 +34,22 @@ type BatchHandler interface {
 	HandleEvents(ctx context.Context, evs []Event) error
 }
 
+// HandlerInit is implemented by a handler (an EventHandler or a
+// BatchHandler) that prepares itself each time the application starts it,
+// as Commanded's init/0: App.Start calls Init before the handler's
+// subscription opens, and fails if it fails.
+type HandlerInit interface {
+	Init(ctx context.Context) error
+}
+
+// HandlerReset is implemented by a handler whose state is built from
+// events and must be cleared when it starts over from its StartFrom, as
+// Commanded's before_reset/0: App.ResetHandler calls it, and App.Start
+// calls it (before Init) on every start of a transient handler.
+type HandlerReset interface {
+	Reset(ctx context.Context) error
+}
+
 // HandlerConfig registers an event handler.
 type HandlerConfig struct {
 	// Name identifies the handler and its persistent subscription; it must
@@ -41,8 +58,37 @@ type HandlerConfig struct {
 	// Handler or Batch: exactly one must be set.
 	Handler EventHandler
 	Batch   BatchHandler
-	// StartFrom is where a new handler starts: Origin (default) or Current.
+	// StartFrom is where a new handler starts: Origin (default) or Current;
+	// a transient handler starts there on every start.
 	StartFrom eventstore.StartFrom
+	// Stream, if set, subscribes the handler to that one stream instead of
+	// $all (StartFrom's After cursor is then a stream version). Such a
+	// handler cannot be strongly consistent: it never sees the positions of
+	// other streams' events, and WaitFor on it waits for positions of its
+	// own stream's events only.
+	Stream string
+	// Events, if set, are the payload types the handler wants, as zero
+	// values (e.g. Deposited{}): it sees events of those types only, and
+	// the others count as handled (acknowledged, advancing its progress).
+	// An event that fails to decode still goes to OnError. Each type must
+	// be registered (RegisterEvent) when the application starts.
+	Events []any
+	// Transient makes the handler start from StartFrom every time the
+	// application starts, and store no checkpoint; every process runs its
+	// own copy (there is no lock among processes).
+	//
+	// Which to use: a handler whose state lives in memory (an in-memory
+	// read model, a cache) must be transient, or after a restart its
+	// checkpoint survives while its state does not, and the state silently
+	// misses every event before the restart. A handler whose state is
+	// durable (tables in a database, ideally written in the transaction
+	// that stores its own position) or whose effects must happen once (an
+	// e-mail) must be persistent, the default: it resumes after its
+	// checkpoint, and one process at a time handles its events. A transient
+	// handler from Origin replays the whole history on each start, so its
+	// start-up grows with the store; one from Current sees only new events
+	// (e.g. to push them to this process's clients).
+	Transient bool
 	// Consistency Strong makes strongly consistent dispatches wait for this
 	// handler.
 	Consistency Consistency
@@ -69,6 +115,8 @@ func (c HandlerConfig) validate() error {
 		return fmt.Errorf("actors: handler %s: negative setting", c.Name)
 	case c.Batch != nil && c.Concurrency > 1:
 		return fmt.Errorf("actors: handler %s: a batch handler runs in one partition", c.Name)
+	case c.Stream != "" && c.Stream != eventstore.AllStream && c.Consistency == Strong:
+		return fmt.Errorf("actors: handler %s: a handler of one stream cannot be strongly consistent", c.Name)
 	}
 	return nil
 }
@@ -102,8 +150,19 @@ func (a *App) RegisterHandler(cfg HandlerConfig) error {
 		return err
 	}
 	cfg = cfg.withDefaults()
+	sub := HandlerSubscription(cfg.Name)
+	if cfg.Transient {
+		sub = "" // a transient subscription
+	}
 	r := &handlerRunner{cfg: cfg,
-		subscribed: newSubscribed(a, KindEventHandler, cfg.Name, HandlerSubscription(cfg.Name), cfg.StartFrom, cfg.BatchSize, cfg.Consistency)}
+		subscribed: newSubscribed(a, KindEventHandler, cfg.Name, sub, cfg.StartFrom, cfg.BatchSize, cfg.Consistency)}
+	r.opts.Stream = cfg.Stream
+	if len(cfg.Events) > 0 {
+		r.wants = make(map[reflect.Type]bool, len(cfg.Events))
+		for _, e := range cfg.Events {
+			r.wants[reflect.TypeOf(e)] = true
+		}
+	}
 	if err := a.addRunner(cfg.Name, r, cfg.Consistency); err != nil {
 		return err
 	}
@@ -126,8 +185,9 @@ func (a *App) addRunner(name string, r runner, c Consistency) error {
 }
 
 // HandlerSubscription is the name of the persistent subscription behind
-// the event handler called name. Deleting it (while the handler is not
-// running) makes the handler start again from its StartFrom.
+// the event handler called name (a transient handler has none). Deleting
+// it (while the handler is not running) makes the handler start again from
+// its StartFrom.
 func HandlerSubscription(name string) string { return "handler:" + name }
 
 // ProcessManagerSubscription is the name of the persistent subscription
@@ -158,10 +218,78 @@ func subscribeOptions(name string, from eventstore.StartFrom, batch int, c Consi
 type handlerRunner struct {
 	subscribed
 	cfg HandlerConfig
+	// wants are the payload types of HandlerConfig.Events; nil: all.
+	wants map[reflect.Type]bool
 }
 
+// start checks that the filtered event types are registered, calls the
+// handler's Reset (transient) and Init hooks, and subscribes.
 func (r *handlerRunner) start(ctx context.Context) error {
+	for _, e := range r.cfg.Events {
+		if _, err := r.app.registry.Name(e); err != nil {
+			return fmt.Errorf("handler %s: Events: %w", r.cfg.Name, err)
+		}
+	}
+	if r.cfg.Transient {
+		if err := r.reset(ctx); err != nil {
+			return err
+		}
+	}
+	if h, ok := r.hooks().(HandlerInit); ok {
+		if err := h.Init(ctx); err != nil {
+			return fmt.Errorf("handler %s: Init: %w", r.cfg.Name, err)
+		}
+	}
 	return r.open(ctx, func() actor.Actor { return newHandlerActor(r) })
+}
+
+// hooks is the handler, which may implement HandlerInit and HandlerReset.
+func (r *handlerRunner) hooks() any {
+	if r.cfg.Handler != nil {
+		return r.cfg.Handler
+	}
+	return r.cfg.Batch
+}
+
+// reset calls the handler's Reset hook, if it has one.
+func (r *handlerRunner) reset(ctx context.Context) error {
+	if h, ok := r.hooks().(HandlerReset); ok {
+		if err := h.Reset(ctx); err != nil {
+			return fmt.Errorf("handler %s: Reset: %w", r.cfg.Name, err)
+		}
+	}
+	return nil
+}
+
+// wanted reports whether the handler wants ev (HandlerConfig.Events).
+func (r *handlerRunner) wanted(ev Event) bool {
+	return r.wants == nil || r.wants[reflect.TypeOf(ev.Payload)]
+}
+
+// ResetHandler makes the event handler called name start over: it calls
+// the handler's Reset hook (HandlerReset), then deletes its stored
+// checkpoint, so that it handles every event again from its StartFrom when
+// the application starts. Call it before Start, in one process, while no
+// other process runs the handler.
+func (a *App) ResetHandler(ctx context.Context, name string) error {
+	if err := a.registering(); err != nil {
+		return err
+	}
+	r, ok := a.handlers[name].(*handlerRunner)
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrHandlerNotFound, name)
+	}
+	if err := r.reset(ctx); err != nil {
+		return err
+	}
+	if r.cfg.Transient {
+		return nil
+	}
+	err := a.store.DeleteSubscription(ctx, r.subName)
+	if err != nil && !errors.Is(err, eventstore.ErrSubscriptionNotFound) {
+		return fmt.Errorf("actors: reset handler %s: %w", name, err)
+	}
+	return nil
 }
 
 // drainRequest asks a handler's actor or a process manager's coordinator
@@ -202,7 +330,7 @@ func stopActor(ctx context.Context, root *actor.RootContext, pid *actor.PID) {
 // ackOf is what a subscription needs to acknowledge ev: stores check that
 // the event at that position is the one they delivered.
 func ackOf(ev Event) eventstore.RecordedEvent {
-	return eventstore.RecordedEvent{ID: ev.ID, Position: ev.Position, StreamID: ev.StreamID}
+	return eventstore.RecordedEvent{ID: ev.ID, Position: ev.Position, StreamID: ev.StreamID, StreamVersion: ev.StreamVersion}
 }
 
 // handlerActor feeds events to the handler: inline for one partition, or
@@ -235,7 +363,7 @@ func newHandlerActor(r *handlerRunner) *handlerActor {
 }
 
 func newQueue(obs handlingObserver, policy ErrorPolicy, timeout time.Duration, batch int,
-	handle func(context.Context, []Event, int) error) *eventQueue {
+	handle func(context.Context, []Event, attempt) error) *eventQueue {
 	return &eventQueue{name: obs.name, policy: policy, timeout: timeout, batch: batch, handle: handle,
 		log: obs.app.log.Warn, obs: obs}
 }
@@ -251,7 +379,7 @@ func (h *handlerActor) Receive(ctx actor.Context) {
 		items := make([]queued, len(m.events))
 		for i, rec := range m.events {
 			ev, err := h.r.app.decodeEvent(rec)
-			items[i] = queued{ev: ev, err: err}
+			items[i] = queued{ev: ev, err: err, skip: err == nil && !h.r.wanted(ev)}
 		}
 		if h.queue != nil {
 			h.queue.push(items...)
@@ -260,6 +388,10 @@ func (h *handlerActor) Receive(ctx actor.Context) {
 		}
 		for _, it := range items {
 			h.order = append(h.order, it.ev)
+			if it.skip {
+				h.finish(it.ev) // after the events before it
+				continue
+			}
 			key, err := h.partitionKey(it.ev)
 			if err != nil && it.err == nil {
 				it.err = err // for the error policy, in partition ""
@@ -271,18 +403,7 @@ func (h *handlerActor) Receive(ctx actor.Context) {
 			h.drain(ctx)
 		}
 	case workerDone:
-		h.finished[m.ev.Position]++
-		n := 0
-		for n < len(h.order) && h.finished[h.order[n].Position] > 0 {
-			if h.finished[h.order[n].Position]--; h.finished[h.order[n].Position] == 0 {
-				delete(h.finished, h.order[n].Position)
-			}
-			n++
-		}
-		if n > 0 {
-			h.done(h.order[n-1])
-			h.order = h.order[n:]
-		}
+		h.finish(m.ev)
 	case workerHalted:
 		h.halt(m.err)
 	case drainRequest:
@@ -308,6 +429,24 @@ func (h *handlerActor) Receive(ctx actor.Context) {
 	}
 }
 
+// finish records that a partition finished ev (or that it was not
+// wanted), and acknowledges up to the last event before which every event
+// delivered has finished.
+func (h *handlerActor) finish(ev Event) {
+	h.finished[ev.Position]++
+	n := 0
+	for n < len(h.order) && h.finished[h.order[n].Position] > 0 {
+		if h.finished[h.order[n].Position]--; h.finished[h.order[n].Position] == 0 {
+			delete(h.finished, h.order[n].Position)
+		}
+		n++
+	}
+	if n > 0 {
+		h.done(h.order[n-1])
+		h.order = h.order[n:]
+	}
+}
+
 // partitionKey calls PartitionBy, turning a panic into an error: a panic
 // would restart the actor and lose the batch.
 func (h *handlerActor) partitionKey(ev Event) (key string, err error) {
@@ -321,11 +460,11 @@ func (h *handlerActor) partitionKey(ev Event) (key string, err error) {
 
 func (h *handlerActor) startPartitions(ctx actor.Context) {
 	cfg := h.r.cfg
-	handle := func(ctx context.Context, evs []Event, _ int) error { return cfg.Handler.HandleEvent(ctx, evs[0]) }
+	handle := func(ctx context.Context, evs []Event, _ attempt) error { return cfg.Handler.HandleEvent(ctx, evs[0]) }
 	batch := 1
 	if cfg.Batch != nil {
 		batch = cfg.BatchSize
-		handle = func(ctx context.Context, evs []Event, _ int) error { return cfg.Batch.HandleEvents(ctx, evs) }
+		handle = func(ctx context.Context, evs []Event, _ attempt) error { return cfg.Batch.HandleEvents(ctx, evs) }
 	}
 	obs := handlingObserver{app: h.r.app, name: cfg.Name, kind: KindEventHandler}
 	if cfg.Concurrency == 1 {

@@ -33,6 +33,15 @@ type ProcessManager interface {
 	Apply(ev Event)
 }
 
+// ProcessRouter is implemented by a process manager type that routes
+// events to its instances itself, as Commanded's interested?/1 does: its
+// ProcessManagerConfig.Interested may then be nil. Interested is called on
+// one value that New returned, never on an instance's state, so it must
+// depend on the event alone.
+type ProcessRouter interface {
+	Interested(ev Event) []Interest
+}
+
 type interestKind int8
 
 const (
@@ -82,7 +91,9 @@ type ProcessManagerConfig struct {
 	// New returns the state of a new instance.
 	New func() ProcessManager
 	// Interested routes an event to the instances that handle it; none
-	// means the event does not concern this process manager.
+	// means the event does not concern this process manager. If nil, the
+	// type that New returns must implement ProcessRouter, whose method is
+	// used.
 	Interested func(ev Event) []Interest
 	// StartFrom is where a new process manager starts: Origin or Current.
 	StartFrom eventstore.StartFrom
@@ -94,7 +105,9 @@ type ProcessManagerConfig struct {
 	// in the read models by the time its own progress counts.
 	DispatchConsistency Consistency
 	// OnError decides about failures, including failed commands
-	// (Failure.Command); default DefaultErrorPolicy.
+	// (Failure.Command, Failure.Refused); default
+	// DefaultProcessErrorPolicy, which retries and then skips, and never
+	// stops the process manager for one instance's failure.
 	OnError ErrorPolicy
 	// IdleTimeout passivates an instance idle that long (default 1 min).
 	IdleTimeout time.Duration
@@ -121,8 +134,12 @@ func (c ProcessManagerConfig) validate() error {
 	switch {
 	case c.Name == "":
 		return errors.New("actors: process manager without a name")
-	case c.New == nil || c.Interested == nil:
-		return fmt.Errorf("actors: process manager %s: New and Interested are required", c.Name)
+	case c.New == nil:
+		return fmt.Errorf("actors: process manager %s: New is required", c.Name)
+	case c.Interested == nil:
+		if _, ok := c.New().(ProcessRouter); !ok {
+			return fmt.Errorf("actors: process manager %s: Interested is required unless %T implements ProcessRouter", c.Name, c.New())
+		}
 	case c.IdleTimeout < 0 || c.MaxLiveInstances < 0 || c.BatchSize < 0 || c.HandleTimeout < 0:
 		return fmt.Errorf("actors: process manager %s: negative setting", c.Name)
 	}
@@ -130,8 +147,13 @@ func (c ProcessManagerConfig) validate() error {
 }
 
 func (c ProcessManagerConfig) withDefaults() ProcessManagerConfig {
+	if c.Interested == nil && c.New != nil {
+		if r, ok := c.New().(ProcessRouter); ok {
+			c.Interested = r.Interested
+		}
+	}
 	if c.OnError == nil {
-		c.OnError = DefaultErrorPolicy
+		c.OnError = DefaultProcessErrorPolicy
 	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = time.Minute
@@ -320,7 +342,7 @@ func (c *coordinator) route(ctx actor.Context, recs []eventstore.RecordedEvent) 
 			interests, err = c.interested(ev)
 		}
 		if err != nil {
-			d := c.r.cfg.OnError.decide(Failure{Name: c.r.cfg.Name, Err: err, Event: ev, Attempts: 1})
+			d := c.r.cfg.OnError.decide(attempt{n: 1}.failure(c.r.cfg.Name, err, ev))
 			if d.kind != decideSkip {
 				c.halt(fmt.Errorf("routing event %d: %w", ev.Position, err))
 				return
@@ -553,6 +575,9 @@ type instance struct {
 	// interests are the queued events' interests, with how many copies of
 	// each are queued (a resumed subscription delivers an event again).
 	interests map[int64]queuedInterest
+	// handling is the state the event being handled was given to (nil
+	// before it is known), for the error policy.
+	handling  ProcessManager
 	idleGen   uint64
 	idleTimer *time.Timer
 }
@@ -567,6 +592,7 @@ func newInstance(r *pmRunner, id string) *instance {
 	in := &instance{r: r, id: id, interests: make(map[int64]queuedInterest)}
 	obs := handlingObserver{app: r.app, name: r.cfg.Name, kind: KindProcessManager, instance: id}
 	in.queue = newQueue(obs, r.cfg.OnError, r.cfg.HandleTimeout, 1, in.handle)
+	in.queue.describe = in.describe
 	return in
 }
 
@@ -651,10 +677,16 @@ func (in *instance) report(ev Event) (*eventstore.Snapshot, bool) {
 	return in.base, false
 }
 
+// describe adds the instance's id and a copy of its state to a failure.
+func (in *instance) describe(f *Failure) {
+	f.Instance, f.State = in.id, in.r.copyState(in.handling)
+}
+
 // handle handles one event for this instance.
-func (in *instance) handle(ctx context.Context, evs []Event, attempt int) error {
+func (in *instance) handle(ctx context.Context, evs []Event, at attempt) error {
 	ev := evs[0]
 	interest := in.interests[ev.Position].in
+	in.handling = nil
 	if !in.loaded {
 		if err := in.load(ctx); err != nil {
 			return err
@@ -680,13 +712,22 @@ func (in *instance) handle(ctx context.Context, evs []Event, attempt int) error 
 	if pm == nil {
 		pm = in.r.cfg.New()
 	}
+	in.handling = pm
 	cmds, err := pm.Handle(ev)
 	if err != nil {
 		return err
 	}
 	for i, cmd := range cmds {
 		if err := in.dispatch(ctx, ev, cmd, fmt.Sprintf("%d", i)); err != nil {
-			d := in.r.cfg.OnError.decide(Failure{Name: in.r.cfg.Name, Err: err, Event: ev, Command: cmd, Attempts: attempt})
+			f := at.failure(in.r.cfg.Name, err, ev)
+			f.Instance, f.Command, f.Refused, f.State = in.id, cmd, errors.Is(err, ErrValidation), in.r.copyState(pm)
+			d := in.r.cfg.OnError.decide(f)
+			if d.kind == decideSkip || d.kind == decideCompensate {
+				// The queue logs the other decisions.
+				in.r.app.log.Warn("process manager command failed", "process_manager", in.r.cfg.Name, "instance", in.id,
+					"position", ev.Position, "command", fmt.Sprintf("%T", cmd), "refused", f.Refused,
+					"attempt", f.Attempts, "decision", d.String(), "err", err)
+			}
 			switch d.kind {
 			case decideSkip:
 				continue
@@ -696,14 +737,14 @@ func (in *instance) handle(ctx context.Context, evs []Event, attempt int) error 
 				}
 				continue
 			}
-			return &decided{d: d, err: err}
+			return &decided{d: d, failure: f, err: err}
 		}
 	}
 	pm.Apply(ev)
 	snap, err := in.r.encodeState(in.id, pm, ev.Position)
 	if err != nil {
 		// Handled again (if the policy says so) from the state before ev.
-		in.loaded = false
+		in.loaded, in.handling = false, nil
 		return err
 	}
 	in.pm, in.last, in.base = pm, ev.Position, snap

@@ -85,3 +85,21 @@ func (r *pmRunner) decodeState(id string, snap eventstore.Snapshot) (ProcessMana
 	}
 	return pm, st.Last, nil
 }
+
+// copyState returns a copy of pm, made through its JSON as its persisted
+// state is, for an error policy (which may keep it while the instance goes
+// on); nil if pm is nil or does not round-trip.
+func (r *pmRunner) copyState(pm ProcessManager) ProcessManager {
+	if pm == nil {
+		return nil
+	}
+	data, err := json.Marshal(pm)
+	if err != nil {
+		return nil
+	}
+	c := r.cfg.New()
+	if json.Unmarshal(data, c) != nil {
+		return nil
+	}
+	return c
+}

@@ -12,10 +12,13 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// queued is an event waiting to be handled, or the error decoding it.
+// queued is an event waiting to be handled, or the error decoding it;
+// skip: the handler does not want it (HandlerConfig.Events), so it counts
+// as handled without a call.
 type queued struct {
-	ev  Event
-	err error
+	ev   Event
+	err  error
+	skip bool
 }
 
 // retryTick is an actor's own retry timer firing; stale generations are
@@ -30,14 +33,19 @@ type eventQueue struct {
 	policy  ErrorPolicy
 	timeout time.Duration
 	batch   int // events per call
-	handle  func(ctx context.Context, evs []Event, attempt int) error
+	handle  func(ctx context.Context, evs []Event, at attempt) error
 	log     func(msg string, args ...any)
 	obs     handlingObserver
+	// describe, if set, adds what the owner knows to a failure (a process
+	// instance's id and state).
+	describe func(*Failure)
 
-	items    []queued
-	attempts int
-	gen      uint64
-	timer    *time.Timer
+	items []queued
+	// attempt is the next call's: its number, and the first item's
+	// failures so far.
+	attempt attempt
+	gen     uint64
+	timer   *time.Timer
 }
 
 func (q *eventQueue) push(items ...queued) { q.items = append(q.items, items...) }
@@ -64,53 +72,70 @@ func (q *eventQueue) stop() {
 
 // drain handles queued events until the queue is empty or a retry is
 // pending. done is called, in order, once per call handled or skipped, with
-// its last event (so once per batch, and once per event when batch is 1).
+// its last event (so once per batch, and once per event when batch is 1),
+// and once per run of unwanted events not in a batch.
 // It returns a *HandlerStoppedError when the policy says stop.
 func (q *eventQueue) drain(ctx actor.Context, done func(Event)) error {
 	for len(q.items) > 0 && !q.waiting() {
-		n := 1
-		if q.items[0].err == nil {
-			// A batch ends before an event that failed to decode.
-			for n < min(len(q.items), q.batch) && q.items[n].err == nil {
+		if q.items[0].skip {
+			n := 1
+			for n < len(q.items) && q.items[n].skip {
+				n++
+			}
+			last := q.items[n-1].ev
+			q.items = q.items[n:]
+			done(last)
+			continue
+		}
+		// A batch is up to q.batch wanted events, with the unwanted ones
+		// among them; it ends before an event that failed to decode.
+		n, evs := 1, []Event{q.items[0].ev}
+		err := q.items[0].err
+		if err == nil {
+			for n < len(q.items) && len(evs) < q.batch && q.items[n].err == nil {
+				if !q.items[n].skip {
+					evs = append(evs, q.items[n].ev)
+				}
 				n++
 			}
 		}
-		items := q.items[:n]
-		err := items[0].err
-		evs := make([]Event, n)
-		for i, it := range items {
-			evs[i] = it.ev
+		last := q.items[n-1].ev
+		at := q.attempt
+		at.n++
+		if err == nil {
+			err = q.call(evs, at)
 		}
 		if err == nil {
-			err = q.call(evs, q.attempts+1)
-		}
-		if err == nil {
-			q.attempts = 0
+			q.attempt = attempt{}
 			q.items = q.items[n:]
-			done(evs[n-1])
+			done(last)
 			continue
 		}
-		q.attempts++
-		d, ok := decidedBy(err)
+		f, d, ok := decidedBy(err)
 		if !ok {
-			f := Failure{Name: q.name, Err: err, Event: evs[0], Attempts: q.attempts}
+			f = at.failure(q.name, err, evs[0])
 			if q.batch > 1 {
 				f.Batch = evs
 			}
+			if q.describe != nil {
+				q.describe(&f)
+			}
 			d = q.policy.decide(f)
 		}
+		q.attempt = attempt{n: at.n, firstFailed: f.FirstFailed}
 		q.log("event handling failed", "handler", q.name, "position", evs[0].Position,
-			"type", evs[0].Type, "attempt", q.attempts, "decision", d.String(), "err", err)
+			"type", evs[0].Type, "attempt", at.n, "decision", d.String(), "err", err)
 		switch d.kind {
 		case decideRetry:
+			q.attempt.lastDelay = d.delay
 			q.gen++
 			gen, self, root := q.gen, ctx.Self(), ctx.ActorSystem().Root
 			q.timer = time.AfterFunc(d.delay, func() { root.Send(self, retryTick{gen: gen}) })
 			return nil
 		case decideSkip:
-			q.attempts = 0
+			q.attempt = attempt{}
 			q.items = q.items[n:]
-			done(evs[n-1])
+			done(last)
 		default:
 			return &HandlerStoppedError{Name: q.name, Err: err}
 		}
@@ -119,7 +144,7 @@ func (q *eventQueue) drain(ctx actor.Context, done func(Event)) error {
 }
 
 // call runs the handler with a timeout, turning a panic into an error.
-func (q *eventQueue) call(evs []Event, attempt int) (err error) {
+func (q *eventQueue) call(evs []Event, at attempt) (err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), q.timeout)
 	defer cancel()
 	ctx, end := q.obs.begin(ctx, evs)
@@ -129,7 +154,7 @@ func (q *eventQueue) call(evs []Event, attempt int) (err error) {
 		}
 		end(err)
 	}()
-	return q.handle(ctx, evs, attempt)
+	return q.handle(ctx, evs, at)
 }
 
 // handlingObserver traces, counts and journals the handling of events.
@@ -195,19 +220,22 @@ func (o handlingObserver) begin(ctx context.Context, evs []Event) (context.Conte
 }
 
 // decided is an error whose policy decision was already taken (by a
-// process manager about one of its commands).
+// process manager about one of its commands), with the failure decided.
 type decided struct {
-	d   Decision
-	err error
+	d       Decision
+	failure Failure
+	err     error
 }
 
 func (e *decided) Error() string { return e.err.Error() }
 func (e *decided) Unwrap() error { return e.err }
 
-func decidedBy(err error) (Decision, bool) {
+// decidedBy returns the failure and decision that err carries, if it is
+// a *decided.
+func decidedBy(err error) (Failure, Decision, bool) {
 	var d *decided
 	if errors.As(err, &d) {
-		return d.d, true
+		return d.failure, d.d, true
 	}
-	return Decision{}, false
+	return Failure{}, Decision{}, false
 }

@@ -37,6 +37,7 @@ func TestRegistrationErrors(t *testing.T) {
 		"handler with both":          app.RegisterHandler(actors.HandlerConfig{Name: "h", Handler: noop, Batch: &batchRecorder{}}),
 		"handler negative setting":   app.RegisterHandler(actors.HandlerConfig{Name: "h", Handler: noop, Concurrency: -1}),
 		"process without New":        app.RegisterProcessManager(actors.ProcessManagerConfig{Name: "p", Interested: tallyInterest}),
+		"process without Interested": app.RegisterProcessManager(actors.ProcessManagerConfig{Name: "p", New: pm}),
 		"process negative setting": app.RegisterProcessManager(actors.ProcessManagerConfig{Name: "p", New: pm, Interested: tallyInterest,
 			IdleTimeout: -time.Second}),
 	} {

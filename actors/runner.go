@@ -13,8 +13,8 @@ import (
 // and stops, storing its checkpoint, when the application closes.
 type runner interface {
 	name() string
-	kind() string // KindEventHandler or KindProcessManager
-	subscription() string
+	kind() string         // KindEventHandler or KindProcessManager
+	subscription() string // "" for a transient handler
 	start(ctx context.Context) error
 	stop(ctx context.Context) error
 }
@@ -26,7 +26,7 @@ type subscribed struct {
 	app         *App
 	handlerName string
 	handlerKind string
-	subName     string
+	subName     string // "" for a transient subscription
 	opts        eventstore.SubscribeOptions
 
 	sub      eventstore.Subscription
@@ -52,7 +52,10 @@ func (r *subscribed) open(ctx context.Context, produce actor.Producer, opts ...a
 		return err
 	}
 	r.sub = sub
-	r.app.seedProgress(ctx, r.handlerName, r.subName)
+	if r.subName != "" && r.opts.IsAll() {
+		// (A stream's checkpoint is a stream version, not a position.)
+		r.app.seedProgress(ctx, r.handlerName, r.subName)
+	}
 	r.stats = r.app.stats.add(r.handlerKind, r.handlerName)
 	r.stats.live.Add(1)
 	r.pid = r.app.system.Root.Spawn(actor.PropsFromProducer(produce, append(opts, r.stats.mailboxProps())...))

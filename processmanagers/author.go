@@ -1,7 +1,6 @@
 package processmanagers
 
 import (
-	"errors"
 	"math"
 	"time"
 
@@ -55,18 +54,12 @@ func authorInterest(ev actors.Event) []actors.Interest {
 // outage, are retried until they pass, at most a second apart, since
 // strongly consistent dispatches wait for the workflow.
 func AuthorFromUserConfig() actors.ProcessManagerConfig {
-	retry := actors.RetryPolicy(math.MaxInt, 50*time.Millisecond, time.Second)
 	return actors.ProcessManagerConfig{
 		Name:        AuthorFromUserName,
 		New:         func() actors.ProcessManager { return &AuthorFromUser{} },
 		Interested:  authorInterest,
 		Consistency: actors.Strong,
-		OnError: func(f actors.Failure) actors.Decision {
-			if errors.Is(f.Err, actors.ErrValidation) {
-				return actors.SkipEvent
-			}
-			return retry(f)
-		},
+		OnError:     actors.RetryThenSkip(math.MaxInt, 50*time.Millisecond, time.Second),
 	}
 }
 

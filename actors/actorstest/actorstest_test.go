@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/actors/actorstest"
@@ -81,6 +82,65 @@ func TestCasesFail(t *testing.T) {
 			actorstest.Process(t, resetter).When(Incremented{}).ThenError(errFull)
 		}, "expected error"},
 		{"process then before when", func(t testing.TB) { actorstest.Process(t, resetter).Then() }, "Then before When"},
+		{"typed constructors", func(t testing.TB) {
+			if n := actorstest.Aggregate(t, func() *Counter { return &Counter{} }).When(Increment{ID: "a"}).State().N; n != 1 {
+				t.Fatalf("counter at %d", n)
+			}
+			if n := actorstest.Process(t, func() *Resetter { return &Resetter{} }).When(Incremented{ID: "a"}).State().Seen; n != 1 {
+				t.Fatalf("resetter saw %d", n)
+			}
+		}, ""},
+		{"routes match", func(t testing.TB) {
+			actorstest.Process(t, resetter).Routes(Incremented{ID: "a"}, actors.ContinueProcess("a")).Routes(Increment{})
+		}, ""},
+		{"routes differ", func(t testing.TB) {
+			actorstest.Process(t, resetter).Routes(Incremented{ID: "a"}, actors.StartProcess("a"))
+		}, "routes differ"},
+		{"routes without a router", func(t testing.TB) {
+			actorstest.Process(t, func() actors.ProcessManager { return failing{} }).Routes(Incremented{})
+		}, "WithInterested"},
+		{"routes given", func(t testing.TB) {
+			actorstest.Process(t, func() actors.ProcessManager { return failing{} }).
+				WithInterested(func(actors.Event) []actors.Interest { return []actors.Interest{actors.StopProcess("x")} }).
+				Routes(Incremented{}, actors.StopProcess("x"))
+		}, ""},
+		{"a refusal is skipped by default", func(t testing.TB) {
+			actorstest.Process(t, resetter).Given(Incremented{ID: "a"}).When(Incremented{ID: "a"}).
+				CommandFails(Reset{ID: "a"}, actorstest.Refusal(errFull)).ThenDecision(actors.SkipEvent)
+		}, ""},
+		{"a failure is retried by default", func(t testing.TB) {
+			actorstest.Process(t, resetter).Given(Incremented{ID: "a"}).When(Incremented{ID: "a"}).
+				CommandFails(Reset{ID: "a"}, errors.New("unavailable")).ThenDecision(actors.Retry(100*time.Millisecond)).
+				CommandFails(Reset{ID: "a"}, errors.New("unavailable")).ThenDecision(actors.Retry(200 * time.Millisecond))
+		}, ""},
+		{"a policy compensates from the state", func(t testing.TB) {
+			var got []actors.Failure
+			actorstest.Process(t, resetter).
+				WithPolicy(func(f actors.Failure) actors.Decision {
+					got = append(got, f)
+					if f.Refused {
+						return actors.Compensate(Increment{ID: fmt.Sprint(f.State.(*Resetter).Seen)})
+					}
+					return actors.Retry(time.Second)
+				}).
+				Given(Incremented{ID: "a"}).When(Incremented{ID: "a"}).
+				CommandFails(Reset{ID: "a"}, errors.New("unavailable")).ThenDecision(actors.Retry(time.Second)).
+				CommandFails(Reset{ID: "a"}, actorstest.Refusal(errFull)).ThenDecision(actors.Compensate(Increment{ID: "1"}))
+			if len(got) != 2 || got[1].Attempts != 2 || got[1].LastDelay != time.Second || !got[1].FirstFailed.Equal(got[0].FirstFailed) ||
+				!errors.Is(got[1].Err, errFull) || got[1].Event.Payload != (Incremented{ID: "a"}) || got[0].Refused {
+				t.Fatalf("failures %+v", got)
+			}
+		}, ""},
+		{"decisions differ", func(t testing.TB) {
+			actorstest.Process(t, resetter).Given(Incremented{ID: "a"}).When(Incremented{ID: "a"}).
+				CommandFails(Reset{ID: "a"}, actorstest.Refusal(errFull)).ThenDecision(actors.StopHandler)
+		}, "decisions differ"},
+		{"a command not caused", func(t testing.TB) {
+			actorstest.Process(t, resetter).When(Incremented{ID: "a"}).CommandFails(Reset{ID: "a"}, errFull)
+		}, "not among"},
+		{"decision before a failure", func(t testing.TB) {
+			actorstest.Process(t, resetter).When(Incremented{ID: "a"}).ThenDecision(actors.SkipEvent)
+		}, "ThenDecision before CommandFails"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,26 +12,30 @@ import (
 // AggregateCase is a given/when/then test of an aggregate's decisions,
 // without a store or actors:
 //
-//	actorstest.Aggregate(t, newUser).
+//	actorstest.Aggregate(t, func() *User { return &User{} }).
 //		Given(UserRegistered{...}).
 //		When(ChangeUsername{...}).
 //		Then(UsernameChanged{...})
-type AggregateCase struct {
+//
+// A is the aggregate's type, as its constructor returns it; State returns
+// it so.
+type AggregateCase[A actors.Aggregate] struct {
 	tb     testing.TB
-	agg    actors.Aggregate
+	agg    A
 	events []any
 	err    error
 	ran    bool
 }
 
-// Aggregate starts a case on a new instance.
-func Aggregate(tb testing.TB, newAggregate func() actors.Aggregate) *AggregateCase {
+// Aggregate starts a case on a new instance, made by newAggregate (a
+// func() *User as well as a func() actors.Aggregate).
+func Aggregate[A actors.Aggregate](tb testing.TB, newAggregate func() A) *AggregateCase[A] {
 	tb.Helper()
-	return &AggregateCase{tb: tb, agg: newAggregate()}
+	return &AggregateCase[A]{tb: tb, agg: newAggregate()}
 }
 
 // Given applies past events.
-func (c *AggregateCase) Given(events ...any) *AggregateCase {
+func (c *AggregateCase[A]) Given(events ...any) *AggregateCase[A] {
 	c.tb.Helper()
 	for _, e := range events {
 		c.agg.Apply(e)
@@ -41,7 +45,7 @@ func (c *AggregateCase) Given(events ...any) *AggregateCase {
 
 // When executes a command, and applies the events it returns, so that
 // When can be chained.
-func (c *AggregateCase) When(cmd any) *AggregateCase {
+func (c *AggregateCase[A]) When(cmd any) *AggregateCase[A] {
 	c.tb.Helper()
 	c.events, c.err = c.agg.Execute(cmd)
 	c.ran = true
@@ -54,7 +58,7 @@ func (c *AggregateCase) When(cmd any) *AggregateCase {
 }
 
 // Then asserts that the last command succeeded with exactly these events.
-func (c *AggregateCase) Then(events ...any) *AggregateCase {
+func (c *AggregateCase[A]) Then(events ...any) *AggregateCase[A] {
 	c.tb.Helper()
 	c.mustHaveRun()
 	if c.err != nil {
@@ -71,7 +75,7 @@ func (c *AggregateCase) Then(events ...any) *AggregateCase {
 
 // ThenError asserts that the last command failed with an error matching
 // target (errors.Is).
-func (c *AggregateCase) ThenError(target error) *AggregateCase {
+func (c *AggregateCase[A]) ThenError(target error) *AggregateCase[A] {
 	c.tb.Helper()
 	c.mustHaveRun()
 	if c.err == nil {
@@ -85,7 +89,7 @@ func (c *AggregateCase) ThenError(target error) *AggregateCase {
 
 // ThenErrorAs asserts that the last command failed with an error that
 // errors.As assigns to target, and returns it for further checks.
-func (c *AggregateCase) ThenErrorAs(target any) *AggregateCase {
+func (c *AggregateCase[A]) ThenErrorAs(target any) *AggregateCase[A] {
 	c.tb.Helper()
 	c.mustHaveRun()
 	if c.err == nil || !errors.As(c.err, target) {
@@ -95,9 +99,9 @@ func (c *AggregateCase) ThenErrorAs(target any) *AggregateCase {
 }
 
 // State returns the aggregate, for assertions on its state.
-func (c *AggregateCase) State() actors.Aggregate { return c.agg }
+func (c *AggregateCase[A]) State() A { return c.agg }
 
-func (c *AggregateCase) mustHaveRun() {
+func (c *AggregateCase[A]) mustHaveRun() {
 	c.tb.Helper()
 	if !c.ran {
 		c.tb.Fatal("actorstest: Then before When")

@@ -3,9 +3,15 @@
 // Decisions, without a store or actors:
 //
 //   - Aggregate: given past events, when a command, then the events it
-//     causes (Then) or its error (ThenError, ThenErrorAs).
+//     causes (Then) or its error (ThenError, ThenErrorAs). It takes the
+//     aggregate's own constructor (a func() *User), and State returns
+//     that type.
 //   - Process: the same for a process manager: given past events, when an
-//     event, then the commands it dispatches or its error.
+//     event, then the commands it dispatches or its error. Routes checks
+//     its routing (Interested); CommandFails and ThenDecision check what
+//     its error policy decides when one of those commands fails or is
+//     refused (Refusal), with the failure the runtime would describe (the
+//     instance's state before the event included).
 //
 // Applications, on real stores:
 //

@@ -58,6 +58,18 @@ func (r *Resetter) Handle(ev actors.Event) ([]any, error) {
 	return nil, nil
 }
 
+// Interested routes the counter's events to the counter's instance
+// (actors.ProcessRouter).
+func (*Resetter) Interested(ev actors.Event) []actors.Interest {
+	switch e := ev.Payload.(type) {
+	case Incremented:
+		return []actors.Interest{actors.ContinueProcess(e.ID)}
+	case WasReset:
+		return []actors.Interest{actors.ContinueProcess(e.ID)}
+	}
+	return nil
+}
+
 func (r *Resetter) Apply(ev actors.Event) {
 	switch ev.Payload.(type) {
 	case Incremented:
@@ -88,7 +100,7 @@ func (t *exampleT) done() {
 // Given past events, when a command, then these events or that error.
 func ExampleAggregate() {
 	t := &exampleT{} // in a test: the *testing.T
-	newCounter := func() actors.Aggregate { return &Counter{} }
+	newCounter := func() *Counter { return &Counter{} }
 
 	actorstest.Aggregate(t, newCounter).
 		Given(Incremented{ID: "c1"}).
@@ -98,17 +110,19 @@ func ExampleAggregate() {
 		ThenError(errFull)
 
 	c := actorstest.Aggregate(t, newCounter).When(Increment{ID: "c1"})
-	fmt.Println(c.State().(*Counter).N)
+	fmt.Println(c.State().N)
 	// Output:
 	// 1
 }
 
-// Given past events, when an event, then these commands.
+// Routes, and given past events, when an event, then these commands; when
+// one of them fails, then the error policy's decision.
 func ExampleProcess() {
 	t := &exampleT{} // in a test: the *testing.T
-	newResetter := func() actors.ProcessManager { return &Resetter{} }
+	newResetter := func() *Resetter { return &Resetter{} }
 
 	actorstest.Process(t, newResetter).
+		Routes(Incremented{ID: "c1"}, actors.ContinueProcess("c1")).
 		When(Incremented{ID: "c1"}).
 		Then().
 		When(Incremented{ID: "c1"}).
@@ -118,6 +132,14 @@ func ExampleProcess() {
 		Given(Incremented{ID: "c1"}, WasReset{ID: "c1"}).
 		When(Incremented{ID: "c1"}).
 		Then()
+
+	// The default policy skips a refused command at once.
+	actorstest.Process(t, newResetter).
+		Given(Incremented{ID: "c1"}).
+		When(Incremented{ID: "c1"}).
+		Then(Reset{ID: "c1"}).
+		CommandFails(Reset{ID: "c1"}, actorstest.Refusal(errFull)).
+		ThenDecision(actors.SkipEvent)
 	fmt.Println("ok")
 	// Output:
 	// ok
@@ -136,16 +158,7 @@ func ExampleStart() {
 	actors.Route(app, "counter", func(c Increment) string { return c.ID })
 	actors.Route(app, "counter", func(c Reset) string { return c.ID })
 	app.RegisterProcessManager(actors.ProcessManagerConfig{Name: "resetter",
-		New: func() actors.ProcessManager { return &Resetter{} },
-		Interested: func(ev actors.Event) []actors.Interest {
-			switch e := ev.Payload.(type) {
-			case Incremented:
-				return []actors.Interest{actors.ContinueProcess(e.ID)}
-			case WasReset:
-				return []actors.Interest{actors.ContinueProcess(e.ID)}
-			}
-			return nil
-		}})
+		New: func() actors.ProcessManager { return &Resetter{} }})
 	actorstest.Start(t, app)
 
 	actorstest.Dispatch(t, app, Increment{ID: "c1"})

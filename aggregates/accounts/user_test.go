@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/actors/actorstest"
 	"github.com/cohort-dev/cohort/aggregates/accounts"
 	"github.com/cohort-dev/cohort/aggregates/validation"
@@ -89,7 +88,7 @@ func TestUser(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := actorstest.Aggregate(t, func() actors.Aggregate { return &accounts.User{} }).Given(tt.given...).When(tt.when)
+			c := actorstest.Aggregate(t, func() *accounts.User { return &accounts.User{} }).Given(tt.given...).When(tt.when)
 			switch {
 			case tt.wantErr != nil:
 				c.ThenError(tt.wantErr)

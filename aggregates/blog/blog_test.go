@@ -25,7 +25,7 @@ type scenario struct {
 
 // run plays each scenario with the test kit: given events, when a
 // command, then the events, the error, or a validation error on a field.
-func run(t *testing.T, newAgg func() actors.Aggregate, tests []scenario) {
+func run[A actors.Aggregate](t *testing.T, newAgg func() A, tests []scenario) {
 	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,7 +49,7 @@ func run(t *testing.T, newAgg func() actors.Aggregate, tests []scenario) {
 var created = blog.AuthorCreated{AuthorID: "a1", UserID: "a1", Username: "jake"}
 
 func TestAuthor(t *testing.T) {
-	run(t, func() actors.Aggregate { return &blog.Author{} }, []scenario{
+	run(t, func() *blog.Author { return &blog.Author{} }, []scenario{
 		{name: "create", when: blog.CreateAuthor{AuthorID: "a1", UserID: "a1", Username: "jake"}, then: []any{created}},
 		{name: "create twice", given: []any{created}, when: blog.CreateAuthor{AuthorID: "a1", UserID: "a1", Username: "jake"}},
 		{name: "rename", given: []any{created}, when: blog.ChangeAuthorUsername{AuthorID: "a1", Username: "jacob"},
@@ -73,7 +73,7 @@ var published = blog.ArticlePublished{ArticleID: "x1", AuthorID: "a1", Slug: "ho
 	Title: "How to train your dragon", Description: "Ever wonder how?", Body: "Very carefully.", TagList: []string{"dragons", "training"}}
 
 func TestArticle(t *testing.T) {
-	run(t, func() actors.Aggregate { return &blog.Article{} }, []scenario{
+	run(t, func() *blog.Article { return &blog.Article{} }, []scenario{
 		{name: "publish normalizes tags",
 			when: blog.PublishArticle{ArticleID: "x1", AuthorID: "a1", Slug: "how-to-train-your-dragon", Title: "How to train your dragon",
 				Description: "Ever wonder how?", Body: "Very carefully.", TagList: []string{" training", "dragons", "training", ""}},
@@ -115,7 +115,7 @@ func TestArticle(t *testing.T) {
 
 func TestComment(t *testing.T) {
 	commented := blog.ArticleCommented{CommentID: "c1", ArticleID: "x1", AuthorID: "a2", Body: "Thank you so much!"}
-	run(t, func() actors.Aggregate { return &blog.Comment{} }, []scenario{
+	run(t, func() *blog.Comment { return &blog.Comment{} }, []scenario{
 		{name: "comment", when: blog.CommentOnArticle{CommentID: "c1", ArticleID: "x1", AuthorID: "a2", Body: "Thank you so much!"},
 			then: []any{commented}},
 		{name: "blank comment", when: blog.CommentOnArticle{CommentID: "c1", ArticleID: "x1", AuthorID: "a2", Body: ""}, wantField: "body"},
