@@ -4,8 +4,8 @@
 // A cluster is either throwaway (Config.DataDir empty: a fresh data
 // directory under os.TempDir, removed by Stop) or persistent (its data
 // directory is initialized once and reused by later runs). Tests use
-// throwaway clusters through package pgtest; cmd/conduit uses a persistent
-// one for local development.
+// throwaway clusters through package eventstore/postgres/pgtest;
+// cmd/conduit uses a persistent one for local development.
 //
 // # Process model
 //
