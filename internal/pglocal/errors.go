@@ -11,7 +11,8 @@ const InstallHint = "install with `apt-get install -y postgresql` (Debian/Ubuntu
 
 var (
 	// ErrBinariesNotFound reports that initdb and postgres could not be
-	// found. Its message says how to install them.
+	// found, nor the pinned build downloaded (Config.Download). Its message
+	// says how to install them.
 	ErrBinariesNotFound = errors.New("PostgreSQL server binaries (initdb, postgres) not found: " + InstallHint)
 
 	// ErrDataDirNotAccessible reports a data directory the server user

@@ -11,16 +11,19 @@
 // of 127.0.0.1, as the unprivileged OS user "postgres" when the test runs
 // as root (PostgreSQL refuses to run as root). The server is a child of
 // the test binary and dies with it. It finds the server binaries on PATH
-// or in /usr/lib/postgresql/*/bin; when there are none, Main fails the
-// binary with instructions: tests are never skipped for lack of a
-// database. Two environment variables
-// change this:
+// or in /usr/lib/postgresql/*/bin; when there are none, it downloads a
+// pinned PostgreSQL build once, checksum-verified, into the user's cache
+// directory (see README.md). When that is not possible either (offline),
+// Main fails the binary with instructions: tests are never skipped for
+// lack of a database. Environment variables change this:
 //
 //   - COHORT_TEST_DATABASE_URL (EnvDatabaseURL), a connection string, uses
 //     that server instead of starting one. Its role must be allowed to
 //     create databases.
 //   - COHORT_TEST_PG_BINDIR (EnvBinDir) names the directory of the server
 //     binaries (initdb, postgres, pg_ctl).
+//   - COHORT_TEST_PG_REPOSITORY (EnvRepository) is the Maven repository
+//     to download the build from instead of Maven Central (a mirror).
 //
 // Each test then gets its own database, dropped at the test's cleanup. By
 // default it holds the event store's schema, cloned from a template that

@@ -25,13 +25,17 @@ const (
 	// to create databases; its database serves for maintenance.
 	EnvDatabaseURL = "COHORT_TEST_DATABASE_URL"
 	// EnvBinDir selects the directory of the PostgreSQL binaries for the
-	// local cluster, overriding pglocal.FindBinDir.
+	// local cluster, overriding their discovery.
 	EnvBinDir = "COHORT_TEST_PG_BINDIR"
+	// EnvRepository is the Maven repository to download a pinned
+	// PostgreSQL build from when no server binaries are installed. Empty
+	// means Maven Central.
+	EnvRepository = "COHORT_TEST_PG_REPOSITORY"
 )
 
 // Timeouts of the harness's own work, independent of any test's context.
 const (
-	startTimeout    = 2 * time.Minute
+	startTimeout    = 5 * time.Minute // the first start may download PostgreSQL
 	templateTimeout = 5 * time.Minute
 	dropTimeout     = time.Minute
 	poolCloseWait   = 10 * time.Second
@@ -96,7 +100,8 @@ func startServer(ctx context.Context) (*server, error) {
 	if url := os.Getenv(EnvDatabaseURL); url != "" {
 		s.admin = url
 	} else {
-		c, err := pglocal.Start(ctx, pglocal.Config{BinDir: os.Getenv(EnvBinDir)})
+		c, err := pglocal.Start(ctx, pglocal.Config{BinDir: os.Getenv(EnvBinDir),
+			Download: pglocal.Download{Repository: os.Getenv(EnvRepository)}})
 		if err != nil {
 			if errors.Is(err, pglocal.ErrBinariesNotFound) {
 				return nil, fmt.Errorf("%w\n(for tests, set %s instead of DATABASE_URL)", err, EnvDatabaseURL)
