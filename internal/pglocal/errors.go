@@ -27,6 +27,10 @@ var (
 	// during Start before it accepted connections, or later before Stop.
 	ErrServerExited = errors.New("PostgreSQL server exited")
 
+	// ErrChecksumMismatch reports a downloaded build whose SHA-256 is not
+	// the pinned one. Errors that wrap it are of type *ChecksumError.
+	ErrChecksumMismatch = errors.New("downloaded PostgreSQL build has the wrong checksum")
+
 	// ErrInvalidConfig reports a Config that fails Validate.
 	ErrInvalidConfig = errors.New("invalid pglocal config")
 )
@@ -48,3 +52,18 @@ func (e *DataDirError) Error() string {
 
 // Unwrap returns ErrDataDirNotAccessible.
 func (e *DataDirError) Unwrap() error { return ErrDataDirNotAccessible }
+
+// ChecksumError describes a downloaded build whose checksum differs from
+// the pinned one. It wraps ErrChecksumMismatch.
+type ChecksumError struct {
+	URL       string // where the build came from
+	Want, Got string // the SHA-256 digests, in hex
+}
+
+// Error implements error.
+func (e *ChecksumError) Error() string {
+	return fmt.Sprintf("%v: SHA-256 %s, want %s", ErrChecksumMismatch, e.Got, e.Want)
+}
+
+// Unwrap returns ErrChecksumMismatch.
+func (e *ChecksumError) Unwrap() error { return ErrChecksumMismatch }
