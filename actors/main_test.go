@@ -3,7 +3,7 @@ package actors_test
 import (
 	"testing"
 
-	"github.com/cohort-dev/cohort/internal/pgtest"
+	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 )
 
 // TestMain starts the throwaway PostgreSQL cluster that actorstest.Stores

@@ -13,7 +13,7 @@ import (
 	"github.com/cohort-dev/cohort/aggregates/validation"
 	"github.com/cohort-dev/cohort/conduit"
 	"github.com/cohort-dev/cohort/conduit/conduittest"
-	"github.com/cohort-dev/cohort/internal/pgtest"
+	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 	"github.com/cohort-dev/cohort/processmanagers"
 )
 

@@ -15,8 +15,8 @@ import (
 
 	"github.com/cohort-dev/cohort/conduit"
 	"github.com/cohort-dev/cohort/conduit/conduittest"
+	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 	"github.com/cohort-dev/cohort/httpapi"
-	"github.com/cohort-dev/cohort/internal/pgtest"
 )
 
 func TestMain(m *testing.M) {

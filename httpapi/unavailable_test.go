@@ -14,8 +14,8 @@ import (
 	"testing"
 
 	"github.com/cohort-dev/cohort/conduit/conduittest"
+	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 	"github.com/cohort-dev/cohort/httpapi"
-	"github.com/cohort-dev/cohort/internal/pgtest"
 )
 
 // TestDatabaseUnavailableIs503: while PostgreSQL cannot be reached (its

@@ -13,7 +13,7 @@ import (
 	"github.com/cohort-dev/cohort/aggregates/accounts"
 	"github.com/cohort-dev/cohort/aggregates/blog"
 	"github.com/cohort-dev/cohort/eventstore/memory"
-	"github.com/cohort-dev/cohort/internal/pgtest"
+	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 	"github.com/cohort-dev/cohort/projectors"
 )
 

@@ -24,8 +24,9 @@
 //     (Is matches by payload type).
 //
 // Tests that use PostgreSQL (Stores, SharedStores, PostgresDatabase) must
-// run their package's TestMain through pgtest.Main, which starts one
-// throwaway PostgreSQL cluster per test binary:
+// run their package's TestMain through pgtest.Main (package
+// github.com/cohort-dev/cohort/eventstore/postgres/pgtest), which starts
+// one throwaway PostgreSQL cluster per test binary:
 //
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
 package actorstest

@@ -3,7 +3,7 @@ package actorstest_test
 import (
 	"testing"
 
-	"github.com/cohort-dev/cohort/internal/pgtest"
+	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 )
 
 // TestMain runs the tests through pgtest.Main, as actorstest.Stores needs.

@@ -2,31 +2,14 @@ package actorstest
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/eventstore/memory"
 	"github.com/cohort-dev/cohort/eventstore/postgres"
-	"github.com/cohort-dev/cohort/internal/pgtest"
+	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 )
-
-// template is the pgtest template holding a migrated event store schema.
-const template = "actorstest-eventstore"
-
-var registerTemplate = sync.OnceFunc(func() {
-	pgtest.RegisterTemplate(template, func(ctx context.Context, connString string) error {
-		pool, err := pgxpool.New(ctx, connString)
-		if err != nil {
-			return err
-		}
-		defer pool.Close()
-		return postgres.Migrate(ctx, pool, "")
-	})
-})
 
 // Stores runs test twice, as the subtests "memory" and "postgres": on a new
 // in-memory store, and on a PostgreSQL store over a new, migrated database
@@ -34,8 +17,9 @@ var registerTemplate = sync.OnceFunc(func() {
 // the cleanups that test registers (so an application started with Start
 // closes first).
 //
-// The package's TestMain must run the tests through pgtest.Main, which
-// starts one throwaway PostgreSQL cluster per test binary:
+// The package's TestMain must run the tests through pgtest.Main (package
+// github.com/cohort-dev/cohort/eventstore/postgres/pgtest), which starts
+// one throwaway PostgreSQL cluster per test binary:
 //
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
 func Stores(t *testing.T, test func(t *testing.T, store actors.EventStore)) {
@@ -79,8 +63,7 @@ func SharedStores(t *testing.T, n int, test func(t *testing.T, stores []actors.E
 // and returns its connection string. It needs pgtest.Main (see Stores).
 func PostgresDatabase(tb testing.TB) string {
 	tb.Helper()
-	registerTemplate()
-	return pgtest.NewDatabase(tb, pgtest.FromTemplate(template))
+	return pgtest.NewDatabase(tb)
 }
 
 // PostgresStore opens a store, with its own pool, on the database of

@@ -8,7 +8,7 @@ import (
 
 	"github.com/cohort-dev/cohort/eventstore"
 	"github.com/cohort-dev/cohort/eventstore/postgres"
-	"github.com/cohort-dev/cohort/internal/pgtest"
+	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -21,7 +21,7 @@ func cohort(t *testing.T, args ...string) (code int, stdout, stderr string) {
 }
 
 func TestCommands(t *testing.T) {
-	db := pgtest.NewDatabase(t)
+	db := pgtest.NewDatabase(t, pgtest.Empty())
 	url := "-database-url=" + db
 	if code, out, errOut := cohort(t, url, "migrate"); code != exitOK || !strings.Contains(out, "at version") {
 		t.Fatalf("migrate: %d %q %q", code, out, errOut)

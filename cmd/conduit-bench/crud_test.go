@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cohort-dev/cohort/internal/pgtest"
+	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 )
 
 // TestCRUDServer checks the baseline's routes: registration, a rename and
@@ -19,7 +19,7 @@ func TestCRUDServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.DatabaseURL = pgtest.NewDatabase(t)
+	cfg.DatabaseURL = pgtest.NewDatabase(t, pgtest.Empty())
 	m := NewMain(cfg, io.Discard, io.Discard)
 	ctx := t.Context()
 	if m.srv, err = startServer(ctx, m); err != nil {

@@ -17,7 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/cohort-dev/cohort/internal/pgtest"
+	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -100,7 +100,7 @@ func checkLag(t *testing.T, p PhaseResult, projections ...string) {
 
 // TestSmoke runs every in-process phase at small sizes.
 func TestSmoke(t *testing.T) {
-	r := bench(t, pgtest.NewDatabase(t), smokeArgs...)
+	r := bench(t, pgtest.NewDatabase(t, pgtest.Empty()), smokeArgs...)
 	if !r.HashingLowered || !strings.Contains(r.Hashing, "LOWERED") {
 		t.Errorf("the report does not say that hashing was lowered: %q", r.Hashing)
 	}
@@ -130,7 +130,7 @@ func TestSmoke(t *testing.T) {
 // TestSmokeUseCases runs the phases through RegisterUser and UpdateUser.
 func TestSmokeUseCases(t *testing.T) {
 	args := append([]string{"-via", "usecases", "-phases", "rename-warm,workflow"}, smokeArgs...)
-	r := bench(t, pgtest.NewDatabase(t), args...)
+	r := bench(t, pgtest.NewDatabase(t, pgtest.Empty()), args...)
 	if len(r.Phases) != 2 {
 		t.Fatalf("phases %+v, want rename-warm and workflow", r.Phases)
 	}
@@ -143,7 +143,7 @@ func TestSmokeUseCases(t *testing.T) {
 // renaming and one client reading profiles, side by side in one report.
 func TestSmokeHTTP(t *testing.T) {
 	args := append([]string{"-http", "-phases", "register-seq,register-par,rename-warm,ceiling"}, smokeArgs...)
-	r := bench(t, pgtest.NewDatabase(t), args...)
+	r := bench(t, pgtest.NewDatabase(t, pgtest.Empty()), args...)
 	for _, name := range []string{PhaseRegisterSeq, PhaseRegisterPar, "http-rename", "crud-" + PhaseRegisterSeq, "crud-" + PhaseRegisterPar, "crud-http-rename"} {
 		if p := phaseOf(t, r, name); p.Latency == nil || p.Latency.P50 <= 0 || p.PerSecond <= 0 {
 			t.Errorf("%s: %+v", name, p)
@@ -198,7 +198,7 @@ func TestSmokeHTTPStatements(t *testing.T) {
 // TestSmokeHTTPConduit drives the real cmd/conduit, built and started on a
 // throwaway database.
 func TestSmokeHTTPConduit(t *testing.T) {
-	api := startConduit(t, pgtest.NewDatabase(t))
+	api := startConduit(t, pgtest.NewDatabase(t, pgtest.Empty()))
 	args := append([]string{"-http", "-url", api, "-phases", "register-par,rename-warm"}, smokeArgs...)
 	r := bench(t, "", args...)
 	if p := phaseOf(t, r, "http-rename"); p.Commands != 200 || p.Latency == nil {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cohort-dev/cohort/internal/pgtest"
+	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -16,7 +16,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // report: intervals, nothing lost, no leak.
 func TestSoak(t *testing.T) {
 	cfg, err := parseConfig([]string{"-duration", "3s", "-interval", "1s", "-settle", "1s", "-workers", "3", "-users", "2",
-		"-database", pgtest.NewDatabase(t)})
+		"-database", pgtest.NewDatabase(t, pgtest.Empty())})
 	if err != nil {
 		t.Fatal(err)
 	}

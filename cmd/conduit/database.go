@@ -48,7 +48,7 @@ func (m *Main) startLocalDatabase(ctx context.Context, dataDir string) (string, 
 		return "", err
 	}
 	cfg := pglocal.Config{DataDir: filepath.Join(dataDir, "postgres"), Password: pass,
-		BinDir: m.Config.PostgresBinDir, Logger: m.Logger}
+		BinDir: m.Config.PostgresBinDir, Download: pglocal.Download{Repository: m.Config.PostgresRepository}, Logger: m.Logger}
 	m.cluster, err = pglocal.Start(ctx, cfg)
 	var dirErr *pglocal.DataDirError
 	if errors.As(err, &dirErr) && dirErr.Dir != dirErr.DataDir {

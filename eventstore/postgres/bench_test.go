@@ -14,7 +14,7 @@ import (
 
 	"github.com/cohort-dev/cohort/eventstore"
 	"github.com/cohort-dev/cohort/eventstore/postgres"
-	"github.com/cohort-dev/cohort/internal/pgtest"
+	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 )
 
 // The benchmarks compare the store with raw pgx doing the same writes on

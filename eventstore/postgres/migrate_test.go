@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/cohort-dev/cohort/eventstore/postgres"
-	"github.com/cohort-dev/cohort/internal/pgtest"
+	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 )
 
 // TestNewChecksMigrations: New refuses a schema that lacks a migration,

@@ -14,8 +14,8 @@ import (
 
 	"github.com/cohort-dev/cohort/eventstore"
 	"github.com/cohort-dev/cohort/eventstore/postgres"
+	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 	"github.com/cohort-dev/cohort/eventstore/storetest"
-	"github.com/cohort-dev/cohort/internal/pgtest"
 )
 
 func TestConformance(t *testing.T) {
@@ -189,7 +189,7 @@ func TestSchemasAreIsolated(t *testing.T) {
 
 // TestMigrateConcurrently runs migrations from several processes at once.
 func TestMigrateConcurrently(t *testing.T) {
-	conn := pgtest.NewDatabase(t)
+	conn := pgtest.NewDatabase(t, pgtest.Empty())
 	var wg sync.WaitGroup
 	var failed atomic.Int32
 	for range 4 {
@@ -209,7 +209,7 @@ func TestMigrateConcurrently(t *testing.T) {
 
 // TestNewRefusesUnmigratedSchema checks the error when Migrate was not run.
 func TestNewRefusesUnmigratedSchema(t *testing.T) {
-	pool := pgtest.NewPool(t, pgtest.NewDatabase(t))
+	pool := pgtest.MustPool(t, pgtest.Empty())
 	if _, err := postgres.New(t.Context(), pool, postgres.Config{}); err == nil {
 		t.Fatal("New on an empty database succeeded")
 	}

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/cohort-dev/cohort/conduit/conduittest"
+	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 	"github.com/cohort-dev/cohort/httpapi"
 	"github.com/cohort-dev/cohort/internal/conduitload"
-	"github.com/cohort-dev/cohort/internal/pgtest"
 )
 
 func TestMain(m *testing.M) {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cohort-dev/cohort/internal/pgtest"
+	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 )
 
 var (

@@ -14,7 +14,7 @@ import (
 	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/eventstore"
 	"github.com/cohort-dev/cohort/eventstore/postgres"
-	"github.com/cohort-dev/cohort/internal/pgtest"
+	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -175,10 +175,7 @@ func TestProcessStopSurvivesResubscribe(t *testing.T) {
 // a pool on the store's database; the store closes at cleanup.
 func newResubscribeApp(t *testing.T, ctx context.Context) (*pgxpool.Pool, *postgres.Store, *actors.App) {
 	t.Helper()
-	pool := pgtest.NewPool(t, pgtest.NewDatabase(t))
-	if err := postgres.Migrate(ctx, pool, ""); err != nil {
-		t.Fatal(err)
-	}
+	pool := pgtest.MustPool(t)
 	store, err := postgres.New(ctx, pool, postgres.Config{LockPollInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -82,7 +82,7 @@ func (c *Cluster) start(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("data directory: %w", err)
 		}
 	}
-	if c.binDir, err = resolveBinDir(cfg.BinDir, majorVersion(c.dataDir)); err != nil {
+	if c.binDir, err = c.resolveBinDir(ctx, cfg, majorVersion(c.dataDir)); err != nil {
 		return err
 	}
 	if c.account != nil && pdeathsigSupported && !hasCapKill() {
@@ -145,11 +145,25 @@ func (c *Cluster) start(ctx context.Context, cfg Config) error {
 	return nil
 }
 
-// resolveBinDir checks dir, or finds the binaries if dir is empty,
-// preferring major (the version of an existing data directory).
-func resolveBinDir(dir, major string) (string, error) {
+// resolveBinDir checks cfg.BinDir, or, if it is empty, finds the installed
+// binaries, preferring major (the version of an existing data directory),
+// and failing that gets the build that cfg.Download describes.
+func (c *Cluster) resolveBinDir(ctx context.Context, cfg Config, major string) (string, error) {
+	dir := cfg.BinDir
 	if dir == "" {
-		return findBinDir(major)
+		find := findBinDir
+		if cfg.findBinDir != nil {
+			find = cfg.findBinDir
+		}
+		found, err := find(major)
+		if err == nil || !errors.Is(err, ErrBinariesNotFound) {
+			return found, err
+		}
+		downloaded, derr := cfg.Download.binDir(ctx, c.account, c.log)
+		if derr != nil {
+			return "", fmt.Errorf("%w; %w", err, derr)
+		}
+		return downloaded, nil
 	}
 	dir, err := filepath.Abs(dir)
 	if err != nil {

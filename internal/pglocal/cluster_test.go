@@ -33,6 +33,7 @@ func TestValidate(t *testing.T) {
 		"empty setting":    {Settings: map[string]string{"": "1"}},
 		"reserved setting": {Settings: map[string]string{"Port": "1"}},
 		"user":             {User: "a:b"},
+		"repository":       {Download: Download{Repository: "repo1.maven.org/maven2"}},
 	}
 	for name, cfg := range invalid {
 		if err := cfg.Validate(); !errors.Is(err, ErrInvalidConfig) {

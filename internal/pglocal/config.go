@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -58,14 +59,24 @@ type Config struct {
 
 	// BinDir is the directory holding initdb and postgres. Empty means
 	// FindBinDir (preferring the major version of an existing data
-	// directory).
+	// directory) and, when no binaries are installed, the pinned build that
+	// Download describes.
 	BinDir string
+
+	// Download says where to get the pinned PostgreSQL build (PinnedVersion)
+	// when BinDir is empty and no server binaries are installed. The zero
+	// value downloads it once from Maven Central into the user's cache
+	// directory.
+	Download Download
 
 	// Logger receives progress and diagnostics. Nil discards them.
 	Logger *slog.Logger
 
 	// freePort, if set, replaces freePort (for tests).
 	freePort func() (int, error)
+
+	// findBinDir, if set, replaces findBinDir (for tests).
+	findBinDir func(major string) (string, error)
 }
 
 // reservedSettings are settings that Config controls by other fields.
@@ -82,8 +93,13 @@ func (c Config) Validate() error {
 	if strings.ContainsAny(c.Password, "\n\r\x00") {
 		return fmt.Errorf("%w: password contains a newline or NUL", ErrInvalidConfig)
 	}
-	if strings.ContainsRune(c.DataDir, 0) || strings.ContainsRune(c.BinDir, 0) {
+	if strings.ContainsRune(c.DataDir, 0) || strings.ContainsRune(c.BinDir, 0) || strings.ContainsRune(c.Download.CacheDir, 0) {
 		return fmt.Errorf("%w: path contains NUL", ErrInvalidConfig)
+	}
+	if r := c.Download.Repository; r != "" {
+		if u, err := url.Parse(r); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%w: download repository %q is not an http(s) URL", ErrInvalidConfig, r)
+		}
 	}
 	if strings.ContainsAny(c.User, ":/\n\x00") {
 		return fmt.Errorf("%w: invalid user name %q", ErrInvalidConfig, c.User)

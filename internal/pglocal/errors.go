@@ -11,7 +11,8 @@ const InstallHint = "install with `apt-get install -y postgresql` (Debian/Ubuntu
 
 var (
 	// ErrBinariesNotFound reports that initdb and postgres could not be
-	// found. Its message says how to install them.
+	// found, nor the pinned build downloaded (Config.Download). Its message
+	// says how to install them.
 	ErrBinariesNotFound = errors.New("PostgreSQL server binaries (initdb, postgres) not found: " + InstallHint)
 
 	// ErrDataDirNotAccessible reports a data directory the server user
@@ -25,6 +26,10 @@ var (
 	// ErrServerExited reports that the server process exited on its own:
 	// during Start before it accepted connections, or later before Stop.
 	ErrServerExited = errors.New("PostgreSQL server exited")
+
+	// ErrChecksumMismatch reports a downloaded build whose SHA-256 is not
+	// the pinned one. Errors that wrap it are of type *ChecksumError.
+	ErrChecksumMismatch = errors.New("downloaded PostgreSQL build has the wrong checksum")
 
 	// ErrInvalidConfig reports a Config that fails Validate.
 	ErrInvalidConfig = errors.New("invalid pglocal config")
@@ -47,3 +52,18 @@ func (e *DataDirError) Error() string {
 
 // Unwrap returns ErrDataDirNotAccessible.
 func (e *DataDirError) Unwrap() error { return ErrDataDirNotAccessible }
+
+// ChecksumError describes a downloaded build whose checksum differs from
+// the pinned one. It wraps ErrChecksumMismatch.
+type ChecksumError struct {
+	URL       string // where the build came from
+	Want, Got string // the SHA-256 digests, in hex
+}
+
+// Error implements error.
+func (e *ChecksumError) Error() string {
+	return fmt.Sprintf("%v: SHA-256 %s, want %s", ErrChecksumMismatch, e.Got, e.Want)
+}
+
+// Unwrap returns ErrChecksumMismatch.
+func (e *ChecksumError) Unwrap() error { return ErrChecksumMismatch }

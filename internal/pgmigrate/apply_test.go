@@ -12,8 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 	"github.com/cohort-dev/cohort/internal/pgmigrate"
-	"github.com/cohort-dev/cohort/internal/pgtest"
 )
 
 // migration returns migration v, which records its version in the
@@ -104,7 +104,7 @@ func TestApply(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			pool := pgtest.NewPool(t, pgtest.NewDatabase(t))
+			pool := pgtest.MustPool(t, pgtest.Empty())
 			const schema = "My Schema"
 			if tt.setup != nil {
 				tt.setup(t, pool, schema)
@@ -138,7 +138,7 @@ func TestApply(t *testing.T) {
 
 func TestCheck(t *testing.T) {
 	ctx := context.Background()
-	pool := pgtest.NewPool(t, pgtest.NewDatabase(t))
+	pool := pgtest.MustPool(t, pgtest.Empty())
 	changed := migration(2)
 	changed.SQL += " -- edited"
 	tests := []struct {

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 	"github.com/cohort-dev/cohort/internal/pgmigrate"
-	"github.com/cohort-dev/cohort/internal/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -43,7 +43,7 @@ func TestLoad(t *testing.T) {
 
 func TestApplyOnceUnderConcurrency(t *testing.T) {
 	ctx := context.Background()
-	pool := pgtest.NewPool(t, pgtest.NewDatabase(t))
+	pool := pgtest.MustPool(t, pgtest.Empty())
 	ms := []pgmigrate.Migration{
 		{Version: 1, Name: "1_t.sql", SQL: "CREATE TABLE {{schema}}.t (n int)"},
 		{Version: 2, Name: "2_row.sql", SQL: "INSERT INTO {{schema}}.t VALUES (1)"},

@@ -13,7 +13,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/cohort-dev/cohort/internal/pgtest"
+	"github.com/cohort-dev/cohort/eventstore"
+	"github.com/cohort-dev/cohort/eventstore/postgres"
+	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 )
 
 // schemaSetups counts runs of the "schema" template's setup.
@@ -54,10 +56,10 @@ func databaseExists(t *testing.T, connString, name string) bool {
 }
 
 func TestNewDatabase(t *testing.T) {
-	observer := pgtest.NewDatabase(t)
+	observer := pgtest.NewDatabase(t, pgtest.Empty())
 	var name string
 	t.Run("sub", func(t *testing.T) {
-		pool := pgtest.NewPool(t, pgtest.NewDatabase(t))
+		pool := pgtest.MustPool(t, pgtest.Empty())
 		var tables int
 		err := pool.QueryRow(t.Context(),
 			"SELECT current_database(), (SELECT count(*) FROM pg_tables WHERE schemaname = 'public')").Scan(&name, &tables)
@@ -76,11 +78,30 @@ func TestNewDatabase(t *testing.T) {
 	}
 }
 
+// TestMustPoolMigrated checks that a database holds the event store's
+// schema by default: postgres.New accepts it and an append works.
+func TestMustPoolMigrated(t *testing.T) {
+	for i := range 3 {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			t.Parallel()
+			store, err := postgres.New(t.Context(), pgtest.MustPool(t), postgres.Config{})
+			if err != nil {
+				t.Fatalf("postgres.New on a default database: %v", err)
+			}
+			defer store.Close()
+			if _, err := store.Append(t.Context(), "greeting-1", eventstore.NoStream,
+				[]eventstore.EventData{{Type: "Greeted", Data: []byte(`{}`)}}); err != nil {
+				t.Fatalf("append: %v", err)
+			}
+		})
+	}
+}
+
 func TestNewDatabaseDropsWithOpenConnections(t *testing.T) {
-	observer := pgtest.NewDatabase(t)
+	observer := pgtest.NewDatabase(t, pgtest.Empty())
 	var name string
 	t.Run("leaky", func(t *testing.T) {
-		connString := pgtest.NewDatabase(t)
+		connString := pgtest.NewDatabase(t, pgtest.Empty())
 		conn, err := pgx.Connect(t.Context(), connString)
 		if err != nil {
 			t.Fatal(err)
@@ -126,7 +147,7 @@ func TestParallelDatabases(t *testing.T) {
 	for i := range 8 {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			t.Parallel()
-			pool := pgtest.NewPool(t, pgtest.NewDatabase(t))
+			pool := pgtest.MustPool(t, pgtest.Empty())
 			if _, err := pool.Exec(t.Context(), "CREATE TABLE t (id int)"); err != nil {
 				t.Fatal(err)
 			}
@@ -159,3 +180,6 @@ func TestMissingBinariesFailLoudly(t *testing.T) {
 		t.Errorf("output reports skipped or passing tests:\n%s", out)
 	}
 }
+
+// TestExample runs the test that Example shows.
+func TestExample(t *testing.T) { testOpenAccount(t) }

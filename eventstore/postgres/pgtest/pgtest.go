@@ -25,13 +25,17 @@ const (
 	// to create databases; its database serves for maintenance.
 	EnvDatabaseURL = "COHORT_TEST_DATABASE_URL"
 	// EnvBinDir selects the directory of the PostgreSQL binaries for the
-	// local cluster, overriding pglocal.FindBinDir.
+	// local cluster, overriding their discovery.
 	EnvBinDir = "COHORT_TEST_PG_BINDIR"
+	// EnvRepository is the Maven repository to download a pinned
+	// PostgreSQL build from when no server binaries are installed. Empty
+	// means Maven Central.
+	EnvRepository = "COHORT_TEST_PG_REPOSITORY"
 )
 
 // Timeouts of the harness's own work, independent of any test's context.
 const (
-	startTimeout    = 2 * time.Minute
+	startTimeout    = 5 * time.Minute // the first start may download PostgreSQL
 	templateTimeout = 5 * time.Minute
 	dropTimeout     = time.Minute
 	poolCloseWait   = 10 * time.Second
@@ -48,7 +52,9 @@ type server struct {
 var (
 	mu        sync.Mutex
 	current   *server
-	templates = map[string]*template{}
+	templates = map[string]*template{
+		EventStoreTemplate: {name: EventStoreTemplate, setup: migrateEventStore},
+	}
 )
 
 // Main runs the tests of a package that uses PostgreSQL; call it from
@@ -94,7 +100,8 @@ func startServer(ctx context.Context) (*server, error) {
 	if url := os.Getenv(EnvDatabaseURL); url != "" {
 		s.admin = url
 	} else {
-		c, err := pglocal.Start(ctx, pglocal.Config{BinDir: os.Getenv(EnvBinDir)})
+		c, err := pglocal.Start(ctx, pglocal.Config{BinDir: os.Getenv(EnvBinDir),
+			Download: pglocal.Download{Repository: os.Getenv(EnvRepository)}})
 		if err != nil {
 			if errors.Is(err, pglocal.ErrBinariesNotFound) {
 				return nil, fmt.Errorf("%w\n(for tests, set %s instead of DATABASE_URL)", err, EnvDatabaseURL)
@@ -194,101 +201,4 @@ func serverFor(tb testing.TB) *server {
 		tb.Fatal("pgtest: no server: call pgtest.Main from TestMain: func TestMain(m *testing.M) { pgtest.Main(m) }")
 	}
 	return s
-}
-
-// Option configures NewDatabase.
-type Option func(*options)
-
-// options are NewDatabase's settings.
-type options struct {
-	template string
-}
-
-// FromTemplate makes NewDatabase clone the template registered under name
-// instead of creating an empty database.
-func FromTemplate(name string) Option {
-	return func(o *options) { o.template = name }
-}
-
-// NewDatabase creates a database for tb and returns its connection string.
-// The database is empty unless FromTemplate says otherwise, and is dropped
-// at tb's cleanup, with any sessions still connected to it.
-func NewDatabase(tb testing.TB, opts ...Option) string {
-	tb.Helper()
-	s := serverFor(tb)
-	var o options
-	for _, opt := range opts {
-		opt(&o)
-	}
-	name := databaseName(tb.Name())
-	var err error
-	if o.template == "" {
-		err = s.create(tb.Context(), name, "")
-	} else {
-		err = s.clone(tb.Context(), name, o.template)
-	}
-	if err != nil {
-		tb.Fatalf("pgtest: %v", err)
-	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), dropTimeout)
-		defer cancel()
-		if err := s.drop(ctx, name); err != nil {
-			tb.Errorf("pgtest: %v", err)
-		}
-	})
-	return s.connString(name)
-}
-
-// databaseName returns a fresh database name that mentions testName.
-func databaseName(testName string) string {
-	return "t_" + identPart(testName, 40) + "_" + strings.ToLower(rand.Text()[:10])
-}
-
-// identPart turns s into at most n lower-case letters, digits and
-// underscores, for readable database names.
-func identPart(s string, n int) string {
-	var b strings.Builder
-	under := false
-	for _, r := range strings.ToLower(s) {
-		if b.Len() >= n {
-			break
-		}
-		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
-			b.WriteRune(r)
-			under = false
-		} else if !under && b.Len() > 0 {
-			b.WriteByte('_')
-			under = true
-		}
-	}
-	return strings.TrimRight(b.String(), "_")
-}
-
-// NewPool returns a pool connected to connString, closed at tb's cleanup.
-// The cleanup fails tb if a connection is still acquired then.
-func NewPool(tb testing.TB, connString string) *pgxpool.Pool {
-	tb.Helper()
-	pool, err := pgxpool.New(tb.Context(), connString)
-	if err == nil {
-		if err = pool.Ping(tb.Context()); err != nil {
-			pool.Close()
-		}
-	}
-	if err != nil {
-		tb.Fatalf("pgtest: connect: %v", err)
-	}
-	tb.Cleanup(func() {
-		closed := make(chan struct{})
-		go func() {
-			pool.Close()
-			close(closed)
-		}()
-		select {
-		case <-closed:
-		case <-time.After(poolCloseWait):
-			tb.Errorf("pgtest: pool not closed after %v: a connection is still acquired (release it, or close rows)", poolCloseWait)
-		}
-	})
-	return pool
 }

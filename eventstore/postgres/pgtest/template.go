@@ -6,7 +6,25 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cohort-dev/cohort/eventstore/postgres"
 )
+
+// EventStoreTemplate is the name of the template that NewDatabase clones
+// by default: a database migrated by postgres.Migrate into the event
+// store's default schema. It is registered by the package itself.
+const EventStoreTemplate = "cohort-eventstore"
+
+// migrateEventStore is EventStoreTemplate's setup.
+func migrateEventStore(ctx context.Context, connString string) error {
+	pool, err := pgxpool.New(ctx, connString)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	return postgres.Migrate(ctx, pool, "")
+}
 
 // SetupFunc fills a template database, given its connection string. It
 // must close the connections it opens.
@@ -27,12 +45,14 @@ type template struct {
 	cloneMu sync.Mutex
 }
 
-// RegisterTemplate registers setup under name. The first NewDatabase with
+// RegisterTemplate registers setup under name, for a schema other than the
+// event store's (an application's read models, say). The first NewDatabase with
 // FromTemplate(name) creates a template database, runs setup on it once
 // per test binary, and then clones it; later calls only clone it. If setup
 // fails, every test that asks for the template fails. Register templates
 // before the tests that use them run, for example in TestMain before Main;
-// registering a name twice makes the tests that use it fail.
+// registering a name twice, or EventStoreTemplate, makes the tests that
+// use it fail.
 func RegisterTemplate(name string, setup SetupFunc) {
 	mu.Lock()
 	defer mu.Unlock()
