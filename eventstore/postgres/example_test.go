@@ -10,7 +10,7 @@ import (
 
 	"github.com/cohort-dev/cohort/eventstore"
 	"github.com/cohort-dev/cohort/eventstore/postgres"
-	"github.com/cohort-dev/cohort/internal/pgtest"
+	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 )
 
 // Migrate a database's event store schema, open a store on a pool, append
