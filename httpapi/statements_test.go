@@ -19,9 +19,8 @@ import (
 // all of them (the event store's commits, subscriptions and projectors
 // included, which run on contexts of their own).
 type statements struct {
-	mu      sync.Mutex
-	request map[*requestStatements]struct{}
-	all     int
+	mu  sync.Mutex
+	all int
 }
 
 // requestStatements are the statements one request sent.

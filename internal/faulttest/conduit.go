@@ -24,7 +24,7 @@ import (
 func BuildConduit(ctx context.Context, dir string, race bool) (string, error) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return "", fmt.Errorf("faulttest: the go command is not on PATH: %w", err)
 	}
 	bin := filepath.Join(dir, "conduit")
 	args := []string{"build", "-o", bin}

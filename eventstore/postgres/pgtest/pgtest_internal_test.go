@@ -27,7 +27,7 @@ func TestDatabaseName(t *testing.T) {
 	if len(long) > 63 {
 		t.Errorf("databaseName too long: %q (%d bytes)", long, len(long))
 	}
-	if databaseName("x") == databaseName("x") {
+	if a, b := databaseName("x"), databaseName("x"); a == b {
 		t.Error("databaseName repeats itself")
 	}
 }
