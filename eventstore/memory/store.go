@@ -84,6 +84,8 @@ type storage struct {
 	// released whenever a subscription lock is released.
 	changed  chan struct{}
 	released chan struct{}
+	// watchers are told about every checkpoint stored.
+	watchers watchers
 }
 
 type event struct {

@@ -204,6 +204,7 @@ func (sub *subscription) store() {
 		sub.cp.cursor = sub.acked
 		db.mu.Unlock()
 		sub.stored = sub.acked
+		db.watchers.stored(sub.opts.Name, sub.acked)
 	}
 	sub.unstored = 0
 }
