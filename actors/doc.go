@@ -50,4 +50,9 @@
 // store's database, even one that wrote: the PostgreSQL store appends on
 // its own connections, and its horizon waits only for transactions that
 // appended events, so the wait never waits for the caller's transaction.
+//
+// App.WaitForCausal waits for a whole workflow instead: until the named
+// handlers, and every process manager, have handled every event that
+// carries a command's correlation id, including the events of the commands
+// process managers dispatched for it.
 package actors
