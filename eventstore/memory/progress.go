@@ -1,13 +1,9 @@
 package memory
 
-import "sync"
-
-// watchers holds the functions told about every checkpoint stored in a
-// storage, through any handle.
-type watchers struct {
-	mu   sync.Mutex
-	next int
-	fns  map[int]func(subscription string, checkpoint int64)
+// progress is a stored checkpoint, as told to WatchProgress's watchers.
+type progress struct {
+	subscription string
+	checkpoint   int64
 }
 
 // WatchProgress calls fn each time a persistent subscription's checkpoint
@@ -16,27 +12,5 @@ type watchers struct {
 // is called synchronously, by the acknowledgement or timer that stores the
 // checkpoint: it must return quickly and not call the store.
 func (s *Store) WatchProgress(fn func(subscription string, checkpoint int64)) (stop func()) {
-	w := &s.db.watchers
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.fns == nil {
-		w.fns = make(map[int]func(string, int64))
-	}
-	id := w.next
-	w.next++
-	w.fns[id] = fn
-	return func() {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		delete(w.fns, id)
-	}
-}
-
-// stored tells the watchers that subscription's checkpoint is stored.
-func (w *watchers) stored(subscription string, checkpoint int64) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, fn := range w.fns {
-		fn(subscription, checkpoint)
-	}
+	return s.db.watchers.Add(func(p progress) { fn(p.subscription, p.checkpoint) })
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cohort-dev/cohort/eventstore"
+	"github.com/cohort-dev/cohort/internal/watch"
 )
 
 // Store is a handle on an in-memory storage. It is safe for concurrent use.
@@ -85,7 +86,7 @@ type storage struct {
 	changed  chan struct{}
 	released chan struct{}
 	// watchers are told about every checkpoint stored.
-	watchers watchers
+	watchers watch.Set[progress]
 }
 
 type event struct {

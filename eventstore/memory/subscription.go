@@ -204,7 +204,7 @@ func (sub *subscription) store() {
 		sub.cp.cursor = sub.acked
 		db.mu.Unlock()
 		sub.stored = sub.acked
-		db.watchers.stored(sub.opts.Name, sub.acked)
+		db.watchers.Notify(progress{subscription: sub.opts.Name, checkpoint: sub.acked})
 	}
 	sub.unstored = 0
 }

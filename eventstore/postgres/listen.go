@@ -70,9 +70,10 @@ func (n *notifier) run(ctx context.Context) {
 
 // listen holds a connection that LISTENs for other processes' commits,
 // which wake the horizon tracker, and for every process's stored
-// checkpoints, which go to the progress watchers. It reconnects with backoff; after each
-// (re)connection it wakes the tracker, since notifications may have been
-// missed meanwhile.
+// checkpoints, which go to the progress watchers. It reconnects with
+// backoff; after each (re)connection it wakes the tracker, since
+// notifications may have been missed meanwhile (missed progress is found
+// by the watchers' own polls).
 func (s *Store) listen(ctx context.Context) {
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {

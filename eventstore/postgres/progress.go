@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // Progress notifications: storing a persistent subscription's checkpoint
@@ -55,11 +54,10 @@ SELECT set_config('synchronous_commit', 'off', true),
 FROM cp`, schema, maxProgressName, channel)
 }
 
-// progressWatchers holds the functions told about stored checkpoints.
-type progressWatchers struct {
-	mu   sync.Mutex
-	next int
-	fns  map[int]func(subscription string, checkpoint int64)
+// progress is a stored checkpoint, as told to WatchProgress's watchers.
+type progress struct {
+	subscription string
+	checkpoint   int64
 }
 
 // WatchProgress calls fn each time a persistent subscription's checkpoint
@@ -70,20 +68,7 @@ type progressWatchers struct {
 // the store. Notifications sent while that connection is lost are missed:
 // a watcher that must not miss progress also polls Checkpoint, rarely.
 func (s *Store) WatchProgress(fn func(subscription string, checkpoint int64)) (stop func()) {
-	w := &s.progress
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.fns == nil {
-		w.fns = make(map[int]func(string, int64))
-	}
-	id := w.next
-	w.next++
-	w.fns[id] = fn
-	return func() {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		delete(w.fns, id)
-	}
+	return s.progress.Add(func(p progress) { fn(p.subscription, p.checkpoint) })
 }
 
 // progressed delivers a progress notification's payload to the watchers.
@@ -94,10 +79,5 @@ func (s *Store) progressed(payload string) {
 		s.log.Warn("progress notification not understood", "channel", s.progressChannel, "payload", payload)
 		return
 	}
-	w := &s.progress
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, fn := range w.fns {
-		fn(name, checkpoint)
-	}
+	s.progress.Notify(progress{subscription: name, checkpoint: checkpoint})
 }

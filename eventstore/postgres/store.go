@@ -15,6 +15,7 @@ import (
 
 	"github.com/cohort-dev/cohort/eventstore"
 	"github.com/cohort-dev/cohort/internal/pgmigrate"
+	"github.com/cohort-dev/cohort/internal/watch"
 )
 
 // Config configures a Store. The zero value is usable.
@@ -104,7 +105,7 @@ type Store struct {
 	id      string // this store instance, in its notifications
 	// progressChannel carries stored checkpoints to progress's watchers.
 	progressChannel string
-	progress        progressWatchers
+	progress        watch.Set[progress]
 
 	appends   chan *appendRequest
 	gate      *appendGate // admits appends to the queue until Close
