@@ -44,7 +44,10 @@ func progressChannel(schema string) string {
 }
 
 // checkpointQuery stores a checkpoint ($1 the subscription, $2 the
-// checkpoint) when it moves forward, and notifies channel of it.
+// checkpoint) when it moves forward, and notifies channel of it; schema is
+// quoted already. Checkpoints are stored at most once per
+// CheckpointInterval or CheckpointThreshold events, so the notifications
+// are as coalesced as the checkpoints.
 func checkpointQuery(schema, channel string) string {
 	return fmt.Sprintf(`WITH cp AS (
   UPDATE %s.subscriptions SET last_seen = $2, updated_at = now()
