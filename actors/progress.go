@@ -6,10 +6,10 @@ package actors
 // it runs. The PostgreSQL and memory stores implement it. With a store
 // that does not, such waits poll the stored checkpoints instead.
 type ProgressWatcher interface {
-	// WatchProgress calls fn each time a persistent subscription's
-	// checkpoint is stored, by any process using the store (this one
-	// included), with the subscription's name and the checkpoint, until
-	// stop is called. fn must return quickly and not call the store.
+	// WatchProgress calls fn each time the checkpoint of a persistent
+	// subscription to $all is stored, by any process using the store
+	// (this one included), with the subscription's name and the checkpoint
+	// (a global position), until stop is called. fn must return quickly and not call the store.
 	// Notifications may be lost (a connection lost), come more than once
 	// or out of order: a checkpoint is a lower bound.
 	WatchProgress(fn func(subscription string, checkpoint int64)) (stop func())
@@ -25,7 +25,9 @@ func (a *App) watchProgress() bool {
 	}
 	names := make(map[string]string, len(a.handlerSeq)) // subscription -> handler
 	for _, r := range a.handlerSeq {
-		names[r.subscription()] = r.name()
+		if sub := r.subscription(); sub != "" {
+			names[sub] = r.name()
+		}
 	}
 	a.unwatch = w.WatchProgress(func(subscription string, checkpoint int64) {
 		if name, ok := names[subscription]; ok {

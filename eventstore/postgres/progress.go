@@ -7,11 +7,15 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/cohort-dev/cohort/eventstore"
 )
 
-// Progress notifications: storing a persistent subscription's checkpoint
-// sends a NOTIFY on the schema's progress channel, in the statement that
-// stores it, with the payload "<checkpoint> <subscription name>". Every
+// Progress notifications: storing the checkpoint of a persistent
+// subscription to $all (a global position; a stream subscription's is a
+// stream version, and is not notified) sends a NOTIFY on the schema's
+// progress channel, in the statement that stores it, with the payload
+// "<checkpoint> <subscription name>". Every
 // store on the database LISTENs for it, so that waits for a handler
 // running in another process wake when its checkpoint is stored instead of
 // polling it (see WatchProgress).
@@ -44,17 +48,19 @@ func progressChannel(schema string) string {
 }
 
 // checkpointQuery stores a checkpoint ($1 the subscription, $2 the
-// checkpoint) when it moves forward, and notifies channel of it; schema is
+// checkpoint) when it moves forward, and notifies channel of it if the
+// subscription follows $all; schema is
 // quoted already. Checkpoints are stored at most once per
 // CheckpointInterval or CheckpointThreshold events, so the notifications
 // are as coalesced as the checkpoints.
 func checkpointQuery(schema, channel string) string {
 	return fmt.Sprintf(`WITH cp AS (
   UPDATE %s.subscriptions SET last_seen = $2, updated_at = now()
-  WHERE name = $1 AND last_seen < $2 RETURNING name, last_seen)
+  WHERE name = $1 AND last_seen < $2 RETURNING name, stream_id, last_seen)
 SELECT set_config('synchronous_commit', 'off', true),
-  CASE WHEN octet_length(cp.name) <= %d THEN pg_notify('%s', cp.last_seen || ' ' || cp.name) END
-FROM cp`, schema, maxProgressName, channel)
+  CASE WHEN cp.stream_id = '%s' AND octet_length(cp.name) <= %d
+    THEN pg_notify('%s', cp.last_seen || ' ' || cp.name) END
+FROM cp`, schema, eventstore.AllStream, maxProgressName, channel)
 }
 
 // progress is a stored checkpoint, as told to WatchProgress's watchers.
@@ -63,9 +69,10 @@ type progress struct {
 	checkpoint   int64
 }
 
-// WatchProgress calls fn each time a persistent subscription's checkpoint
-// is stored in the store's schema, by any process (this one included),
-// with the subscription's name and its checkpoint, until stop is called
+// WatchProgress calls fn each time the checkpoint of a persistent
+// subscription to $all is stored in the store's schema, by any process
+// (this one included), with the subscription's name and its checkpoint (a
+// global position), until stop is called
 // (stop is idempotent). fn is called from the store's LISTEN connection,
 // in the order notifications arrive: it must return quickly and not call
 // the store. Notifications sent while that connection is lost are missed:
