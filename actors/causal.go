@@ -42,6 +42,9 @@ type CausalReader interface {
 // strongly consistent handler does within 20 ms and others within a
 // second (or 100 events).
 //
+// The handlers named must see every event of $all: one that follows a
+// single stream never passes the positions of other streams' events.
+//
 // What it cannot see: a process manager in another process that is not
 // registered in this application; a command dispatched later than the
 // handling of the event that caused it (after a delay, from a timer or a
