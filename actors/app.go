@@ -118,6 +118,7 @@ type App struct {
 	// process managers): what a process manager's strong dispatches wait for.
 	strongHandlers []string
 	tracker        *tracker
+	unwatch        func() // stops watching the store's progress, if it pushes it
 	snapshots      *snapshotter
 	dispatch       DispatchFunc
 
@@ -261,6 +262,7 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	a.dispatch = d
 	a.internal.Store(true)
+	a.tracker.pushed.Store(a.watchProgress())
 	for _, h := range a.handlerSeq {
 		if err := h.start(ctx); err != nil {
 			err = fmt.Errorf("actors: start %s: %w", h.name(), err)
@@ -406,10 +408,12 @@ func (a *App) waitForAll(ctx context.Context, names []string, position int64) er
 	return first
 }
 
-// WaitFor waits until the named handler or process manager, running in
-// this process, has processed every event up to position: since it
-// started here, or (from its stored checkpoint) before. It fails with a
-// *HandlerStoppedError if an error policy stopped the handler first.
+// WaitFor waits until the named handler or process manager, registered in
+// this application, has processed every event up to position: here, or in
+// another process on the same store, as its stored checkpoint shows
+// (pushed at once by a store that is a ProgressWatcher, else polled). It
+// fails with a *HandlerStoppedError if an error policy stopped the handler
+// in this process first.
 func (a *App) WaitFor(ctx context.Context, handler string, position int64) error {
 	if _, ok := a.handlers[handler]; !ok {
 		return fmt.Errorf("%w: %q", ErrHandlerNotFound, handler)
@@ -454,6 +458,9 @@ func (a *App) Close(ctx context.Context) error {
 	}
 	if err := a.snapshots.close(ctx); err != nil {
 		errs = append(errs, err)
+	}
+	if a.unwatch != nil {
+		a.unwatch()
 	}
 	a.system.Shutdown()
 	return errors.Join(errs...)

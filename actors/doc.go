@@ -50,9 +50,16 @@
 //
 // A strongly consistent dispatch returns once every strongly consistent
 // handler has processed the global position of the command's last event;
-// App.WaitFor does the same for any handler and position. Either may be
-// called while the caller holds a transaction open on the event store's
-// database, even one that wrote: the PostgreSQL store appends on its own
-// connections, and its horizon waits only for transactions that appended
-// events, so the wait never waits for the caller's transaction.
+// App.WaitFor does the same for any handler and position. The handler may
+// run in another process on the same store: a store that is a
+// ProgressWatcher pushes its stored checkpoints to every process. Either
+// may be called while the caller holds a transaction open on the event
+// store's database, even one that wrote: the PostgreSQL store appends on
+// its own connections, and its horizon waits only for transactions that
+// appended events, so the wait never waits for the caller's transaction.
+//
+// App.WaitForCausal waits for a whole workflow instead: until the named
+// handlers, and every process manager, have handled every event that
+// carries a command's correlation id, including the events of the commands
+// process managers dispatched for it.
 package actors

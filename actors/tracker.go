@@ -3,14 +3,19 @@ package actors
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // tracker records how far each handler has processed $all, for strong
-// consistency and App.WaitFor.
+// consistency and App.WaitFor: as this process handles events, and, when
+// the store is a ProgressWatcher, as any process stores checkpoints.
 type tracker struct {
 	mu       sync.Mutex
 	handlers map[string]*progress
+	// pushed is set when the store pushes every process's stored
+	// checkpoints: waits then poll only as a safety net.
+	pushed atomic.Bool
 }
 
 type progress struct {
@@ -95,15 +100,20 @@ func (t *tracker) position(name string) int64 {
 
 // remoteGrace is how long a wait relies on progress in this process alone
 // before it also polls the stored checkpoint, and remotePoll how often it
-// polls then.
+// polls then, when the store does not push progress. When it does,
+// safetyPoll is both: a poll only finds progress whose notification was
+// lost.
 const (
 	remoteGrace = 50 * time.Millisecond
 	remotePoll  = 25 * time.Millisecond
+	safetyPoll  = time.Second
 )
 
-// wait returns once name has processed position, or ctx ends. After
-// remoteGrace it also asks stored for the progress stored by whichever
-// process runs the handler.
+// wait returns once name has processed position, or ctx ends. Progress
+// made in this process wakes it at once, progress stored by another
+// process when the store pushes it; it also asks stored for the stored
+// progress, after remoteGrace and every remotePoll, or every safetyPoll
+// when the store pushes progress.
 func (t *tracker) wait(ctx context.Context, name string, position int64, stored func(context.Context) (int64, error)) error {
 	t.mu.Lock()
 	p := t.get(name)
@@ -118,7 +128,11 @@ func (t *tracker) wait(ctx context.Context, name string, position int64, stored 
 	w := waiter{position: position, ch: make(chan struct{})}
 	p.waiters = append(p.waiters, w)
 	t.mu.Unlock()
-	poll := time.NewTimer(remoteGrace)
+	first, every := remoteGrace, remotePoll
+	if t.pushed.Load() {
+		first, every = safetyPoll, safetyPoll
+	}
+	poll := time.NewTimer(first)
 	defer poll.Stop()
 	for {
 		select {
@@ -134,7 +148,7 @@ func (t *tracker) wait(ctx context.Context, name string, position int64, stored 
 				t.advance(name, cp) // closes w.ch
 				continue
 			}
-			poll.Reset(remotePoll)
+			poll.Reset(every)
 		case <-ctx.Done():
 			t.mu.Lock()
 			for i, x := range p.waiters {

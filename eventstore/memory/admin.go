@@ -43,3 +43,19 @@ func (s *Store) ReadCorrelated(ctx context.Context, correlationID uuid.UUID, lim
 	}
 	return out, nil
 }
+
+// LastCorrelated returns the position of the last event with the
+// correlation id at a position after after, or 0 when there is none.
+func (s *Store) LastCorrelated(ctx context.Context, correlationID uuid.UUID, after int64) (int64, error) {
+	if err := s.check(ctx); err != nil {
+		return 0, err
+	}
+	s.db.mu.RLock()
+	defer s.db.mu.RUnlock()
+	for i := len(s.db.all) - 1; i >= 0 && s.db.all[i].rec.Position > after; i-- {
+		if s.db.all[i].rec.CorrelationID == correlationID {
+			return s.db.all[i].rec.Position, nil
+		}
+	}
+	return 0, nil
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cohort-dev/cohort/eventstore"
+	"github.com/cohort-dev/cohort/internal/watch"
 )
 
 // Store is a handle on an in-memory storage. It is safe for concurrent use.
@@ -84,6 +85,8 @@ type storage struct {
 	// released whenever a subscription lock is released.
 	changed  chan struct{}
 	released chan struct{}
+	// watchers are told about every checkpoint stored.
+	watchers watch.Set[progress]
 }
 
 type event struct {

@@ -204,6 +204,9 @@ func (sub *subscription) store() {
 		sub.cp.cursor = sub.acked
 		db.mu.Unlock()
 		sub.stored = sub.acked
+		if sub.all { // a stream subscription's checkpoint is a version
+			db.watchers.Notify(progress{subscription: sub.opts.Name, checkpoint: sub.acked})
+		}
 	}
 	sub.unstored = 0
 }

@@ -142,3 +142,16 @@ func (s *Store) ReadCorrelated(ctx context.Context, correlationID uuid.UUID, lim
 	return s.queryEvents(ctx, `SELECT 0::bigint, `+eventColumns+` FROM `+s.q.schema+`.events e
 		WHERE e.correlation_id = $1 ORDER BY e.position LIMIT $2`, "", limit, pgUUID(correlationID), limit)
 }
+
+// LastCorrelated returns the position of the last event with the
+// correlation id at a position after after, or 0 when there is none. It
+// reads the events after after (no index holds correlation ids).
+func (s *Store) LastCorrelated(ctx context.Context, correlationID uuid.UUID, after int64) (int64, error) {
+	var last int64
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(position), 0) FROM `+s.q.schema+`.events
+		WHERE position > $1 AND correlation_id = $2`, after, pgUUID(correlationID)).Scan(&last)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: last correlated: %w", err)
+	}
+	return last, nil
+}

@@ -68,10 +68,12 @@ func (n *notifier) run(ctx context.Context) {
 	}
 }
 
-// listen holds a connection that LISTENs for other processes' commits and
-// wakes the horizon tracker. It reconnects with backoff; after each
-// (re)connection it wakes the tracker, since notifications may have been
-// missed meanwhile.
+// listen holds a connection that LISTENs for other processes' commits,
+// which wake the horizon tracker, and for every process's stored
+// checkpoints, which go to the progress watchers. It reconnects with
+// backoff; after each (re)connection it wakes the tracker, since
+// notifications may have been missed meanwhile (missed progress is found
+// by the watchers' own polls).
 func (s *Store) listen(ctx context.Context) {
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
@@ -97,8 +99,10 @@ func (s *Store) listenOnce(ctx context.Context, connected func()) error {
 		return err
 	}
 	defer closeConn(conn)
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{s.channel}.Sanitize()); err != nil {
-		return err
+	for _, ch := range []string{s.channel, s.progressChannel} {
+		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
+			return err
+		}
 	}
 	connected()
 	s.horizon.kick()
@@ -107,7 +111,10 @@ func (s *Store) listenOnce(ctx context.Context, connected func()) error {
 		if err != nil {
 			return err
 		}
-		if msg.Payload != s.id {
+		switch {
+		case msg.Channel == s.progressChannel:
+			s.progressed(msg.Payload)
+		case msg.Payload != s.id:
 			s.horizon.kick()
 		}
 	}

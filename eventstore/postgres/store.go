@@ -15,6 +15,7 @@ import (
 
 	"github.com/cohort-dev/cohort/eventstore"
 	"github.com/cohort-dev/cohort/internal/pgmigrate"
+	"github.com/cohort-dev/cohort/internal/watch"
 )
 
 // Config configures a Store. The zero value is usable.
@@ -102,6 +103,9 @@ type Store struct {
 	log     *slog.Logger
 	channel string
 	id      string // this store instance, in its notifications
+	// progressChannel carries stored checkpoints to progress's watchers.
+	progressChannel string
+	progress        watch.Set[progress]
 
 	appends   chan *appendRequest
 	gate      *appendGate // admits appends to the queue until Close
@@ -143,6 +147,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		gate:    newAppendGate(),
 		subs:    make(map[*subscription]struct{}),
 	}
+	s.progressChannel = progressChannel(cfg.Schema)
 	ms, err := migrations()
 	if err != nil {
 		return nil, err
@@ -312,8 +317,7 @@ SELECT st.deleted, sn.source_version, sn.source_type, sn.schema_version, sn.data
 		subGet:         f(`SELECT stream_id, last_seen FROM %s.subscriptions WHERE name = $1`),
 		subCreate: f(`INSERT INTO %s.subscriptions (name, stream_id, last_seen) VALUES ($1, $2, $3)
 			ON CONFLICT (name) DO NOTHING`),
-		subCheckpoint: f(`UPDATE %s.subscriptions SET last_seen = $2, updated_at = now()
-			WHERE name = $1 AND last_seen < $2`),
-		subDelete: f(`DELETE FROM %s.subscriptions WHERE name = $1`),
+		subCheckpoint: checkpointQuery(s, progressChannel(schema)),
+		subDelete:     f(`DELETE FROM %s.subscriptions WHERE name = $1`),
 	}
 }
