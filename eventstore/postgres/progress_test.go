@@ -7,7 +7,7 @@ import (
 
 	"github.com/cohort-dev/cohort/eventstore"
 	"github.com/cohort-dev/cohort/eventstore/postgres"
-	"github.com/cohort-dev/cohort/internal/pgtest"
+	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 )
 
 // TestProgressNotifiedAcrossStores: a checkpoint stored through one store
