@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -106,5 +107,127 @@ func TestFanoutOneReader(t *testing.T) {
 	t.Logf("%d reads of $all for %d appends and %d subscriptions", got, appends, subs)
 	if got > appends+subs {
 		t.Errorf("%d reads of $all for %d appends, want at most %d (one per horizon advance, and a few)", got, appends, appends+subs)
+	}
+}
+
+// TestFanoutSlowSubscriber: a subscription that does not keep up holds
+// back neither the others nor the appends; once the window has moved past
+// it, it reads the tables itself, delivers every event once in order, and
+// rejoins the shared window.
+func TestFanoutSlowSubscriber(t *testing.T) {
+	const window, total = 10, 120
+	conn := newDatabase(t)
+	s := mustOpen(t, conn, postgres.Config{FanoutWindow: window})
+	fast := subscribeAll(t, s, 1, eventstore.SubscribeOptions{})[0]
+	slow := subscribeAll(t, s, 1, eventstore.SubscribeOptions{BatchSize: 7, MaxInFlight: 7})[0]
+	for i := range total / 4 {
+		if _, err := s.Append(t.Context(), fmt.Sprintf("s-%d", i%5), eventstore.Any, events(4)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := receiveAll(t, fast, total)
+	_, fellBack := postgres.FanoutReads(s)
+	got := receiveAll(t, slow, total)
+	if len(got) != total {
+		t.Fatalf("slow subscription: %d events, want %d", len(got), total)
+	}
+	for i := range want {
+		if got[i].Position != want[i].Position || got[i].ID != want[i].ID {
+			t.Fatalf("slow subscription: event %d at position %d, want %d", i, got[i].Position, want[i].Position)
+		}
+	}
+	_, caughtUp := postgres.FanoutReads(s)
+	if caughtUp == fellBack {
+		t.Errorf("the slow subscription never read the tables itself (%d reads)", caughtUp)
+	}
+	// Caught up, it is served by the window again.
+	for i := range 5 {
+		if _, err := s.Append(t.Context(), "late", eventstore.Any, events(1)); err != nil {
+			t.Fatal(err)
+		}
+		receiveAll(t, fast, 1)
+		if e := receiveAll(t, slow, 1); e[0].StreamID != "late" || e[0].StreamVersion != int64(i+1) {
+			t.Fatalf("after catching up: %s@%d", e[0].StreamID, e[0].StreamVersion)
+		}
+	}
+	if _, after := postgres.FanoutReads(s); after != caughtUp {
+		t.Errorf("%d reads of its own after it caught up, want none", after-caughtUp)
+	}
+}
+
+// TestFanoutAcrossStores: stores of two processes, each with several $all
+// subscriptions, append concurrently; every subscription in either store
+// delivers every event once, in the global order, and reads nothing
+// itself: each store's one reader brings the other's events.
+func TestFanoutAcrossStores(t *testing.T) {
+	const perStore, writers, appends = 3, 4, 25
+	conn := newDatabase(t)
+	stores := []*postgres.Store{mustOpen(t, conn, postgres.Config{}), mustOpen(t, conn, postgres.Config{})}
+	var subs []eventstore.Subscription
+	for _, s := range stores {
+		subs = append(subs, subscribeAll(t, s, perStore, eventstore.SubscribeOptions{})...)
+	}
+	var wg sync.WaitGroup
+	for w := range writers {
+		s := stores[w%len(stores)]
+		wg.Go(func() {
+			for i := range appends {
+				if _, err := s.Append(t.Context(), fmt.Sprintf("w-%d", w), eventstore.Exact(int64(i)), events(1)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	want, err := stores[0].ReadAll(t.Context(), eventstore.ReadOptions{Count: writers * appends})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != writers*appends {
+		t.Fatalf("ReadAll: %d events, want %d", len(want), writers*appends)
+	}
+	for i, sub := range subs {
+		got := receiveAll(t, sub, len(want))
+		for j := range want {
+			if got[j].Position != want[j].Position || got[j].ID != want[j].ID {
+				t.Fatalf("subscription %d: event %d at position %d, want %d", i, j, got[j].Position, want[j].Position)
+			}
+		}
+	}
+	for i, s := range stores {
+		if tail, fallback := postgres.FanoutReads(s); fallback != 0 {
+			t.Errorf("store %d: its subscriptions read the tables %d times (the shared reader %d)", i, fallback, tail)
+		}
+	}
+}
+
+// TestFanoutForgetsHardDeleted: a stream hard-deleted after its events
+// reached the window is not delivered to a subscription that starts
+// later, as when it reads the tables.
+func TestFanoutForgetsHardDeleted(t *testing.T) {
+	conn := newDatabase(t)
+	s := mustOpen(t, conn, postgres.Config{})
+	live := subscribeAll(t, s, 1, eventstore.SubscribeOptions{})[0]
+	for _, stream := range []string{"gone", "kept"} {
+		if _, err := s.Append(t.Context(), stream, eventstore.NoStream, events(2)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	receiveAll(t, live, 4) // in the window
+	if err := s.DeleteStream(t.Context(), "gone", eventstore.Any, eventstore.HardDelete); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(t.Context(), "kept", eventstore.Any, events(1)); err != nil {
+		t.Fatal(err)
+	}
+	later := subscribeAll(t, s, 1, eventstore.SubscribeOptions{})[0]
+	for _, e := range receiveAll(t, later, 3) {
+		if e.StreamID != "kept" {
+			t.Errorf("delivered %s@%d after its stream was hard-deleted", e.StreamID, e.StreamVersion)
+		}
+	}
+	if tail, fallback := postgres.FanoutReads(s); fallback != 0 {
+		t.Logf("served from the tables (%d reads; the shared reader %d): the test did not reach the window", fallback, tail)
 	}
 }
