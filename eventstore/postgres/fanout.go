@@ -3,10 +3,13 @@ package postgres
 import (
 	"cmp"
 	"context"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/cohort-dev/cohort/eventstore"
 )
@@ -44,12 +47,14 @@ type fanout struct {
 	top     int64                      //
 	events  []eventstore.RecordedEvent // in (low, top], by position
 	changed chan struct{}              // closed and replaced when top advances
+	deletes uint64                     // hard deletes forgotten so far
 
 	wake chan struct{} // buffered 1: a subscription needs the window
 
-	// reads counts the tail's reads of the tables and fallbacks the
-	// subscriptions' own (tests read them).
-	reads, fallbacks atomic.Int64
+	// reads counts the tail's reads of the tables, offered the reads of the
+	// horizon's observations taken, and fallbacks the subscriptions' own
+	// reads (tests read them).
+	reads, offered, fallbacks atomic.Int64
 }
 
 func newFanout(s *Store) *fanout {
@@ -62,6 +67,69 @@ func (f *fanout) kick() {
 	case f.wake <- struct{}{}:
 	default:
 	}
+}
+
+// prefetch is a read of $all queued in the horizon's observation: the
+// events after the window's top, read after the observation has looked at
+// the writers. Every position the observation proves final was final
+// before the read began, so the read holds every event up to it, and the
+// window takes them without a round trip of its own (offer).
+type prefetch struct {
+	from    int64  // the first position read: the window's top + 1
+	deletes uint64 // the window's deletes when queued
+	events  []eventstore.RecordedEvent
+}
+
+// prefetch queues the read of the events after the window's top on b, or
+// returns nil when nobody needs them.
+func (f *fanout) prefetch(b *pgx.Batch) *prefetch {
+	if f.s.horizon.followers.Load() == 0 {
+		return nil
+	}
+	f.mu.Lock()
+	p := &prefetch{from: f.top + 1, deletes: f.deletes}
+	f.mu.Unlock()
+	b.Queue(f.s.q.readAllFwd, p.from, int64(math.MaxInt64), fanoutPage)
+	return p
+}
+
+// scan reads the prefetched events from br, after the statements queued
+// before it.
+func (p *prefetch) scan(br pgx.BatchResults) error {
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	p.events, err = scanEvents(rows, "", fanoutPage)
+	return err
+}
+
+// offer fills the window from p up to proved, a position proved final
+// before p was read, unless the window moved since p was queued or a
+// stream was hard-deleted meanwhile (p may hold its events), or the window
+// is being filled: offer never waits for a read.
+func (f *fanout) offer(p *prefetch, proved int64) {
+	if !f.readMu.TryLock() {
+		return
+	}
+	defer f.readMu.Unlock()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.top != p.from-1 || f.deletes != p.deletes {
+		return
+	}
+	upTo := proved
+	if len(p.events) == fanoutPage {
+		upTo = min(upTo, p.events[len(p.events)-1].Position)
+	}
+	if upTo <= f.top {
+		return
+	}
+	n, _ := slices.BinarySearchFunc(p.events, upTo+1, func(e eventstore.RecordedEvent, pos int64) int {
+		return cmp.Compare(e.Position, pos)
+	})
+	f.offered.Add(1)
+	f.add(p.events[:n], upTo)
 }
 
 // fanoutPage bounds the events of one read of the tail.
@@ -131,6 +199,13 @@ func (f *fanout) fill(ctx context.Context, safe int64) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.add(evs, upTo)
+	return nil
+}
+
+// add appends evs to the window, which then covers up to upTo, and drops
+// the oldest events beyond its size. The caller holds f.mu.
+func (f *fanout) add(evs []eventstore.RecordedEvent, upTo int64) {
 	f.events = append(f.events, evs...)
 	if over := len(f.events) - f.size; over > 0 {
 		f.low = f.events[over-1].Position
@@ -139,7 +214,6 @@ func (f *fanout) fill(ctx context.Context, safe int64) error {
 	}
 	f.top = upTo
 	f.advanced()
-	return nil
 }
 
 // advanced wakes the subscriptions waiting for the window. The caller
@@ -157,6 +231,7 @@ func (f *fanout) forget(stream string) {
 	defer f.readMu.Unlock()
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.deletes++
 	f.events = slices.DeleteFunc(f.events, func(e eventstore.RecordedEvent) bool { return e.StreamID == stream })
 }
 

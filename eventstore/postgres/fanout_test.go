@@ -18,7 +18,8 @@ import (
 )
 
 // allReads counts the statements that read $all forward from the tables
-// (a range of positions), on the connections of the pool it traces.
+// (a range of positions), alone or in a batch, on the connections of the
+// pool it traces.
 type allReads struct{ n atomic.Int64 }
 
 func (r *allReads) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
@@ -29,6 +30,16 @@ func (r *allReads) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.Tr
 }
 
 func (r *allReads) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (r *allReads) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return ctx
+}
+
+func (r *allReads) TraceBatchQuery(ctx context.Context, conn *pgx.Conn, data pgx.TraceBatchQueryData) {
+	r.TraceQueryStart(ctx, conn, pgx.TraceQueryStartData{SQL: data.SQL})
+}
+
+func (r *allReads) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 // mustOpenTraced is mustOpen with a pool whose $all reads are counted.
 func mustOpenTraced(tb testing.TB, conn string, cfg postgres.Config) (*postgres.Store, *allReads) {
@@ -104,7 +115,9 @@ func TestFanoutOneReader(t *testing.T) {
 		}
 	}
 	got := reads.n.Load() - before
-	t.Logf("%d reads of $all for %d appends and %d subscriptions", got, appends, subs)
+	tail, offered, fallback := postgres.FanoutReads(s)
+	t.Logf("%d reads of $all for %d appends and %d subscriptions (shared reader %d, with the horizon's observations %d, subscriptions' own %d)",
+		got, appends, subs, tail, offered, fallback)
 	if got > appends+subs {
 		t.Errorf("%d reads of $all for %d appends, want at most %d (one per horizon advance, and a few)", got, appends, appends+subs)
 	}
@@ -126,7 +139,7 @@ func TestFanoutSlowSubscriber(t *testing.T) {
 		}
 	}
 	want := receiveAll(t, fast, total)
-	_, fellBack := postgres.FanoutReads(s)
+	_, _, fellBack := postgres.FanoutReads(s)
 	got := receiveAll(t, slow, total)
 	if len(got) != total {
 		t.Fatalf("slow subscription: %d events, want %d", len(got), total)
@@ -136,7 +149,7 @@ func TestFanoutSlowSubscriber(t *testing.T) {
 			t.Fatalf("slow subscription: event %d at position %d, want %d", i, got[i].Position, want[i].Position)
 		}
 	}
-	_, caughtUp := postgres.FanoutReads(s)
+	_, _, caughtUp := postgres.FanoutReads(s)
 	if caughtUp == fellBack {
 		t.Errorf("the slow subscription never read the tables itself (%d reads)", caughtUp)
 	}
@@ -150,7 +163,7 @@ func TestFanoutSlowSubscriber(t *testing.T) {
 			t.Fatalf("after catching up: %s@%d", e[0].StreamID, e[0].StreamVersion)
 		}
 	}
-	if _, after := postgres.FanoutReads(s); after != caughtUp {
+	if _, _, after := postgres.FanoutReads(s); after != caughtUp {
 		t.Errorf("%d reads of its own after it caught up, want none", after-caughtUp)
 	}
 }
@@ -196,7 +209,7 @@ func TestFanoutAcrossStores(t *testing.T) {
 		}
 	}
 	for i, s := range stores {
-		if tail, fallback := postgres.FanoutReads(s); fallback != 0 {
+		if tail, _, fallback := postgres.FanoutReads(s); fallback != 0 {
 			t.Errorf("store %d: its subscriptions read the tables %d times (the shared reader %d)", i, fallback, tail)
 		}
 	}
@@ -227,7 +240,7 @@ func TestFanoutForgetsHardDeleted(t *testing.T) {
 			t.Errorf("delivered %s@%d after its stream was hard-deleted", e.StreamID, e.StreamVersion)
 		}
 	}
-	if tail, fallback := postgres.FanoutReads(s); fallback != 0 {
+	if tail, _, fallback := postgres.FanoutReads(s); fallback != 0 {
 		t.Logf("served from the tables (%d reads; the shared reader %d): the test did not reach the window", fallback, tail)
 	}
 }
