@@ -23,9 +23,10 @@ import (
 // committed there, in position order (the positions missing are final
 // without an event: taken by transactions that rolled back). top never
 // passes the horizon, so the window is exactly as gap-safe as a read of
-// the tables up to the horizon: it is one. Appends of other processes
-// reach it the same way, woken by their notifications through the
-// horizon.
+// the tables up to the horizon: it is one. It is read in the horizon's
+// own round trip when it can be (prefetch), else by the tail, a goroutine
+// that follows the horizon. Appends of other processes reach it the same
+// way, woken by their notifications through the horizon.
 //
 // The window is bounded (Config.FanoutWindow events): the oldest events
 // leave it as new ones come. The tail never waits for a subscription; a

@@ -140,8 +140,9 @@ SELECT x.xmin, x.age, x.settled,
                   FROM pg_current_snapshot() s) y) x`
 
 // observe reads L, then N and the oldest writer, in two statements of one
-// round trip; with withRead, a third statement reads $all for the store's
-// subscriptions (see fanout.prefetch). N is derived from age(), which counts transactions from a
+// round trip; with withRead, and no observation pending, a third statement
+// reads $all for the store's subscriptions (see fanout.prefetch). N is
+// derived from age(), which counts transactions from a
 // given id to the next one to be assigned, without assigning one; the
 // writers' ids are widened from 32 bits the same way, from N. Every
 // transaction with an id below the snapshot's xmin has ended, writers
