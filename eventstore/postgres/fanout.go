@@ -210,8 +210,9 @@ func (f *fanout) add(evs []eventstore.RecordedEvent, upTo int64) {
 	f.events = append(f.events, evs...)
 	if over := len(f.events) - f.size; over > 0 {
 		f.low = f.events[over-1].Position
-		// A new array now and then, so that the old events can be freed.
-		f.events = slices.Clone(f.events[over:])
+		// The dropped events go with the array when append next grows it
+		// (it copies only the window): no copy per batch.
+		f.events = f.events[over:]
 	}
 	f.top = upTo
 	f.advanced()
