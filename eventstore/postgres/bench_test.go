@@ -195,21 +195,29 @@ func BenchmarkReadAll(b *testing.B) {
 
 // BenchmarkSubscriptionLatency appends one event at a time and measures
 // how long after the append returns a subscription delivers it, in the
-// same process (woken directly) and in another (woken by NOTIFY).
+// same process (woken directly) and in another (woken by NOTIFY); with
+// five subscriptions in the process, until all five delivered it.
 func BenchmarkSubscriptionLatency(b *testing.B) {
-	for _, where := range []string{"same-process", "other-process"} {
-		b.Run(where, func(b *testing.B) {
+	for _, c := range []struct {
+		where string
+		subs  int
+	}{{"same-process", 1}, {"other-process", 1}, {"same-process-5-subs", 5}} {
+		b.Run(c.where, func(b *testing.B) {
 			conn := newDatabase(b)
 			writer := mustOpen(b, conn, postgres.Config{})
 			reader := writer
-			if where == "other-process" {
+			if c.where == "other-process" {
 				reader = mustOpen(b, conn, postgres.Config{})
 			}
-			sub, err := reader.Subscribe(b.Context(), eventstore.SubscribeOptions{StartFrom: eventstore.Current})
-			if err != nil {
-				b.Fatal(err)
+			subs := make([]eventstore.Subscription, c.subs)
+			for i := range subs {
+				sub, err := reader.Subscribe(b.Context(), eventstore.SubscribeOptions{StartFrom: eventstore.Current})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer sub.Close()
+				subs[i] = sub
 			}
-			defer sub.Close()
 			evs := benchEvents(benchPayloads(1))
 			var lat []time.Duration
 			for b.Loop() {
@@ -218,18 +226,8 @@ func BenchmarkSubscriptionLatency(b *testing.B) {
 					b.Fatal(err)
 				}
 				committed := time.Now()
-				for got := false; !got; {
-					select {
-					case batch := <-sub.Events():
-						for _, e := range batch {
-							got = got || e.Position == res.LastPosition
-						}
-						if err := sub.Ack(batch[len(batch)-1]); err != nil {
-							b.Fatal(err)
-						}
-					case <-time.After(10 * time.Second):
-						b.Fatal("event not delivered")
-					}
+				for _, sub := range subs {
+					awaitPosition(b, sub, res.LastPosition)
 				}
 				lat = append(lat, time.Since(committed))
 			}
@@ -238,6 +236,89 @@ func BenchmarkSubscriptionLatency(b *testing.B) {
 			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 		})
 	}
+}
+
+// awaitPosition receives from sub, acknowledging, until it delivered the
+// event at position pos.
+func awaitPosition(b *testing.B, sub eventstore.Subscription, pos int64) {
+	b.Helper()
+	for {
+		select {
+		case batch := <-sub.Events():
+			if err := sub.Ack(batch[len(batch)-1]); err != nil {
+				b.Fatal(err)
+			}
+			if batch[len(batch)-1].Position >= pos {
+				return
+			}
+		case <-time.After(10 * time.Second):
+			b.Fatal("event not delivered")
+		}
+	}
+}
+
+// BenchmarkSubscriptionFanout: 10 writers append one event at a time to
+// their own streams while five $all subscriptions in the same process
+// (Conduit has five) deliver everything; it reports appends/s until every
+// subscription delivered the last event.
+func BenchmarkSubscriptionFanout(b *testing.B) {
+	const writers, subscriptions = 10, 5
+	conn := newDatabase(b)
+	s := mustOpen(b, conn, postgres.Config{})
+	evs := benchEvents(benchPayloads(1))
+	var delivered sync.WaitGroup
+	var last atomic.Int64
+	last.Store(-1)
+	written := make(chan struct{})
+	for range subscriptions {
+		sub, err := s.Subscribe(b.Context(), eventstore.SubscribeOptions{StartFrom: eventstore.Current})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer sub.Close()
+		delivered.Go(func() {
+			var seen int64
+			for {
+				select {
+				case batch := <-sub.Events():
+					if err := sub.Ack(batch[len(batch)-1]); err != nil {
+						b.Error(err)
+						return
+					}
+					seen = batch[len(batch)-1].Position
+				case <-written:
+					if seen < last.Load() {
+						awaitPosition(b, sub, last.Load())
+					}
+					return
+				}
+			}
+		})
+	}
+	run := uuid.NewString()
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for w := range writers {
+		wg.Go(func() {
+			stream := fmt.Sprintf("fanout-%s-%d", run, w)
+			for i := w; i < b.N; i += writers {
+				res, err := s.Append(context.Background(), stream, eventstore.Any, evs)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				mu.Lock()
+				last.Store(max(last.Load(), res.LastPosition))
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	close(written)
+	delivered.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "appends/s")
 }
 
 // statTracer reports the group commits of a benchmark.

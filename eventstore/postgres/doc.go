@@ -40,6 +40,16 @@
 // processes' stores LISTEN for. Subscriptions catch up from the tables, so
 // a lost notification only delays delivery until the next poll.
 //
+// A store reads $all once for all its $all subscriptions: one reader
+// follows the horizon (woken by local commits and by other processes'
+// notifications) and keeps the latest events in a bounded window, from
+// which every subscription takes what it has not delivered yet. The
+// reader waits for no subscription; one that falls behind the window
+// reads the tables itself up to the window's start, then rejoins it.
+// Subscriptions in one process share the events' bytes (Data, Metadata):
+// a consumer must not modify them. Stream subscriptions read their own
+// stream (its versions include links, which $all does not carry).
+//
 // # Persistent subscriptions
 //
 // A persistent subscription is held through a session advisory lock on a

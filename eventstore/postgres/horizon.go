@@ -72,6 +72,9 @@ type observation struct {
 	last   int64  // the sequence's last value L
 	next   uint64 // the next transaction id N, read after L
 	oldest uint64 // every writer with a lower id had ended when N was read
+	// read is the shared reader's read of $all, made in the same round
+	// trip after N and the writers (see fanout.prefetch); nil if none.
+	read *prefetch
 }
 
 func newHorizon(s *Store) *horizon {
@@ -137,12 +140,14 @@ SELECT x.xmin, x.age, x.settled,
                   FROM pg_current_snapshot() s) y) x`
 
 // observe reads L, then N and the oldest writer, in two statements of one
-// round trip. N is derived from age(), which counts transactions from a
+// round trip; with withRead, and no observation pending, a third statement
+// reads $all for the store's subscriptions (see fanout.prefetch). N is
+// derived from age(), which counts transactions from a
 // given id to the next one to be assigned, without assigning one; the
 // writers' ids are widened from 32 bits the same way, from N. Every
 // transaction with an id below the snapshot's xmin has ended, writers
 // among them, so the oldest writer is at least xmin.
-func (h *horizon) observe(ctx context.Context) (observation, error) {
+func (h *horizon) observe(ctx context.Context, withRead bool) (observation, error) {
 	var lowest pgtype.Int8 // the lowest N pending
 	h.mu.Lock()
 	for _, p := range h.pending {
@@ -154,6 +159,10 @@ func (h *horizon) observe(ctx context.Context) (observation, error) {
 	b := &pgx.Batch{}
 	b.Queue("SELECT pg_sequence_last_value($1::regclass)", h.s.q.schema+".event_position")
 	b.Queue(writersQuery, writersLockClass, h.s.q.schema+".event_position", lowest)
+	var read *prefetch
+	if withRead && !lowest.Valid {
+		read = h.s.fanout.prefetch(b)
+	}
 	br := h.s.pool.SendBatch(ctx, b)
 	defer br.Close()
 	var last pgtype.Int8
@@ -175,7 +184,12 @@ func (h *horizon) observe(ctx context.Context) (observation, error) {
 	default:
 		oldest = next
 	}
-	return observation{last: last.Int64, next: uint64(next), oldest: uint64(oldest)}, nil
+	if read != nil {
+		if err := read.scan(br); err != nil {
+			return observation{}, fmt.Errorf("postgres: horizon: %w", err)
+		}
+	}
+	return observation{last: last.Int64, next: uint64(next), oldest: uint64(oldest), read: read}, nil
 }
 
 // advance takes a new observation: it resolves the pending observations
@@ -185,9 +199,15 @@ func (h *horizon) advance(o observation) (int64, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	safe := h.safe
+	// proved is the highest position this observation proves final:
+	// o.read, made after it, holds every event up to there.
+	var proved int64
 	all := append(h.pending, o)
 	keep := all[:0]
 	for _, p := range all {
+		if o.oldest >= p.next {
+			proved = max(proved, p.last)
+		}
 		if p.last <= safe {
 			continue
 		}
@@ -199,6 +219,11 @@ func (h *horizon) advance(o observation) (int64, bool) {
 	}
 	// Drop pending observations at or below the new horizon.
 	h.pending = slices.DeleteFunc(keep, func(p observation) bool { return p.last <= safe })
+	if o.read != nil && proved > 0 {
+		// Before the horizon moves: the shared reader then has nothing to
+		// read.
+		h.s.fanout.offer(o.read, proved)
+	}
 	if safe > h.safe {
 		h.safe = safe
 		close(h.changed)
@@ -227,7 +252,7 @@ func (h *horizon) syncAll(ctx context.Context) (int64, error) {
 // syncWithin waits up to wait (forever if negative) for the horizon to
 // cover what was committed before the call.
 func (h *horizon) syncWithin(ctx context.Context, wait time.Duration) (int64, error) {
-	o, err := h.observe(ctx)
+	o, err := h.observe(ctx, false)
 	if err != nil {
 		return 0, err
 	}
@@ -246,7 +271,7 @@ func (h *horizon) syncWithin(ctx context.Context, wait time.Duration) (int64, er
 			case <-t.C:
 			}
 		}
-		next, err := h.observe(ctx)
+		next, err := h.observe(ctx, false)
 		if err != nil {
 			return 0, err
 		}
@@ -295,7 +320,10 @@ func (h *horizon) run(ctx context.Context) {
 			t.Reset(wait)
 			continue
 		}
-		o, err := h.observe(ctx)
+		// Observations after a commit read the events too; retries while
+		// transactions hold positions do not (the reader reads once they
+		// have ended).
+		o, err := h.observe(ctx, true)
 		switch {
 		case ctx.Err() != nil:
 			return

@@ -43,6 +43,11 @@ type Config struct {
 	// still commit lower positions before returning what is final.
 	// Default 200 ms.
 	HorizonWait time.Duration
+	// FanoutWindow bounds how many of the latest events the store keeps in
+	// memory for its $all subscriptions, which it reads once for all of
+	// them; a subscription further behind reads the tables itself until it
+	// catches up. Default 8,192.
+	FanoutWindow int
 	// Tracer, if set, observes appends.
 	Tracer Tracer
 }
@@ -64,6 +69,8 @@ func (c Config) Validate() error {
 		return errors.New("postgres: committers out of range 1..64")
 	case c.MaxBatchEvents < 0:
 		return errors.New("postgres: negative MaxBatchEvents")
+	case c.FanoutWindow < 0:
+		return errors.New("postgres: negative FanoutWindow")
 	case c.LockPollInterval < 0 || c.IdlePollInterval < 0 || c.HorizonWait < 0:
 		return errors.New("postgres: negative interval")
 	}
@@ -82,6 +89,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBatchEvents == 0 {
 		c.MaxBatchEvents = 20_000
+	}
+	if c.FanoutWindow == 0 {
+		c.FanoutWindow = 8_192
 	}
 	if c.LockPollInterval == 0 {
 		c.LockPollInterval = 250 * time.Millisecond
@@ -111,6 +121,7 @@ type Store struct {
 	gate      *appendGate // admits appends to the queue until Close
 	appenders concurrency // callers appending at once
 	horizon   *horizon
+	fanout    *fanout
 	notifier  *notifier
 	locks     *lockManager
 
@@ -128,7 +139,8 @@ var _ eventstore.Store = (*Store)(nil)
 // store. The schema must have been migrated (see Migrate): New fails when
 // it lacks a migration of this build, records one this build lacks, or an
 // applied migration's file changed. New starts the store's background
-// work: committers, the horizon tracker, a LISTEN connection and the
+// work: committers, the horizon tracker, the reader of $all its
+// subscriptions share (see fanout.go), a LISTEN connection and the
 // subscription lock connection, each opened with the pool's connection
 // settings outside the pool.
 func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
@@ -159,10 +171,12 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	runCtx, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	s.horizon = newHorizon(s)
+	s.fanout = newFanout(s)
 	s.notifier = newNotifier(s)
 	s.locks = newLockManager(s)
 
 	s.goRun(func() { s.horizon.run(runCtx) })
+	s.goRun(func() { s.fanout.run(runCtx) })
 	s.goRun(func() { s.notifier.run(runCtx) })
 	s.goRun(func() { s.listen(runCtx) })
 	s.goRun(func() { s.locks.run(runCtx) })

@@ -55,6 +55,9 @@ func (s *Store) DeleteStream(ctx context.Context, stream string, expected events
 	if err := statusError(status, stream, expected, version); err != nil {
 		return err
 	}
+	if mode == eventstore.HardDelete {
+		s.fanout.forget(stream)
+	}
 	s.committed()
 	return nil
 }

@@ -54,6 +54,7 @@ func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions)
 	if opts.IsAll() {
 		s.horizon.followers.Add(1)
 		s.horizon.kick() // start observing at once
+		s.fanout.kick()
 	}
 	go sub.run()
 	return sub, nil
@@ -343,24 +344,14 @@ func (sub *subscription) fetch(n int) ([]eventstore.RecordedEvent, <-chan struct
 	next := sub.next
 	sub.mu.Unlock()
 	if sub.opts.IsAll() {
-		safe, changed := sub.s.horizon.current()
-		if safe < next {
-			return nil, changed, nil
-		}
-		evs, err := sub.s.readAllRange(sub.ctx, next, safe, n)
+		evs, after, wake, err := sub.s.fanout.take(sub.ctx, next, n)
 		if err != nil {
 			return nil, nil, err
 		}
-		if len(evs) == 0 {
-			// Nothing committed in (next, safe]: positions lost to rolled
-			// back transactions.
-			sub.mu.Lock()
-			sub.next = max(sub.next, safe+1)
-			sub.mu.Unlock()
-			return nil, changed, nil
-		}
-		sub.advance(evs)
-		return evs, nil, nil
+		sub.mu.Lock()
+		sub.next = after
+		sub.mu.Unlock()
+		return evs, wake, nil
 	}
 	observed := sub.s.horizon.observed()
 	evs, err := sub.s.queryEvents(sub.ctx, sub.s.q.readStreamFwd, sub.opts.Stream, n, sub.opts.Stream, next, n)
