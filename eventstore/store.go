@@ -132,6 +132,7 @@ type Subscriber interface {
 // ask for the smaller interface it needs.
 type Store interface {
 	Appender
+	MultiAppender
 	StreamReader
 	AllReader
 	Linker
