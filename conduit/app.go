@@ -144,7 +144,9 @@ type App struct {
 	registrationWaits, accountWaits []string
 }
 
-// ClaimsHandler names the handler that releases unique values.
+// ClaimsHandler names the handler that releases article slugs (and the
+// usernames and emails of account events stored before their claims were
+// written with them; see releaser).
 const ClaimsHandler = "conduit.ReleaseClaims"
 
 // releasePartitions is the claims handler's concurrency.
@@ -315,12 +317,13 @@ func (a *App) dispatch(ctx context.Context, cmd any, claimed *claimed) (actors.R
 // caller's next request sees the write. The API reads users, profiles and
 // the names on articles and comments from the users projection; a new
 // user's author, which follows and articles need, is created by the author
-// workflow; a name or email given up is free for others once the claims
-// handler has released it. Nothing the API returns comes from the authors
-// the workflow renames, so a change of name does not wait for it.
+// workflow. A name or email given up is free for others as the command
+// returns: its release is written with the command's events. Nothing the
+// API returns comes from the authors the workflow renames, so a change of
+// name does not wait for it.
 var (
 	waitsForRegistration = []string{projectors.UsersName, processmanagers.AuthorFromUserName}
-	waitsForAccount      = []string{projectors.UsersName, ClaimsHandler}
+	waitsForAccount      = []string{projectors.UsersName}
 )
 
 // running returns the handlers among names that the application runs.
@@ -337,12 +340,12 @@ func (c Config) running(names []string) []string {
 // dispatchAccount dispatches an accounts command, strongly consistent with
 // waits (handlers this application runs; see Config.running), or
 // eventually consistent with Config.EventualAccounts or when waits is
-// empty; see dispatch.
-func (a *App) dispatchAccount(ctx context.Context, cmd any, claimed *claimed, waits []string) (actors.Result, error) {
+// empty; see dispatch. Its claims are written with its events.
+func (a *App) dispatchAccount(ctx context.Context, cmd any, waits []string) (actors.Result, error) {
 	if a.cfg.EventualAccounts || len(waits) == 0 {
-		return a.dispatchWith(ctx, actors.Eventual, cmd, claimed)
+		return a.dispatchWith(ctx, actors.Eventual, cmd, nil)
 	}
-	return a.dispatchWith(ctx, actors.Strong, cmd, claimed, waits...)
+	return a.dispatchWith(ctx, actors.Strong, cmd, nil, waits...)
 }
 
 func (a *App) dispatchWith(ctx context.Context, c actors.Consistency, cmd any, claimed *claimed, handlers ...string) (actors.Result, error) {

@@ -38,19 +38,22 @@ func (a *App) RegisterUser(ctx context.Context, r Registration) (User, error) {
 		return User{}, err
 	}
 	id := newID()
-	claimed, err := a.claim(ctx, id,
-		claim{"username", usernames, accounts.UsernameKey(r.Username)},
-		claim{"email", emails, accounts.EmailKey(r.Email)})
-	if err != nil {
+	cmd := accounts.RegisterUser{UserID: id, Username: r.Username, Email: r.Email}
+	claims := []keyClaim{
+		{"username", accounts.UsernameNamespace, accounts.UsernameKey(r.Username), &cmd.UsernameClaimAt},
+		{"email", accounts.EmailNamespace, accounts.EmailKey(r.Email), &cmd.EmailClaimAt},
+	}
+	// Taken values are refused before the costly hash; the claims
+	// themselves are made with the user's event.
+	if err := a.claimVersions(ctx, id, claims); err != nil {
 		return User{}, err
 	}
 	hash, err := a.hash(ctx, r.Password)
 	if err != nil {
-		claimed.release(ctx)
 		return User{}, err
 	}
-	cmd := accounts.RegisterUser{UserID: id, Username: r.Username, Email: r.Email, HashedPassword: hash}
-	if _, err := a.dispatchAccount(ctx, cmd, claimed, a.registrationWaits); err != nil {
+	cmd.HashedPassword = hash
+	if _, err := a.dispatchClaiming(ctx, id, func() any { return cmd }, claims, a.registrationWaits); err != nil {
 		return User{}, err
 	}
 	if a.cfg.EventualAccounts {
@@ -110,7 +113,8 @@ type UserUpdate struct {
 }
 
 // UpdateUser changes the user's details, keeping usernames and emails
-// unique. With Config.EventualAccounts, the user must show in the read
+// unique: exactly one of racing changes to the same value wins, the
+// others are validation errors (the value is taken). With Config.EventualAccounts, the user must show in the read
 // model already: a user who registered a moment ago may not be found.
 func (a *App) UpdateUser(ctx context.Context, id string, u UserUpdate) (User, error) {
 	current, err := a.User(ctx, id)
@@ -120,18 +124,19 @@ func (a *App) UpdateUser(ctx context.Context, id string, u UserUpdate) (User, er
 	if u.Password != nil && *u.Password == "" {
 		u.Password = nil
 	}
+	cmd := accounts.UpdateUser{UserID: id, Username: u.Username, Email: u.Email, Bio: u.Bio, Image: u.Image}
 	var errs validation.Errors
-	var claims []claim
+	var claims []keyClaim
 	if u.Username != nil {
 		accounts.ValidateUsername(&errs, *u.Username)
 		if key := accounts.UsernameKey(*u.Username); key != accounts.UsernameKey(current.Username) {
-			claims = append(claims, claim{"username", usernames, key})
+			claims = append(claims, keyClaim{"username", accounts.UsernameNamespace, key, &cmd.UsernameClaimAt})
 		}
 	}
 	if u.Email != nil {
 		accounts.ValidateEmail(&errs, *u.Email)
 		if key := accounts.EmailKey(*u.Email); key != accounts.EmailKey(current.Email) {
-			claims = append(claims, claim{"email", emails, key})
+			claims = append(claims, keyClaim{"email", accounts.EmailNamespace, key, &cmd.EmailClaimAt})
 		}
 	}
 	if u.Password != nil {
@@ -146,20 +151,18 @@ func (a *App) UpdateUser(ctx context.Context, id string, u UserUpdate) (User, er
 	if err := errs.Err(); err != nil {
 		return User{}, err
 	}
-	claimed, err := a.claim(ctx, id, claims...)
-	if err != nil {
-		return User{}, err
-	}
-	cmd := accounts.UpdateUser{UserID: id, Username: u.Username, Email: u.Email, Bio: u.Bio, Image: u.Image}
 	if u.Password != nil {
 		hash, err := a.hash(ctx, *u.Password)
 		if err != nil {
-			claimed.release(ctx)
 			return User{}, err
 		}
 		cmd.HashedPassword = &hash
 	}
-	if _, err := a.dispatchAccount(ctx, cmd, claimed, a.accountWaits); err != nil {
+	// New keys are claimed, and the old ones released, with the user's
+	// events: one durable commit. A key never claimed is claimed as a new
+	// stream; one released before is read and claimed again only when
+	// that is refused.
+	if _, err := a.dispatchClaiming(ctx, id, func() any { return cmd }, claims, a.accountWaits); err != nil {
 		return User{}, err
 	}
 	if a.cfg.EventualAccounts {
