@@ -7,6 +7,7 @@ import (
 
 	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/aggregates/validation"
+	"github.com/cohort-dev/cohort/internal/unique"
 )
 
 // keyClaim is a unique key an accounts command claims in the same append
@@ -34,6 +35,11 @@ func (a *App) dispatchClaiming(ctx context.Context, owner string, cmd func() any
 		if !errors.As(err, &refused) {
 			return res, err
 		}
+		if !claiming(refused.Stream, claims) {
+			// A release refused: the user's claim stream is not at the
+			// version its events say it holds.
+			return actors.Result{}, fmt.Errorf("conduit: %w", refused)
+		}
 		if err := a.claimVersions(ctx, owner, claims); err != nil {
 			return actors.Result{}, err
 		}
@@ -41,6 +47,16 @@ func (a *App) dispatchClaiming(ctx context.Context, owner string, cmd func() any
 			return actors.Result{}, fmt.Errorf("%w: claims refused %d times, the last on %s: %w", ErrUnavailable, try, refused.Stream, refused)
 		}
 	}
+}
+
+// claiming reports whether stream holds the claims of one of claims.
+func claiming(stream string, claims []keyClaim) bool {
+	for _, c := range claims {
+		if s, err := unique.Stream(c.namespace, c.key); err == nil && s == stream {
+			return true
+		}
+	}
+	return false
 }
 
 // claimVersions reads who holds each claim's value: it sets the version

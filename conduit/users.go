@@ -114,8 +114,9 @@ type UserUpdate struct {
 
 // UpdateUser changes the user's details, keeping usernames and emails
 // unique: exactly one of racing changes to the same value wins, the
-// others are validation errors (the value is taken). With Config.EventualAccounts, the user must show in the read
-// model already: a user who registered a moment ago may not be found.
+// others are validation errors (the value is taken). With
+// Config.EventualAccounts, the user must show in the read model already:
+// a user who registered a moment ago may not be found.
 func (a *App) UpdateUser(ctx context.Context, id string, u UserUpdate) (User, error) {
 	current, err := a.User(ctx, id)
 	if err != nil {
@@ -127,17 +128,15 @@ func (a *App) UpdateUser(ctx context.Context, id string, u UserUpdate) (User, er
 	cmd := accounts.UpdateUser{UserID: id, Username: u.Username, Email: u.Email, Bio: u.Bio, Image: u.Image}
 	var errs validation.Errors
 	var claims []keyClaim
+	// The aggregate claims a key that differs from its own, which the read
+	// model may not show yet: each one given may be claimed.
 	if u.Username != nil {
 		accounts.ValidateUsername(&errs, *u.Username)
-		if key := accounts.UsernameKey(*u.Username); key != accounts.UsernameKey(current.Username) {
-			claims = append(claims, keyClaim{"username", accounts.UsernameNamespace, key, &cmd.UsernameClaimAt})
-		}
+		claims = append(claims, keyClaim{"username", accounts.UsernameNamespace, accounts.UsernameKey(*u.Username), &cmd.UsernameClaimAt})
 	}
 	if u.Email != nil {
 		accounts.ValidateEmail(&errs, *u.Email)
-		if key := accounts.EmailKey(*u.Email); key != accounts.EmailKey(current.Email) {
-			claims = append(claims, keyClaim{"email", accounts.EmailNamespace, key, &cmd.EmailClaimAt})
-		}
+		claims = append(claims, keyClaim{"email", accounts.EmailNamespace, accounts.EmailKey(*u.Email), &cmd.EmailClaimAt})
 	}
 	if u.Password != nil {
 		accounts.ValidatePassword(&errs, *u.Password)
