@@ -11,9 +11,11 @@
 -- anything else, then positions (see horizon.go). The fast path, where
 -- every check passes, runs the same statements as before; undoing a failed
 -- group touches only rows this transaction has locked already.
-DROP FUNCTION {{schema}}.append_batch(text[], bigint[], integer[], integer[], integer[], uuid[], text[],
-    jsonb[], jsonb[], uuid[], uuid[]);
-
+--
+-- The new function is an overload: the one without groups stays, for
+-- processes of an earlier build during an upgrade (each of its appends is
+-- a group of its own), and so that earlier migrations that alter it can
+-- still be applied.
 CREATE OR REPLACE FUNCTION {{schema}}.append_batch(
     p_streams text[], p_expected bigint[], p_counts integer[], p_groups integer[],
     p_idx integer[], p_ord integer[], p_ids uuid[], p_types text[], p_data jsonb[],
