@@ -72,8 +72,13 @@ func (s *Store) AppendStreams(ctx context.Context, parts []eventstore.StreamAppe
 }
 
 // appendParts queues validated parts for a committer and waits for the
-// outcome.
+// outcome. A context done already writes nothing: queued, the append
+// could be claimed by a committer before its caller saw the context
+// done.
 func (s *Store) appendParts(ctx context.Context, parts []eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	req := &appendRequest{parts: make([]eventstore.StreamAppend, len(parts)), result: make(chan appendResponse, 1)}
 	for i, p := range parts {
 		evs := make([]eventstore.EventData, len(p.Events))
