@@ -285,8 +285,11 @@ func (a *App) Close(ctx context.Context) error {
 }
 
 // Runtime returns the actors application, for callers that dispatch
-// commands themselves (benchmarks). Commands dispatched that way skip the
-// use cases' uniqueness claims.
+// commands themselves (benchmarks). Accounts commands dispatched that way
+// still claim their usernames and emails (the aggregate does), at the
+// versions the command gives (0: never claimed), but a refused claim is
+// not read and tried again as the use cases do; article commands skip
+// the slug claims.
 func (a *App) Runtime() *actors.App { return a.runtime }
 
 // Queries returns the read model's queries.
