@@ -30,7 +30,7 @@ const maxClaimTries = 4
 // is a validation error naming its field as taken.
 func (a *App) dispatchClaiming(ctx context.Context, owner string, cmd func() any, claims []keyClaim, waits []string) (actors.Result, error) {
 	for try := 1; ; try++ {
-		res, err := a.dispatchAccount(ctx, cmd(), waits)
+		res, err := a.dispatchAccount(ctx, cmd(), nil, waits) // the claims are the command's own
 		var refused *actors.StreamWriteError
 		if !errors.As(err, &refused) {
 			return res, err

@@ -343,12 +343,12 @@ func (c Config) running(names []string) []string {
 // dispatchAccount dispatches an accounts command, strongly consistent with
 // waits (handlers this application runs; see Config.running), or
 // eventually consistent with Config.EventualAccounts or when waits is
-// empty; see dispatch. Its claims are written with its events.
-func (a *App) dispatchAccount(ctx context.Context, cmd any, waits []string) (actors.Result, error) {
+// empty; see dispatch.
+func (a *App) dispatchAccount(ctx context.Context, cmd any, claimed *claimed, waits []string) (actors.Result, error) {
 	if a.cfg.EventualAccounts || len(waits) == 0 {
-		return a.dispatchWith(ctx, actors.Eventual, cmd, nil)
+		return a.dispatchWith(ctx, actors.Eventual, cmd, claimed)
 	}
-	return a.dispatchWith(ctx, actors.Strong, cmd, nil, waits...)
+	return a.dispatchWith(ctx, actors.Strong, cmd, claimed, waits...)
 }
 
 func (a *App) dispatchWith(ctx context.Context, c actors.Consistency, cmd any, claimed *claimed, handlers ...string) (actors.Result, error) {
