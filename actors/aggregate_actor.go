@@ -156,6 +156,11 @@ func (a *aggregateActor) execute(ctx context.Context, cmd *Command) (Result, []a
 			return Result{}, nil, &eventstore.VersionConflictError{Stream: a.stream, Expected: eventstore.Exact(cmd.ExpectedVersion), Actual: a.version}
 		}
 		events, err := a.agg.Execute(cmd.Payload)
+		events, writes := splitWrites(events)
+		if err == nil && len(events) == 0 && len(writes) > 0 {
+			return Result{}, nil, fmt.Errorf("actors: %s %s: %s returned stream writes without an event of the aggregate's own",
+				a.k.typ.Name, a.id, typeName(cmd.Payload))
+		}
 		if a.assumedNew && (err != nil || len(events) == 0) {
 			// Only an append tells a new aggregate from a stored one:
 			// decide a refusal or a no-op on the stored state.
@@ -178,11 +183,16 @@ func (a *aggregateActor) execute(ctx context.Context, cmd *Command) (Result, []a
 			res, err := a.withState(cmd, a.result(Result{}))
 			return res, nil, err
 		}
-		data, err := a.encode(ctx, cmd, events)
+		data, err := a.encode(ctx, cmd, writeEvents(events, writes))
 		if err != nil {
 			return Result{}, nil, err
 		}
-		appended, err := a.append(ctx, data)
+		appended, written, err := a.append(ctx, data, len(events), writes)
+		if we := (*StreamWriteError)(nil); errors.As(err, &we) {
+			// Nothing was written, and deciding again would make the same
+			// write: the caller decides.
+			return Result{}, nil, we
+		}
 		if a.assumedNew && (errors.Is(err, eventstore.ErrVersionConflict) || errors.Is(err, eventstore.ErrDuplicateEvent)) {
 			// The stream exists after all, or holds this command's events:
 			// load it and decide again.
@@ -223,11 +233,15 @@ func (a *aggregateActor) execute(ctx context.Context, cmd *Command) (Result, []a
 			a.agg.Apply(e)
 		}
 		a.version = appended.Version
+		last := appended.LastPosition
+		for _, w := range written {
+			last = max(last, w.LastPosition)
+		}
 		if cmd.idempotent {
-			a.commands.add(cmd.ID, outcome{first: first, version: a.version, position: appended.LastPosition})
+			a.commands.add(cmd.ID, outcome{first: first, version: a.version, position: last})
 		}
 		a.maybeSnapshot()
-		res := a.result(Result{Position: appended.LastPosition})
+		res := a.result(Result{Position: last, Writes: written})
 		if cmd.Returning == ReturnEvents {
 			evs, err := a.readEvents(ctx, first, len(events))
 			if err != nil {
@@ -324,18 +338,27 @@ func commandOf(ev eventstore.RecordedEvent) (uuid.UUID, bool) {
 	return id, err == nil
 }
 
-// append appends events at the version the actor holds, in a span.
-func (a *aggregateActor) append(ctx context.Context, data []eventstore.EventData) (eventstore.AppendResult, error) {
+// append appends events at the version the actor holds, with the
+// command's stream writes if any (data holds the own events first, then
+// the writes'), in a span.
+func (a *aggregateActor) append(ctx context.Context, data []eventstore.EventData, own int, writes []StreamWrite) (eventstore.AppendResult, []eventstore.AppendResult, error) {
+	do := func(ctx context.Context) (eventstore.AppendResult, []eventstore.AppendResult, error) {
+		if len(writes) > 0 {
+			return a.appendWrites(ctx, data, own, writes)
+		}
+		res, err := a.k.app.store.Append(ctx, a.stream, eventstore.Exact(a.version), data)
+		return res, nil, err
+	}
 	if !a.k.app.ins.tracing {
-		return a.k.app.store.Append(ctx, a.stream, eventstore.Exact(a.version), data)
+		return do(ctx)
 	}
 	ctx, span := a.k.app.ins.tracer.Start(ctx, "eventstore.append", trace.WithAttributes(
 		AttrStreamID.String(a.stream), attribute.Int64("cohort.expected_version", a.version),
-		attribute.Int("cohort.events", len(data))))
-	res, err := a.k.app.store.Append(ctx, a.stream, eventstore.Exact(a.version), data)
+		attribute.Int("cohort.events", len(data)), attribute.Int("cohort.stream_writes", len(writes))))
+	res, written, err := do(ctx)
 	span.SetAttributes(AttrStreamVersion.Int64(res.Version), attribute.Int64("cohort.position", res.LastPosition))
 	endSpan(span, err)
-	return res, err
+	return res, written, err
 }
 
 // traceKeys are the metadata keys of the W3C trace context.

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/cohort-dev/cohort/eventstore"
 )
 
 // Metadata is string key-value data carried by a command to the events it
@@ -104,11 +106,14 @@ type Result struct {
 	// Version is the aggregate's version after the command.
 	Version int64
 	// Position is the global position of the last event the command
-	// appended, or 0 when it appended none. Pass it to App.WaitFor to read
+	// appended (its StreamWrites' included), or 0 when it appended none. Pass it to App.WaitFor to read
 	// your writes from any handler.
 	Position int64
 	// Events are the events appended, with ReturnEvents.
 	Events []Event
+	// Writes are the outcomes of the command's StreamWrites, in the order
+	// Execute returned them; nil when it made none.
+	Writes []eventstore.AppendResult
 	// State is a copy of the aggregate, with ReturnState.
 	State any
 	// Duplicate reports that the command's ID had already been handled:

@@ -30,6 +30,15 @@
 // applies them, and answers the caller on a channel. A
 // panic answers ErrAggregateStopped and restarts the actor, which reloads.
 //
+// Execute may also return StreamWrite values among its events: appends to
+// other streams, each with its own expected version, written in the same
+// atomic append as the aggregate's events (eventstore.MultiAppender). A
+// uniqueness claim is one: the claim stream created, or a released one
+// taken, in the same durable commit as the event that uses the value, so
+// nothing is ever claimed by a command that did not happen. A refused
+// StreamWrite fails the command with a *StreamWriteError and writes
+// nothing (see ExampleStreamWrite).
+//
 // Event handlers and process managers each own a persistent subscription
 // to $all (one active subscriber across processes), except a transient
 // handler (HandlerConfig.Transient: for state held in memory), which

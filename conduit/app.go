@@ -144,7 +144,9 @@ type App struct {
 	registrationWaits, accountWaits []string
 }
 
-// ClaimsHandler names the handler that releases unique values.
+// ClaimsHandler names the handler that releases article slugs (and the
+// usernames and emails of account events stored before their claims were
+// written with them; see releaser).
 const ClaimsHandler = "conduit.ReleaseClaims"
 
 // releasePartitions is the claims handler's concurrency.
@@ -283,8 +285,11 @@ func (a *App) Close(ctx context.Context) error {
 }
 
 // Runtime returns the actors application, for callers that dispatch
-// commands themselves (benchmarks). Commands dispatched that way skip the
-// use cases' uniqueness claims.
+// commands themselves (benchmarks). Accounts commands dispatched that way
+// still claim their usernames and emails (the aggregate does), at the
+// versions the command gives (0: never claimed), but a refused claim is
+// not read and tried again as the use cases do; article commands skip
+// the slug claims.
 func (a *App) Runtime() *actors.App { return a.runtime }
 
 // Queries returns the read model's queries.
@@ -315,12 +320,13 @@ func (a *App) dispatch(ctx context.Context, cmd any, claimed *claimed) (actors.R
 // caller's next request sees the write. The API reads users, profiles and
 // the names on articles and comments from the users projection; a new
 // user's author, which follows and articles need, is created by the author
-// workflow; a name or email given up is free for others once the claims
-// handler has released it. Nothing the API returns comes from the authors
-// the workflow renames, so a change of name does not wait for it.
+// workflow. A name or email given up is free for others as the command
+// returns: its release is written with the command's events. Nothing the
+// API returns comes from the authors the workflow renames, so a change of
+// name does not wait for it.
 var (
 	waitsForRegistration = []string{projectors.UsersName, processmanagers.AuthorFromUserName}
-	waitsForAccount      = []string{projectors.UsersName, ClaimsHandler}
+	waitsForAccount      = []string{projectors.UsersName}
 )
 
 // running returns the handlers among names that the application runs.

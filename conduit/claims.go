@@ -11,12 +11,10 @@ import (
 	"github.com/cohort-dev/cohort/internal/unique"
 )
 
-// Namespaces of unique values.
-const (
-	usernames = "username" // accounts.UsernameKey of usernames, owned by user ids
-	emails    = "email"    // accounts.EmailKey of emails, owned by user ids
-	slugs     = "slug"     // article slugs, owned by article ids
-)
+// slugs is the namespace of article slugs, owned by article ids.
+// Usernames and emails are claimed by the accounts aggregate's own
+// commands (see dispatchClaiming).
+const slugs = "slug"
 
 // claim is a unique value a use case needs, and the input field it came
 // from.
@@ -71,9 +69,15 @@ func (c *claimed) release(ctx context.Context) {
 	c.made = nil
 }
 
-// releaser is the claims handler: it releases the values that events say
-// are no longer used. It runs with strong consistency, so a value is free
+// releaser is the claims handler: it releases the slugs that events say
+// are no longer used. It runs with strong consistency, so a slug is free
 // again when the command that freed it returns.
+//
+// It also releases the usernames and emails that account events stored
+// before claims were written with them (Claim 0) gave up, in a database
+// upgraded with such releases pending: only a claim still at its first
+// version, as those were made, so that a value its owner claimed again
+// since, with a StreamWrite, stays claimed.
 type releaser struct {
 	claims *unique.Claims
 }
@@ -82,12 +86,12 @@ type releaser struct {
 func (r *releaser) HandleEvent(ctx context.Context, ev actors.Event) error {
 	switch e := ev.Payload.(type) {
 	case accounts.UsernameChanged:
-		if old := accounts.UsernameKey(e.Previous); old != "" && old != accounts.UsernameKey(e.Username) {
-			return r.claims.Release(ctx, usernames, old, e.UserID)
+		if old := accounts.UsernameKey(e.Previous); e.Claim == 0 && old != "" && old != accounts.UsernameKey(e.Username) {
+			return r.claims.ReleaseAt(ctx, accounts.UsernameNamespace, old, e.UserID, 1)
 		}
 	case accounts.UserEmailChanged:
-		if old := accounts.EmailKey(e.Previous); old != "" && old != accounts.EmailKey(e.Email) {
-			return r.claims.Release(ctx, emails, old, e.UserID)
+		if old := accounts.EmailKey(e.Previous); e.Claim == 0 && old != "" && old != accounts.EmailKey(e.Email) {
+			return r.claims.ReleaseAt(ctx, accounts.EmailNamespace, old, e.UserID, 1)
 		}
 	case blog.ArticleUpdated:
 		if e.PreviousSlug != "" && e.PreviousSlug != e.Slug {

@@ -39,19 +39,22 @@ func (a *App) RegisterUser(ctx context.Context, r Registration) (User, error) {
 		return User{}, err
 	}
 	id := newID()
-	claimed, err := a.claim(ctx, id,
-		claim{"username", usernames, accounts.UsernameKey(r.Username)},
-		claim{"email", emails, accounts.EmailKey(r.Email)})
-	if err != nil {
+	cmd := accounts.RegisterUser{UserID: id, Username: r.Username, Email: r.Email}
+	claims := []keyClaim{
+		{"username", accounts.UsernameNamespace, accounts.UsernameKey(r.Username), &cmd.UsernameClaimAt},
+		{"email", accounts.EmailNamespace, accounts.EmailKey(r.Email), &cmd.EmailClaimAt},
+	}
+	// Taken values are refused before the costly hash; the claims
+	// themselves are made with the user's event.
+	if err := a.claimVersions(ctx, id, claims); err != nil {
 		return User{}, err
 	}
 	hash, err := a.hash(ctx, r.Password)
 	if err != nil {
-		claimed.release(ctx)
 		return User{}, err
 	}
-	cmd := accounts.RegisterUser{UserID: id, Username: r.Username, Email: r.Email, HashedPassword: hash}
-	res, err := a.dispatchAccount(ctx, cmd, claimed, a.registrationWaits)
+	cmd.HashedPassword = hash
+	res, err := a.dispatchClaiming(ctx, id, func() any { return cmd }, claims, a.registrationWaits)
 	if err != nil {
 		return User{}, err
 	}
@@ -109,32 +112,33 @@ type UserUpdate struct {
 }
 
 // UpdateUser changes the user's details, keeping usernames and emails
-// unique. It starts from the context's current user (WithCurrentUser)
-// when that is the user with the id, else from the read model. With
-// Config.EventualAccounts, the user must show in the read model already,
-// or be the current user: a user who registered a moment ago may not be
-// found.
+// unique: exactly one of racing changes to the same value wins, the
+// others are validation errors (the value is taken). It starts from the
+// context's current user (WithCurrentUser) when that is the user with the
+// id, else from the read model. With Config.EventualAccounts, the user
+// must show in the read model already, or be the current user: a user who
+// registered a moment ago may not be found.
 func (a *App) UpdateUser(ctx context.Context, id string, u UserUpdate) (User, error) {
-	current, err := a.currentUser(ctx, id)
-	if err != nil {
+	// The user must exist: the aggregate would otherwise refuse the
+	// command with a less useful error.
+	if _, err := a.currentUser(ctx, id); err != nil {
 		return User{}, err
 	}
 	if u.Password != nil && *u.Password == "" {
 		u.Password = nil
 	}
+	cmd := accounts.UpdateUser{UserID: id, Username: u.Username, Email: u.Email, Bio: u.Bio, Image: u.Image}
 	var errs validation.Errors
-	var claims []claim
+	var claims []keyClaim
+	// The aggregate claims a key that differs from its own, which the read
+	// model may not show yet: each one given may be claimed.
 	if u.Username != nil {
 		accounts.ValidateUsername(&errs, *u.Username)
-		if key := accounts.UsernameKey(*u.Username); key != accounts.UsernameKey(current.Username) {
-			claims = append(claims, claim{"username", usernames, key})
-		}
+		claims = append(claims, keyClaim{"username", accounts.UsernameNamespace, accounts.UsernameKey(*u.Username), &cmd.UsernameClaimAt})
 	}
 	if u.Email != nil {
 		accounts.ValidateEmail(&errs, *u.Email)
-		if key := accounts.EmailKey(*u.Email); key != accounts.EmailKey(current.Email) {
-			claims = append(claims, claim{"email", emails, key})
-		}
+		claims = append(claims, keyClaim{"email", accounts.EmailNamespace, accounts.EmailKey(*u.Email), &cmd.EmailClaimAt})
 	}
 	if u.Password != nil {
 		accounts.ValidatePassword(&errs, *u.Password)
@@ -148,20 +152,18 @@ func (a *App) UpdateUser(ctx context.Context, id string, u UserUpdate) (User, er
 	if err := errs.Err(); err != nil {
 		return User{}, err
 	}
-	claimed, err := a.claim(ctx, id, claims...)
-	if err != nil {
-		return User{}, err
-	}
-	cmd := accounts.UpdateUser{UserID: id, Username: u.Username, Email: u.Email, Bio: u.Bio, Image: u.Image}
 	if u.Password != nil {
 		hash, err := a.hash(ctx, *u.Password)
 		if err != nil {
-			claimed.release(ctx)
 			return User{}, err
 		}
 		cmd.HashedPassword = &hash
 	}
-	res, err := a.dispatchAccount(ctx, cmd, claimed, a.accountWaits)
+	// New keys are claimed, and the old ones released, with the user's
+	// events: one durable commit. A key never claimed is claimed as a new
+	// stream; one released before is read and claimed again only when
+	// that is refused.
+	res, err := a.dispatchClaiming(ctx, id, func() any { return cmd }, claims, a.accountWaits)
 	if err != nil {
 		return User{}, err
 	}

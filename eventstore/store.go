@@ -133,6 +133,7 @@ type Subscriber interface {
 // ask for the smaller interface it needs.
 type Store interface {
 	Appender
+	MultiAppender
 	StreamReader
 	AllReader
 	Linker

@@ -4,7 +4,10 @@
 // A user registers with a username, an email and a password hash (the
 // aggregate never sees a plain password), and may later change each of
 // them and set a bio and an image; every change is its own event. The
-// aggregate checks the shape of its input; uniqueness of usernames and
-// emails across users is the application's job (it holds only within one
-// aggregate here), using UsernameKey and EmailKey as the unique values.
+// aggregate checks the shape of its input, and keeps usernames and emails
+// unique across users by claiming UsernameKey and EmailKey (and releasing
+// the keys given up) in the same atomic append as its events, with
+// unique.ClaimWrite and unique.ReleaseWrite stream writes; the
+// application tells it at which version each claim stream is free
+// (RegisterUser.UsernameClaimAt and the like) and answers a refused claim.
 package accounts

@@ -1,6 +1,9 @@
 package accounts
 
-import "github.com/cohort-dev/cohort/actors"
+import (
+	"github.com/cohort-dev/cohort/actors"
+	"github.com/cohort-dev/cohort/internal/unique"
+)
 
 // UserRegistered: a user registered.
 type UserRegistered struct {
@@ -8,6 +11,12 @@ type UserRegistered struct {
 	Username       string `json:"username"`
 	Email          string `json:"email"`
 	HashedPassword string `json:"hashed_password"`
+	// UsernameClaim and EmailClaim are the versions of the keys' claim
+	// streams after the registration claimed them; 0 in events stored
+	// before claims were written with the user's events (the claim
+	// streams are then at version 1).
+	UsernameClaim int64 `json:"username_claim,omitempty"`
+	EmailClaim    int64 `json:"email_claim,omitempty"`
 }
 
 // UsernameChanged: a user changed their username from Previous.
@@ -15,6 +24,10 @@ type UsernameChanged struct {
 	UserID   string `json:"user_id"`
 	Username string `json:"username"`
 	Previous string `json:"previous"`
+	// Claim is the version of the new key's claim stream after the change
+	// claimed it; 0 when the key did not change, or in events stored
+	// before claims were written with the user's events.
+	Claim int64 `json:"claim,omitempty"`
 }
 
 // UserEmailChanged: a user changed their email from Previous.
@@ -22,6 +35,8 @@ type UserEmailChanged struct {
 	UserID   string `json:"user_id"`
 	Email    string `json:"email"`
 	Previous string `json:"previous"`
+	// Claim is as UsernameChanged's.
+	Claim int64 `json:"claim,omitempty"`
 }
 
 // UserPasswordChanged: a user changed their password.
@@ -46,6 +61,7 @@ type UserImageChanged struct {
 // every event and must never change.
 func RegisterEvents(r *actors.Registry) error {
 	for _, err := range []error{
+		unique.RegisterEvents(r),
 		actors.RegisterEvent[UserRegistered](r, "accounts.UserRegistered"),
 		actors.RegisterEvent[UsernameChanged](r, "accounts.UsernameChanged"),
 		actors.RegisterEvent[UserEmailChanged](r, "accounts.UserEmailChanged"),

@@ -5,6 +5,14 @@ import (
 
 	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/aggregates/validation"
+	"github.com/cohort-dev/cohort/internal/unique"
+)
+
+// Namespaces of the unique values a user claims (see unique.ClaimWrite):
+// UsernameKey of usernames and EmailKey of emails, owned by user ids.
+const (
+	UsernameNamespace = "username"
+	EmailNamespace    = "email"
 )
 
 // AggregateType names the User aggregate; its streams are
@@ -27,7 +35,17 @@ type User struct {
 	HashedPassword string `json:"hashed_password"`
 	Bio            string `json:"bio"`
 	Image          string `json:"image"`
+	// UsernameClaim and EmailClaim are the versions at which the user
+	// holds the claim streams of its username's and email's keys; 0 for
+	// claims made before they were written with the user's events, which
+	// are at version 1 (see held).
+	UsernameClaim int64 `json:"username_claim,omitempty"`
+	EmailClaim    int64 `json:"email_claim,omitempty"`
 }
+
+// held returns the version of a claim stream the user holds, from the
+// version its events recorded.
+func held(claim int64) int64 { return max(claim, 1) }
 
 // Execute implements actors.Aggregate.
 func (u *User) Execute(cmd any) ([]any, error) {
@@ -53,7 +71,38 @@ func (u *User) register(c RegisterUser) ([]any, error) {
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
-	return []any{UserRegistered{UserID: c.UserID, Username: c.Username, Email: c.Email, HashedPassword: c.HashedPassword}}, nil
+	username, err := unique.ClaimWrite(UsernameNamespace, UsernameKey(c.Username), c.UserID, c.UsernameClaimAt)
+	if err != nil {
+		return nil, err
+	}
+	email, err := unique.ClaimWrite(EmailNamespace, EmailKey(c.Email), c.UserID, c.EmailClaimAt)
+	if err != nil {
+		return nil, err
+	}
+	return []any{
+		UserRegistered{UserID: c.UserID, Username: c.Username, Email: c.Email, HashedPassword: c.HashedPassword,
+			UsernameClaim: c.UsernameClaimAt + 1, EmailClaim: c.EmailClaimAt + 1},
+		username, email,
+	}, nil
+}
+
+// rekey returns the stream writes of a change of a unique value from
+// from to to in namespace: claim to's key at the version at, release
+// from's, which the user holds at version claim. It returns none when the
+// keys are the same.
+func (u *User) rekey(namespace string, key func(string) string, from, to string, at, claim int64) ([]any, error) {
+	if key(from) == key(to) {
+		return nil, nil
+	}
+	take, err := unique.ClaimWrite(namespace, key(to), u.ID, at)
+	if err != nil {
+		return nil, err
+	}
+	release, err := unique.ReleaseWrite(namespace, key(from), u.ID, held(claim))
+	if err != nil {
+		return nil, err
+	}
+	return []any{take, release}, nil
 }
 
 // update returns one event per field that changes, in a fixed order.
@@ -80,12 +129,28 @@ func (u *User) update(c UpdateUser) ([]any, error) {
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
-	var evs []any
+	var evs, writes []any
 	if c.Username != nil && *c.Username != u.Username {
-		evs = append(evs, UsernameChanged{UserID: u.ID, Username: *c.Username, Previous: u.Username})
+		w, err := u.rekey(UsernameNamespace, UsernameKey, u.Username, *c.Username, c.UsernameClaimAt, u.UsernameClaim)
+		if err != nil {
+			return nil, err
+		}
+		ev := UsernameChanged{UserID: u.ID, Username: *c.Username, Previous: u.Username}
+		if w != nil {
+			ev.Claim = c.UsernameClaimAt + 1
+		}
+		evs, writes = append(evs, ev), append(writes, w...)
 	}
 	if c.Email != nil && *c.Email != u.Email {
-		evs = append(evs, UserEmailChanged{UserID: u.ID, Email: *c.Email, Previous: u.Email})
+		w, err := u.rekey(EmailNamespace, EmailKey, u.Email, *c.Email, c.EmailClaimAt, u.EmailClaim)
+		if err != nil {
+			return nil, err
+		}
+		ev := UserEmailChanged{UserID: u.ID, Email: *c.Email, Previous: u.Email}
+		if w != nil {
+			ev.Claim = c.EmailClaimAt + 1
+		}
+		evs, writes = append(evs, ev), append(writes, w...)
 	}
 	if c.HashedPassword != nil && *c.HashedPassword != u.HashedPassword {
 		evs = append(evs, UserPasswordChanged{UserID: u.ID, HashedPassword: *c.HashedPassword})
@@ -96,7 +161,7 @@ func (u *User) update(c UpdateUser) ([]any, error) {
 	if c.Image != nil && *c.Image != u.Image {
 		evs = append(evs, UserImageChanged{UserID: u.ID, Image: *c.Image})
 	}
-	return evs, nil
+	return append(evs, writes...), nil
 }
 
 // Apply implements actors.Aggregate.
@@ -104,9 +169,16 @@ func (u *User) Apply(ev any) {
 	switch e := ev.(type) {
 	case UserRegistered:
 		u.ID, u.Username, u.Email, u.HashedPassword = e.UserID, e.Username, e.Email, e.HashedPassword
+		u.UsernameClaim, u.EmailClaim = e.UsernameClaim, e.EmailClaim
 	case UsernameChanged:
+		if UsernameKey(e.Username) != UsernameKey(u.Username) {
+			u.UsernameClaim = e.Claim
+		}
 		u.Username = e.Username
 	case UserEmailChanged:
+		if EmailKey(e.Email) != EmailKey(u.Email) {
+			u.EmailClaim = e.Claim
+		}
 		u.Email = e.Email
 	case UserPasswordChanged:
 		u.HashedPassword = e.HashedPassword

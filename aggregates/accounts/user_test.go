@@ -7,11 +7,30 @@ import (
 	"github.com/cohort-dev/cohort/actors/actorstest"
 	"github.com/cohort-dev/cohort/aggregates/accounts"
 	"github.com/cohort-dev/cohort/aggregates/validation"
+	"github.com/cohort-dev/cohort/internal/unique"
 )
 
 func ptr[T any](v T) *T { return &v }
 
-var registered = accounts.UserRegistered{UserID: "u1", Username: "jake", Email: "jake@jake.jake", HashedPassword: "h1"}
+var registered = accounts.UserRegistered{UserID: "u1", Username: "jake", Email: "jake@jake.jake", HashedPassword: "h1",
+	UsernameClaim: 1, EmailClaim: 1}
+
+// claimOf and releaseOf are the stream writes of u1's claims.
+func claimOf(namespace, key string, at int64) actors.StreamWrite {
+	w, err := unique.ClaimWrite(namespace, key, "u1", at)
+	if err != nil {
+		panic(err)
+	}
+	return w
+}
+
+func releaseOf(namespace, key string, at int64) actors.StreamWrite {
+	w, err := unique.ReleaseWrite(namespace, key, "u1", at)
+	if err != nil {
+		panic(err)
+	}
+	return w
+}
 
 func TestUser(t *testing.T) {
 	tests := []struct {
@@ -25,7 +44,17 @@ func TestUser(t *testing.T) {
 		{
 			name: "register",
 			when: accounts.RegisterUser{UserID: "u1", Username: "jake", Email: "jake@jake.jake", HashedPassword: "h1"},
-			then: []any{registered},
+			then: []any{registered, claimOf("username", "jake", 0), claimOf("email", "jake@jake.jake", 0)},
+		},
+		{
+			name: "register with released keys",
+			when: accounts.RegisterUser{UserID: "u1", Username: "Jake", Email: "jake@jake.jake", HashedPassword: "h1",
+				UsernameClaimAt: 4, EmailClaimAt: 2},
+			then: []any{
+				accounts.UserRegistered{UserID: "u1", Username: "Jake", Email: "jake@jake.jake", HashedPassword: "h1",
+					UsernameClaim: 5, EmailClaim: 3},
+				claimOf("username", "jake", 4), claimOf("email", "jake@jake.jake", 2),
+			},
 		},
 		{
 			name:    "register twice",
@@ -54,11 +83,38 @@ func TestUser(t *testing.T) {
 			when: accounts.UpdateUser{UserID: "u1", Username: ptr("jacob"), Email: ptr("jacob@jake.jake"),
 				HashedPassword: ptr("h2"), Bio: ptr("I work at statefarm"), Image: ptr("https://i.example/j.png")},
 			then: []any{
-				accounts.UsernameChanged{UserID: "u1", Username: "jacob", Previous: "jake"},
-				accounts.UserEmailChanged{UserID: "u1", Email: "jacob@jake.jake", Previous: "jake@jake.jake"},
+				accounts.UsernameChanged{UserID: "u1", Username: "jacob", Previous: "jake", Claim: 1},
+				accounts.UserEmailChanged{UserID: "u1", Email: "jacob@jake.jake", Previous: "jake@jake.jake", Claim: 1},
 				accounts.UserPasswordChanged{UserID: "u1", HashedPassword: "h2"},
 				accounts.UserBioChanged{UserID: "u1", Bio: "I work at statefarm"},
 				accounts.UserImageChanged{UserID: "u1", Image: "https://i.example/j.png"},
+				claimOf("username", "jacob", 0), releaseOf("username", "jake", 1),
+				claimOf("email", "jacob@jake.jake", 0), releaseOf("email", "jake@jake.jake", 1),
+			},
+		},
+		{
+			name:  "change of case claims nothing",
+			given: []any{registered},
+			when:  accounts.UpdateUser{UserID: "u1", Username: ptr("Jake")},
+			then:  []any{accounts.UsernameChanged{UserID: "u1", Username: "Jake", Previous: "jake"}},
+		},
+		{
+			name: "release at the version claimed",
+			given: []any{registered, accounts.UsernameChanged{UserID: "u1", Username: "jacob", Previous: "jake", Claim: 3},
+				accounts.UsernameChanged{UserID: "u1", Username: "Jacob", Previous: "jacob"}},
+			when: accounts.UpdateUser{UserID: "u1", Username: ptr("jake"), UsernameClaimAt: 2},
+			then: []any{
+				accounts.UsernameChanged{UserID: "u1", Username: "jake", Previous: "Jacob", Claim: 3},
+				claimOf("username", "jake", 2), releaseOf("username", "jacob", 3),
+			},
+		},
+		{
+			name:  "claims of earlier events are at version 1",
+			given: []any{accounts.UserRegistered{UserID: "u1", Username: "jake", Email: "jake@jake.jake", HashedPassword: "h1"}},
+			when:  accounts.UpdateUser{UserID: "u1", Email: ptr("j@jake.jake")},
+			then: []any{
+				accounts.UserEmailChanged{UserID: "u1", Email: "j@jake.jake", Previous: "jake@jake.jake", Claim: 1},
+				claimOf("email", "j@jake.jake", 0), releaseOf("email", "jake@jake.jake", 1),
 			},
 		},
 		{
@@ -69,9 +125,10 @@ func TestUser(t *testing.T) {
 		},
 		{
 			name:  "username follows earlier changes",
-			given: []any{registered, accounts.UsernameChanged{UserID: "u1", Username: "jacob", Previous: "jake"}},
-			when:  accounts.UpdateUser{UserID: "u1", Username: ptr("jake")},
-			then:  []any{accounts.UsernameChanged{UserID: "u1", Username: "jake", Previous: "jacob"}},
+			given: []any{registered, accounts.UsernameChanged{UserID: "u1", Username: "jacob", Previous: "jake", Claim: 1}},
+			when:  accounts.UpdateUser{UserID: "u1", Username: ptr("jake"), UsernameClaimAt: 2},
+			then: []any{accounts.UsernameChanged{UserID: "u1", Username: "jake", Previous: "jacob", Claim: 3},
+				claimOf("username", "jake", 2), releaseOf("username", "jacob", 1)},
 		},
 		{
 			name:      "update to blank username",

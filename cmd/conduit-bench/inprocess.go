@@ -141,7 +141,8 @@ func (r *appRun) register(ctx context.Context, i int) (string, error) {
 }
 
 // rename changes the username of user id: through UpdateUser, or as the
-// command it dispatches, without the uniqueness claims.
+// command it dispatches, which claims the new name as never claimed (the
+// benchmark's names are new) and releases the old one in its append.
 func (r *appRun) rename(ctx context.Context, id, name string) error {
 	if r.hasher == nil {
 		_, err := r.app.UpdateUser(ctx, id, conduit.UserUpdate{Username: &name})

@@ -171,31 +171,63 @@ func (s *Store) Append(ctx context.Context, id string, expected eventstore.Expec
 	if err := eventstore.ValidateAppend(id, expected, events); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if err := s.check(ctx); err != nil {
+	res, err := s.appendStreams(ctx, []eventstore.StreamAppend{{Stream: id, Expected: expected, Events: events}})
+	if err != nil {
 		return eventstore.AppendResult{}, err
+	}
+	return res[0], nil
+}
+
+// AppendStreams implements [eventstore.MultiAppender].
+func (s *Store) AppendStreams(ctx context.Context, parts []eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
+	if err := eventstore.ValidateAppendStreams(parts); err != nil {
+		return nil, err
+	}
+	return s.appendStreams(ctx, parts)
+}
+
+// appendStreams writes validated parts, all or nothing.
+func (s *Store) appendStreams(ctx context.Context, parts []eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
 	}
 	db := s.db
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	st, err := db.writable(id, expected)
-	if err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	for _, e := range events {
-		if _, dup := db.byID[e.ID]; dup {
-			return eventstore.AppendResult{}, fmt.Errorf("memory: event %s: %w", e.ID, eventstore.ErrDuplicateEvent)
+	sts := make([]*stream, len(parts))
+	for i, p := range parts {
+		st, err := db.writable(p.Stream, p.Expected)
+		if err != nil {
+			return nil, err
+		}
+		sts[i] = st
+		for _, e := range p.Events {
+			if _, dup := db.byID[e.ID]; dup {
+				return nil, fmt.Errorf("memory: event %s: %w", e.ID, eventstore.ErrDuplicateEvent)
+			}
 		}
 	}
 	if err := ctx.Err(); err != nil { // last chance to give up: nothing is written yet
-		return eventstore.AppendResult{}, err
+		return nil, err
 	}
-
 	t := now()
+	res := make([]eventstore.AppendResult, len(parts))
+	for i, p := range parts {
+		res[i] = db.write(sts[i], p, t)
+	}
+	db.notify()
+	return res, nil
+}
+
+// write appends a part's events to st, creating the stream when st is
+// nil. The caller holds db.mu for writing and has checked the part.
+func (db *storage) write(st *stream, p eventstore.StreamAppend, t time.Time) eventstore.AppendResult {
+	id := p.Stream
 	if st == nil {
 		st = db.create(id, t)
 	}
 	res := eventstore.AppendResult{FirstPosition: db.lastPos + 1}
-	for _, e := range events {
+	for _, e := range p.Events {
 		db.lastPos++
 		st.version++
 		ev := &event{rec: eventstore.RecordedEvent{
@@ -227,8 +259,7 @@ func (s *Store) Append(ctx context.Context, id string, expected eventstore.Expec
 	}
 	res.Version = st.version
 	res.LastPosition = db.lastPos
-	db.notify()
-	return res, nil
+	return res
 }
 
 // Link implements [eventstore.Linker].

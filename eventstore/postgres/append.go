@@ -22,11 +22,13 @@ const commitTimeout = 30 * time.Second
 // maxBatchAppends bounds the appends in one group-commit transaction.
 const maxBatchAppends = 1_000
 
-// appendRequest is one Append waiting for a committer.
+// appendRequest is one Append or AppendStreams waiting for a committer.
 type appendRequest struct {
-	stream   string
-	expected eventstore.ExpectedVersion
-	events   []eventstore.EventData // ids filled in
+	// parts are written all or nothing, to distinct streams; event ids
+	// are filled in.
+	parts []eventstore.StreamAppend
+	// events counts the parts' events.
+	events int
 	// state moves from queued to claimed (by a committer about to write
 	// it) or to abandoned (by a caller whose context ended first), once.
 	state  atomic.Int32
@@ -40,7 +42,7 @@ const (
 )
 
 type appendResponse struct {
-	res eventstore.AppendResult
+	res []eventstore.AppendResult // one per part
 	err error
 }
 
@@ -52,24 +54,54 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err := eventstore.ValidateAppend(stream, expected, events); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	evs := make([]eventstore.EventData, len(events))
-	for i, e := range events {
-		if e.ID == uuid.Nil {
-			// Version 7 ids grow with time, which keeps the event id index
-			// append-mostly.
-			id, err := uuid.NewV7()
-			if err != nil {
-				return eventstore.AppendResult{}, fmt.Errorf("postgres: event id: %w", err)
-			}
-			e.ID = id
-		}
-		evs[i] = e
+	res, err := s.appendParts(ctx, []eventstore.StreamAppend{{Stream: stream, Expected: expected, Events: events}})
+	if err != nil {
+		return eventstore.AppendResult{}, err
 	}
-	req := &appendRequest{stream: stream, expected: expected, events: evs, result: make(chan appendResponse, 1)}
+	return res[0], nil
+}
+
+// AppendStreams implements eventstore.MultiAppender. The parts are written
+// by group commit, in one transaction with other callers' appends, and
+// succeed or fail together.
+func (s *Store) AppendStreams(ctx context.Context, parts []eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
+	if err := eventstore.ValidateAppendStreams(parts); err != nil {
+		return nil, err
+	}
+	return s.appendParts(ctx, parts)
+}
+
+// appendParts queues validated parts for a committer and waits for the
+// outcome. A context done already writes nothing: queued, the append
+// could be claimed by a committer before its caller saw the context
+// done.
+func (s *Store) appendParts(ctx context.Context, parts []eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	req := &appendRequest{parts: make([]eventstore.StreamAppend, len(parts)), result: make(chan appendResponse, 1)}
+	for i, p := range parts {
+		evs := make([]eventstore.EventData, len(p.Events))
+		for j, e := range p.Events {
+			if e.ID == uuid.Nil {
+				// Version 7 ids grow with time, which keeps the event id
+				// index append-mostly.
+				id, err := uuid.NewV7()
+				if err != nil {
+					return nil, fmt.Errorf("postgres: event id: %w", err)
+				}
+				e.ID = id
+			}
+			evs[j] = e
+		}
+		p.Events = evs
+		req.parts[i] = p
+		req.events += len(evs)
+	}
 	s.appenders.enter()
 	defer s.appenders.leave()
 	if err := s.gate.put(ctx, s.appends, req); err != nil {
-		return eventstore.AppendResult{}, err
+		return nil, err
 	}
 	// Queued, it is answered: by a committer, or by Close, which fails
 	// what the committers left.
@@ -79,7 +111,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	case <-ctx.Done():
 		if req.state.CompareAndSwap(requestQueued, requestAbandoned) {
 			// No committer took it: it will never be written.
-			return eventstore.AppendResult{}, ctx.Err()
+			return nil, ctx.Err()
 		}
 		// Its transaction is under way: report how it ended, so that
 		// nothing lands after Append has returned.
@@ -178,13 +210,13 @@ func (s *Store) drainOnce() bool {
 // and each append waits for two commits instead of one.
 func (s *Store) collect(first *appendRequest) []*appendRequest {
 	batch := []*appendRequest{first}
-	n := len(first.events)
+	n := first.events
 	full := func() bool { return n >= s.cfg.MaxBatchEvents || len(batch) >= maxBatchAppends }
 	for !full() {
 		select {
 		case r := <-s.appends:
 			batch = append(batch, r)
-			n += len(r.events)
+			n += r.events
 			continue
 		default:
 		}
@@ -200,7 +232,7 @@ func (s *Store) collect(first *appendRequest) []*appendRequest {
 		select {
 		case r := <-s.appends:
 			batch = append(batch, r)
-			n += len(r.events)
+			n += r.events
 		case <-linger.C:
 			return batch
 		}
@@ -307,7 +339,7 @@ func (s *Store) writeGroup(ctx context.Context, group []*appendRequest) []append
 	if s.cfg.Tracer != nil {
 		events := 0
 		for _, r := range group {
-			events += len(r.events)
+			events += r.events
 		}
 		s.cfg.Tracer.BatchCommitted(len(group), events, time.Since(start), err)
 	}
@@ -329,53 +361,77 @@ func (s *Store) writeGroup(ctx context.Context, group []*appendRequest) []append
 	return resps
 }
 
-// splitRepeats keeps the first append of each stream in first, the others
-// (which must see the first's outcome) in rest, in order.
+// splitRepeats keeps in first the appends none of whose streams an
+// earlier append of the batch writes, the others (which must see the
+// earlier ones' outcome) in rest, in order. A request put off puts off
+// every later one that shares one of its streams, so that each stream's
+// appends are written in the order they were queued.
 func splitRepeats(batch []*appendRequest) (first, rest []*appendRequest) {
 	seen := make(map[string]bool, len(batch))
 	for _, r := range batch {
-		if seen[r.stream] {
+		repeat := false
+		for _, p := range r.parts {
+			repeat = repeat || seen[p.Stream]
+			seen[p.Stream] = true
+		}
+		if repeat {
 			rest = append(rest, r)
 			continue
 		}
-		seen[r.stream] = true
 		first = append(first, r)
 	}
 	return first, rest
 }
 
-// appendBatch runs append_batch for appends to distinct streams.
+// appendBatch runs append_batch for appends to distinct streams; each
+// request's parts are one group, written or refused together.
 func (s *Store) appendBatch(ctx context.Context, batch []*appendRequest) ([]appendResponse, error) {
-	n, events := len(batch), 0
+	n, events := 0, 0
 	for _, r := range batch {
-		events += len(r.events)
+		n += len(r.parts)
+		events += r.events
 	}
-	streams := make([]string, n)
-	expected := make([]int64, n)
-	counts := make([]int32, n)
+	streams := make([]string, 0, n)
+	expected := make([]int64, 0, n)
+	counts := make([]int32, 0, n)
+	groups := make([]int32, 0, n)
 	idx := make([]int32, 0, events)
 	ord := make([]int32, 0, events)
 	cols := newEventArrays(events)
-	for i, r := range batch {
-		streams[i], expected[i], counts[i] = r.stream, int64(r.expected), int32(len(r.events))
-		for j, e := range r.events {
-			idx = append(idx, int32(i+1))
-			ord = append(ord, int32(j+1))
-			cols.add(e)
+	type at struct{ req, part int }
+	byStream := make(map[string]at, n)
+	for g, r := range batch {
+		for k, p := range r.parts {
+			streams = append(streams, p.Stream)
+			expected = append(expected, int64(p.Expected))
+			counts = append(counts, int32(len(p.Events)))
+			groups = append(groups, int32(g+1))
+			byStream[p.Stream] = at{g, k}
+			for j, e := range p.Events {
+				idx = append(idx, int32(len(streams)))
+				ord = append(ord, int32(j+1))
+				cols.add(e)
+			}
 		}
 	}
-	rows, err := s.pool.Query(ctx, s.q.appendBatch, streams, expected, counts, idx, ord,
+	rows, err := s.pool.Query(ctx, s.q.appendBatch, streams, expected, counts, groups, idx, ord,
 		cols.ids, cols.types, cols.data, cols.meta, cols.causation, cols.correlation)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	byStream := make(map[string]int, n)
-	for i, st := range streams {
-		byStream[st] = i
+	resps := make([]appendResponse, len(batch))
+	for i, r := range batch {
+		resps[i].res = make([]eventstore.AppendResult, len(r.parts))
 	}
-	resps := make([]appendResponse, n)
-	seen := make([]bool, n)
+	seen := make(map[string]bool, n)
+	undone := make([]bool, len(batch))
+	// failed is the first part that failed of each request, in the
+	// request's order: it speaks for the request.
+	failed := make([]int, len(batch))
+	for i, r := range batch {
+		failed[i] = len(r.parts)
+	}
 	for rows.Next() {
 		var stream string
 		var status int16
@@ -384,26 +440,46 @@ func (s *Store) appendBatch(ctx context.Context, batch []*appendRequest) ([]appe
 		if err := rows.Scan(&stream, &status, &version, &first, &last); err != nil {
 			return nil, err
 		}
-		i, ok := byStream[stream]
-		if !ok {
+		a, ok := byStream[stream]
+		if !ok || seen[stream] {
 			return nil, fmt.Errorf("postgres: append_batch returned unknown stream %q", stream)
 		}
-		seen[i] = true
-		resps[i] = appendResponse{
-			res: eventstore.AppendResult{Version: version, FirstPosition: first.Int64, LastPosition: last.Int64},
-			err: statusError(status, stream, batch[i].expected, version),
+		seen[stream] = true
+		resp := &resps[a.req]
+		switch status {
+		case statusUndone:
+			undone[a.req] = true
+		case 0:
+			resp.res[a.part] = eventstore.AppendResult{Version: version, FirstPosition: first.Int64, LastPosition: last.Int64}
+		default:
+			if a.part < failed[a.req] {
+				failed[a.req] = a.part
+				resp.err = statusError(status, stream, batch[a.req].parts[a.part].Expected, version)
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	for i, ok := range seen {
-		if !ok {
-			return nil, fmt.Errorf("postgres: append_batch returned nothing for stream %q", streams[i])
+	for _, st := range streams {
+		if !seen[st] {
+			return nil, fmt.Errorf("postgres: append_batch returned nothing for stream %q", st)
+		}
+	}
+	for i := range resps {
+		switch {
+		case resps[i].err != nil:
+			resps[i].res = nil
+		case undone[i]:
+			return nil, fmt.Errorf("postgres: append_batch undid a group none of whose appends failed")
 		}
 	}
 	return resps, nil
 }
+
+// statusUndone is append_batch's status of an append that passed its own
+// check but was not written because another append of its group failed.
+const statusUndone = 7
 
 // eventArrays holds events as the column arrays the SQL functions take.
 type eventArrays struct {
@@ -478,13 +554,18 @@ func isStatementError(err error) bool {
 }
 
 // appendError maps a failed transaction's error. When the request was
-// alone in its transaction, statement errors are its own.
+// alone in its transaction, statement errors are its own. A duplicate
+// event of a multi-stream append names no stream: the error does not say
+// which stream's event it was.
 func (s *Store) appendError(r *appendRequest, err error, alone bool) error {
 	var pgErr *pgconn.PgError
 	if alone && errors.As(err, &pgErr) {
 		switch {
 		case pgErr.Code == "23505" && (pgErr.ConstraintName == "events_event_id" || pgErr.ConstraintName == "links_stream_position"):
-			return &eventstore.StreamError{Stream: r.stream, Err: eventstore.ErrDuplicateEvent}
+			if len(r.parts) > 1 {
+				return fmt.Errorf("postgres: append to %d streams: %w", len(r.parts), eventstore.ErrDuplicateEvent)
+			}
+			return &eventstore.StreamError{Stream: r.parts[0].Stream, Err: eventstore.ErrDuplicateEvent}
 		case pgErr.Code[:2] == "22":
 			return &eventstore.InvalidArgumentError{Arg: "events", Reason: pgErr.Message}
 		}

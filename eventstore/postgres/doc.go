@@ -31,6 +31,9 @@
 // Appends are queued to committers that write every queued append in one
 // transaction (one round trip, one fsync). Each append keeps its own
 // expected-version check and outcome: a conflict fails that append alone.
+// A multi-stream append (AppendStreams) is one group in that transaction:
+// its streams are written or refused together, and whichever way it goes,
+// the other appends of the transaction are not affected.
 //
 // # Live delivery
 //

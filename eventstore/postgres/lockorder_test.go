@@ -102,7 +102,7 @@ func testLockOrder(t *testing.T, existing []string) {
 	go func() {
 		o := outcome{status: map[string]int16{}}
 		rows, err := batchConn.Query(ctx, `SELECT stream_id, status FROM cohort.append_batch(
-			'{a-x,b-y}', '{0,-1}', '{1,1}', '{1,2}', '{1,1}', $1, '{t,t}', '{"{}","{}"}',
+			'{a-x,b-y}', '{0,-1}', '{1,1}', '{1,2}', '{1,2}', '{1,1}', $1, '{t,t}', '{"{}","{}"}',
 			'{NULL,NULL}', '{NULL,NULL}', '{NULL,NULL}')`, []uuid.UUID{uuid.New(), uuid.New()})
 		if err == nil {
 			var stream string

@@ -306,7 +306,7 @@ SELECT st.deleted, sn.source_version, sn.source_type, sn.schema_version, sn.data
 		schema:         s,
 		snapshotStream: snapshotStream,
 		appendBatch: f(`SELECT stream_id, status, version, first_position, last_position
-			FROM %s.append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`),
+			FROM %s.append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`),
 		link:          f(`SELECT status, version FROM %s.link_events($1, $2, $3)`),
 		deleteStream:  f(`SELECT status, version FROM %s.delete_stream($1, $2, $3)`),
 		readStreamFwd: readStream(">=", "ASC"),

@@ -47,6 +47,13 @@ var groups = []struct {
 		{"CancelledContext", testAppendCancelled},
 		{"RacingClose", testAppendRacingClose},
 	}},
+	{"AppendStreams", []test{
+		{"RoundTrip", testAppendStreamsRoundTrip},
+		{"AllOrNothing", testAppendStreamsAllOrNothing},
+		{"MixedWithOthers", testAppendStreamsMixed},
+		{"Race", testAppendStreamsRace},
+		{"InvalidArgument", testAppendStreamsInvalid},
+	}},
 	{"InvalidArgument", []test{
 		{"Rejected", testInvalidArgument},
 	}},

@@ -217,11 +217,15 @@ type ClaimReport struct {
 	// Missing lists values in use that their owner does not hold a claim
 	// on: another user could take them. Always a fault.
 	Missing []string
-	// Orphaned counts claims on values their owner does not use: left by
-	// a write whose outcome Conduit could not know (a crash or an outage
-	// between the claim and the command), kept because the command might
-	// have taken effect. The value stays taken.
+	// Orphaned counts slug claims on values their owner does not use:
+	// left by a write whose outcome Conduit could not know (a crash or an
+	// outage between the claim and the command), kept because the command
+	// might have taken effect. The value stays taken.
 	Orphaned int
+	// OrphanedAccounts lists username and email claims on values their
+	// owner does not use. Always a fault: those claims are written in the
+	// same commit as the user's events that take and give up the values.
+	OrphanedAccounts []string
 }
 
 // Claims checks every username, email and slug in use against the claims.
@@ -229,8 +233,13 @@ func (c Checker) Claims(ctx context.Context) (ClaimReport, error) {
 	var r ClaimReport
 	type key struct{ namespace, value string }
 	held := map[key]string{}
+	// A claim is held while its stream's last event is a unique.Claimed;
+	// a unique.Released after it frees the value.
 	rows, err := c.DB.Query(ctx, c.sql(`SELECT data->>'namespace', data->>'value', data->>'owner'
-		FROM {es}.events WHERE type = 'unique.Claimed'`))
+		FROM (SELECT DISTINCT ON (stream_id) type, data FROM {es}.events
+		       WHERE type IN ('unique.Claimed', 'unique.Released')
+		       ORDER BY stream_id, stream_version DESC) last
+		WHERE type = 'unique.Claimed'`))
 	if err != nil {
 		return r, fmt.Errorf("faulttest: claims: %w", err)
 	}
@@ -273,10 +282,15 @@ func (c Checker) Claims(ctx context.Context) (ClaimReport, error) {
 	}
 	slices.Sort(r.Missing)
 	for k, owner := range held {
-		if used[k] != owner {
+		switch {
+		case used[k] == owner:
+		case k.namespace == "slug":
 			r.Orphaned++
+		default:
+			r.OrphanedAccounts = append(r.OrphanedAccounts, fmt.Sprintf("%s %q is claimed by %s, who does not use it", k.namespace, k.value, owner))
 		}
 	}
+	slices.Sort(r.OrphanedAccounts)
 	return r, nil
 }
 

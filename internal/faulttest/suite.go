@@ -123,6 +123,7 @@ type Result struct {
 // OK reports whether the run found nothing wrong.
 func (r *Result) OK() bool {
 	return r.Verify.OK() && len(r.Streams.Problems) == 0 && len(r.Invariants) == 0 && len(r.Claims.Missing) == 0 &&
+		len(r.Claims.OrphanedAccounts) == 0 &&
 		len(r.RebuildDiff) == 0 && r.Races == 0 && len(r.Problems) == 0
 }
 
@@ -573,8 +574,8 @@ func (r *Result) Summary() string {
 	fmt.Fprintf(&b, "  streams checked:                %d (%d events), with gaps or duplicates: %d\n",
 		r.Streams.Streams, r.Streams.Events, len(r.Streams.Problems))
 	fmt.Fprintf(&b, "  invariant violations:           %d\n", len(r.Invariants))
-	fmt.Fprintf(&b, "  unique claims:                  %d held, %d values in use unclaimed, %d orphaned (writes of unknown outcome)\n",
-		r.Claims.Claims, len(r.Claims.Missing), r.Claims.Orphaned)
+	fmt.Fprintf(&b, "  unique claims:                  %d held, %d values in use unclaimed, %d slugs orphaned (writes of unknown outcome), %d usernames and emails orphaned\n",
+		r.Claims.Claims, len(r.Claims.Missing), r.Claims.Orphaned, len(r.Claims.OrphanedAccounts))
 	fmt.Fprintf(&b, "  read model rows vs rebuild:     %d rows, %d differences\n", r.ReadModelRows, len(r.RebuildDiff))
 	fmt.Fprintf(&b, "  data races in the server:       %d\n", r.Races)
 	fmt.Fprintf(&b, "  after SIGKILL, restart → serving:         p50 %v, max %v\n",
@@ -590,7 +591,7 @@ func (r *Result) Summary() string {
 		items []string
 	}{
 		{"lost", r.Verify.Lost}, {"inconsistent", r.Verify.Inconsistent}, {"stream", r.Streams.Problems},
-		{"invariant", r.Invariants}, {"unclaimed", r.Claims.Missing}, {"rebuild", r.RebuildDiff}, {"problem", r.Problems},
+		{"invariant", r.Invariants}, {"unclaimed", r.Claims.Missing}, {"orphaned", r.Claims.OrphanedAccounts}, {"rebuild", r.RebuildDiff}, {"problem", r.Problems},
 	} {
 		for i, s := range list.items {
 			if i == 20 {

@@ -51,13 +51,6 @@ func (e *TakenError) Error() string {
 // Unwrap returns ErrTaken.
 func (e *TakenError) Unwrap() error { return ErrTaken }
 
-// claimed is the data of a claim's event.
-type claimed struct {
-	Namespace string `json:"namespace"`
-	Value     string `json:"value"`
-	Owner     string `json:"owner"`
-}
-
 // Claims claims and releases unique values in a store. It holds no state
 // of its own and is safe for concurrent use.
 type Claims struct {
@@ -77,14 +70,17 @@ func (c *Claims) Claim(ctx context.Context, namespace, value, owner string) (cre
 	if err != nil {
 		return false, err
 	}
-	data, err := json.Marshal(claimed{Namespace: namespace, Value: value, Owner: owner})
+	data, err := json.Marshal(Claimed{Namespace: namespace, Value: value, Owner: owner})
 	if err != nil {
 		return false, fmt.Errorf("unique: encode claim: %w", err)
 	}
-	// A claim released between our failed append and our read of its
-	// owner is tried again, a few times.
+	// A value is free when its stream does not exist, or ends with a
+	// Released (see ReleaseWrite): then it is claimed at that version. A
+	// claim released between our failed append and our read of its owner
+	// is tried again, a few times.
+	at := eventstore.NoStream
 	for range 3 {
-		_, err = c.store.Append(ctx, stream, eventstore.NoStream, []eventstore.EventData{{
+		_, err = c.store.Append(ctx, stream, at, []eventstore.EventData{{
 			ID:   uuid.Must(uuid.NewV7()),
 			Type: ClaimedEvent,
 			Data: data,
@@ -95,38 +91,47 @@ func (c *Claims) Claim(ctx context.Context, namespace, value, owner string) (cre
 		if !errors.Is(err, eventstore.ErrVersionConflict) {
 			return false, fmt.Errorf("unique: claim %s: %w", namespace, err)
 		}
-		holder, err := c.owner(ctx, stream)
+		st, err := c.state(ctx, stream)
 		switch {
-		case errors.Is(err, ErrNotClaimed):
-			continue
 		case err != nil:
 			return false, err
-		case holder == owner:
+		case st.Owner == "":
+			at = eventstore.Exact(st.Version)
+			continue
+		case st.Owner == owner:
 			return false, nil
 		}
-		return false, &TakenError{Namespace: namespace, Value: value, Owner: holder}
+		return false, &TakenError{Namespace: namespace, Value: value, Owner: st.Owner}
 	}
 	return false, &TakenError{Namespace: namespace, Value: value}
 }
 
-// Release frees value in namespace if owner holds it; releasing a value
-// that is free or held by another owner does nothing.
+// Release frees value in namespace if owner holds it, by removing its
+// claim's stream; releasing a value that is free or held by another owner
+// does nothing.
 func (c *Claims) Release(ctx context.Context, namespace, value, owner string) error {
+	return c.release(ctx, namespace, value, owner, 0)
+}
+
+// ReleaseAt is Release of a claim only while its stream is at version at.
+func (c *Claims) ReleaseAt(ctx context.Context, namespace, value, owner string, at int64) error {
+	return c.release(ctx, namespace, value, owner, at)
+}
+
+// release releases a claim owner holds at version at (0: any version).
+func (c *Claims) release(ctx context.Context, namespace, value, owner string, at int64) error {
 	stream, err := streamID(namespace, value)
 	if err != nil {
 		return err
 	}
-	recs, err := c.store.ReadStream(ctx, stream, eventstore.ReadOptions{Count: 1})
-	if errors.Is(err, eventstore.ErrStreamNotFound) || errors.Is(err, eventstore.ErrStreamDeleted) {
-		return nil
-	}
+	st, err := c.state(ctx, stream)
 	if err != nil {
 		return fmt.Errorf("unique: release %s: %w", namespace, err)
 	}
-	if len(recs) == 0 || decodeOwner(recs[0]) != owner {
+	if st.Owner != owner || (at != 0 && st.Version != at) {
 		return nil
 	}
-	err = c.store.DeleteStream(ctx, stream, eventstore.Exact(recs[0].StreamVersion), eventstore.HardDelete)
+	err = c.store.DeleteStream(ctx, stream, eventstore.Exact(st.Version), eventstore.HardDelete)
 	if err != nil && !errors.Is(err, eventstore.ErrStreamNotFound) {
 		return fmt.Errorf("unique: release %s: %w", namespace, err)
 	}
@@ -143,18 +148,18 @@ func (c *Claims) Owner(ctx context.Context, namespace, value string) (string, er
 }
 
 func (c *Claims) owner(ctx context.Context, stream string) (string, error) {
-	recs, err := c.store.ReadStream(ctx, stream, eventstore.ReadOptions{Count: 1})
-	if errors.Is(err, eventstore.ErrStreamNotFound) || errors.Is(err, eventstore.ErrStreamDeleted) || (err == nil && len(recs) == 0) {
+	st, err := c.state(ctx, stream)
+	if err != nil {
+		return "", err
+	}
+	if st.Owner == "" {
 		return "", ErrNotClaimed
 	}
-	if err != nil {
-		return "", fmt.Errorf("unique: read claim: %w", err)
-	}
-	return decodeOwner(recs[0]), nil
+	return st.Owner, nil
 }
 
 func decodeOwner(rec eventstore.RecordedEvent) string {
-	var d claimed
+	var d Claimed
 	if json.Unmarshal(rec.Data, &d) != nil {
 		return ""
 	}
