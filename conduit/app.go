@@ -68,6 +68,10 @@ type Config struct {
 	// rests on claims, not on the read model. The other use cases stay
 	// strongly consistent.
 	EventualAccounts bool
+	// RebuildPoll is how often the application looks for requested online
+	// rebuilds of the projections it runs (see App.RebuildOnline); default
+	// a second, negative never.
+	RebuildPoll time.Duration
 }
 
 // DefaultMaxHashes is Config.MaxHashes by default: 32 per GOMAXPROCS. A
@@ -110,6 +114,9 @@ func (c Config) withDefaults() Config {
 	if c.DispatchTimeout == 0 {
 		c.DispatchTimeout = 10 * time.Second
 	}
+	if c.RebuildPoll == 0 {
+		c.RebuildPoll = time.Second
+	}
 	return c
 }
 
@@ -142,6 +149,7 @@ type App struct {
 	// What registrations and other account writes wait for (see
 	// waitsForRegistration), among the handlers this application runs.
 	registrationWaits, accountWaits []string
+	rebuilds                        rebuilds // online rebuilds on request
 }
 
 // ClaimsHandler names the handler that releases article slugs (and the
@@ -277,10 +285,19 @@ func (a *App) ProjectionNames() []string {
 
 // Start starts the runtime: aggregates, the workflow, the projectors and
 // the claims handler, which catch up from their checkpoints.
-func (a *App) Start(ctx context.Context) error { return a.runtime.Start(ctx) }
+// It then takes requests for online rebuilds, and requests one for each
+// projection whose declared version differs from its stored one.
+func (a *App) Start(ctx context.Context) error {
+	if err := a.runtime.Start(ctx); err != nil {
+		return err
+	}
+	return a.startRebuilds(ctx)
+}
 
-// Close stops the runtime gracefully within ctx, then the event store.
+// Close stops the runtime gracefully within ctx, then the event store. An
+// online rebuild under way is abandoned before its switch.
 func (a *App) Close(ctx context.Context) error {
+	a.stopRebuilds()
 	return errors.Join(a.runtime.Close(ctx), a.store.Close())
 }
 

@@ -324,50 +324,55 @@ func TestRebuild(t *testing.T) {
 	if _, err := app.UpdateUser(ctx, jake.ID, conduit.UserUpdate{Username: new("jacob")}); err != nil {
 		t.Fatal(err)
 	}
-	dump := func() string {
-		var s string
-		err := db.QueryRow(ctx, `SELECT concat_ws('|',
-			(SELECT string_agg(concat_ws(',', id, username, email, bio, created_at, updated_at), ';' ORDER BY id) FROM conduit.users),
-			(SELECT string_agg(concat_ws(',', id, username), ';' ORDER BY id) FROM conduit.authors),
-			(SELECT string_agg(concat_ws(',', id, seq, slug, favorites_count, tag_list, created_at), ';' ORDER BY id) FROM conduit.articles),
-			(SELECT string_agg(concat_ws(',', name, article_count), ';' ORDER BY name) FROM conduit.tags),
-			(SELECT string_agg(concat_ws(',', follower_id, article_id), ';' ORDER BY article_id) FROM conduit.feed),
-			(SELECT string_agg(concat_ws(',', id, body), ';' ORDER BY id) FROM conduit.comments))`).Scan(&s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	// The author's rename comes from the workflow, after the command
-	// returned: wait until the workflow has seen every event, then every
-	// projection every event, the workflow's commands' included.
-	caughtUp := func(app *conduit.App) {
-		t.Helper()
-		for _, names := range [][]string{{processmanagers.AuthorFromUserName}, app.ProjectionNames()} {
-			var last int64
-			if err := db.QueryRow(ctx, "SELECT max(position) FROM cohort.events").Scan(&last); err != nil {
-				t.Fatal(err)
-			}
-			for _, name := range names {
-				if err := app.Runtime().WaitFor(ctx, name, last); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-	}
-	caughtUp(app)
-	before := dump()
+	caughtUp(t, db, app)
+	before := dumpReadModel(t, db)
 	if err := app.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
 
 	rebuilt := conduittest.Start(t, db, func(a *conduit.App) error { return a.Rebuild(ctx) })
-	caughtUp(rebuilt)
-	if after := dump(); after != before {
+	caughtUp(t, db, rebuilt)
+	if after := dumpReadModel(t, db); after != before {
 		t.Fatalf("rebuilt read model differs:\n got %s\nwant %s", after, before)
 	}
 	if _, err := rebuilt.Profile(ctx, "", "jacob"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// dumpReadModel returns the read model's rows as text, for comparing.
+func dumpReadModel(t *testing.T, db *pgxpool.Pool) string {
+	t.Helper()
+	var s string
+	err := db.QueryRow(context.Background(), `SELECT concat_ws('|',
+		(SELECT string_agg(concat_ws(',', id, username, email, bio, created_at, updated_at), ';' ORDER BY id) FROM conduit.users),
+		(SELECT string_agg(concat_ws(',', id, username), ';' ORDER BY id) FROM conduit.authors),
+		(SELECT string_agg(concat_ws(',', id, seq, slug, favorites_count, tag_list, created_at), ';' ORDER BY id) FROM conduit.articles),
+		(SELECT string_agg(concat_ws(',', name, article_count), ';' ORDER BY name) FROM conduit.tags),
+		(SELECT string_agg(concat_ws(',', follower_id, article_id), ';' ORDER BY article_id) FROM conduit.feed),
+		(SELECT string_agg(concat_ws(',', id, body), ';' ORDER BY id) FROM conduit.comments))`).Scan(&s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// caughtUp waits until the workflow has seen every event, then every
+// projection every event, the workflow's commands' included. (The
+// author's rename comes from the workflow, after the command returned.)
+func caughtUp(t *testing.T, db *pgxpool.Pool, app *conduit.App) {
+	t.Helper()
+	ctx := context.Background()
+	for _, names := range [][]string{{processmanagers.AuthorFromUserName}, app.ProjectionNames()} {
+		var last int64
+		if err := db.QueryRow(ctx, "SELECT max(position) FROM cohort.events").Scan(&last); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range names {
+			if err := app.Runtime().WaitFor(ctx, name, last); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
 

@@ -80,7 +80,14 @@ func NewBlogProjection(schema string) *BlogProjection {
 }
 
 // Name implements Projection.
-func (*BlogProjection) Name() string { return "blog" }
+func (*BlogProjection) Name() string { return BlogName }
+
+// BlogName is the name of the blog projection.
+const BlogName = "blog"
+
+// Version implements Versioned: change it with the projection's code so
+// that the stored generation is rebuilt at start-up.
+func (*BlogProjection) Version() int64 { return 1 }
 
 // Tables implements Projection.
 func (*BlogProjection) Tables() []string {

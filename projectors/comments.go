@@ -26,7 +26,14 @@ func NewCommentsProjection(schema string) *CommentsProjection {
 }
 
 // Name implements Projection.
-func (*CommentsProjection) Name() string { return "comments" }
+func (*CommentsProjection) Name() string { return CommentsName }
+
+// CommentsName is the name of the comments projection.
+const CommentsName = "comments"
+
+// Version implements Versioned: change it with the projection's code so
+// that the stored generation is rebuilt at start-up.
+func (*CommentsProjection) Version() int64 { return 1 }
 
 // Tables implements Projection.
 func (*CommentsProjection) Tables() []string { return []string{"comments"} }

@@ -13,4 +13,11 @@
 //
 // Rebuild empties a projector's tables and resets it so that it projects
 // every event again from the origin the next time the application starts.
+// RebuildOnline rebuilds one while it serves (blue/green): the next
+// generation of its tables is filled from the origin in a schema of its
+// own, then takes the serving tables' place in one transaction. The
+// projections table records each projection's serving generation, its
+// declared version (Versioned; Register reports those stored with another
+// version) and a rebuild requested by an operator (RequestRebuild,
+// TakeRebuildRequests; the cohort command sets it with SQL).
 package projectors

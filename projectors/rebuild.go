@@ -19,8 +19,9 @@ func handlerSubscription(name string) string { return "handler:" + name }
 // Rebuild resets projections so that they project every event again from
 // the origin the next time the application starts: for each, it deletes
 // the handler's subscription, then empties its tables and resets its
-// checkpoint in one transaction. Run it while no application runs the
-// projections.
+// checkpoint in one transaction, and records the projection's declared
+// version. Run it while no application runs the projections (see
+// RebuildOnline for a rebuild while they serve).
 //
 // The order makes an interrupted rebuild harmless: with the subscription
 // gone and the tables intact, the projector replays from the origin and
@@ -48,7 +49,14 @@ func Rebuild(ctx context.Context, db *pgxpool.Pool, subs eventstore.Subscriber, 
 			if _, err := tx.Exec(ctx, "DELETE FROM "+q+".projection_checkpoints WHERE name = $1", p.Name()); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, "TRUNCATE "+tables)
+			if _, err := tx.Exec(ctx, "TRUNCATE "+tables); err != nil {
+				return err
+			}
+			// The tables will hold what this code projects: record its
+			// version, so that the start does not rebuild them again.
+			_, err := tx.Exec(ctx, "INSERT INTO "+q+`.projections (name, version) VALUES ($1, $2)
+				ON CONFLICT (name) DO UPDATE SET version = excluded.version, updated_at = clock_timestamp()`,
+				p.Name(), versionOf(p))
 			return err
 		})
 		if err != nil {

@@ -36,6 +36,10 @@ func (*UsersProjection) Name() string { return UsersName }
 // UsersName is the name of the users projection.
 const UsersName = "users"
 
+// Version implements Versioned: change it with the projection's code so
+// that the stored generation is rebuilt at start-up.
+func (*UsersProjection) Version() int64 { return 1 }
+
 // Tables implements Projection.
 func (*UsersProjection) Tables() []string { return []string{"users"} }
 

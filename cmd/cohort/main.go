@@ -1,10 +1,11 @@
 // Command cohort operates a Cohort event store in PostgreSQL: migrate its
 // schema, list streams and show their events, list persistent
-// subscriptions with their lag, and reset the store.
+// subscriptions with their lag, reset the store, list the projections of
+// a read model and rebuild one online.
 //
 // Usage:
 //
-//	cohort [-database-url URL] [-schema NAME] <command> [arguments]
+//	cohort [-database-url URL] [-schema NAME] [-read-schema NAME] <command> [arguments]
 //
 // The database comes from -database-url or DATABASE_URL.
 package main
@@ -35,7 +36,7 @@ const (
 	exitUsage = 2
 )
 
-const usage = `Usage: cohort [-database-url URL] [-schema NAME] <command> [arguments]
+const usage = `Usage: cohort [-database-url URL] [-schema NAME] [-read-schema NAME] <command> [arguments]
 
 Commands:
   migrate                      create or upgrade the event store's schema
@@ -45,8 +46,12 @@ Commands:
                                show a stream's events with their metadata
   subscriptions                list persistent subscriptions, their checkpoint and lag
   reset -yes                   delete every stream, snapshot and subscription, then migrate
+  projections                  list the read model's projections: generation, version, position, lag
+  rebuild [-wait=false] NAME   ask the serving process to rebuild a projection online, and
+                               follow it to the switch with a progress line and an ETA
 
-The database comes from -database-url or the DATABASE_URL environment variable.
+The database comes from -database-url or the DATABASE_URL environment variable;
+-read-schema names the read model's schema (default conduit).
 `
 
 // errUsage marks a command line that cannot be run.
@@ -65,6 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
 	dbURL := fs.String("database-url", os.Getenv("DATABASE_URL"), "PostgreSQL connection string")
 	schema := fs.String("schema", postgres.DefaultSchema, "schema of the event store")
+	readSchema := fs.String("read-schema", "conduit", "schema of the read model (projections)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -83,6 +89,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"stream":        showStream,
 		"subscriptions": listSubscriptions,
 		"reset":         reset,
+		"projections":   listProjections,
+		"rebuild":       requestRebuild,
 	}
 	f, ok := commands[cmd]
 	if !ok {
@@ -95,7 +103,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	defer pool.Close()
-	e := &env{pool: pool, schema: *schema, stdout: stdout, stderr: stderr}
+	e := &env{pool: pool, schema: *schema, readSchema: *readSchema, stdout: stdout, stderr: stderr}
 	defer e.close()
 	switch err := f(ctx, e, cmdArgs); {
 	case errors.Is(err, errUsage):
@@ -110,11 +118,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // env is what commands share.
 type env struct {
-	pool   *pgxpool.Pool
-	schema string
-	store  *postgres.Store
-	stdout io.Writer
-	stderr io.Writer
+	pool       *pgxpool.Pool
+	schema     string
+	readSchema string // the read model's, for projections
+	store      *postgres.Store
+	stdout     io.Writer
+	stderr     io.Writer
 }
 
 // open opens the store once.

@@ -6,12 +6,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cohort-dev/cohort/conduit/conduittest"
 	"github.com/cohort-dev/cohort/eventstore"
 	"github.com/cohort-dev/cohort/eventstore/postgres"
 	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	conduittest.RegisterTemplate()
+	pgtest.Main(m)
+}
 
 func cohort(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()

@@ -682,6 +682,17 @@ func (m *Main) rebuild(ctx context.Context, accountEvents int) (PhaseResult, err
 	res.Rebuild = &Rebuild{Projection: "users", Events: accountEvents, AllEvents: int(head), Time: shown.Sub(run.started)}
 	res.Notes = append(res.Notes, fmt.Sprintf("the users projection applies its %s account events while reading $all up to position %s, "+
 		"past every other event of the database (the author workflow's, the uniqueness claims').", thousands(accountEvents), thousands(int(head))))
+	// The same rebuild online, while the application serves the projection.
+	bar = m.progress.start("6b rebuild the users projection online", int(head))
+	online := time.Now()
+	_, err = run.app.RebuildOnline(ctx, "users", func(p projectors.Progress) { bar.n.Store(p.Position) })
+	bar.finish()
+	if err != nil {
+		return res, err
+	}
+	res.Rebuild.Online = time.Since(online)
+	res.Notes = append(res.Notes, fmt.Sprintf("online (a new generation filled while serving, then switched to): %s, %.2f× the offline time.",
+		human(res.Rebuild.Online), res.Rebuild.Online.Seconds()/res.Rebuild.Time.Seconds()))
 	return res, nil
 }
 

@@ -118,7 +118,7 @@ func TestSmoke(t *testing.T) {
 	}
 	checkLag(t, phaseOf(t, r, PhaseRenameCold), "users", "blog")
 	rb := phaseOf(t, r, PhaseRebuild).Rebuild
-	if rb == nil || rb.Events != 250 || rb.Time <= 0 || rb.AllEvents < rb.Events {
+	if rb == nil || rb.Events != 250 || rb.Time <= 0 || rb.Online <= 0 || rb.AllEvents < rb.Events {
 		t.Errorf("rebuild: %+v", rb)
 	}
 	if len(r.Ceiling) != 3 || r.Ceiling[0].PerSecond <= 0 || r.Ceiling[2].Rows != 200 {

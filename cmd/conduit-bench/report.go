@@ -144,6 +144,10 @@ type Rebuild struct {
 	// Time from the application's start until the projection reached the
 	// last event.
 	Time time.Duration `json:"time_ns"`
+	// Online is the time of an online rebuild of the same projection
+	// afterwards (App.RebuildOnline: a new generation filled while the
+	// application serves, then switched to).
+	Online time.Duration `json:"online_time_ns,omitempty"`
 }
 
 // Ceiling is a raw pgx insert rate on the same server.

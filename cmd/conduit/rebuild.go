@@ -26,7 +26,8 @@ Rebuilds projections of the read model from the first event: empties their
 tables, replays every event into them with a progress bar on stderr, and
 prints a summary. Without PROJECTION, rebuilds them all (users, blog,
 comments). Stop the serving Conduit first; DATABASE_URL selects an
-external database as for serving.
+external database as for serving. To rebuild while Conduit serves, run
+"cohort rebuild NAME" instead: the serving process takes the request.
 `
 
 // RebuildSummary is what a rebuild did.
