@@ -123,7 +123,7 @@ func TestHandlerSubscriptionReset(t *testing.T) {
 		must(t, app.Close(context.Background()))
 		must(t, store.DeleteSubscription(context.Background(), actors.HandlerSubscription("replayed")))
 		var second recorder
-		app = run(&second)
+		run(&second)
 		eventually(t, patience, "the handler replays from the origin", func() bool { return second.len() == 3 })
 	})
 }

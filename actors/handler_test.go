@@ -77,19 +77,18 @@ func TestHandlerCheckpoint(t *testing.T) {
 					must(t, app.RegisterHandler(actors.HandlerConfig{Name: "h", Handler: slow, Concurrency: concurrency}))
 					return actorstest.Start(t, app)
 				}
-				var last int64
 				for round := range 3 {
 					app := run()
 					// Some events are still on their way when Close comes.
 					for i := range 10 {
-						last = dispatch(t, app, OpenAccount{ID: fmt.Sprintf("r%d-a%d", round, i)}).Position
+						dispatch(t, app, OpenAccount{ID: fmt.Sprintf("r%d-a%d", round, i)})
 					}
 					must(t, app.Close(context.Background()))
 				}
 				app := run()
 				// A new event shows the progress made before the restart (see
 				// TestWaitForAfterIdleRestart).
-				last = dispatch(t, app, OpenAccount{ID: "final"}).Position
+				last := dispatch(t, app, OpenAccount{ID: "final"}).Position
 				waitFor(t, app, "h", last)
 				for pos, n := range rec.positions() {
 					if n != 1 {

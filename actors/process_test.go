@@ -404,14 +404,13 @@ func TestProcessManagerShutdown(t *testing.T) {
 		var handled sync.Map // position -> count
 		cfg := actors.ProcessManagerConfig{Name: "tally", Interested: tallyInterest,
 			New: func() actors.ProcessManager { return &countingTally{handled: &handled} }}
-		var last int64
 		for round := range 3 {
 			app := actorstest.Start(t, newTransfers(t, store, cfg))
 			for i := range 3 {
 				id := fmt.Sprintf("r%d-a%d", round, i)
 				open(t, app, id)
 				for range 4 {
-					last = dispatch(t, app, Deposit{ID: id, Amount: 1}).Position
+					dispatch(t, app, Deposit{ID: id, Amount: 1})
 				}
 			}
 			must(t, app.Close(context.Background()))
@@ -420,7 +419,7 @@ func TestProcessManagerShutdown(t *testing.T) {
 		// A new event shows the progress made before the restart (see
 		// TestWaitForAfterIdleRestart).
 		open(t, app, "final")
-		last = dispatch(t, app, Deposit{ID: "final", Amount: 1}).Position
+		last := dispatch(t, app, Deposit{ID: "final", Amount: 1}).Position
 		waitFor(t, app, "tally", last)
 		n := 0
 		handled.Range(func(k, v any) bool {

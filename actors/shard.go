@@ -112,7 +112,6 @@ type shard struct {
 	children map[string]*child // by aggregate id
 	byPID    map[string]*child // by child PID id
 	lru      *list.List        // live, not stopping; front is most recent
-	props    *actor.Props
 }
 
 type child struct {

@@ -91,13 +91,6 @@ func (t *tracker) snapshot(name string) progress {
 	return progress{position: p.position, at: p.at, halted: p.halted}
 }
 
-// position returns how far name has processed.
-func (t *tracker) position(name string) int64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.get(name).position
-}
-
 // remoteGrace is how long a wait relies on progress in this process alone
 // before it also polls the stored checkpoint, and remotePoll how often it
 // polls then, when the store does not push progress. When it does,

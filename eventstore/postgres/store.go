@@ -125,12 +125,11 @@ type Store struct {
 	notifier  *notifier
 	locks     *lockManager
 
-	stop     context.CancelFunc
-	wg       sync.WaitGroup
-	mu       sync.Mutex
-	closed   bool
-	subs     map[*subscription]struct{}
-	doneOnce sync.Once
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	closed bool
+	subs   map[*subscription]struct{}
 }
 
 var _ eventstore.Store = (*Store)(nil)
