@@ -137,6 +137,7 @@ type route struct {
 	identity  func(any) string
 	creating  bool
 	defaults  []DispatchOption // see Defaults
+	lifespan  Lifespan         // see RouteLifespan
 }
 
 // RouteOption configures a route.
@@ -220,6 +221,9 @@ func Route[C any](a *App, aggregate string, identity func(C) string, opts ...Rou
 	r := route{aggregate: aggregate, identity: func(c any) string { return identity(c.(C)) }}
 	for _, o := range opts {
 		o(&r)
+	}
+	if k := a.aggregates[aggregate]; r.lifespan != nil {
+		k.typ.Lifespan = withRouteLifespan(k.typ.Lifespan, t, r.lifespan)
 	}
 	a.routes[t] = r
 	return nil

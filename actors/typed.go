@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Applier is the state of an aggregate defined with Define: it evolves by
@@ -81,6 +82,9 @@ func Handle[A Applier, C any](d *Definition[A], identity func(C) string, decide 
 	r := route{aggregate: d.typ.Name, identity: func(c any) string { return identity(c.(C)) }}
 	for _, o := range opts {
 		o(&r)
+	}
+	if r.lifespan != nil {
+		d.typ.Lifespan = withRouteLifespan(d.typ.Lifespan, t, r.lifespan)
 	}
 	d.routes[t] = r
 	d.decide[t] = func(a A, c any) ([]any, error) { return decide(a, c.(C)) }
@@ -186,6 +190,55 @@ func (a *App) Register(defs ...AggregateDefinition) error {
 // options, which override them.
 func Defaults(opts ...DispatchOption) RouteOption {
 	return func(r *route) { r.defaults = append(r.defaults, opts...) }
+}
+
+// RouteLifespan gives a route a lifespan of its own: after a command of
+// the route's type, l decides how long the aggregate stays in memory
+// instead of AggregateType.Lifespan (Commanded's router's lifespan
+// option).
+func RouteLifespan(l Lifespan) RouteOption {
+	return func(r *route) { r.lifespan = l }
+}
+
+// routeLifespans is an aggregate type's Lifespan when some of its routes
+// have their own: AggregateType.lifespan asks forCommand which applies.
+type routeLifespans struct {
+	base      Lifespan // the aggregate type's own; nil keeps forever
+	byCommand map[reflect.Type]Lifespan
+}
+
+// withRouteLifespan returns base with l for commands of type cmd.
+func withRouteLifespan(base Lifespan, cmd reflect.Type, l Lifespan) Lifespan {
+	r, ok := base.(*routeLifespans)
+	if !ok {
+		r = &routeLifespans{base: base, byCommand: make(map[reflect.Type]Lifespan)}
+	}
+	r.byCommand[cmd] = l
+	return r
+}
+
+// forCommand returns the lifespan that decides after cmd.
+func (r *routeLifespans) forCommand(cmd any) Lifespan {
+	if l, ok := r.byCommand[reflect.TypeOf(cmd)]; ok {
+		return l
+	}
+	if r.base == nil {
+		return IdleLifespan(Forever)
+	}
+	return r.base
+}
+
+// AfterEvent implements Lifespan with the aggregate type's own lifespan.
+func (r *routeLifespans) AfterEvent(ev any) time.Duration { return r.forCommand(nil).AfterEvent(ev) }
+
+// AfterCommand implements Lifespan.
+func (r *routeLifespans) AfterCommand(cmd any) time.Duration {
+	return r.forCommand(cmd).AfterCommand(cmd)
+}
+
+// AfterError implements Lifespan with the aggregate type's own lifespan.
+func (r *routeLifespans) AfterError(err error) time.Duration {
+	return r.forCommand(nil).AfterError(err)
 }
 
 // defined is a defined aggregate's instance as the aggregate actor runs

@@ -205,3 +205,45 @@ func TestRegistryEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestRouteLifespan: a route's lifespan decides after the commands of its
+// type, the aggregate type's (here forever) after the others.
+func TestRouteLifespan(t *testing.T) {
+	d := actors.Define[*tCounter](actors.AggregateType{Name: "counter", Lifespan: actors.IdleLifespan(actors.Forever)}, tAdded{}, tResets{})
+	actors.Handle(d, func(c tAdd) string { return c.ID }, (*tCounter).add)
+	actors.Handle(d, func(c tReset) string { return c.ID }, (*tCounter).reset,
+		actors.RouteLifespan(actors.IdleLifespan(actors.StopNow)))
+	app := newTypedApp(t)
+	must(t, app.Register(d))
+	ctx := context.Background()
+	must(t, app.Start(ctx))
+	defer app.Close(ctx)
+
+	_, err := app.Dispatch(ctx, tAdd{ID: "a", N: 1})
+	must(t, err)
+	time.Sleep(30 * time.Millisecond)
+	if n := actors.LiveAggregates(app); n != 1 {
+		t.Fatalf("%d live aggregates after tAdd, want 1", n)
+	}
+	_, err = app.Dispatch(ctx, tReset{ID: "a"})
+	must(t, err)
+	eventually(t, patience, "the aggregate stops after tReset", func() bool { return actors.LiveAggregates(app) == 0 })
+
+	// Route takes the option too.
+	app = newTypedApp(t)
+	must(t, app.RegisterAggregate(actors.AggregateType{Name: "account", New: newAccount}))
+	must(t, actors.Route(app, "account", func(c OpenAccount) string { return c.ID }, actors.RouteLifespan(actors.IdleLifespan(actors.StopNow))))
+	must(t, actors.Route(app, "account", func(c Deposit) string { return c.ID }))
+	registerBankEvents(t, app.Registry())
+	must(t, app.Start(ctx))
+	defer app.Close(ctx)
+	_, err = app.Dispatch(ctx, OpenAccount{ID: "a"})
+	must(t, err)
+	eventually(t, patience, "the account stops after OpenAccount", func() bool { return actors.LiveAggregates(app) == 0 })
+	_, err = app.Dispatch(ctx, Deposit{ID: "a", Amount: 1})
+	must(t, err)
+	time.Sleep(30 * time.Millisecond)
+	if n := actors.LiveAggregates(app); n != 1 {
+		t.Fatalf("%d live aggregates after Deposit, want 1", n)
+	}
+}
