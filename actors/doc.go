@@ -10,7 +10,8 @@
 //	users := actors.Define[*User](actors.AggregateType{Name: "user"}, UserRegistered{}, EmailChanged{})
 //	actors.Handle(users, func(c RegisterUser) string { return c.UserID }, (*User).Register, actors.Creating())
 //	actors.Handle(users, func(c ChangeEmail) string { return c.UserID }, (*User).ChangeEmail,
-//		actors.Defaults(actors.WithConsistency(actors.Strong)))
+//		actors.Defaults(actors.WithConsistency(actors.Strong), actors.WithTimeout(2*time.Second)),
+//		actors.RouteLifespan(actors.IdleLifespan(time.Minute)))
 //
 //	app, err := actors.New(actors.Config{Store: store})
 //	...
