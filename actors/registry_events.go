@@ -41,6 +41,7 @@ func (r *Registry) canRegister(events []any) error {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	var errs []error
+	batch := make(map[string]reflect.Type) // names this call would take
 	for _, ev := range events {
 		t := reflect.TypeOf(ev)
 		switch {
@@ -54,9 +55,11 @@ func (r *Registry) canRegister(events []any) error {
 		if _, ok := r.names[t]; ok {
 			continue
 		}
-		if _, taken := r.decoders[t.String()]; taken {
+		_, taken := r.decoders[t.String()]
+		if other, ok := batch[t.String()]; taken || ok && other != t {
 			errs = append(errs, fmt.Errorf("actors: event name %q already taken", t.String()))
 		}
+		batch[t.String()] = t
 	}
 	return errors.Join(errs...)
 }

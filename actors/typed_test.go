@@ -197,8 +197,9 @@ func TestRegistryEvents(t *testing.T) {
 		t.Fatalf("decoded %#v", ev)
 	}
 	for what, err := range map[string]error{
-		"nil":       r.Events(nil),
-		"a pointer": r.Events(&tAdded{}),
+		"nil":                   r.Events(nil),
+		"a pointer":             r.Events(&tAdded{}),
+		"two types of one name": r.Events(sameName1(), sameName2()),
 	} {
 		if err == nil {
 			t.Errorf("%s registered", what)
@@ -246,4 +247,16 @@ func TestRouteLifespan(t *testing.T) {
 	if n := actors.LiveAggregates(app); n != 1 {
 		t.Fatalf("%d live aggregates after Deposit, want 1", n)
 	}
+}
+
+// sameName1 and sameName2 return values of two types named alike
+// (actors_test.ev).
+func sameName1() any {
+	type ev struct{ A int }
+	return ev{}
+}
+
+func sameName2() any {
+	type ev struct{ B int }
+	return ev{}
 }
