@@ -25,8 +25,8 @@ type Applier interface {
 //
 //	accounts := actors.Define[*Account](actors.AggregateType{Name: "account"},
 //		AccountOpened{}, MoneyDeposited{})
-//	actors.Handle(accounts, OpenAccount.id, (*Account).Open, actors.Creating())
-//	actors.Handle(accounts, DepositMoney.id, (*Account).Deposit)
+//	actors.Handle(accounts, func(c OpenAccount) string { return c.AccountID }, (*Account).open, actors.Creating())
+//	actors.Handle(accounts, func(c DepositMoney) string { return c.AccountID }, (*Account).deposit)
 //	err := app.Register(accounts)
 //
 // A command type is bound to its aggregate type at compile time: Handle
