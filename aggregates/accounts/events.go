@@ -42,12 +42,20 @@ type UserImageChanged struct {
 	Image  string `json:"image"`
 }
 
-// events are the context's events. They are stored under their type's
-// name (accounts.UserRegistered, ...), which must never change.
-var events = []any{
-	UserRegistered{}, UsernameChanged{}, UserEmailChanged{},
-	UserPasswordChanged{}, UserBioChanged{}, UserImageChanged{},
+// RegisterEvents names the context's events in r. The names are stored with
+// every event and must never change.
+func RegisterEvents(r *actors.Registry) error {
+	for _, err := range []error{
+		actors.RegisterEvent[UserRegistered](r, "accounts.UserRegistered"),
+		actors.RegisterEvent[UsernameChanged](r, "accounts.UsernameChanged"),
+		actors.RegisterEvent[UserEmailChanged](r, "accounts.UserEmailChanged"),
+		actors.RegisterEvent[UserPasswordChanged](r, "accounts.UserPasswordChanged"),
+		actors.RegisterEvent[UserBioChanged](r, "accounts.UserBioChanged"),
+		actors.RegisterEvent[UserImageChanged](r, "accounts.UserImageChanged"),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
-
-// RegisterEvents names the context's events in r.
-func RegisterEvents(r *actors.Registry) error { return r.Events(events...) }

@@ -3,6 +3,7 @@ package accounts
 import (
 	"errors"
 
+	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/aggregates/validation"
 )
 
@@ -26,6 +27,17 @@ type User struct {
 	HashedPassword string `json:"hashed_password"`
 	Bio            string `json:"bio"`
 	Image          string `json:"image"`
+}
+
+// Execute implements actors.Aggregate.
+func (u *User) Execute(cmd any) ([]any, error) {
+	switch c := cmd.(type) {
+	case RegisterUser:
+		return u.register(c)
+	case UpdateUser:
+		return u.update(c)
+	}
+	return nil, &actors.UnregisteredCommandError{Type: commandName(cmd)}
 }
 
 func (u *User) register(c RegisterUser) ([]any, error) {

@@ -88,7 +88,7 @@ func TestUser(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := actorstest.Defined(t, accounts.Users()).Given(tt.given...).When(tt.when)
+			c := actorstest.Aggregate(t, func() *accounts.User { return &accounts.User{} }).Given(tt.given...).When(tt.when)
 			switch {
 			case tt.wantErr != nil:
 				c.ThenError(tt.wantErr)
