@@ -113,14 +113,18 @@ func (t AggregateType) withDefaults() AggregateType {
 
 // lifespan returns the duration for an outcome.
 func (t AggregateType) lifespan(cmd any, events []any, err error) time.Duration {
-	if t.Lifespan == nil {
+	l := t.Lifespan
+	if r, ok := l.(*routeLifespans); ok {
+		l = r.forCommand(cmd)
+	}
+	if l == nil {
 		return Forever
 	}
 	switch {
 	case err != nil:
-		return t.Lifespan.AfterError(err)
+		return l.AfterError(err)
 	case len(events) > 0:
-		return t.Lifespan.AfterEvent(events[len(events)-1])
+		return l.AfterEvent(events[len(events)-1])
 	}
-	return t.Lifespan.AfterCommand(cmd)
+	return l.AfterCommand(cmd)
 }

@@ -270,7 +270,7 @@ func (a *aggregateActor) withState(cmd *Command, r Result) (Result, error) {
 	if err == nil {
 		c := a.k.typ.New()
 		if err = json.Unmarshal(data, c); err == nil {
-			r.State = c
+			r.State = stateOf(c)
 			return r, nil
 		}
 	}

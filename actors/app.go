@@ -137,6 +137,8 @@ type route struct {
 	aggregate string
 	identity  func(any) string
 	creating  bool
+	defaults  []DispatchOption // see Defaults
+	lifespan  Lifespan         // see RouteLifespan
 }
 
 // RouteOption configures a route.
@@ -221,6 +223,9 @@ func Route[C any](a *App, aggregate string, identity func(C) string, opts ...Rou
 	for _, o := range opts {
 		o(&r)
 	}
+	if k := a.aggregates[aggregate]; r.lifespan != nil {
+		k.typ.Lifespan = withRouteLifespan(k.typ.Lifespan, t, r.lifespan)
+	}
 	a.routes[t] = r
 	return nil
 }
@@ -293,12 +298,15 @@ func (a *App) dispatchInternal(ctx context.Context, payload any, opts ...Dispatc
 
 func (a *App) dispatchCommand(ctx context.Context, payload any, opts []DispatchOption) (res Result, err error) {
 	cmd := &Command{Payload: payload, ExpectedVersion: NoExpectedVersion, Timeout: a.cfg.DispatchTimeout}
-	for _, o := range opts {
-		o(cmd)
-	}
 	r, ok := a.routes[reflect.TypeOf(payload)]
 	if !ok {
 		return Result{}, &UnregisteredCommandError{Type: fmt.Sprintf("%T", payload)}
+	}
+	for _, o := range r.defaults {
+		o(cmd)
+	}
+	for _, o := range opts {
+		o(cmd)
 	}
 	cmd.AggregateType, cmd.creating = r.aggregate, r.creating
 	if cmd.AggregateID = r.identity(payload); cmd.AggregateID == "" {

@@ -2,17 +2,37 @@
 // command router, aggregates, event handlers and process managers — on
 // protoactor-go actors over an event store.
 //
-// Commands and events are plain structs. Register event types with a
-// Registry (RegisterEvent), aggregate types with App.RegisterAggregate, and
-// route each command type to an aggregate type with Route, giving a
-// function that returns the aggregate's id:
+// Commands and events are plain structs. Define an aggregate type by its
+// state (which applies events), the events it declares, and for each
+// command type the function that decides it and the function that returns
+// the id of the instance it goes to; then register the definition:
 //
-//	app, _ := actors.New(actors.Config{Store: store})
-//	actors.MustRegisterEvent[UserRegistered](app.Registry(), "accounts.UserRegistered")
-//	app.RegisterAggregate(actors.AggregateType{Name: "user", New: func() actors.Aggregate { return &User{} }})
-//	actors.Route(app, "user", func(c RegisterUser) string { return c.UserID })
-//	app.Start(ctx)
-//	res, err := app.Dispatch(ctx, RegisterUser{...}, actors.WithConsistency(actors.Strong))
+//	users := actors.Define[*User](actors.AggregateType{Name: "user"}, UserRegistered{}, EmailChanged{})
+//	actors.Handle(users, func(c RegisterUser) string { return c.UserID }, (*User).Register, actors.Creating())
+//	actors.Handle(users, func(c ChangeEmail) string { return c.UserID }, (*User).ChangeEmail,
+//		actors.Defaults(actors.WithConsistency(actors.Strong), actors.WithTimeout(2*time.Second)),
+//		actors.RouteLifespan(actors.IdleLifespan(time.Minute)))
+//
+//	app, err := actors.New(actors.Config{Store: store})
+//	...
+//	if err := app.Register(users); err != nil { ... } // every wiring mistake, joined
+//	if err := app.Start(ctx); err != nil { ... }
+//	res, err := app.Dispatch(ctx, RegisterUser{...})
+//
+// Handle binds a command type to its aggregate's state type at compile
+// time and panics on a mistake within one definition (a command handled
+// twice), as http.ServeMux does; App.Register checks a definition against
+// everything registered (aggregate names, routed commands, event names)
+// and registers nothing when it fails. Events are registered by value
+// under their type's name (Registry.Events). An event an aggregate
+// returns that nobody registered fails that dispatch with an
+// *UnregisteredEventError, appending nothing: declare each aggregate's
+// events in Define so that they are registered before Start.
+//
+// The untyped registrations remain: RegisterEvent names an event type by
+// hand, App.RegisterAggregate registers an Aggregate (whose Execute
+// decides every command routed to it), and Route routes a command type to
+// an aggregate type by name.
 //
 // # How a command flows
 //

@@ -47,33 +47,38 @@ func (b *Book) Apply(ev any) {
 	}
 }
 
-// Register events, an aggregate type, routes and a strongly consistent
-// handler; start; dispatch.
+// Register events, an aggregate type whose Execute decides every command
+// routed to it, routes and a strongly consistent handler; start; dispatch.
+// ExampleDefine binds each command to a function of its own instead.
 func Example() {
 	ctx := context.Background()
 	app, err := actors.New(actors.Config{Store: memory.New()})
 	if err != nil {
 		panic(err)
 	}
-	actors.MustRegisterEvent[BookBorrowed](app.Registry(), "library.BookBorrowed")
-	actors.MustRegisterEvent[BookReturned](app.Registry(), "library.BookReturned")
-	app.RegisterAggregate(actors.AggregateType{Name: "book", New: func() actors.Aggregate { return &Book{} }})
-	actors.Route(app, "book", func(c BorrowBook) string { return c.BookID })
-	actors.Route(app, "book", func(c ReturnBook) string { return c.BookID })
 	// A read model in memory, updated by a handler. It is empty whenever
 	// the process starts, so its handler is transient: it sees the whole
 	// history on every start instead of resuming after a stored checkpoint.
 	loans := map[string]string{}
-	app.RegisterHandler(actors.HandlerConfig{Name: "loans", Consistency: actors.Strong, Transient: true,
-		Handler: actors.HandlerFunc(func(_ context.Context, ev actors.Event) error {
-			switch e := ev.Payload.(type) {
-			case BookBorrowed:
-				loans[e.BookID] = e.Member
-			case BookReturned:
-				delete(loans, e.BookID)
-			}
-			return nil
-		})})
+	err = errors.Join(
+		app.Registry().Events(BookBorrowed{}, BookReturned{}), // named actors_test.BookBorrowed, ...
+		app.RegisterAggregate(actors.AggregateType{Name: "book", New: func() actors.Aggregate { return &Book{} }}),
+		actors.Route(app, "book", func(c BorrowBook) string { return c.BookID }),
+		actors.Route(app, "book", func(c ReturnBook) string { return c.BookID }),
+		app.RegisterHandler(actors.HandlerConfig{Name: "loans", Consistency: actors.Strong, Transient: true,
+			Handler: actors.HandlerFunc(func(_ context.Context, ev actors.Event) error {
+				switch e := ev.Payload.(type) {
+				case BookBorrowed:
+					loans[e.BookID] = e.Member
+				case BookReturned:
+					delete(loans, e.BookID)
+				}
+				return nil
+			})}),
+	)
+	if err != nil {
+		panic(err)
+	}
 	if err := app.Start(ctx); err != nil {
 		panic(err)
 	}
@@ -90,7 +95,7 @@ func Example() {
 	// Output:
 	// book-dune 1 <nil> map[dune:ann]
 	// true true
-	// library.BookReturned {BookID:dune}
+	// actors_test.BookReturned {BookID:dune}
 }
 
 // A command id makes a dispatch idempotent.

@@ -17,21 +17,31 @@ import (
 //		When(ChangeUsername{...}).
 //		Then(UsernameChanged{...})
 //
-// A is the aggregate's type, as its constructor returns it; State returns
-// it so.
-type AggregateCase[A actors.Aggregate] struct {
-	tb     testing.TB
-	agg    A
-	events []any
-	err    error
-	ran    bool
+// A is the aggregate's type, as its constructor returns it (or the state
+// type of an actors.Definition); State returns it so.
+type AggregateCase[A actors.Applier] struct {
+	tb      testing.TB
+	agg     A
+	execute func(A, any) ([]any, error)
+	events  []any
+	err     error
+	ran     bool
 }
 
 // Aggregate starts a case on a new instance, made by newAggregate (a
 // func() *User as well as a func() actors.Aggregate).
 func Aggregate[A actors.Aggregate](tb testing.TB, newAggregate func() A) *AggregateCase[A] {
 	tb.Helper()
-	return &AggregateCase[A]{tb: tb, agg: newAggregate()}
+	return &AggregateCase[A]{tb: tb, agg: newAggregate(),
+		execute: func(a A, cmd any) ([]any, error) { return a.Execute(cmd) }}
+}
+
+// Defined starts a case on a new instance of an aggregate defined with
+// actors.Define: When decides with the functions actors.Handle bound, as
+// the application does, and State returns the definition's state type.
+func Defined[A actors.Applier](tb testing.TB, d *actors.Definition[A]) *AggregateCase[A] {
+	tb.Helper()
+	return &AggregateCase[A]{tb: tb, agg: d.New(), execute: d.Execute}
 }
 
 // Given applies past events.
@@ -47,7 +57,7 @@ func (c *AggregateCase[A]) Given(events ...any) *AggregateCase[A] {
 // When can be chained.
 func (c *AggregateCase[A]) When(cmd any) *AggregateCase[A] {
 	c.tb.Helper()
-	c.events, c.err = c.agg.Execute(cmd)
+	c.events, c.err = c.execute(c.agg, cmd)
 	c.ran = true
 	if c.err == nil {
 		for _, e := range c.events {

@@ -2,7 +2,8 @@ package bank
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/cohort-dev/cohort/actors"
 )
 
 // Commands to an account. Amounts are in cents.
@@ -51,37 +52,50 @@ var (
 	ErrInsufficientFunds = errors.New("bank: insufficient funds")
 )
 
-// Account is the account aggregate: it decides on commands against its
-// balance.
+// Account is the account aggregate's state: whether it is open, and its
+// balance. It only applies events; the functions Accounts binds to each
+// command decide them.
 type Account struct {
 	Open    bool
 	Balance int64
 }
 
-// Execute decides on a command: it returns the events the command causes or
+// Accounts defines the account aggregate: its events, and for each
+// command the function that decides it and the account it goes to (the
+// stream is account-<AccountID>).
+func Accounts() *actors.Definition[*Account] {
+	accounts := actors.Define[*Account](actors.AggregateType{Name: "account"},
+		AccountOpened{}, MoneyDeposited{}, MoneyWithdrawn{})
+	actors.Handle(accounts, func(c OpenAccount) string { return c.AccountID }, (*Account).open, actors.Creating())
+	actors.Handle(accounts, func(c DepositMoney) string { return c.AccountID }, (*Account).deposit)
+	actors.Handle(accounts, func(c WithdrawMoney) string { return c.AccountID }, (*Account).withdraw)
+	return accounts
+}
+
+// open decides OpenAccount: it returns the events the command causes or
 // the reason it is refused, and does not change the account.
-func (a *Account) Execute(cmd any) ([]any, error) {
-	switch c := cmd.(type) {
-	case OpenAccount:
-		if a.Open {
-			return nil, ErrAccountExists
-		}
-		return []any{AccountOpened(c)}, nil
-	case DepositMoney:
-		if err := a.canMove(c.Amount); err != nil {
-			return nil, err
-		}
-		return []any{MoneyDeposited(c)}, nil
-	case WithdrawMoney:
-		if err := a.canMove(c.Amount); err != nil {
-			return nil, err
-		}
-		if c.Amount > a.Balance {
-			return nil, ErrInsufficientFunds
-		}
-		return []any{MoneyWithdrawn(c)}, nil
+func (a *Account) open(c OpenAccount) ([]any, error) {
+	if a.Open {
+		return nil, ErrAccountExists
 	}
-	return nil, fmt.Errorf("bank: account: unknown command %T", cmd)
+	return []any{AccountOpened(c)}, nil
+}
+
+func (a *Account) deposit(c DepositMoney) ([]any, error) {
+	if err := a.canMove(c.Amount); err != nil {
+		return nil, err
+	}
+	return []any{MoneyDeposited(c)}, nil
+}
+
+func (a *Account) withdraw(c WithdrawMoney) ([]any, error) {
+	if err := a.canMove(c.Amount); err != nil {
+		return nil, err
+	}
+	if c.Amount > a.Balance {
+		return nil, ErrInsufficientFunds
+	}
+	return []any{MoneyWithdrawn(c)}, nil
 }
 
 // canMove checks what deposits and withdrawals have in common.

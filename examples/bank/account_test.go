@@ -3,12 +3,9 @@ package bank_test
 import (
 	"testing"
 
-	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/actors/actorstest"
 	"github.com/cohort-dev/cohort/examples/bank"
 )
-
-func newAccount() actors.Aggregate { return &bank.Account{} }
 
 func TestAccount(t *testing.T) {
 	opened := bank.AccountOpened{AccountID: "a", Owner: "Ann"}
@@ -34,7 +31,7 @@ func TestAccount(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := actorstest.Aggregate(t, newAccount).Given(tt.given...).When(tt.when)
+			c := actorstest.Defined(t, bank.Accounts()).Given(tt.given...).When(tt.when)
 			if tt.err != nil {
 				c.ThenError(tt.err)
 			} else {
@@ -45,11 +42,11 @@ func TestAccount(t *testing.T) {
 }
 
 func TestAccountBalance(t *testing.T) {
-	c := actorstest.Aggregate(t, newAccount).
+	c := actorstest.Defined(t, bank.Accounts()).
 		When(bank.OpenAccount{AccountID: "a"}).
 		When(bank.DepositMoney{AccountID: "a", Amount: 10}).
 		When(bank.WithdrawMoney{AccountID: "a", Amount: 3})
-	if got := c.State().(*bank.Account).Balance; got != 7 {
+	if got := c.State().Balance; got != 7 {
 		t.Errorf("balance %d, want 7", got)
 	}
 }

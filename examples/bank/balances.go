@@ -9,8 +9,9 @@ import (
 
 // Balances is a read model kept in memory: every account's balance and
 // every transfer's status. It is an actors.EventHandler; being in memory,
-// it must see every event from the first, so it suits the in-memory store
-// (or a handler whose subscription is deleted before each start).
+// it must see every event from the first on every start, so Register
+// registers its handler as transient (actors.HandlerConfig.Transient): it
+// keeps no checkpoint, which a restart would resume after.
 type Balances struct {
 	mu        sync.Mutex
 	balances  map[string]int64

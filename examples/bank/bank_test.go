@@ -8,16 +8,12 @@ import (
 
 	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/actors/actorstest"
-	"github.com/cohort-dev/cohort/eventstore/memory"
 	"github.com/cohort-dev/cohort/examples/bank"
 )
 
-// startBank starts the bank on a new in-memory store with alice (100) and
-// bob (0), closed at the test's cleanup.
-func startBank(t *testing.T) (*actors.App, *memory.Store, *bank.Balances) {
+// startBank starts the bank on store, stopped at the test's cleanup.
+func startBank(t *testing.T, store actors.EventStore) (*actors.App, *bank.Balances) {
 	t.Helper()
-	store := memory.New()
-	t.Cleanup(func() { _ = store.Close() }) // after the app's Close: cleanups run last-in first-out
 	app, err := actors.New(actors.Config{Store: store})
 	if err != nil {
 		t.Fatal(err)
@@ -27,12 +23,40 @@ func startBank(t *testing.T) (*actors.App, *memory.Store, *bank.Balances) {
 		t.Fatal(err)
 	}
 	actorstest.Start(t, app)
+	return app, balances
+}
+
+// openAccounts opens alice (100) and bob (0).
+func openAccounts(t *testing.T, app *actors.App) {
+	t.Helper()
 	actorstest.Dispatch(t, app, bank.OpenAccount{AccountID: "alice", Owner: "Alice"})
 	actorstest.Dispatch(t, app, bank.DepositMoney{AccountID: "alice", Amount: 100})
 	actorstest.Dispatch(t, app, bank.OpenAccount{AccountID: "bob", Owner: "Bob"})
-	return app, store, balances
 }
 
+// waitTransfer waits for the transfer's outcome in the read model.
+func waitTransfer(t *testing.T, balances *bank.Balances, id string) bank.TransferStatus {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	status, err := balances.WaitTransfer(ctx, id)
+	if err != nil {
+		t.Fatalf("transfer %s: %q, %v", id, status, err)
+	}
+	return status
+}
+
+func checkBalances(t *testing.T, balances *bank.Balances, want map[string]int64) {
+	t.Helper()
+	for account, want := range want {
+		if got, _ := balances.Balance(account); got != want {
+			t.Errorf("%s: balance %d, want %d", account, got, want)
+		}
+	}
+}
+
+// TestTransfers runs a transfer to its end on the in-memory store and on
+// PostgreSQL.
 func TestTransfers(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -47,37 +71,56 @@ func TestTransfers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			app, _, balances := startBank(t)
-			actorstest.Dispatch(t, app, bank.RequestTransfer{TransferID: "t", From: "alice", To: tt.to, Amount: tt.amount})
-
-			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-			defer cancel()
-			status, err := balances.WaitTransfer(ctx, "t")
-			if err != nil || status != tt.status {
-				t.Fatalf("transfer %q, %v; want %q", status, err, tt.status)
-			}
-			for account, want := range map[string]int64{"alice": tt.alice, "bob": tt.bob} {
-				if got, _ := balances.Balance(account); got != want {
-					t.Errorf("%s: balance %d, want %d", account, got, want)
+			actorstest.Stores(t, func(t *testing.T, store actors.EventStore) {
+				app, balances := startBank(t, store)
+				openAccounts(t, app)
+				actorstest.Dispatch(t, app, bank.RequestTransfer{TransferID: "t", From: "alice", To: tt.to, Amount: tt.amount})
+				if status := waitTransfer(t, balances, "t"); status != tt.status {
+					t.Fatalf("transfer %q, want %q", status, tt.status)
 				}
-			}
+				checkBalances(t, balances, map[string]int64{"alice": tt.alice, "bob": tt.bob})
+			})
 		})
 	}
 }
 
 // TestTransferEvents follows a refused transfer in the store: the process
-// manager's policy compensates the refused withdrawal with FailTransfer
-// (actors.DefaultErrorPolicy would retry it for about 20 s, then stop the
-// process manager).
+// manager's policy compensates the refused withdrawal with FailTransfer at
+// once.
 func TestTransferEvents(t *testing.T) {
-	app, store, _ := startBank(t)
-	res := actorstest.Dispatch(t, app, bank.RequestTransfer{TransferID: "t", From: "alice", To: "bob", Amount: 101})
-	ev := actorstest.WaitForEvent(t, store, app.Registry(), res.Position, actorstest.Is[bank.TransferFailed](), 10*time.Second)
-	if want := (bank.TransferFailed{TransferID: "t", Reason: "bank: insufficient funds"}); ev.Payload != want {
-		t.Errorf("got %+v, want %+v", ev.Payload, want)
-	}
-	_, err := app.Dispatch(t.Context(), bank.WithdrawMoney{AccountID: "alice", Amount: 101})
-	if !errors.Is(err, bank.ErrInsufficientFunds) || !errors.Is(err, actors.ErrValidation) {
-		t.Errorf("withdraw: %v, want ErrInsufficientFunds and ErrValidation", err)
-	}
+	actorstest.Stores(t, func(t *testing.T, store actors.EventStore) {
+		app, _ := startBank(t, store)
+		openAccounts(t, app)
+		res := actorstest.Dispatch(t, app, bank.RequestTransfer{TransferID: "t", From: "alice", To: "bob", Amount: 101})
+		ev := actorstest.WaitForEvent(t, store, app.Registry(), res.Position, actorstest.Is[bank.TransferFailed](), 10*time.Second)
+		if want := (bank.TransferFailed{TransferID: "t", Reason: "bank: insufficient funds"}); ev.Payload != want {
+			t.Errorf("got %+v, want %+v", ev.Payload, want)
+		}
+		_, err := app.Dispatch(t.Context(), bank.WithdrawMoney{AccountID: "alice", Amount: 101})
+		if !errors.Is(err, bank.ErrInsufficientFunds) || !errors.Is(err, actors.ErrValidation) {
+			t.Errorf("withdraw: %v, want ErrInsufficientFunds and ErrValidation", err)
+		}
+	})
+}
+
+// TestRestart: the read model lives in memory, so its handler is
+// transient: a new application on the same store (a restarted process)
+// rebuilds it from the first event, on PostgreSQL as in memory.
+func TestRestart(t *testing.T) {
+	actorstest.Stores(t, func(t *testing.T, store actors.EventStore) {
+		app, balances := startBank(t, store)
+		openAccounts(t, app)
+		actorstest.Dispatch(t, app, bank.RequestTransfer{TransferID: "t1", From: "alice", To: "bob", Amount: 30})
+		waitTransfer(t, balances, "t1")
+		if err := app.Close(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+
+		app, balances = startBank(t, store)
+		actorstest.Dispatch(t, app, bank.RequestTransfer{TransferID: "t2", From: "alice", To: "bob", Amount: 20})
+		if status := waitTransfer(t, balances, "t2"); status != bank.StatusCompleted {
+			t.Fatalf("transfer t2 %q", status)
+		}
+		checkBalances(t, balances, map[string]int64{"alice": 50, "bob": 50})
+	})
 }

@@ -2,7 +2,8 @@ package bank
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/cohort-dev/cohort/actors"
 )
 
 // Commands to a transfer.
@@ -53,35 +54,44 @@ const (
 	StatusFailed    TransferStatus = "failed"
 )
 
-// Transfer is the transfer aggregate: it records a transfer's request and
-// outcome; the TransferProcess moves the money.
+// Transfer is the transfer aggregate's state: it records a transfer's
+// request and outcome; the TransferProcess moves the money.
 type Transfer struct {
 	Status TransferStatus
 }
 
-// Execute decides on a command to the transfer.
-func (t *Transfer) Execute(cmd any) ([]any, error) {
-	switch c := cmd.(type) {
-	case RequestTransfer:
-		if t.Status != StatusNone {
-			return nil, ErrTransferExists
-		}
-		if c.From == "" || c.To == "" || c.From == c.To || c.Amount <= 0 {
-			return nil, ErrTransferInvalid
-		}
-		return []any{TransferRequested(c)}, nil
-	case CompleteTransfer:
-		if t.Status != StatusPending {
-			return nil, ErrTransferNotPending
-		}
-		return []any{TransferCompleted(c)}, nil
-	case FailTransfer:
-		if t.Status != StatusPending {
-			return nil, ErrTransferNotPending
-		}
-		return []any{TransferFailed(c)}, nil
+// Transfers defines the transfer aggregate: its events and commands.
+func Transfers() *actors.Definition[*Transfer] {
+	transfers := actors.Define[*Transfer](actors.AggregateType{Name: "transfer"},
+		TransferRequested{}, TransferCompleted{}, TransferFailed{})
+	actors.Handle(transfers, func(c RequestTransfer) string { return c.TransferID }, (*Transfer).request, actors.Creating())
+	actors.Handle(transfers, func(c CompleteTransfer) string { return c.TransferID }, (*Transfer).complete)
+	actors.Handle(transfers, func(c FailTransfer) string { return c.TransferID }, (*Transfer).fail)
+	return transfers
+}
+
+func (t *Transfer) request(c RequestTransfer) ([]any, error) {
+	if t.Status != StatusNone {
+		return nil, ErrTransferExists
 	}
-	return nil, fmt.Errorf("bank: transfer: unknown command %T", cmd)
+	if c.From == "" || c.To == "" || c.From == c.To || c.Amount <= 0 {
+		return nil, ErrTransferInvalid
+	}
+	return []any{TransferRequested(c)}, nil
+}
+
+func (t *Transfer) complete(c CompleteTransfer) ([]any, error) {
+	if t.Status != StatusPending {
+		return nil, ErrTransferNotPending
+	}
+	return []any{TransferCompleted(c)}, nil
+}
+
+func (t *Transfer) fail(c FailTransfer) ([]any, error) {
+	if t.Status != StatusPending {
+		return nil, ErrTransferNotPending
+	}
+	return []any{TransferFailed(c)}, nil
 }
 
 // Apply changes the transfer by one of its events.

@@ -1,22 +1,21 @@
 package bank_test
 
 import (
-	"fmt"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/actors/actorstest"
 	"github.com/cohort-dev/cohort/examples/bank"
 )
 
-func newTransfer() actors.Aggregate { return &bank.Transfer{} }
-
-func newTransferProcess() actors.ProcessManager { return &bank.TransferProcess{} }
+func newTransferProcess() *bank.TransferProcess { return &bank.TransferProcess{} }
 
 var requested = bank.TransferRequested{TransferID: "t", From: "a", To: "b", Amount: 5}
 
 func TestTransfer(t *testing.T) {
-	actorstest.Aggregate(t, newTransfer).
+	actorstest.Defined(t, bank.Transfers()).
 		When(bank.RequestTransfer(requested)).
 		Then(requested).
 		When(bank.RequestTransfer(requested)).
@@ -31,13 +30,17 @@ func TestTransfer(t *testing.T) {
 		{TransferID: "t", From: "a", To: "b"},
 		{TransferID: "t", To: "b", Amount: 5},
 	} {
-		actorstest.Aggregate(t, newTransfer).When(req).ThenError(bank.ErrTransferInvalid)
+		actorstest.Defined(t, bank.Transfers()).When(req).ThenError(bank.ErrTransferInvalid)
 	}
 }
 
 func TestTransferProcess(t *testing.T) {
 	withdrawn := bank.MoneyWithdrawn{AccountID: "a", Amount: 5, TransferID: "t"}
 	actorstest.Process(t, newTransferProcess).
+		Routes(requested, actors.StartProcess("t")).
+		Routes(withdrawn, actors.ContinueProcess("t")).
+		Routes(bank.MoneyDeposited{AccountID: "b", Amount: 5}). // outside transfers
+		Routes(bank.TransferFailed{TransferID: "t"}, actors.StopProcess("t")).
 		When(requested).
 		Then(bank.WithdrawMoney{AccountID: "a", Amount: 5, TransferID: "t"}).
 		When(withdrawn).
@@ -52,33 +55,33 @@ func TestTransferProcess(t *testing.T) {
 		Then(bank.FailTransfer{TransferID: "t", Reason: "deposit refused, refunded"})
 }
 
-// TestTransferErrorPolicy calls the policy directly: actorstest.Process
-// does not run a process manager's error policy.
+// TestTransferErrorPolicy: a refusal is compensated at once, from the
+// process's state; any other failure is retried, then skipped, by the
+// default policy, which never stops the process manager.
 func TestTransferErrorPolicy(t *testing.T) {
-	refused := func(err error) error {
-		return &actors.ValidationError{Aggregate: "account", ID: "a", Err: err}
-	}
 	withdraw := bank.WithdrawMoney{AccountID: "a", Amount: 5, TransferID: "t"}
 	deposit := bank.DepositMoney{AccountID: "b", Amount: 5, TransferID: "t"}
-	withdrawn := actors.Event{Payload: bank.MoneyWithdrawn{AccountID: "a", Amount: 5, TransferID: "t"}}
-	tests := []struct {
-		name string
-		f    actors.Failure
-		want actors.Decision
-	}{
-		{"withdrawal refused", actors.Failure{Err: refused(bank.ErrInsufficientFunds), Command: withdraw, Attempts: 1},
-			actors.Compensate(bank.FailTransfer{TransferID: "t", Reason: "bank: insufficient funds"})},
-		{"deposit refused", actors.Failure{Err: refused(bank.ErrAccountNotOpen), Command: deposit, Event: withdrawn, Attempts: 1},
-			actors.Compensate(bank.DepositMoney{AccountID: "a", Amount: 5, TransferID: "t"})},
-		{"other failure", actors.Failure{Err: fmt.Errorf("store down"), Command: deposit, Event: withdrawn, Attempts: 1},
-			actors.DefaultErrorPolicy(actors.Failure{Attempts: 1})},
+	withdrawn := bank.MoneyWithdrawn{AccountID: "a", Amount: 5, TransferID: "t"}
+
+	actorstest.Process(t, newTransferProcess).WithPolicy(bank.TransferErrorPolicy).
+		When(requested).
+		CommandFails(withdraw, actorstest.Refusal(bank.ErrInsufficientFunds)).
+		ThenDecision(actors.Compensate(bank.FailTransfer{TransferID: "t", Reason: bank.ErrInsufficientFunds.Error()}))
+
+	actorstest.Process(t, newTransferProcess).WithPolicy(bank.TransferErrorPolicy).
+		Given(requested).
+		When(withdrawn).
+		CommandFails(deposit, actorstest.Refusal(bank.ErrAccountNotOpen)).
+		ThenDecision(actors.Compensate(bank.DepositMoney{AccountID: "a", Amount: 5, TransferID: "t"}))
+
+	errDown := errors.New("store down")
+	other := actorstest.Process(t, newTransferProcess).WithPolicy(bank.TransferErrorPolicy).
+		Given(requested).
+		When(withdrawn).
+		CommandFails(deposit, errDown).
+		ThenDecision(actors.Retry(100 * time.Millisecond))
+	for range 8 {
+		other.CommandFails(deposit, errDown)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			// A Decision's fields are unexported, but it compares with ==.
-			if got := bank.TransferErrorPolicy(tt.f); got != tt.want {
-				t.Errorf("decision %v, want %v", got, tt.want)
-			}
-		})
-	}
+	other.CommandFails(deposit, errDown).ThenDecision(actors.SkipEvent)
 }

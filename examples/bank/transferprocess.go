@@ -1,8 +1,6 @@
 package bank
 
 import (
-	"errors"
-
 	"github.com/cohort-dev/cohort/actors"
 )
 
@@ -14,12 +12,13 @@ import (
 type TransferProcess struct {
 	TransferID string
 	From, To   string
+	Amount     int64
 }
 
-// TransferInterest routes the events of a transfer to its process: a
-// request starts it, and its withdrawal, deposits and outcome continue or
-// end it. Deposits and withdrawals outside transfers do not concern it.
-func TransferInterest(ev actors.Event) []actors.Interest {
+// Interested routes the events of a transfer to its process: a request
+// starts it, and its withdrawal, deposits and outcome continue or end it.
+// Deposits and withdrawals outside transfers do not concern it.
+func (*TransferProcess) Interested(ev actors.Event) []actors.Interest {
 	switch e := ev.Payload.(type) {
 	case TransferRequested:
 		return []actors.Interest{actors.StartProcess(e.TransferID)}
@@ -55,28 +54,27 @@ func (p *TransferProcess) Handle(ev actors.Event) ([]any, error) {
 	return nil, nil
 }
 
-// Apply records the transfer's accounts from its request.
+// Apply records the transfer from its request.
 func (p *TransferProcess) Apply(ev actors.Event) {
 	if e, ok := ev.Payload.(TransferRequested); ok {
-		p.TransferID, p.From, p.To = e.TransferID, e.From, e.To
+		p.TransferID, p.From, p.To, p.Amount = e.TransferID, e.From, e.To, e.Amount
 	}
 }
 
-// TransferErrorPolicy compensates a command an account refused; it leaves
-// every other failure to actors.DefaultErrorPolicy, which retries.
+// TransferErrorPolicy compensates a command an account refused: a refused
+// withdrawal fails the transfer, a refused deposit refunds the paying
+// account, named by the process's state. Every other failure it leaves to
+// actors.DefaultProcessErrorPolicy, which retries it, then skips it.
 func TransferErrorPolicy(f actors.Failure) actors.Decision {
-	if !errors.Is(f.Err, actors.ErrValidation) {
-		return actors.DefaultErrorPolicy(f)
-	}
-	switch c := f.Command.(type) {
-	case WithdrawMoney:
-		return actors.Compensate(FailTransfer{TransferID: c.TransferID, Reason: f.Err.Error()})
-	case DepositMoney:
-		// The failure carries the event, not the process's state: the
-		// account to refund is the one the withdrawal names.
-		if w, ok := f.Event.Payload.(MoneyWithdrawn); ok {
-			return actors.Compensate(DepositMoney{AccountID: w.AccountID, Amount: w.Amount, TransferID: w.TransferID})
+	if f.Refused {
+		switch c := f.Command.(type) {
+		case WithdrawMoney:
+			return actors.Compensate(FailTransfer{TransferID: c.TransferID, Reason: f.Err.Error()})
+		case DepositMoney:
+			if p, ok := f.State.(*TransferProcess); ok {
+				return actors.Compensate(DepositMoney{AccountID: p.From, Amount: p.Amount, TransferID: p.TransferID})
+			}
 		}
 	}
-	return actors.DefaultErrorPolicy(f)
+	return actors.DefaultProcessErrorPolicy(f)
 }
