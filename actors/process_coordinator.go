@@ -329,8 +329,8 @@ func (c *coordinator) flush(ctx actor.Context) {
 	c.r.app.tracker.advance(c.r.cfg.Name, last.Position)
 }
 
-// save writes pending states and deletions in one go where the store can,
-// within HandleTimeout and until the runner abandons saves.
+// save writes pending states and deletions in one SaveSnapshots, within
+// HandleTimeout and until the runner abandons saves.
 func (c *coordinator) save() error {
 	ctx, cancel := context.WithTimeout(context.Background(), c.r.cfg.HandleTimeout)
 	defer cancel()
@@ -350,7 +350,7 @@ func (c *coordinator) save() error {
 			record = append(record, *s)
 		}
 	}
-	if err := saveSnapshots(ctx, c.r.app.store, record, del); err != nil {
+	if err := c.r.app.store.SaveSnapshots(ctx, record, del); err != nil {
 		return err
 	}
 	clear(c.unsaved)
@@ -363,27 +363,4 @@ func (c *coordinator) halt(err error) {
 	}
 	c.halted = true
 	c.r.halted(err)
-}
-
-// SnapshotSaver is implemented by stores that write many snapshots and
-// deletions in one transaction; others are written one by one.
-type SnapshotSaver interface {
-	SaveSnapshots(ctx context.Context, record []eventstore.Snapshot, del []string) error
-}
-
-func saveSnapshots(ctx context.Context, store EventStore, record []eventstore.Snapshot, del []string) error {
-	if s, ok := store.(SnapshotSaver); ok {
-		return s.SaveSnapshots(ctx, record, del)
-	}
-	for _, snap := range record {
-		if err := store.RecordSnapshot(ctx, snap); err != nil {
-			return err
-		}
-	}
-	for _, id := range del {
-		if err := store.DeleteSnapshot(ctx, id); err != nil {
-			return err
-		}
-	}
-	return nil
 }
