@@ -26,6 +26,8 @@ type pmRunner struct {
 	abandonOnce sync.Once
 }
 
+// start opens the subscription with a coordinator, restarted by its
+// supervisor if it fails.
 func (r *pmRunner) start(ctx context.Context) error {
 	return r.open(ctx, func() actor.Actor { return newCoordinator(r) },
 		actor.WithSupervisor(actor.NewRestartingStrategy()))
@@ -97,6 +99,7 @@ type coordinator struct {
 	draining  chan struct{} // set by a drainRequest, closed once drained
 }
 
+// pmChild is the coordinator's record of one live (or stopping) instance.
 type pmChild struct {
 	id       string
 	pid      *actor.PID
@@ -109,6 +112,7 @@ type pmChild struct {
 	elem    *list.Element
 }
 
+// newCoordinator returns a coordinator with no instances.
 func newCoordinator(r *pmRunner) *coordinator {
 	return &coordinator{
 		r:         r,
@@ -120,6 +124,8 @@ func newCoordinator(r *pmRunner) *coordinator {
 	}
 }
 
+// Receive handles the subscription's batches, the instances' reports and
+// stops, flushes, passivation and drain requests.
 func (c *coordinator) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case batchMsg:
@@ -189,6 +195,8 @@ func (c *coordinator) route(ctx actor.Context, recs []eventstore.RecordedEvent) 
 	c.scheduleFlush(ctx)
 }
 
+// interested calls the process manager's Interested, a panic in it made
+// an error.
 func (c *coordinator) interested(ev Event) (in []Interest, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -216,6 +224,7 @@ func (c *coordinator) send(ctx actor.Context, id string, msg pmEvent) {
 	}
 }
 
+// spawn starts instance id, handing it the state not yet persisted.
 func (c *coordinator) spawn(ctx actor.Context, id string) *pmChild {
 	r := c.r
 	ch := &pmChild{id: id, pid: ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return newInstance(r, id) }, r.stats.mailboxProps()))}
@@ -229,6 +238,7 @@ func (c *coordinator) spawn(ctx actor.Context, id string) *pmChild {
 	return ch
 }
 
+// passivate stops an instance; its events buffer until it has stopped.
 func (c *coordinator) passivate(ctx actor.Context, ch *pmChild) {
 	c.r.stats.passivations.Add(1)
 	c.r.app.ins.passivations.Add(context.Background(), 1, metric.WithAttributes(
@@ -239,6 +249,8 @@ func (c *coordinator) passivate(ctx actor.Context, ch *pmChild) {
 	ctx.Poison(ch.pid)
 }
 
+// terminated forgets a stopped instance and, unless draining, hands the
+// events it did not finish and those buffered to a successor.
 func (c *coordinator) terminated(ctx actor.Context, who *actor.PID) {
 	ch, ok := c.byPID[who.Id]
 	if !ok {
@@ -274,6 +286,8 @@ func (c *coordinator) checkDrained(ctx actor.Context) {
 	}
 }
 
+// done records an instance's report: one delivery finished, and the
+// state (or deletion) to persist.
 func (c *coordinator) done(ctx actor.Context, m pmDone) {
 	if ch, ok := c.instances[m.id]; ok {
 		// One delivery done: a second copy of the event may still be pending.
@@ -291,6 +305,7 @@ func (c *coordinator) done(ctx actor.Context, m pmDone) {
 	c.scheduleFlush(ctx)
 }
 
+// scheduleFlush queues one flushTick unless one is queued.
 func (c *coordinator) scheduleFlush(ctx actor.Context) {
 	if !c.flushing {
 		c.flushing = true
@@ -357,6 +372,7 @@ func (c *coordinator) save() error {
 	return nil
 }
 
+// halt stops the process manager with err, once.
 func (c *coordinator) halt(err error) {
 	if c.halted {
 		return

@@ -43,6 +43,7 @@ type queuedInterest struct {
 	n  int
 }
 
+// newInstance returns instance id, its state not yet loaded.
 func newInstance(r *pmRunner, id string) *instance {
 	in := &instance{r: r, id: id, interests: make(map[int64]queuedInterest)}
 	obs := handlingObserver{app: r.app, name: r.cfg.Name, kind: KindProcessManager, instance: id}
@@ -51,6 +52,8 @@ func newInstance(r *pmRunner, id string) *instance {
 	return in
 }
 
+// Receive queues events, handles them in order with retries, and asks to
+// be passivated when idle.
 func (in *instance) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case pmInit:
@@ -107,6 +110,9 @@ func (in *instance) load(ctx context.Context) error {
 	return nil
 }
 
+// drain handles the queued events it can, reporting each to the
+// coordinator, then arms the idle timer; an error the policy does not
+// absorb halts the process manager.
 func (in *instance) drain(ctx actor.Context) {
 	err := in.queue.drain(ctx, func(ev Event) {
 		st, deleted := in.report(ev)
@@ -224,6 +230,8 @@ func (in *instance) dispatch(ctx context.Context, ev Event, cmd any, seq string)
 	return err
 }
 
+// arm starts the idle timer, or asks to be passivated at once when the
+// instance has nothing to keep.
 func (in *instance) arm(ctx actor.Context) {
 	in.stopTimer()
 	if in.loaded && in.pm == nil && len(in.queue.items) == 0 {
@@ -235,6 +243,7 @@ func (in *instance) arm(ctx actor.Context) {
 	in.idleTimer = time.AfterFunc(in.r.cfg.IdleTimeout, func() { root.Send(self, idleTick{gen: gen}) })
 }
 
+// stopTimer stops the idle timer and voids a tick already sent.
 func (in *instance) stopTimer() {
 	in.idleGen++
 	if in.idleTimer != nil {

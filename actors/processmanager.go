@@ -32,6 +32,9 @@ type ProcessRouter interface {
 	Interested(ev Event) []Interest
 }
 
+// interestKind is what an Interest asks of its instance: to start it (or
+// to start it only if new), to continue it (or only if it exists), or to
+// stop it.
 type interestKind int8
 
 const (
@@ -120,6 +123,8 @@ type ProcessManagerConfig struct {
 	HandleTimeout time.Duration
 }
 
+// validate reports a configuration that cannot run: a missing name or
+// constructor, no way to route events, a negative setting.
 func (c ProcessManagerConfig) validate() error {
 	switch {
 	case c.Name == "":
@@ -136,6 +141,8 @@ func (c ProcessManagerConfig) validate() error {
 	return nil
 }
 
+// withDefaults returns the configuration with every unset setting at its
+// default, and Interested taken from a ProcessRouter.
 func (c ProcessManagerConfig) withDefaults() ProcessManagerConfig {
 	if c.Interested == nil && c.New != nil {
 		if r, ok := c.New().(ProcessRouter); ok {
