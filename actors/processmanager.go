@@ -32,9 +32,9 @@ type ProcessRouter interface {
 	Interested(ev Event) []Interest
 }
 
-// interestKind is what an Interest asks of its instance: to start it (or
-// to start it only if new), to continue it (or only if it exists), or to
-// stop it.
+// interestKind is what an Interest asks of its instance: to handle the
+// event (starting the instance if needed), to start it (failing if it
+// exists), to continue it (failing if it does not), or to stop it.
 type interestKind int8
 
 const (
