@@ -424,12 +424,6 @@ func eventID(cmd *Command, i int) uuid.UUID {
 	return id
 }
 
-// snapshotStreamReader is implemented by stores that read a snapshot and
-// the events after it in one round trip.
-type snapshotStreamReader interface {
-	ReadSnapshotStream(ctx context.Context, sourceID, stream string, count int) (eventstore.Snapshot, bool, []eventstore.RecordedEvent, error)
-}
-
 // loadPage is how many events a load reads per round trip.
 const loadPage = 1000
 
@@ -456,31 +450,20 @@ func (a *aggregateActor) reset() {
 func (a *aggregateActor) load(ctx context.Context) error {
 	a.reset()
 	a.loaded = false
-	if r, ok := a.k.app.store.(snapshotStreamReader); ok {
-		snap, found, evs, err := r.ReadSnapshotStream(ctx, a.stream, a.stream, loadPage)
-		if err != nil {
-			return fmt.Errorf("actors: %s %s: load: %w", a.k.typ.Name, a.id, err)
+	snap, found, evs, err := a.k.app.store.ReadSnapshotStream(ctx, a.stream, a.stream, loadPage)
+	if err != nil {
+		return fmt.Errorf("actors: %s %s: load: %w", a.k.typ.Name, a.id, err)
+	}
+	if !found || a.restore(snap) {
+		if err := a.applyRecorded(evs); err != nil {
+			return err
 		}
-		if !found || a.restore(snap) {
-			if err := a.applyRecorded(evs); err != nil {
-				return err
-			}
-			if len(evs) < loadPage {
-				a.loaded = true
-				return nil
-			}
-		}
-		// More events, or a snapshot of another shape: read on.
-	} else if a.k.typ.SnapshotEvery > 0 {
-		snap, err := a.k.app.store.ReadSnapshot(ctx, a.stream)
-		switch {
-		case errors.Is(err, eventstore.ErrSnapshotNotFound):
-		case err != nil:
-			return fmt.Errorf("actors: %s %s: read snapshot: %w", a.k.typ.Name, a.id, err)
-		default:
-			a.restore(snap)
+		if len(evs) < loadPage {
+			a.loaded = true
+			return nil
 		}
 	}
+	// More events, or a snapshot of another shape: read on.
 	if err := a.catchUp(ctx); err != nil {
 		return err
 	}

@@ -19,11 +19,18 @@ import (
 	"github.com/cohort-dev/cohort/eventstore"
 )
 
-// EventStore is what the runtime needs of an event store.
+// EventStore is what the runtime needs of an event store. An aggregate
+// loads with one ReadSnapshotStream (then reads on with ReadStream past
+// its first page), and a process manager saves its instances' states with
+// SaveSnapshots: every store, the memory one included, takes these paths.
+// A store that wraps another (to count or to fail calls in a test) must
+// forward them too; embedding the wrapped EventStore does.
 type EventStore interface {
 	eventstore.Appender
 	eventstore.StreamReader
 	eventstore.Snapshotter
+	eventstore.SnapshotStreamReader
+	eventstore.SnapshotSaver
 	eventstore.Subscriber
 }
 

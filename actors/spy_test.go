@@ -15,7 +15,8 @@ type spyStore struct {
 	actors.EventStore
 
 	mu        sync.Mutex
-	reads     map[string]int // ReadStream calls by stream
+	reads     map[string]int // ReadStream and ReadSnapshotStream calls by stream
+	pages     map[string]int // ReadStream calls alone, by stream
 	conflicts int            // appends that failed with a version conflict
 	acks      map[string]int // Ack calls by subscription name
 	// failAppend, if set, may fail an append before it reaches the store.
@@ -23,7 +24,7 @@ type spyStore struct {
 }
 
 func spy(s actors.EventStore) *spyStore {
-	return &spyStore{EventStore: s, reads: map[string]int{}, acks: map[string]int{}}
+	return &spyStore{EventStore: s, reads: map[string]int{}, pages: map[string]int{}, acks: map[string]int{}}
 }
 
 func (s *spyStore) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events []eventstore.EventData) (eventstore.AppendResult, error) {
@@ -49,8 +50,16 @@ func (s *spyStore) Append(ctx context.Context, stream string, expected eventstor
 func (s *spyStore) ReadStream(ctx context.Context, stream string, opts eventstore.ReadOptions) ([]eventstore.RecordedEvent, error) {
 	s.mu.Lock()
 	s.reads[stream]++
+	s.pages[stream]++
 	s.mu.Unlock()
 	return s.EventStore.ReadStream(ctx, stream, opts)
+}
+
+// pagesOf returns how many times stream was read with ReadStream.
+func (s *spyStore) pagesOf(stream string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pages[stream]
 }
 
 // readCount returns how many times stream was read.
@@ -68,22 +77,12 @@ func (s *spyStore) Subscribe(ctx context.Context, opts eventstore.SubscribeOptio
 	return &spySub{Subscription: sub, s: s, name: opts.Name}, nil
 }
 
-// SaveSnapshots hides nothing: the runtime uses it when the store has it.
-func (s *spyStore) SaveSnapshots(ctx context.Context, record []eventstore.Snapshot, del []string) error {
-	if saver, ok := s.EventStore.(actors.SnapshotSaver); ok {
-		return saver.SaveSnapshots(ctx, record, del)
-	}
-	for _, snap := range record {
-		if err := s.RecordSnapshot(ctx, snap); err != nil {
-			return err
-		}
-	}
-	for _, id := range del {
-		if err := s.DeleteSnapshot(ctx, id); err != nil {
-			return err
-		}
-	}
-	return nil
+// ReadSnapshotStream counts a load's read of the stream.
+func (s *spyStore) ReadSnapshotStream(ctx context.Context, sourceID, stream string, count int) (eventstore.Snapshot, bool, []eventstore.RecordedEvent, error) {
+	s.mu.Lock()
+	s.reads[stream]++
+	s.mu.Unlock()
+	return s.EventStore.ReadSnapshotStream(ctx, sourceID, stream, count)
 }
 
 func (s *spyStore) readsOf(stream string) int {

@@ -113,6 +113,32 @@ type Snapshotter interface {
 	DeleteSnapshot(ctx context.Context, sourceID string) error
 }
 
+// SnapshotStreamReader reads a snapshot and the events after it in one
+// call: what loading an aggregate needs. The runtime loads every aggregate
+// this way, so a store it runs on must provide it.
+type SnapshotStreamReader interface {
+	// ReadSnapshotStream returns the snapshot of sourceID, whether one
+	// exists (found), and up to count events of stream from the version
+	// after the snapshot's (from version 1 when there is none), links
+	// resolved as ReadStream resolves them. A missing stream has no events
+	// and is no error; a soft-deleted one is ErrStreamDeleted. count must
+	// be in 1..MaxReadCount (an *InvalidArgumentError otherwise). The
+	// snapshot and the events are read consistently: no append is seen
+	// half.
+	ReadSnapshotStream(ctx context.Context, sourceID, stream string, count int) (snap Snapshot, found bool, events []RecordedEvent, err error)
+}
+
+// SnapshotSaver records and deletes many snapshots in one call, as the
+// runtime saves the states of a process manager's instances.
+type SnapshotSaver interface {
+	// SaveSnapshots records every snapshot in record, with RecordSnapshot's
+	// rule that a stored snapshot of a newer version is kept, and deletes
+	// the snapshots of the source ids in del, all in one transaction: a
+	// snapshot that fails Validate fails the call and nothing is written.
+	// Empty record and del are no error.
+	SaveSnapshots(ctx context.Context, record []Snapshot, del []string) error
+}
+
 // Subscriber opens subscriptions.
 type Subscriber interface {
 	// Subscribe opens a subscription to a stream or to $all. The context
@@ -139,6 +165,8 @@ type Store interface {
 	Linker
 	StreamAdmin
 	Snapshotter
+	SnapshotStreamReader
+	SnapshotSaver
 	Subscriber
 	// Close stops the store's subscriptions and background work.
 	Close() error

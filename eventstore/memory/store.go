@@ -513,8 +513,15 @@ func (s *Store) RecordSnapshot(ctx context.Context, snap eventstore.Snapshot) er
 	}
 	s.db.mu.Lock()
 	defer s.db.mu.Unlock()
-	if old, ok := s.db.snapshots[snap.SourceID]; ok && old.SourceVersion > snap.SourceVersion {
-		return nil
+	s.db.putSnapshot(snap)
+	return nil
+}
+
+// putSnapshot stores a copy of a valid snapshot unless a newer one of the
+// same source is stored. The caller holds db.mu for writing.
+func (db *storage) putSnapshot(snap eventstore.Snapshot) {
+	if old, ok := db.snapshots[snap.SourceID]; ok && old.SourceVersion > snap.SourceVersion {
+		return
 	}
 	snap.Data = bytes.Clone(snap.Data)
 	snap.Metadata = bytes.Clone(snap.Metadata)
@@ -525,8 +532,7 @@ func (s *Store) RecordSnapshot(ctx context.Context, snap eventstore.Snapshot) er
 		snap.Metadata = nil
 	}
 	snap.CreatedAt = now()
-	s.db.snapshots[snap.SourceID] = snap
-	return nil
+	db.snapshots[snap.SourceID] = snap
 }
 
 // ReadSnapshot implements [eventstore.Snapshotter].
@@ -553,5 +559,57 @@ func (s *Store) DeleteSnapshot(ctx context.Context, sourceID string) error {
 	s.db.mu.Lock()
 	defer s.db.mu.Unlock()
 	delete(s.db.snapshots, sourceID)
+	return nil
+}
+
+// ReadSnapshotStream implements [eventstore.SnapshotStreamReader]: the
+// snapshot and the events after it are read under one lock.
+func (s *Store) ReadSnapshotStream(ctx context.Context, sourceID, stream string, count int) (eventstore.Snapshot, bool, []eventstore.RecordedEvent, error) {
+	if err := eventstore.ValidateStreamID(stream); err != nil {
+		return eventstore.Snapshot{}, false, nil, err
+	}
+	if count <= 0 || count > eventstore.MaxReadCount {
+		return eventstore.Snapshot{}, false, nil, &eventstore.InvalidArgumentError{Arg: "count", Reason: "out of range"}
+	}
+	if err := s.check(ctx); err != nil {
+		return eventstore.Snapshot{}, false, nil, err
+	}
+	s.db.mu.RLock()
+	defer s.db.mu.RUnlock()
+	st := s.db.streams[stream]
+	if st != nil && st.deleted {
+		return eventstore.Snapshot{}, false, nil, streamErr(stream, eventstore.ErrStreamDeleted)
+	}
+	snap, found := s.db.snapshots[sourceID]
+	if found {
+		snap.Data = bytes.Clone(snap.Data)
+		snap.Metadata = bytes.Clone(snap.Metadata)
+	}
+	var evs []eventstore.RecordedEvent
+	if st != nil {
+		evs = st.read(eventstore.Forward, snap.SourceVersion+1, count)
+	}
+	return snap, found, evs, nil
+}
+
+// SaveSnapshots implements [eventstore.SnapshotSaver]: every snapshot is
+// validated first, then all are written under one lock.
+func (s *Store) SaveSnapshots(ctx context.Context, record []eventstore.Snapshot, del []string) error {
+	for _, snap := range record {
+		if err := snap.Validate(); err != nil {
+			return err
+		}
+	}
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
+	for _, snap := range record {
+		s.db.putSnapshot(snap)
+	}
+	for _, id := range del {
+		delete(s.db.snapshots, id)
+	}
 	return nil
 }

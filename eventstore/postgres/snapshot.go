@@ -54,8 +54,8 @@ func (s *Store) DeleteSnapshot(ctx context.Context, sourceID string) error {
 	return nil
 }
 
-// SaveSnapshots records and deletes many snapshots in one transaction and
-// one round trip, with RecordSnapshot's rule that a newer snapshot is kept.
+// SaveSnapshots implements eventstore.SnapshotSaver: it records and
+// deletes many snapshots in one transaction and one round trip, with RecordSnapshot's rule that a newer snapshot is kept.
 func (s *Store) SaveSnapshots(ctx context.Context, record []eventstore.Snapshot, del []string) error {
 	if len(record) == 0 && len(del) == 0 {
 		return nil
@@ -84,7 +84,8 @@ func (s *Store) SaveSnapshots(ctx context.Context, record []eventstore.Snapshot,
 	return nil
 }
 
-// ReadSnapshotStream reads, in one statement and one round trip, the
+// ReadSnapshotStream implements eventstore.SnapshotStreamReader: it reads,
+// in one statement and one round trip, the
 // snapshot of sourceID and the first count events of stream after the
 // snapshot's version (after version 0 when there is none): what loading an
 // aggregate needs. found reports whether a snapshot exists. A missing

@@ -85,6 +85,8 @@ var groups = []struct {
 		{"RoundTrip", testSnapshotRoundTrip},
 		{"Versions", testSnapshotVersions},
 		{"Delete", testSnapshotDelete},
+		{"WithStream", testSnapshotStream},
+		{"SaveMany", testSaveSnapshots},
 	}},
 	{"Subscribe", []test{
 		{"StartFrom", testSubscribeStartFrom},

@@ -1,0 +1,382 @@
+package actors
+
+import (
+	"container/list"
+	"context"
+	"fmt"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/cohort-dev/cohort/eventstore"
+)
+
+// pmRunner runs a process manager on its subscription.
+type pmRunner struct {
+	subscribed
+	cfg ProcessManagerConfig
+	// abandon is closed once stop has returned, by Close's deadline or
+	// with the coordinator stopped: a save still running gives up.
+	abandon     chan struct{}
+	abandonOnce sync.Once
+}
+
+// start opens the subscription with a coordinator, restarted by its
+// supervisor if it fails.
+func (r *pmRunner) start(ctx context.Context) error {
+	return r.open(ctx, func() actor.Actor { return newCoordinator(r) },
+		actor.WithSupervisor(actor.NewRestartingStrategy()))
+}
+
+// stop stops the coordinator within ctx, then gives up a save of states
+// still running (its states are delivered again after a restart).
+func (r *pmRunner) stop(ctx context.Context) error {
+	err := r.subscribed.stop(ctx)
+	r.abandonOnce.Do(func() { close(r.abandon) })
+	return err
+}
+
+// stateID is the snapshot id of an instance's state.
+func (r *pmRunner) stateID(instance string) string {
+	return "$process-" + r.cfg.Name + "-" + instance
+}
+
+// Messages between a coordinator and its instances.
+type (
+	// pmEvent asks an instance to handle an event.
+	pmEvent struct {
+		ev       Event
+		interest Interest
+	}
+	// pmInit gives a new instance the state its coordinator has not yet
+	// persisted (none: a deleted instance).
+	pmInit struct{ state *eventstore.Snapshot }
+	// pmDone reports an event handled (or skipped) by an instance, with the
+	// instance's new state to persist, or its deletion.
+	pmDone struct {
+		id      string
+		ev      Event
+		state   *eventstore.Snapshot
+		deleted bool
+	}
+	// pmHalted reports that the error policy stopped the process manager.
+	pmHalted struct{ err error }
+	// flushTick makes the coordinator persist states and acknowledge; sent
+	// to itself so that every report already queued is handled first.
+	flushTick struct{}
+	// instanceStopped is an instance's *actor.Terminated, sent by the
+	// coordinator to itself: Terminated is a system message, which
+	// overtakes the reports (pmDone) the instance sent before it stopped;
+	// instanceStopped comes after them.
+	instanceStopped struct{ who *actor.PID }
+)
+
+// coordinator routes a process manager's events to its instances, runs
+// them in parallel, persists their states in batches and acknowledges the
+// subscription only up to the last event every instance has finished and
+// persisted. Like a shard, it passivates idle instances and buffers their
+// events while they stop.
+type coordinator struct {
+	r         *pmRunner
+	instances map[string]*pmChild
+	byPID     map[string]*pmChild
+	lru       *list.List
+
+	// order are the events delivered, in order, not yet acknowledged. A
+	// subscription that resumes in this process delivers again the events
+	// still in flight: both copies are in order, and remaining counts the
+	// deliveries to instances of both until each has reported done.
+	order     []Event
+	remaining map[int64]int                   // position -> deliveries to instances not yet done
+	unsaved   map[string]*eventstore.Snapshot // id -> state to persist (nil: delete)
+	flushing  bool
+	halted    bool
+	draining  chan struct{} // set by a drainRequest, closed once drained
+}
+
+// pmChild is the coordinator's record of one live (or stopping) instance.
+type pmChild struct {
+	id       string
+	pid      *actor.PID
+	stopping bool
+	buffer   []pmEvent
+	// pending are the events sent to the instance that it has not reported
+	// done. Those left when it stops (passivated while waiting to retry)
+	// go to its successor first.
+	pending []pmEvent
+	elem    *list.Element
+}
+
+// newCoordinator returns a coordinator with no instances.
+func newCoordinator(r *pmRunner) *coordinator {
+	return &coordinator{
+		r:         r,
+		instances: make(map[string]*pmChild),
+		byPID:     make(map[string]*pmChild),
+		lru:       list.New(),
+		remaining: make(map[int64]int),
+		unsaved:   make(map[string]*eventstore.Snapshot),
+	}
+}
+
+// Receive handles the subscription's batches, the instances' reports and
+// stops, flushes, passivation and drain requests.
+func (c *coordinator) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case batchMsg:
+		if !c.halted && c.draining == nil {
+			c.route(ctx, m.events)
+		}
+	case pmDone:
+		c.done(ctx, m)
+	case flushTick:
+		c.flush(ctx)
+	case pmHalted:
+		c.halt(m.err)
+	case passivateRequest:
+		if ch, ok := c.byPID[m.pid.Id]; ok && !ch.stopping {
+			c.passivate(ctx, ch)
+		}
+	case *actor.Terminated:
+		ctx.Send(ctx.Self(), instanceStopped{who: m.Who})
+	case instanceStopped:
+		c.terminated(ctx, m.who)
+	case drainRequest:
+		// Instances finish what is in their mailboxes and stop; then every
+		// report is in, and the last flush persists and acknowledges it.
+		c.draining = m.done
+		for _, ch := range c.instances {
+			if !ch.stopping {
+				c.passivate(ctx, ch)
+			}
+		}
+		c.checkDrained(ctx)
+	case drained:
+		select {
+		case <-c.draining: // already
+		default:
+			c.flush(ctx)
+			close(c.draining)
+		}
+	case *actor.Stopping:
+		// Persist what instances finished; unfinished events are
+		// delivered again after a restart.
+		c.flush(ctx)
+	}
+}
+
+// route decides, for each event in order, which instances handle it.
+func (c *coordinator) route(ctx actor.Context, recs []eventstore.RecordedEvent) {
+	for _, rec := range recs {
+		ev, err := c.r.app.decodeEvent(rec)
+		var interests []Interest
+		if err == nil {
+			interests, err = c.interested(ev)
+		}
+		if err != nil {
+			d := c.r.cfg.OnError.decide(attempt{n: 1}.failure(c.r.cfg.Name, err, ev))
+			if d.kind != decideSkip {
+				c.halt(fmt.Errorf("routing event %d: %w", ev.Position, err))
+				return
+			}
+			interests = nil
+		}
+		c.order = append(c.order, ev)
+		c.remaining[ev.Position] += len(interests)
+		for _, in := range interests {
+			c.send(ctx, in.ID, pmEvent{ev: ev, interest: in})
+		}
+	}
+	c.scheduleFlush(ctx)
+}
+
+// interested calls the process manager's Interested, a panic in it made
+// an error.
+func (c *coordinator) interested(ev Event) (in []Interest, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	return c.r.cfg.Interested(ev), nil
+}
+
+// send delivers an event to instance id, spawning or buffering as needed.
+func (c *coordinator) send(ctx actor.Context, id string, msg pmEvent) {
+	ch, ok := c.instances[id]
+	if !ok {
+		ch = c.spawn(ctx, id)
+	}
+	if ch.stopping {
+		ch.buffer = append(ch.buffer, msg)
+		return
+	}
+	c.lru.MoveToFront(ch.elem)
+	ch.pending = append(ch.pending, msg)
+	ctx.Send(ch.pid, msg)
+	for c.lru.Len() > c.r.cfg.MaxLiveInstances {
+		c.passivate(ctx, c.lru.Back().Value.(*pmChild))
+	}
+}
+
+// spawn starts instance id, handing it the state not yet persisted.
+func (c *coordinator) spawn(ctx actor.Context, id string) *pmChild {
+	r := c.r
+	ch := &pmChild{id: id, pid: ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return newInstance(r, id) }, r.stats.mailboxProps()))}
+	r.stats.live.Add(1)
+	ch.elem = c.lru.PushFront(ch)
+	c.instances[id] = ch
+	c.byPID[ch.pid.Id] = ch
+	if state, ok := c.unsaved[id]; ok {
+		ctx.Send(ch.pid, pmInit{state: state})
+	}
+	return ch
+}
+
+// passivate stops an instance; its events buffer until it has stopped.
+func (c *coordinator) passivate(ctx actor.Context, ch *pmChild) {
+	c.r.stats.passivations.Add(1)
+	c.r.app.ins.passivations.Add(context.Background(), 1, metric.WithAttributes(
+		AttrActorKind.String(KindProcessManager), attribute.String("name", c.r.cfg.Name)))
+	ch.stopping = true
+	c.lru.Remove(ch.elem)
+	ch.elem = nil
+	ctx.Poison(ch.pid)
+}
+
+// terminated forgets a stopped instance and, unless draining, hands the
+// events it did not finish and those buffered to a successor.
+func (c *coordinator) terminated(ctx actor.Context, who *actor.PID) {
+	ch, ok := c.byPID[who.Id]
+	if !ok {
+		return
+	}
+	delete(c.byPID, who.Id)
+	delete(c.instances, ch.id)
+	c.r.stats.live.Add(-1)
+	if ch.elem != nil {
+		c.lru.Remove(ch.elem)
+	}
+	if c.draining != nil {
+		// Unfinished events are not acknowledged: delivered again later.
+		c.checkDrained(ctx)
+		return
+	}
+	msgs := slices.Concat(ch.pending, ch.buffer)
+	if len(msgs) == 0 {
+		return
+	}
+	next := c.spawn(ctx, ch.id)
+	for _, m := range msgs {
+		next.pending = append(next.pending, m)
+		ctx.Send(next.pid, m)
+	}
+}
+
+// checkDrained tells a draining coordinator, through its mailbox, once no
+// instance is left.
+func (c *coordinator) checkDrained(ctx actor.Context) {
+	if len(c.instances) == 0 {
+		ctx.Send(ctx.Self(), drained{})
+	}
+}
+
+// done records an instance's report: one delivery finished, and the
+// state (or deletion) to persist.
+func (c *coordinator) done(ctx actor.Context, m pmDone) {
+	if ch, ok := c.instances[m.id]; ok {
+		// One delivery done: a second copy of the event may still be pending.
+		if i := slices.IndexFunc(ch.pending, func(e pmEvent) bool { return e.ev.Position == m.ev.Position }); i >= 0 {
+			ch.pending = slices.Delete(ch.pending, i, i+1)
+		}
+	}
+	switch {
+	case m.deleted:
+		c.unsaved[m.id] = nil
+	case m.state != nil:
+		c.unsaved[m.id] = m.state
+	}
+	c.remaining[m.ev.Position]--
+	c.scheduleFlush(ctx)
+}
+
+// scheduleFlush queues one flushTick unless one is queued.
+func (c *coordinator) scheduleFlush(ctx actor.Context) {
+	if !c.flushing {
+		c.flushing = true
+		ctx.Send(ctx.Self(), flushTick{})
+	}
+}
+
+// flush persists the instances' states, then acknowledges every event
+// whose instances have all finished.
+func (c *coordinator) flush(ctx actor.Context) {
+	c.flushing = false
+	n := 0
+	for n < len(c.order) && c.remaining[c.order[n].Position] <= 0 {
+		n++
+	}
+	if len(c.unsaved) > 0 {
+		if err := c.save(); err != nil {
+			c.r.app.log.Warn("process manager state not saved, retrying", "process_manager", c.r.cfg.Name, "err", err)
+			self, root := ctx.Self(), ctx.ActorSystem().Root
+			time.AfterFunc(200*time.Millisecond, func() { root.Send(self, flushTick{}) })
+			c.flushing = true
+			return
+		}
+	}
+	if n == 0 {
+		return
+	}
+	last := c.order[n-1]
+	for _, ev := range c.order[:n] {
+		delete(c.remaining, ev.Position)
+	}
+	c.order = c.order[n:]
+	if err := c.r.sub.Ack(ackOf(last)); err != nil {
+		c.r.app.log.Warn("process manager ack failed", "process_manager", c.r.cfg.Name, "err", err)
+	}
+	c.r.app.tracker.advance(c.r.cfg.Name, last.Position)
+}
+
+// save writes pending states and deletions in one SaveSnapshots, within
+// HandleTimeout and until the runner abandons saves.
+func (c *coordinator) save() error {
+	ctx, cancel := context.WithTimeout(context.Background(), c.r.cfg.HandleTimeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-c.r.abandon:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	var record []eventstore.Snapshot
+	var del []string
+	for id, s := range c.unsaved {
+		if s == nil {
+			del = append(del, c.r.stateID(id))
+		} else {
+			record = append(record, *s)
+		}
+	}
+	if err := c.r.app.store.SaveSnapshots(ctx, record, del); err != nil {
+		return err
+	}
+	clear(c.unsaved)
+	return nil
+}
+
+// halt stops the process manager with err, once.
+func (c *coordinator) halt(err error) {
+	if c.halted {
+		return
+	}
+	c.halted = true
+	c.r.halted(err)
+}

@@ -1,0 +1,253 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/google/uuid"
+
+	"github.com/cohort-dev/cohort/eventstore"
+)
+
+// instance runs one process instance.
+type instance struct {
+	r  *pmRunner
+	id string
+
+	loaded bool
+	pm     ProcessManager // nil: the instance does not exist
+	last   int64          // position of the last event handled
+	// base is the instance's state as last loaded or encoded (nil: none),
+	// what it reports for the coordinator to persist; a failed encode
+	// rolls the instance back to it. Until baseKnown, it is read from the
+	// store.
+	base      *eventstore.Snapshot
+	baseKnown bool
+	queue     *eventQueue
+	// interests are the queued events' interests, with how many copies of
+	// each are queued (a resumed subscription delivers an event again).
+	interests map[int64]queuedInterest
+	// handling is the state the event being handled was given to (nil
+	// before it is known), for the error policy.
+	handling  ProcessManager
+	idleGen   uint64
+	idleTimer *time.Timer
+}
+
+// queuedInterest is the interest of an event queued n times.
+type queuedInterest struct {
+	in Interest
+	n  int
+}
+
+// newInstance returns instance id, its state not yet loaded.
+func newInstance(r *pmRunner, id string) *instance {
+	in := &instance{r: r, id: id, interests: make(map[int64]queuedInterest)}
+	obs := handlingObserver{app: r.app, name: r.cfg.Name, kind: KindProcessManager, instance: id}
+	in.queue = newQueue(obs, r.cfg.OnError, r.cfg.HandleTimeout, 1, in.handle)
+	in.queue.describe = in.describe
+	return in
+}
+
+// Receive queues events, handles them in order with retries, and asks to
+// be passivated when idle.
+func (in *instance) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case pmInit:
+		in.init(m.state)
+	case pmEvent:
+		q := in.interests[m.ev.Position]
+		in.interests[m.ev.Position] = queuedInterest{in: m.interest, n: q.n + 1}
+		in.queue.push(queued{ev: m.ev})
+		in.drain(ctx)
+	case retryTick:
+		if in.queue.tick(m) {
+			in.drain(ctx)
+		}
+	case idleTick:
+		if m.gen == in.idleGen && len(in.queue.items) == 0 {
+			ctx.Send(ctx.Parent(), passivateRequest{pid: ctx.Self()})
+		}
+	case *actor.Stopping:
+		in.queue.stop()
+		in.stopTimer()
+	}
+}
+
+// init adopts the state the coordinator has not yet persisted; the
+// instance decodes it before its next event.
+func (in *instance) init(s *eventstore.Snapshot) {
+	in.loaded, in.base, in.baseKnown = false, s, true
+}
+
+// load decodes the instance's state: the one it last had, or the stored
+// one. A state that fails to decode is an error, for the error policy.
+func (in *instance) load(ctx context.Context) error {
+	if !in.baseKnown {
+		snap, err := in.r.app.store.ReadSnapshot(ctx, in.r.stateID(in.id))
+		switch {
+		case errors.Is(err, eventstore.ErrSnapshotNotFound):
+			in.base = nil
+		case err != nil:
+			return fmt.Errorf("load process %s: %w", in.id, err)
+		default:
+			in.base = &snap
+		}
+		in.baseKnown = true
+	}
+	in.pm, in.last = nil, 0
+	if in.base != nil {
+		pm, last, err := in.r.decodeState(in.id, *in.base)
+		if err != nil {
+			return err
+		}
+		in.pm, in.last = pm, last
+	}
+	in.loaded = true
+	return nil
+}
+
+// drain handles the queued events it can, reporting each to the
+// coordinator, then arms the idle timer; an error the policy does not
+// absorb halts the process manager.
+func (in *instance) drain(ctx actor.Context) {
+	err := in.queue.drain(ctx, func(ev Event) {
+		st, deleted := in.report(ev)
+		if q := in.interests[ev.Position]; q.n > 1 {
+			in.interests[ev.Position] = queuedInterest{in: q.in, n: q.n - 1}
+		} else {
+			delete(in.interests, ev.Position)
+		}
+		ctx.Send(ctx.Parent(), pmDone{id: in.id, ev: ev, state: st, deleted: deleted})
+	})
+	if err != nil {
+		ctx.Send(ctx.Parent(), pmHalted{err: err})
+		return
+	}
+	in.arm(ctx)
+}
+
+// report returns the state to persist after ev, or that it was deleted.
+func (in *instance) report(ev Event) (*eventstore.Snapshot, bool) {
+	if in.base == nil {
+		return nil, in.interests[ev.Position].in.kind == interestStop
+	}
+	return in.base, false
+}
+
+// describe adds the instance's id and a copy of its state to a failure.
+func (in *instance) describe(f *Failure) {
+	f.Instance, f.State = in.id, in.r.copyState(in.handling)
+}
+
+// handle handles one event for this instance.
+func (in *instance) handle(ctx context.Context, evs []Event, at attempt) error {
+	ev := evs[0]
+	interest := in.interests[ev.Position].in
+	in.handling = nil
+	if !in.loaded {
+		if err := in.load(ctx); err != nil {
+			return err
+		}
+	}
+	if in.pm != nil && ev.Position <= in.last {
+		return nil // delivered again: already handled
+	}
+	switch interest.kind {
+	case interestStop:
+		in.pm, in.base = nil, nil
+		return nil
+	case interestStartStrict:
+		if in.pm != nil {
+			return fmt.Errorf("%w: %s", ErrProcessExists, in.id)
+		}
+	case interestContinueStrict:
+		if in.pm == nil {
+			return fmt.Errorf("%w: %s", ErrProcessNotFound, in.id)
+		}
+	}
+	pm := in.pm
+	if pm == nil {
+		pm = in.r.cfg.New()
+	}
+	in.handling = pm
+	cmds, err := pm.Handle(ev)
+	if err != nil {
+		return err
+	}
+	for i, cmd := range cmds {
+		if err := in.dispatch(ctx, ev, cmd, fmt.Sprintf("%d", i)); err != nil {
+			f := at.failure(in.r.cfg.Name, err, ev)
+			f.Instance, f.Command, f.Refused, f.State = in.id, cmd, errors.Is(err, ErrValidation), in.r.copyState(pm)
+			d := in.r.cfg.OnError.decide(f)
+			if d.kind == decideSkip || d.kind == decideCompensate {
+				// The queue logs the other decisions.
+				in.r.app.log.Warn("process manager command failed", "process_manager", in.r.cfg.Name, "instance", in.id,
+					"position", ev.Position, "command", fmt.Sprintf("%T", cmd), "refused", f.Refused,
+					"attempt", f.Attempts, "decision", d.String(), "err", err)
+			}
+			switch d.kind {
+			case decideSkip:
+				continue
+			case decideCompensate:
+				if err := in.dispatch(ctx, ev, d.command, fmt.Sprintf("%d/compensate", i)); err != nil {
+					return err
+				}
+				continue
+			}
+			return &decided{d: d, failure: f, err: err}
+		}
+	}
+	pm.Apply(ev)
+	snap, err := in.r.encodeState(in.id, pm, ev.Position)
+	if err != nil {
+		// Handled again (if the policy says so) from the state before ev.
+		in.loaded, in.handling = false, nil
+		return err
+	}
+	in.pm, in.last, in.base = pm, ev.Position, snap
+	return nil
+}
+
+// dispatch sends a command caused by ev. Its id is derived from ev, so a
+// redelivered event re-dispatches the same command ids, which aggregates
+// recognise and do not apply twice.
+func (in *instance) dispatch(ctx context.Context, ev Event, cmd any, seq string) error {
+	id := uuid.NewSHA1(ev.ID, []byte("process/"+in.r.cfg.Name+"/"+in.id+"/"+seq))
+	opts := []DispatchOption{
+		WithCommandID(id),
+		WithCausationID(ev.ID),
+		WithCorrelationID(ev.CorrelationID),
+		WithMetadata(ev.Metadata),
+	}
+	if in.r.cfg.DispatchConsistency == Strong && len(in.r.app.strongHandlers) > 0 {
+		opts = append(opts, WithConsistency(Strong, in.r.app.strongHandlers...))
+	}
+	_, err := in.r.app.dispatchInternal(ctx, cmd, opts...)
+	return err
+}
+
+// arm starts the idle timer, or asks to be passivated at once when the
+// instance has nothing to keep.
+func (in *instance) arm(ctx actor.Context) {
+	in.stopTimer()
+	if in.loaded && in.pm == nil && len(in.queue.items) == 0 {
+		// Stopped (or never started): nothing to keep.
+		ctx.Send(ctx.Parent(), passivateRequest{pid: ctx.Self()})
+		return
+	}
+	gen, self, root := in.idleGen, ctx.Self(), ctx.ActorSystem().Root
+	in.idleTimer = time.AfterFunc(in.r.cfg.IdleTimeout, func() { root.Send(self, idleTick{gen: gen}) })
+}
+
+// stopTimer stops the idle timer and voids a tick already sent.
+func (in *instance) stopTimer() {
+	in.idleGen++
+	if in.idleTimer != nil {
+		in.idleTimer.Stop()
+		in.idleTimer = nil
+	}
+}
