@@ -35,6 +35,11 @@ type Event struct {
 	CausationID   uuid.UUID
 	CorrelationID uuid.UUID
 	Metadata      Metadata
+
+	// more says that further events decoded from the same stored event
+	// (split by an upcaster) follow this one: its position is only
+	// acknowledged with the last of them.
+	more bool
 }
 
 // Lifespan decides how long an aggregate actor stays in memory after each

@@ -507,12 +507,14 @@ func (a *aggregateActor) catchUp(ctx context.Context) error {
 // that caused them.
 func (a *aggregateActor) applyRecorded(evs []eventstore.RecordedEvent) error {
 	for _, ev := range evs {
-		payload, err := a.k.app.registry.Decode(ev.Type, ev.Data)
+		decoded, err := decodeRecord(a.k.app.registry, ev)
 		if err != nil {
 			a.loaded = false
 			return fmt.Errorf("actors: %s %s: load version %d: %w", a.k.typ.Name, a.id, ev.StreamVersion, err)
 		}
-		a.agg.Apply(payload)
+		for _, d := range decoded {
+			a.agg.Apply(d.Payload)
+		}
 		a.version = ev.StreamVersion
 		if id, ok := commandOf(ev); ok {
 			a.commands.extend(id, ev.StreamVersion, ev.Position)

@@ -376,10 +376,15 @@ func (h *handlerActor) Receive(ctx actor.Context) {
 		if h.halted || h.draining != nil {
 			return
 		}
-		items := make([]queued, len(m.events))
-		for i, rec := range m.events {
-			ev, err := h.r.app.decodeEvent(rec)
-			items[i] = queued{ev: ev, err: err, skip: err == nil && !h.r.wanted(ev)}
+		items := make([]queued, 0, len(m.events))
+		for _, rec := range m.events {
+			evs, err := DecodeEvents(h.r.app.registry, rec)
+			if len(evs) == 0 { // dropped by an upcaster: only acknowledged
+				items = append(items, queued{ev: baseEvent(rec), skip: true})
+			}
+			for _, ev := range evs {
+				items = append(items, queued{ev: ev, err: err, skip: err == nil && !h.r.wanted(ev)})
+			}
 		}
 		if h.queue != nil {
 			h.queue.push(items...)
@@ -487,6 +492,9 @@ func (h *handlerActor) drain(ctx actor.Context) {
 
 // done acknowledges everything up to ev.
 func (h *handlerActor) done(ev Event) {
+	if ev.more {
+		return // its position with the last event of its stored event
+	}
 	if err := h.r.sub.Ack(ackOf(ev)); err != nil {
 		h.r.app.log.Warn("handler ack failed", "handler", h.r.cfg.Name, "err", err)
 	}

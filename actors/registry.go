@@ -13,13 +13,15 @@ type Registry struct {
 	mu       sync.RWMutex
 	names    map[reflect.Type]string
 	decoders map[string]func([]byte) (any, error)
-	upcast   map[string]Upcaster
+	upcast   map[string]EventUpcaster
 }
 
 // Upcaster turns a stored event of an old shape into a newer one: it gets
 // the stored type name and data and returns the new name and data. When it
 // returns a new name, the upcaster registered for that name (if any) runs
-// next, so renames chain; an upcaster that keeps the name runs once.
+// next, so renames chain; an upcaster that keeps the name runs once. An
+// EventUpcaster also sees the metadata and may give zero or several
+// events.
 type Upcaster func(typ string, data json.RawMessage) (string, json.RawMessage, error)
 
 // NewRegistry returns an empty registry.
@@ -27,7 +29,7 @@ func NewRegistry() *Registry {
 	return &Registry{
 		names:    make(map[reflect.Type]string),
 		decoders: make(map[string]func([]byte) (any, error)),
-		upcast:   make(map[string]Upcaster),
+		upcast:   make(map[string]EventUpcaster),
 	}
 }
 
@@ -65,17 +67,6 @@ func MustRegisterEvent[E any](r *Registry, name string) {
 	}
 }
 
-// RegisterUpcaster registers u for events stored under name.
-func (r *Registry) RegisterUpcaster(name string, u Upcaster) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.upcast[name]; ok {
-		return fmt.Errorf("actors: an upcaster for %q is already registered", name)
-	}
-	r.upcast[name] = u
-	return nil
-}
-
 // Name returns the name ev's type is stored under.
 func (r *Registry) Name(ev any) (string, error) {
 	r.mu.RLock()
@@ -101,35 +92,18 @@ func (r *Registry) Encode(ev any) (string, []byte, error) {
 }
 
 // Decode upcasts a stored event and decodes it. An unregistered name is an
-// *UnregisteredEventError.
+// *UnregisteredEventError. Upcasters see no metadata here, and an upcast
+// that gives other than one event is an error: DecodeEvents decodes a
+// stored event with its metadata into all the events it gives.
 func (r *Registry) Decode(typ string, data []byte) (any, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	for seen := 0; ; seen++ {
-		u, ok := r.upcast[typ]
-		if !ok {
-			break
-		}
-		if seen == len(r.upcast) {
-			return nil, fmt.Errorf("actors: upcasters for %s form a cycle", typ)
-		}
-		newTyp, newData, err := u(typ, data)
-		if err != nil {
-			return nil, fmt.Errorf("actors: upcast %s: %w", typ, err)
-		}
-		renamed := newTyp != typ
-		typ, data = newTyp, newData
-		if !renamed {
-			break
-		}
-	}
-	dec, ok := r.decoders[typ]
-	if !ok {
-		return nil, &UnregisteredEventError{Type: typ}
-	}
-	ev, err := dec(data)
+	evs, err := r.upcastLocked(StoredEvent{Type: typ, Data: data}, 0)
 	if err != nil {
-		return nil, fmt.Errorf("actors: decode %s: %w", typ, err)
+		return nil, err
 	}
-	return ev, nil
+	if len(evs) != 1 {
+		return nil, fmt.Errorf("actors: upcast %s gives %d events, not one", typ, len(evs))
+	}
+	return r.decodeLocked(evs[0].Type, evs[0].Data)
 }

@@ -370,14 +370,18 @@ func (r *rebuild) fill(ctx context.Context, version int64) error {
 			return err
 		}
 		if len(recs) > 0 {
-			evs := make([]actors.Event, len(recs))
-			for i, rec := range recs {
-				if evs[i], err = actors.DecodeEvent(r.c.Registry, rec); err != nil {
+			evs := make([]actors.Event, 0, len(recs))
+			for _, rec := range recs {
+				decoded, err := actors.DecodeEvents(r.c.Registry, rec)
+				if err != nil {
 					return fmt.Errorf("event at %d: %w", rec.Position, err)
 				}
+				evs = append(evs, decoded...)
 			}
-			if err := r.projector.HandleEvents(ctx, evs); err != nil {
-				return err
+			if len(evs) > 0 { // upcasters may drop events
+				if err := r.projector.HandleEvents(ctx, evs); err != nil {
+					return err
+				}
 			}
 			done = recs[len(recs)-1].Position
 		}

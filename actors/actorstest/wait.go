@@ -29,9 +29,11 @@ func WaitForEvent(tb testing.TB, store eventstore.Subscriber, reg *actors.Regist
 				tb.Fatalf("actorstest: subscription ended: %v", sub.Close())
 			}
 			for _, rec := range batch {
-				ev, err := actors.DecodeEvent(reg, rec)
-				if err == nil && match(ev) {
-					return ev
+				evs, err := actors.DecodeEvents(reg, rec)
+				for _, ev := range evs {
+					if err == nil && match(ev) {
+						return ev
+					}
 				}
 			}
 			if err := sub.Ack(batch[len(batch)-1]); err != nil {

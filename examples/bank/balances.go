@@ -16,7 +16,6 @@ type Balances struct {
 	mu        sync.Mutex
 	balances  map[string]int64
 	transfers map[string]TransferStatus
-	changed   chan struct{} // closed and replaced on every change
 }
 
 // NewBalances returns an empty read model.
@@ -24,7 +23,6 @@ func NewBalances() *Balances {
 	return &Balances{
 		balances:  make(map[string]int64),
 		transfers: make(map[string]TransferStatus),
-		changed:   make(chan struct{}),
 	}
 }
 
@@ -45,11 +43,7 @@ func (b *Balances) HandleEvent(_ context.Context, ev actors.Event) error {
 		b.transfers[e.TransferID] = StatusCompleted
 	case TransferFailed:
 		b.transfers[e.TransferID] = StatusFailed
-	default:
-		return nil
 	}
-	close(b.changed)
-	b.changed = make(chan struct{})
 	return nil
 }
 
@@ -61,20 +55,10 @@ func (b *Balances) Balance(account string) (int64, bool) {
 	return n, ok
 }
 
-// WaitTransfer waits until the transfer has completed or failed and returns
-// its status, or ctx's error.
-func (b *Balances) WaitTransfer(ctx context.Context, transfer string) (TransferStatus, error) {
-	for {
-		b.mu.Lock()
-		status, changed := b.transfers[transfer], b.changed
-		b.mu.Unlock()
-		if status == StatusCompleted || status == StatusFailed {
-			return status, nil
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return status, ctx.Err()
-		}
-	}
+// Transfer returns a transfer's status (StatusNone for one never
+// requested).
+func (b *Balances) Transfer(transfer string) TransferStatus {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.transfers[transfer]
 }

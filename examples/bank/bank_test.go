@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/actors/actorstest"
 	"github.com/cohort-dev/cohort/examples/bank"
@@ -34,16 +36,19 @@ func openAccounts(t *testing.T, app *actors.App) {
 	actorstest.Dispatch(t, app, bank.OpenAccount{AccountID: "bob", Owner: "Bob"})
 }
 
-// waitTransfer waits for the transfer's outcome in the read model.
-func waitTransfer(t *testing.T, balances *bank.Balances, id string) bank.TransferStatus {
+// transfer requests a transfer and waits until its workflow is at rest:
+// the process manager has dispatched all it will, and the read model has
+// handled every event. It returns the transfer's status in the read model.
+func transfer(t *testing.T, app *actors.App, balances *bank.Balances, cmd bank.RequestTransfer) bank.TransferStatus {
 	t.Helper()
+	workflow := uuid.New()
+	res := actorstest.Dispatch(t, app, cmd, actors.WithCorrelationID(workflow))
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	status, err := balances.WaitTransfer(ctx, id)
-	if err != nil {
-		t.Fatalf("transfer %s: %q, %v", id, status, err)
+	if err := app.WaitForCausal(ctx, workflow, res.Position, "balances"); err != nil {
+		t.Fatalf("transfer %s: %v", cmd.TransferID, err)
 	}
-	return status
+	return balances.Transfer(cmd.TransferID)
 }
 
 func checkBalances(t *testing.T, balances *bank.Balances, want map[string]int64) {
@@ -74,8 +79,8 @@ func TestTransfers(t *testing.T) {
 			actorstest.Stores(t, func(t *testing.T, store actors.EventStore) {
 				app, balances := startBank(t, store)
 				openAccounts(t, app)
-				actorstest.Dispatch(t, app, bank.RequestTransfer{TransferID: "t", From: "alice", To: tt.to, Amount: tt.amount})
-				if status := waitTransfer(t, balances, "t"); status != tt.status {
+				cmd := bank.RequestTransfer{TransferID: "t", From: "alice", To: tt.to, Amount: tt.amount}
+				if status := transfer(t, app, balances, cmd); status != tt.status {
 					t.Fatalf("transfer %q, want %q", status, tt.status)
 				}
 				checkBalances(t, balances, map[string]int64{"alice": tt.alice, "bob": tt.bob})
@@ -110,15 +115,14 @@ func TestRestart(t *testing.T) {
 	actorstest.Stores(t, func(t *testing.T, store actors.EventStore) {
 		app, balances := startBank(t, store)
 		openAccounts(t, app)
-		actorstest.Dispatch(t, app, bank.RequestTransfer{TransferID: "t1", From: "alice", To: "bob", Amount: 30})
-		waitTransfer(t, balances, "t1")
+		transfer(t, app, balances, bank.RequestTransfer{TransferID: "t1", From: "alice", To: "bob", Amount: 30})
 		if err := app.Close(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 
 		app, balances = startBank(t, store)
-		actorstest.Dispatch(t, app, bank.RequestTransfer{TransferID: "t2", From: "alice", To: "bob", Amount: 20})
-		if status := waitTransfer(t, balances, "t2"); status != bank.StatusCompleted {
+		cmd := bank.RequestTransfer{TransferID: "t2", From: "alice", To: "bob", Amount: 20}
+		if status := transfer(t, app, balances, cmd); status != bank.StatusCompleted {
 			t.Fatalf("transfer t2 %q", status)
 		}
 		checkBalances(t, balances, map[string]int64{"alice": 50, "bob": 50})

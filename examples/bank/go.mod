@@ -2,7 +2,10 @@ module github.com/cohort-dev/cohort/examples/bank
 
 go 1.26.0
 
-require github.com/cohort-dev/cohort v0.0.0
+require (
+	github.com/cohort-dev/cohort v0.0.0
+	github.com/google/uuid v1.6.0
+)
 
 require (
 	github.com/Workiva/go-datastructures v1.1.6 // indirect
@@ -12,7 +15,6 @@ require (
 	github.com/emirpasic/gods v1.18.1 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
-	github.com/google/uuid v1.6.0 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/pgx/v5 v5.12.0 // indirect

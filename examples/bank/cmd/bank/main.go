@@ -13,6 +13,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/eventstore/memory"
 	"github.com/cohort-dev/cohort/examples/bank"
@@ -41,6 +43,10 @@ func run(ctx context.Context, w io.Writer) (err error) {
 	}
 	defer func() { err = errors.Join(err, app.Close(context.WithoutCancel(ctx))) }()
 
+	// One correlation id for every command below: the events they cause,
+	// and the commands and events of the transfers' workflows, carry it.
+	workflow := uuid.New()
+	var res actors.Result
 	for _, cmd := range []any{
 		bank.OpenAccount{AccountID: "alice", Owner: "Alice"},
 		bank.DepositMoney{AccountID: "alice", Amount: 100_00},
@@ -49,19 +55,20 @@ func run(ctx context.Context, w io.Writer) (err error) {
 		bank.RequestTransfer{TransferID: "t2", From: "alice", To: "bob", Amount: 500_00},
 		bank.RequestTransfer{TransferID: "t3", From: "alice", To: "carol", Amount: 20_00},
 	} {
-		if _, err := app.Dispatch(ctx, cmd); err != nil {
+		if res, err = app.Dispatch(ctx, cmd, actors.WithCorrelationID(workflow)); err != nil {
 			return fmt.Errorf("%T: %w", cmd, err)
 		}
 	}
 
+	// Wait until the workflows are at rest: the process manager has
+	// dispatched all it will, and balances has handled every event.
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	if err := app.WaitForCausal(ctx, workflow, res.Position, "balances"); err != nil {
+		return fmt.Errorf("transfers: %w", err)
+	}
 	for _, id := range []string{"t1", "t2", "t3"} {
-		status, err := balances.WaitTransfer(ctx, id)
-		if err != nil {
-			return fmt.Errorf("transfer %s: %w", id, err)
-		}
-		fmt.Fprintf(w, "transfer %s: %s\n", id, status)
+		fmt.Fprintf(w, "transfer %s: %s\n", id, balances.Transfer(id))
 	}
 	for _, id := range []string{"alice", "bob"} {
 		cents, _ := balances.Balance(id)
