@@ -408,8 +408,9 @@ func (m *Main) httpRenames(ctx context.Context, c *apiClient, base string, sys s
 		PerSecond: float64(total) / wall.Seconds(), Latency: &lat.latency, Tenths: lat.tenths,
 		Errors: int(failed.Load()), ReadLag: &readLag, Statements: st}
 	if sys.prefix == "" {
-		r.Notes = []string{"each PUT /api/user authenticates (JWT, user read), claims the new name, dispatches with strong consistency " +
-			"(until the users projection and the claims handler have it; the author workflow and the blog projection follow), and reads the user back"}
+		r.Notes = []string{"each PUT /api/user authenticates (JWT, one user read), dispatches UpdateUser with strong consistency " +
+			"(its events, the new name's claim and the old one's release in one atomic append; answered once the users projection has them; " +
+			"the author workflow and the blog projection follow), and answers from the aggregate's state"}
 	} else {
 		r.Notes = []string{"each PUT /api/user verifies the JWT and runs one UPDATE ... RETURNING (unique indexes on username and email); " +
 			"each GET /api/profiles/:username one SELECT"}
