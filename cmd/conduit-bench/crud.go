@@ -117,14 +117,10 @@ type crudUser struct {
 
 // register: POST /api/users, one INSERT.
 func (s *crudServer) register(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		User crudUser `json:"user"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		crudError(w, http.StatusUnprocessableEntity, "body", "is not a user document")
+	u, ok := decodeCRUDUser(w, r)
+	if !ok {
 		return
 	}
-	u := in.User
 	if u.Username == nil || *u.Username == "" || u.Email == nil || *u.Email == "" || u.Password == nil || *u.Password == "" {
 		crudError(w, http.StatusUnprocessableEntity, "user", "needs a username, an email and a password")
 		return
@@ -166,14 +162,10 @@ func (s *crudServer) updateUser(w http.ResponseWriter, r *http.Request) {
 		crudError(w, http.StatusUnauthorized, "token", "is invalid")
 		return
 	}
-	var in struct {
-		User crudUser `json:"user"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		crudError(w, http.StatusUnprocessableEntity, "body", "is not a user document")
+	u, ok := decodeCRUDUser(w, r)
+	if !ok {
 		return
 	}
-	u := in.User
 	var hash *string
 	if u.Password != nil {
 		h, err := s.hasher.Hash(r.Context(), *u.Password)
@@ -243,4 +235,16 @@ func crudJSON(w http.ResponseWriter, status int, key string, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{key: v})
+}
+
+// decodeCRUDUser reads a {"user": …} body, answering 422 when it is not one.
+func decodeCRUDUser(w http.ResponseWriter, r *http.Request) (crudUser, bool) {
+	var in struct {
+		User crudUser `json:"user"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		crudError(w, http.StatusUnprocessableEntity, "body", "is not a user document")
+		return crudUser{}, false
+	}
+	return in.User, true
 }

@@ -505,16 +505,7 @@ func (db *storage) hardDelete(st *stream) {
 
 // RecordSnapshot implements [eventstore.Snapshotter].
 func (s *Store) RecordSnapshot(ctx context.Context, snap eventstore.Snapshot) error {
-	if err := snap.Validate(); err != nil {
-		return err
-	}
-	if err := s.check(ctx); err != nil {
-		return err
-	}
-	s.db.mu.Lock()
-	defer s.db.mu.Unlock()
-	s.db.putSnapshot(snap)
-	return nil
+	return s.SaveSnapshots(ctx, []eventstore.Snapshot{snap}, nil)
 }
 
 // putSnapshot stores a copy of a valid snapshot unless a newer one of the

@@ -146,11 +146,6 @@ func newAppendGate() *appendGate { return &appendGate{shutting: make(chan struct
 // put queues r on queue. It fails with ErrClosed once shut has begun, or
 // with the context's error.
 func (g *appendGate) put(ctx context.Context, queue chan<- *appendRequest, r *appendRequest) error {
-	if err := ctx.Err(); err != nil {
-		// A select with a free queue slot and a done context picks either:
-		// a cancelled append must never be queued.
-		return err
-	}
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	if g.state == gateShut {

@@ -159,12 +159,8 @@ func (f *fanout) run(ctx context.Context) {
 				return
 			}
 			f.s.log.Warn("subscription tail read failed", "err", err)
-			t := time.NewTimer(backoff)
-			select {
-			case <-ctx.Done():
-				t.Stop()
+			if !sleep(ctx, backoff) {
 				return
-			case <-t.C:
 			}
 			backoff = min(2*backoff, 2*time.Second)
 			continue

@@ -263,12 +263,8 @@ func (h *horizon) syncWithin(ctx context.Context, wait time.Duration) (int64, er
 	deadline := time.Now().Add(wait)
 	for delay := time.Duration(0); wait < 0 || time.Now().Before(deadline); delay = retryDelay(delay) {
 		if delay > 0 {
-			t := time.NewTimer(delay)
-			select {
-			case <-ctx.Done():
-				t.Stop()
+			if !sleep(ctx, delay) {
 				return 0, ctx.Err()
-			case <-t.C:
 			}
 		}
 		next, err := h.observe(ctx, false)
