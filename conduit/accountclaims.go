@@ -6,8 +6,8 @@ import (
 	"fmt"
 
 	"github.com/cohort-dev/cohort/actors"
+	"github.com/cohort-dev/cohort/actors/unique"
 	"github.com/cohort-dev/cohort/aggregates/validation"
-	"github.com/cohort-dev/cohort/internal/unique"
 )
 
 // keyClaim is a unique key an accounts command claims in the same append

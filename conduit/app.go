@@ -16,13 +16,13 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cohort-dev/cohort/actors"
+	"github.com/cohort-dev/cohort/actors/unique"
 	"github.com/cohort-dev/cohort/aggregates/accounts"
 	"github.com/cohort-dev/cohort/aggregates/blog"
+	"github.com/cohort-dev/cohort/conduit/password"
 	"github.com/cohort-dev/cohort/conduit/ratelimit"
 	"github.com/cohort-dev/cohort/eventstore"
 	"github.com/cohort-dev/cohort/eventstore/postgres"
-	"github.com/cohort-dev/cohort/internal/password"
-	"github.com/cohort-dev/cohort/internal/unique"
 	"github.com/cohort-dev/cohort/processmanagers"
 	"github.com/cohort-dev/cohort/projectors"
 )

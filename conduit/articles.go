@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cohort-dev/cohort/actors/unique"
 	"github.com/cohort-dev/cohort/aggregates/blog"
 	"github.com/cohort-dev/cohort/aggregates/validation"
-	"github.com/cohort-dev/cohort/internal/unique"
 	"github.com/cohort-dev/cohort/projectors"
 )
 

@@ -5,10 +5,10 @@ import (
 	"errors"
 
 	"github.com/cohort-dev/cohort/actors"
+	"github.com/cohort-dev/cohort/actors/unique"
 	"github.com/cohort-dev/cohort/aggregates/accounts"
 	"github.com/cohort-dev/cohort/aggregates/blog"
 	"github.com/cohort-dev/cohort/aggregates/validation"
-	"github.com/cohort-dev/cohort/internal/unique"
 )
 
 // slugs is the namespace of article slugs, owned by article ids.

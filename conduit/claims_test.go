@@ -6,12 +6,12 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/cohort-dev/cohort/actors/unique"
 	"github.com/cohort-dev/cohort/aggregates/accounts"
 	"github.com/cohort-dev/cohort/aggregates/validation"
 	"github.com/cohort-dev/cohort/conduit"
 	"github.com/cohort-dev/cohort/conduit/conduittest"
 	"github.com/cohort-dev/cohort/eventstore/postgres"
-	"github.com/cohort-dev/cohort/internal/unique"
 )
 
 // TestRenameOneCommit: a rename claims the new username and releases the

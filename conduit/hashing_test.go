@@ -9,7 +9,7 @@ import (
 
 	"github.com/cohort-dev/cohort/conduit"
 	"github.com/cohort-dev/cohort/conduit/conduittest"
-	"github.com/cohort-dev/cohort/internal/password"
+	"github.com/cohort-dev/cohort/conduit/password"
 )
 
 // TestHashingQueueBounded: beyond Config.MaxHashes hashes running or

@@ -11,7 +11,7 @@ import (
 	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/aggregates/accounts"
 	"github.com/cohort-dev/cohort/aggregates/validation"
-	"github.com/cohort-dev/cohort/internal/password"
+	"github.com/cohort-dev/cohort/conduit/password"
 	"github.com/cohort-dev/cohort/projectors"
 )
 

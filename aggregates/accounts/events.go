@@ -2,7 +2,7 @@ package accounts
 
 import (
 	"github.com/cohort-dev/cohort/actors"
-	"github.com/cohort-dev/cohort/internal/unique"
+	"github.com/cohort-dev/cohort/actors/unique"
 )
 
 // UserRegistered: a user registered.

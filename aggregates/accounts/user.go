@@ -4,8 +4,8 @@ import (
 	"errors"
 
 	"github.com/cohort-dev/cohort/actors"
+	"github.com/cohort-dev/cohort/actors/unique"
 	"github.com/cohort-dev/cohort/aggregates/validation"
-	"github.com/cohort-dev/cohort/internal/unique"
 )
 
 // Namespaces of the unique values a user claims (see unique.ClaimWrite):

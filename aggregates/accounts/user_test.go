@@ -6,9 +6,9 @@ import (
 
 	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/actors/actorstest"
+	"github.com/cohort-dev/cohort/actors/unique"
 	"github.com/cohort-dev/cohort/aggregates/accounts"
 	"github.com/cohort-dev/cohort/aggregates/validation"
-	"github.com/cohort-dev/cohort/internal/unique"
 )
 
 func ptr[T any](v T) *T { return &v }

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cohort-dev/cohort/internal/password"
+	"github.com/cohort-dev/cohort/conduit/password"
 )
 
 // Phase names, in the order they run (the seed's order).

@@ -18,7 +18,7 @@ import (
 	"github.com/cohort-dev/cohort/aggregates/accounts"
 	"github.com/cohort-dev/cohort/aggregates/validation"
 	"github.com/cohort-dev/cohort/conduit"
-	"github.com/cohort-dev/cohort/internal/password"
+	"github.com/cohort-dev/cohort/conduit/password"
 	"github.com/cohort-dev/cohort/processmanagers"
 	"github.com/cohort-dev/cohort/projectors"
 )

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cohort-dev/cohort/internal/password"
+	"github.com/cohort-dev/cohort/conduit/password"
 )
 
 // Main is the benchmark program: the database server, the phases and the

@@ -18,9 +18,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cohort-dev/cohort/conduit"
+	"github.com/cohort-dev/cohort/conduit/conduitload"
+	"github.com/cohort-dev/cohort/conduit/password"
 	"github.com/cohort-dev/cohort/httpapi"
-	"github.com/cohort-dev/cohort/internal/conduitload"
-	"github.com/cohort-dev/cohort/internal/password"
 	"github.com/cohort-dev/cohort/internal/pglocal"
 )
 

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/cohort-dev/cohort/conduit"
+	"github.com/cohort-dev/cohort/conduit/password"
 	"github.com/cohort-dev/cohort/httpapi"
-	"github.com/cohort-dev/cohort/internal/password"
 	"github.com/cohort-dev/cohort/internal/pglocal"
 )
 

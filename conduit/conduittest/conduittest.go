@@ -7,8 +7,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cohort-dev/cohort/conduit"
+	"github.com/cohort-dev/cohort/conduit/password"
 	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
-	"github.com/cohort-dev/cohort/internal/password"
 )
 
 const template = "conduit"

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cohort-dev/cohort/internal/password"
+	"github.com/cohort-dev/cohort/conduit/password"
 )
 
 // fast keeps the tests quick; production uses DefaultParams.

@@ -9,9 +9,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/cohort-dev/cohort/actors/unique"
 	"github.com/cohort-dev/cohort/eventstore/postgres"
 	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
-	"github.com/cohort-dev/cohort/internal/unique"
 )
 
 func TestMain(m *testing.M) {

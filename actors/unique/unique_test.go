@@ -8,9 +8,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/cohort-dev/cohort/actors/unique"
 	"github.com/cohort-dev/cohort/eventstore"
 	"github.com/cohort-dev/cohort/eventstore/memory"
-	"github.com/cohort-dev/cohort/internal/unique"
 )
 
 func TestClaimRelease(t *testing.T) {

@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/cohort-dev/cohort/actors/unique"
 	"github.com/cohort-dev/cohort/eventstore"
 	"github.com/cohort-dev/cohort/eventstore/memory"
-	"github.com/cohort-dev/cohort/internal/unique"
 )
 
 // appendWrite appends a claim's or a release's StreamWrite as the

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cohort-dev/cohort/actors/unique"
 	"github.com/cohort-dev/cohort/eventstore"
-	"github.com/cohort-dev/cohort/internal/unique"
 )
 
 // FuzzStreamID: a claim's stream is a valid stream id, and two different

@@ -18,7 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/cohort-dev/cohort/internal/conduitload"
+	"github.com/cohort-dev/cohort/conduit/conduitload"
 )
 
 // Config configures Run.

@@ -23,5 +23,5 @@
 // TestCrashSafety runs it in a quick configuration as part of go test
 // ./...; flags select a longer one:
 //
-//	go test ./internal/faulttest -run CrashSafety -v -fault.long -timeout 60m
+//	go test ./conduit/faulttest -run CrashSafety -v -fault.long -timeout 60m
 package faulttest

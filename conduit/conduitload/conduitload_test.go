@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cohort-dev/cohort/conduit/conduitload"
 	"github.com/cohort-dev/cohort/conduit/conduittest"
 	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 	"github.com/cohort-dev/cohort/httpapi"
-	"github.com/cohort-dev/cohort/internal/conduitload"
 )
 
 func TestMain(m *testing.M) {
