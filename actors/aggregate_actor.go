@@ -44,13 +44,8 @@ type aggregateActor struct {
 	assumedNew  bool  // loaded by assumeNew, not yet confirmed by an append
 	snapVersion int64 // version of the last snapshot taken or loaded
 	commands    commandLog
-	idleGen     uint64
-	idleTimer   *time.Timer
+	idle        idleTimer
 }
-
-// idleTick is the actor's own idle timer firing; stale generations are
-// ignored. (protoactor's ReceiveTimeout races: upstream issue #1139.)
-type idleTick struct{ gen uint64 }
 
 func newAggregateActor(k *aggregateKind, id string) *aggregateActor {
 	return &aggregateActor{k: k, id: id, stream: k.typ.StreamPrefix + id}
@@ -61,16 +56,16 @@ func (a *aggregateActor) Receive(ctx actor.Context) {
 	case *commandMsg:
 		a.handle(ctx, m)
 	case idleTick:
-		if m.gen == a.idleGen {
-			ctx.Send(ctx.Parent(), passivateRequest{pid: ctx.Self()})
+		if a.idle.current(m) {
+			requestPassivation(ctx)
 		}
 	case *actor.Restarting:
-		a.stopTimer()
+		a.idle.stop()
 		a.k.stats.restarts.Add(1)
 		a.k.app.ins.restarts.Add(context.Background(), 1, metric.WithAttributes(
 			AttrActorKind.String(KindAggregate), attribute.String("name", a.k.typ.Name)))
 	case *actor.Stopping:
-		a.stopTimer()
+		a.idle.stop()
 	}
 }
 
@@ -555,24 +550,14 @@ func (a *aggregateActor) maybeSnapshot() {
 
 // arm applies a lifespan: stop now, keep forever, or stop after d idle.
 func (a *aggregateActor) arm(ctx actor.Context, d time.Duration) {
-	a.stopTimer()
 	switch {
 	case d == Forever || d < 0:
-		return
+		a.idle.stop()
 	case d == StopNow:
-		ctx.Send(ctx.Parent(), passivateRequest{pid: ctx.Self()})
-		return
-	}
-	a.idleGen++
-	gen, self, root := a.idleGen, ctx.Self(), a.k.app.system.Root
-	a.idleTimer = time.AfterFunc(d, func() { root.Send(self, idleTick{gen: gen}) })
-}
-
-func (a *aggregateActor) stopTimer() {
-	a.idleGen++
-	if a.idleTimer != nil {
-		a.idleTimer.Stop()
-		a.idleTimer = nil
+		a.idle.stop()
+		requestPassivation(ctx)
+	default:
+		a.idle.arm(ctx, d)
 	}
 }
 
