@@ -40,17 +40,11 @@ type aggregateActor struct {
 
 	agg         Aggregate
 	version     int64
-	loaded      bool
-	assumedNew  bool  // loaded by assumeNew, not yet confirmed by an append
-	snapVersion int64 // version of the last snapshot taken or loaded
+	status      loadState // what agg and version are
+	snapVersion int64     // version of the last snapshot taken or loaded
 	commands    commandLog
-	idleGen     uint64
-	idleTimer   *time.Timer
+	idle        idleTimer
 }
-
-// idleTick is the actor's own idle timer firing; stale generations are
-// ignored. (protoactor's ReceiveTimeout races: upstream issue #1139.)
-type idleTick struct{ gen uint64 }
 
 func newAggregateActor(k *aggregateKind, id string) *aggregateActor {
 	return &aggregateActor{k: k, id: id, stream: k.typ.StreamPrefix + id}
@@ -61,16 +55,16 @@ func (a *aggregateActor) Receive(ctx actor.Context) {
 	case *commandMsg:
 		a.handle(ctx, m)
 	case idleTick:
-		if m.gen == a.idleGen {
-			ctx.Send(ctx.Parent(), passivateRequest{pid: ctx.Self()})
+		if a.idle.current(m) {
+			requestPassivation(ctx)
 		}
 	case *actor.Restarting:
-		a.stopTimer()
+		a.idle.stop()
 		a.k.stats.restarts.Add(1)
 		a.k.app.ins.restarts.Add(context.Background(), 1, metric.WithAttributes(
 			AttrActorKind.String(KindAggregate), attribute.String("name", a.k.typ.Name)))
 	case *actor.Stopping:
-		a.stopTimer()
+		a.idle.stop()
 	}
 }
 
@@ -116,142 +110,212 @@ func (a *aggregateActor) handle(ctx actor.Context, m *commandMsg) {
 	a.arm(ctx, a.k.typ.lifespan(cmd.Payload, events, err))
 }
 
-// execute runs a command to completion: load, idempotency, version check,
-// Execute, append (retrying after conflicts with other writers), Apply.
+// execute runs a command to completion, in steps: load the state, decide
+// (idempotency, version check, Execute), append (catching up and deciding
+// again after a conflict with another writer), apply, reply.
 func (a *aggregateActor) execute(ctx context.Context, cmd *Command) (Result, []any, error) {
-	if !a.loaded && cmd.creating && cmd.ExpectedVersion == NoExpectedVersion {
-		a.assumeNew()
-		defer func() {
-			if a.assumedNew { // never confirmed: load on the next command
-				a.assumedNew, a.loaded = false, false
-			}
-		}()
+	// A state assumed new and never confirmed is read on the next command.
+	defer a.to(commandDone)
+	if err := a.loadFor(ctx, cmd); err != nil {
+		return Result{}, nil, err
 	}
-	if !a.loaded {
+	for attempt := 0; ; attempt++ {
+		d, end := a.decide(ctx, cmd)
+		switch end.then {
+		case again:
+			continue
+		case answered:
+			return end.res, nil, end.err
+		}
+		appended, written, end := a.appendDecision(ctx, cmd, d, attempt)
+		switch end.then {
+		case again:
+			continue
+		case answered:
+			return end.res, nil, end.err
+		}
+		first, last := a.apply(cmd, d, appended, written)
+		return a.reply(ctx, cmd, d, first, last, written)
+	}
+}
+
+// decision is what the aggregate decided to do with a command: its own
+// events, and the events it writes to other streams.
+type decision struct {
+	events []any
+	writes []StreamWrite
+}
+
+// stepEnd is how a step of execute ended, and what comes next.
+type stepEnd struct {
+	then stepThen
+	res  Result // answered
+	err  error  // answered
+}
+
+// stepThen is what execute does after a step.
+type stepThen uint8
+
+const (
+	proceed  stepThen = iota // the next step
+	again                    // the state changed: decide the command again
+	answered                 // answer the command: execute ends
+)
+
+// answer ends execute with res and err.
+func answer(res Result, err error) stepEnd { return stepEnd{then: answered, res: res, err: err} }
+
+// loadFor is execute's first step: it makes the state current enough for
+// cmd. A command routed with Creating takes an unloaded aggregate for a
+// new one (the append finds out); others load it, then catch up to the
+// version the caller expects.
+func (a *aggregateActor) loadFor(ctx context.Context, cmd *Command) error {
+	if a.status == unloaded && cmd.creating && cmd.ExpectedVersion == NoExpectedVersion {
+		a.assumeNew()
+	}
+	if a.status == unloaded {
 		loadCtx, span := a.k.app.ins.tracer.Start(ctx, "load "+a.k.typ.Name, trace.WithAttributes(
 			AttrActorKind.String(KindAggregate), AttrStreamID.String(a.stream)))
 		err := a.load(loadCtx)
 		span.SetAttributes(AttrStreamVersion.Int64(a.version))
 		endSpan(span, err)
 		if err != nil {
-			return Result{}, nil, err
+			return err
 		}
 	}
 	if cmd.ExpectedVersion > a.version {
 		// Another process may have written the versions the caller saw.
+		return a.catchUp(ctx)
+	}
+	return nil
+}
+
+// decide is execute's second step: it answers a repeated command or one
+// expecting another version, else runs Execute. A refusal or a no-op is
+// the answer, unless it is decided on a state assumed new (decided again
+// on the stored state) or perhaps a repeat of a command the aggregate no
+// longer remembers.
+func (a *aggregateActor) decide(ctx context.Context, cmd *Command) (decision, stepEnd) {
+	// Checked on every attempt: catching up after a conflict may reveal
+	// that another process already handled this command.
+	if cmd.idempotent {
+		if out, ok := a.commands.get(cmd.ID); ok {
+			return decision{}, answer(a.duplicate(ctx, cmd, out))
+		}
+	}
+	if cmd.ExpectedVersion != NoExpectedVersion && cmd.ExpectedVersion != a.version {
+		return decision{}, answer(Result{}, &eventstore.VersionConflictError{Stream: a.stream, Expected: eventstore.Exact(cmd.ExpectedVersion), Actual: a.version})
+	}
+	events, err := a.agg.Execute(cmd.Payload)
+	events, writes := splitWrites(events)
+	if err == nil && len(events) == 0 && len(writes) > 0 {
+		return decision{}, answer(Result{}, fmt.Errorf("actors: %s %s: %s returned stream writes without an event of the aggregate's own",
+			a.k.typ.Name, a.id, typeName(cmd.Payload)))
+	}
+	if a.status == assumedNew && (err != nil || len(events) == 0) {
+		// Only an append tells a new aggregate from a stored one: decide a
+		// refusal or a no-op on the stored state.
+		return decision{}, a.loadInstead(ctx)
+	}
+	if cmd.idempotent && (err != nil || len(events) == 0) && a.commands.full() {
+		// Refused or a no-op today: perhaps a repeat of a command handled
+		// before the oldest one the aggregate remembers.
+		if res, ok, err := a.forgottenDuplicate(ctx, cmd); ok || err != nil {
+			return decision{}, answer(res, err)
+		}
+	}
+	if err != nil {
+		return decision{}, answer(Result{}, &ValidationError{Aggregate: a.k.typ.Name, ID: a.id, Err: err})
+	}
+	if len(events) == 0 {
+		return decision{}, answer(a.withState(cmd, a.result(Result{})))
+	}
+	return decision{events: events, writes: writes}, stepEnd{then: proceed}
+}
+
+// appendDecision is execute's third step: it appends the decided events
+// at the version the actor holds. A conflict with a state assumed new
+// loads the stored state; one with another writer catches up; both decide
+// again. An append that may or may not have committed makes the actor
+// read its state before the next command rather than guess.
+func (a *aggregateActor) appendDecision(ctx context.Context, cmd *Command, d decision, attempt int) (eventstore.AppendResult, []eventstore.AppendResult, stepEnd) {
+	data, err := a.encode(ctx, cmd, writeEvents(d.events, d.writes))
+	if err != nil {
+		return eventstore.AppendResult{}, nil, answer(Result{}, err)
+	}
+	appended, written, err := a.append(ctx, data, len(d.events), d.writes)
+	if we := (*StreamWriteError)(nil); errors.As(err, &we) {
+		// Nothing was written, and deciding again would make the same
+		// write: the caller decides.
+		return appended, written, answer(Result{}, we)
+	}
+	conflict := errors.Is(err, eventstore.ErrVersionConflict)
+	if a.status == assumedNew && (conflict || errors.Is(err, eventstore.ErrDuplicateEvent)) {
+		// The stream exists after all, or holds this command's events:
+		// load it and decide again.
+		return appended, written, a.loadInstead(ctx)
+	}
+	if err == nil {
+		a.to(appendedEvents) // confirms a state assumed new
+		return appended, written, stepEnd{then: proceed}
+	}
+	if cmd.idempotent && errors.Is(err, eventstore.ErrDuplicateEvent) {
+		// The store holds events with this command's ids: a repeat of a
+		// command older than those the aggregate remembers.
+		if res, ok, err := a.forgottenDuplicate(ctx, cmd); ok || err != nil {
+			return appended, written, answer(res, err)
+		}
+	}
+	if conflict && attempt < a.k.typ.ConflictRetries && cmd.ExpectedVersion == NoExpectedVersion {
+		// Another process wrote to the stream: catch up and decide again.
 		if err := a.catchUp(ctx); err != nil {
-			return Result{}, nil, err
+			return appended, written, answer(Result{}, err)
 		}
+		if err := sleepCtx(ctx, conflictBackoff(attempt)); err != nil {
+			return appended, written, answer(Result{}, timeoutError{cause: err})
+		}
+		return appended, written, stepEnd{then: again}
 	}
-	for attempt := 0; ; attempt++ {
-		// Checked on every attempt: catching up after a conflict may reveal
-		// that another process already handled this command.
-		if cmd.idempotent {
-			if out, ok := a.commands.get(cmd.ID); ok {
-				res, err := a.duplicate(ctx, cmd, out)
-				return res, nil, err
-			}
-		}
-		if cmd.ExpectedVersion != NoExpectedVersion && cmd.ExpectedVersion != a.version {
-			return Result{}, nil, &eventstore.VersionConflictError{Stream: a.stream, Expected: eventstore.Exact(cmd.ExpectedVersion), Actual: a.version}
-		}
-		events, err := a.agg.Execute(cmd.Payload)
-		events, writes := splitWrites(events)
-		if err == nil && len(events) == 0 && len(writes) > 0 {
-			return Result{}, nil, fmt.Errorf("actors: %s %s: %s returned stream writes without an event of the aggregate's own",
-				a.k.typ.Name, a.id, typeName(cmd.Payload))
-		}
-		if a.assumedNew && (err != nil || len(events) == 0) {
-			// Only an append tells a new aggregate from a stored one:
-			// decide a refusal or a no-op on the stored state.
-			if err := a.loadInstead(ctx); err != nil {
-				return Result{}, nil, err
-			}
-			continue
-		}
-		if cmd.idempotent && (err != nil || len(events) == 0) && a.commands.full() {
-			// Refused or a no-op today: perhaps a repeat of a command
-			// handled before the oldest one the aggregate remembers.
-			if res, ok, err := a.forgottenDuplicate(ctx, cmd); ok || err != nil {
-				return res, nil, err
-			}
-		}
-		if err != nil {
-			return Result{}, nil, &ValidationError{Aggregate: a.k.typ.Name, ID: a.id, Err: err}
-		}
-		if len(events) == 0 {
-			res, err := a.withState(cmd, a.result(Result{}))
-			return res, nil, err
-		}
-		data, err := a.encode(ctx, cmd, writeEvents(events, writes))
-		if err != nil {
-			return Result{}, nil, err
-		}
-		appended, written, err := a.append(ctx, data, len(events), writes)
-		if we := (*StreamWriteError)(nil); errors.As(err, &we) {
-			// Nothing was written, and deciding again would make the same
-			// write: the caller decides.
-			return Result{}, nil, we
-		}
-		if a.assumedNew && (errors.Is(err, eventstore.ErrVersionConflict) || errors.Is(err, eventstore.ErrDuplicateEvent)) {
-			// The stream exists after all, or holds this command's events:
-			// load it and decide again.
-			if err := a.loadInstead(ctx); err != nil {
-				return Result{}, nil, err
-			}
-			continue
-		}
-		a.assumedNew = false // the append confirmed it, or failed otherwise
-		if cmd.idempotent && errors.Is(err, eventstore.ErrDuplicateEvent) {
-			// The store holds events with this command's ids: a repeat of a
-			// command older than those the aggregate remembers.
-			if res, ok, err := a.forgottenDuplicate(ctx, cmd); ok || err != nil {
-				return res, nil, err
-			}
-		}
-		if errors.Is(err, eventstore.ErrVersionConflict) && attempt < a.k.typ.ConflictRetries &&
-			cmd.ExpectedVersion == NoExpectedVersion {
-			// Another process wrote to the stream: catch up and decide again.
-			if err := a.catchUp(ctx); err != nil {
-				return Result{}, nil, err
-			}
-			if err := sleepCtx(ctx, conflictBackoff(attempt)); err != nil {
-				return Result{}, nil, timeoutError{cause: err}
-			}
-			continue
-		}
-		if err != nil {
-			if !errors.Is(err, eventstore.ErrVersionConflict) {
-				// The append may or may not have committed: reload before the
-				// next command rather than guess.
-				a.loaded = false
-			}
-			return Result{}, nil, fmt.Errorf("actors: %s %s: append: %w", a.k.typ.Name, a.id, err)
-		}
-		first := a.version + 1
-		for _, e := range events {
-			a.agg.Apply(e)
-		}
-		a.version = appended.Version
-		last := appended.LastPosition
-		for _, w := range written {
-			last = max(last, w.LastPosition)
-		}
-		if cmd.idempotent {
-			a.commands.add(cmd.ID, outcome{first: first, version: a.version, position: last})
-		}
-		a.maybeSnapshot()
-		res := a.result(Result{Position: last, Writes: written})
-		if cmd.Returning == ReturnEvents {
-			evs, err := a.readEvents(ctx, first, len(events))
-			if err != nil {
-				return res, events, err
-			}
-			res.Events = evs
-		}
-		res, err = a.withState(cmd, res)
-		return res, events, err
+	if !conflict {
+		a.to(failed) // the append may or may not have committed
 	}
+	return appended, written, answer(Result{}, fmt.Errorf("actors: %s %s: append: %w", a.k.typ.Name, a.id, err))
+}
+
+// apply is execute's fourth step: it applies the appended events to the
+// state, remembers the command, and takes a snapshot when one is due. It
+// returns the version of the first event and the position of the last
+// one written.
+func (a *aggregateActor) apply(cmd *Command, d decision, appended eventstore.AppendResult, written []eventstore.AppendResult) (first, last int64) {
+	first = a.version + 1
+	for _, e := range d.events {
+		a.agg.Apply(e)
+	}
+	a.version = appended.Version
+	last = appended.LastPosition
+	for _, w := range written {
+		last = max(last, w.LastPosition)
+	}
+	if cmd.idempotent {
+		a.commands.add(cmd.ID, outcome{first: first, version: a.version, position: last})
+	}
+	a.maybeSnapshot()
+	return first, last
+}
+
+// reply is execute's last step: the result of an applied command, with
+// its events or a copy of the state if it asks for them.
+func (a *aggregateActor) reply(ctx context.Context, cmd *Command, d decision, first, last int64, written []eventstore.AppendResult) (Result, []any, error) {
+	res := a.result(Result{Position: last, Writes: written})
+	if cmd.Returning == ReturnEvents {
+		evs, err := a.readEvents(ctx, first, len(d.events))
+		if err != nil {
+			return res, d.events, err
+		}
+		res.Events = evs
+	}
+	res, err := a.withState(cmd, res)
+	return res, d.events, err
 }
 
 func (a *aggregateActor) result(r Result) Result {
@@ -431,13 +495,16 @@ const loadPage = 1000
 // command routed with Creating; the first append finds out (see execute).
 func (a *aggregateActor) assumeNew() {
 	a.reset()
-	a.loaded, a.assumedNew = true, true
+	a.to(assumed)
 }
 
-// loadInstead drops the state assumeNew assumed and loads the stored one.
-func (a *aggregateActor) loadInstead(ctx context.Context) error {
-	a.assumedNew = false
-	return a.load(ctx)
+// loadInstead drops the state assumeNew assumed and loads the stored one,
+// for the command to be decided again.
+func (a *aggregateActor) loadInstead(ctx context.Context) stepEnd {
+	if err := a.load(ctx); err != nil {
+		return answer(Result{}, err)
+	}
+	return stepEnd{then: again}
 }
 
 // reset gives the actor a new aggregate at version 0.
@@ -449,7 +516,7 @@ func (a *aggregateActor) reset() {
 // after it.
 func (a *aggregateActor) load(ctx context.Context) error {
 	a.reset()
-	a.loaded = false
+	a.to(failed) // until read
 	snap, found, evs, err := a.k.app.store.ReadSnapshotStream(ctx, a.stream, a.stream, loadPage)
 	if err != nil {
 		return fmt.Errorf("actors: %s %s: load: %w", a.k.typ.Name, a.id, err)
@@ -459,7 +526,7 @@ func (a *aggregateActor) load(ctx context.Context) error {
 			return err
 		}
 		if len(evs) < loadPage {
-			a.loaded = true
+			a.to(read)
 			return nil
 		}
 	}
@@ -467,7 +534,7 @@ func (a *aggregateActor) load(ctx context.Context) error {
 	if err := a.catchUp(ctx); err != nil {
 		return err
 	}
-	a.loaded = true
+	a.to(read)
 	return nil
 }
 
@@ -493,7 +560,7 @@ func (a *aggregateActor) catchUp(ctx context.Context) error {
 			return nil
 		}
 		if err != nil {
-			a.loaded = false
+			a.to(failed)
 			return fmt.Errorf("actors: %s %s: load: %w", a.k.typ.Name, a.id, err)
 		}
 		if err := a.applyRecorded([]eventstore.RecordedEvent{ev}); err != nil {
@@ -509,7 +576,7 @@ func (a *aggregateActor) applyRecorded(evs []eventstore.RecordedEvent) error {
 	for _, ev := range evs {
 		decoded, err := decodeRecord(a.k.app.registry, ev)
 		if err != nil {
-			a.loaded = false
+			a.to(failed)
 			return fmt.Errorf("actors: %s %s: load version %d: %w", a.k.typ.Name, a.id, ev.StreamVersion, err)
 		}
 		for _, d := range decoded {
@@ -555,24 +622,14 @@ func (a *aggregateActor) maybeSnapshot() {
 
 // arm applies a lifespan: stop now, keep forever, or stop after d idle.
 func (a *aggregateActor) arm(ctx actor.Context, d time.Duration) {
-	a.stopTimer()
 	switch {
 	case d == Forever || d < 0:
-		return
+		a.idle.stop()
 	case d == StopNow:
-		ctx.Send(ctx.Parent(), passivateRequest{pid: ctx.Self()})
-		return
-	}
-	a.idleGen++
-	gen, self, root := a.idleGen, ctx.Self(), a.k.app.system.Root
-	a.idleTimer = time.AfterFunc(d, func() { root.Send(self, idleTick{gen: gen}) })
-}
-
-func (a *aggregateActor) stopTimer() {
-	a.idleGen++
-	if a.idleTimer != nil {
-		a.idleTimer.Stop()
-		a.idleTimer = nil
+		a.idle.stop()
+		requestPassivation(ctx)
+	default:
+		a.idle.arm(ctx, d)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"hash/fnv"
 	"reflect"
 	"runtime/debug"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -337,19 +339,17 @@ func ackOf(ev Event) eventstore.RecordedEvent {
 // to partition worker actors that report back, so that the subscription is
 // acknowledged only up to the last event every partition has finished.
 type handlerActor struct {
-	r       *handlerRunner
-	queue   *eventQueue // one partition
-	workers []*actor.PID
-	// With workers: events in delivery order, and how many deliveries of
-	// each position have finished (a resumed subscription delivers again
-	// events still in flight: both copies are in order).
-	order    []Event
-	finished map[int64]int
-	halted   bool
+	r     *handlerRunner
+	queue *eventQueue // one partition
+	// With workers: the partitions, by index, and the events delivered to
+	// them not yet acknowledged.
+	workers *childPool[queued]
+	nparts  int
+	window  *ackWindow
+	halted  bool
 	// draining is set by a drainRequest, and closed once the workers have
-	// stopped (counted by workersStopped) and their reports are in.
-	draining       chan struct{}
-	workersStopped int
+	// stopped and their reports are in.
+	draining chan struct{}
 }
 
 // workerDone reports an event finished by a partition worker.
@@ -359,7 +359,7 @@ type workerDone struct{ ev Event }
 type workerHalted struct{ err error }
 
 func newHandlerActor(r *handlerRunner) *handlerActor {
-	return &handlerActor{r: r, finished: make(map[int64]int)}
+	return &handlerActor{r: r, window: newAckWindow()}
 }
 
 func newQueue(obs handlingObserver, policy ErrorPolicy, timeout time.Duration, batch int,
@@ -392,37 +392,37 @@ func (h *handlerActor) Receive(ctx actor.Context) {
 			return
 		}
 		for _, it := range items {
-			h.order = append(h.order, it.ev)
 			if it.skip {
-				h.finish(it.ev) // after the events before it
+				h.window.add(it.ev, 0)
+				h.advance() // after the events before it
 				continue
 			}
+			h.window.add(it.ev, 1)
 			key, err := h.partitionKey(it.ev)
 			if err != nil && it.err == nil {
 				it.err = err // for the error policy, in partition ""
 			}
-			ctx.Send(h.workers[partition(key, len(h.workers))], it)
+			h.workers.send(ctx, strconv.Itoa(partition(key, h.nparts)), it)
 		}
 	case retryTick:
 		if h.queue != nil && h.queue.tick(m) {
 			h.drain(ctx)
 		}
 	case workerDone:
-		h.finish(m.ev)
+		h.window.finish(m.ev.Position)
+		h.advance()
 	case workerHalted:
 		h.halt(m.err)
 	case drainRequest:
 		h.draining = m.done
-		if len(h.workers) == 0 {
+		if h.workers == nil {
 			close(m.done) // one partition: it handled every batch before this
 			return
 		}
-		for _, w := range h.workers {
-			ctx.Poison(w) // after the events in its mailbox
-		}
+		h.workers.passivateAll(ctx) // after the events in their mailboxes
 	case *actor.Terminated:
-		h.r.stats.live.Add(-1)
-		if h.workersStopped++; h.draining != nil && h.workersStopped == len(h.workers) {
+		// A partition never has a successor: workers stop only to drain.
+		if h.workers != nil && h.workers.stopped(ctx, m.Who, false) && h.draining != nil && h.workers.len() == 0 {
 			ctx.Send(ctx.Self(), drained{})
 		}
 	case drained:
@@ -434,21 +434,11 @@ func (h *handlerActor) Receive(ctx actor.Context) {
 	}
 }
 
-// finish records that a partition finished ev (or that it was not
-// wanted), and acknowledges up to the last event before which every event
-// delivered has finished.
-func (h *handlerActor) finish(ev Event) {
-	h.finished[ev.Position]++
-	n := 0
-	for n < len(h.order) && h.finished[h.order[n].Position] > 0 {
-		if h.finished[h.order[n].Position]--; h.finished[h.order[n].Position] == 0 {
-			delete(h.finished, h.order[n].Position)
-		}
-		n++
-	}
-	if n > 0 {
-		h.done(h.order[n-1])
-		h.order = h.order[n:]
+// advance acknowledges up to the last event before which every event
+// delivered has finished (or was not wanted).
+func (h *handlerActor) advance() {
+	if last, ok := h.window.advance(); ok {
+		h.done(last)
 	}
 }
 
@@ -476,12 +466,17 @@ func (h *handlerActor) startPartitions(ctx actor.Context) {
 		h.queue = newQueue(obs, cfg.OnError, cfg.HandleTimeout, batch, handle)
 		return
 	}
-	h.workers = make([]*actor.PID, cfg.Concurrency)
-	for i := range h.workers {
-		q := newQueue(obs, cfg.OnError, cfg.HandleTimeout, 1, handle)
-		h.workers[i] = ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return &workerActor{queue: q} }, h.r.stats.mailboxProps()))
+	h.nparts = cfg.Concurrency
+	h.workers = newChildPool(poolConfig[queued]{
+		props: func(string) *actor.Props {
+			q := newQueue(obs, cfg.OnError, cfg.HandleTimeout, 1, handle)
+			return actor.PropsFromProducer(func() actor.Actor { return &workerActor{queue: q} }, h.r.stats.mailboxProps())
+		},
+		live: []*atomic.Int64{&h.r.stats.live},
+	})
+	for i := range h.nparts {
+		h.workers.ensure(ctx, strconv.Itoa(i))
 	}
-	h.r.stats.live.Add(int64(len(h.workers)))
 }
 
 func (h *handlerActor) drain(ctx actor.Context) {

@@ -1,17 +1,14 @@
 package actors
 
 import (
-	"container/list"
 	"context"
 	"fmt"
 	"runtime/debug"
-	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 
 	"github.com/cohort-dev/cohort/eventstore"
 )
@@ -80,48 +77,36 @@ type (
 // them in parallel, persists their states in batches and acknowledges the
 // subscription only up to the last event every instance has finished and
 // persisted. Like a shard, it passivates idle instances and buffers their
-// events while they stop.
+// events while they stop; the events an instance did not finish (it was
+// passivated while waiting to retry) go to its successor first.
 type coordinator struct {
 	r         *pmRunner
-	instances map[string]*pmChild
-	byPID     map[string]*pmChild
-	lru       *list.List
-
-	// order are the events delivered, in order, not yet acknowledged. A
-	// subscription that resumes in this process delivers again the events
-	// still in flight: both copies are in order, and remaining counts the
-	// deliveries to instances of both until each has reported done.
-	order     []Event
-	remaining map[int64]int                   // position -> deliveries to instances not yet done
+	instances *childPool[pmEvent]
+	window    *ackWindow
 	unsaved   map[string]*eventstore.Snapshot // id -> state to persist (nil: delete)
 	flushing  bool
 	halted    bool
 	draining  chan struct{} // set by a drainRequest, closed once drained
 }
 
-// pmChild is the coordinator's record of one live (or stopping) instance.
-type pmChild struct {
-	id       string
-	pid      *actor.PID
-	stopping bool
-	buffer   []pmEvent
-	// pending are the events sent to the instance that it has not reported
-	// done. Those left when it stops (passivated while waiting to retry)
-	// go to its successor first.
-	pending []pmEvent
-	elem    *list.Element
-}
-
 // newCoordinator returns a coordinator with no instances.
 func newCoordinator(r *pmRunner) *coordinator {
-	return &coordinator{
-		r:         r,
-		instances: make(map[string]*pmChild),
-		byPID:     make(map[string]*pmChild),
-		lru:       list.New(),
-		remaining: make(map[int64]int),
-		unsaved:   make(map[string]*eventstore.Snapshot),
+	c := &coordinator{
+		r:       r,
+		window:  newAckWindow(),
+		unsaved: make(map[string]*eventstore.Snapshot),
 	}
+	c.instances = newChildPool(poolConfig[pmEvent]{
+		limit: r.cfg.MaxLiveInstances,
+		props: func(id string) *actor.Props {
+			return actor.PropsFromProducer(func() actor.Actor { return newInstance(r, id) }, r.stats.mailboxProps())
+		},
+		live:       []*atomic.Int64{&r.stats.live},
+		passivated: func() { r.app.countPassivation(r.stats) },
+		spawned:    c.spawned,
+		unfinished: true,
+	})
+	return c
 }
 
 // Receive handles the subscription's batches, the instances' reports and
@@ -139,22 +124,21 @@ func (c *coordinator) Receive(ctx actor.Context) {
 	case pmHalted:
 		c.halt(m.err)
 	case passivateRequest:
-		if ch, ok := c.byPID[m.pid.Id]; ok && !ch.stopping {
-			c.passivate(ctx, ch)
-		}
+		c.instances.passivateRequested(ctx, m.pid)
 	case *actor.Terminated:
 		ctx.Send(ctx.Self(), instanceStopped{who: m.Who})
 	case instanceStopped:
-		c.terminated(ctx, m.who)
+		// Unless draining, the events the instance did not finish and
+		// those buffered go to a successor; draining, they are not
+		// acknowledged, and delivered again later.
+		if c.instances.stopped(ctx, m.who, c.draining == nil) && c.draining != nil {
+			c.checkDrained(ctx)
+		}
 	case drainRequest:
 		// Instances finish what is in their mailboxes and stop; then every
 		// report is in, and the last flush persists and acknowledges it.
 		c.draining = m.done
-		for _, ch := range c.instances {
-			if !ch.stopping {
-				c.passivate(ctx, ch)
-			}
-		}
+		c.instances.passivateAll(ctx)
 		c.checkDrained(ctx)
 	case drained:
 		select {
@@ -186,10 +170,9 @@ func (c *coordinator) route(ctx actor.Context, recs []eventstore.RecordedEvent) 
 			}
 			interests = nil
 		}
-		c.order = append(c.order, ev)
-		c.remaining[ev.Position] += len(interests)
+		c.window.add(ev, len(interests))
 		for _, in := range interests {
-			c.send(ctx, in.ID, pmEvent{ev: ev, interest: in})
+			c.instances.send(ctx, in.ID, pmEvent{ev: ev, interest: in})
 		}
 	}
 	c.scheduleFlush(ctx)
@@ -206,82 +189,17 @@ func (c *coordinator) interested(ev Event) (in []Interest, err error) {
 	return c.r.cfg.Interested(ev), nil
 }
 
-// send delivers an event to instance id, spawning or buffering as needed.
-func (c *coordinator) send(ctx actor.Context, id string, msg pmEvent) {
-	ch, ok := c.instances[id]
-	if !ok {
-		ch = c.spawn(ctx, id)
-	}
-	if ch.stopping {
-		ch.buffer = append(ch.buffer, msg)
-		return
-	}
-	c.lru.MoveToFront(ch.elem)
-	ch.pending = append(ch.pending, msg)
-	ctx.Send(ch.pid, msg)
-	for c.lru.Len() > c.r.cfg.MaxLiveInstances {
-		c.passivate(ctx, c.lru.Back().Value.(*pmChild))
-	}
-}
-
-// spawn starts instance id, handing it the state not yet persisted.
-func (c *coordinator) spawn(ctx actor.Context, id string) *pmChild {
-	r := c.r
-	ch := &pmChild{id: id, pid: ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return newInstance(r, id) }, r.stats.mailboxProps()))}
-	r.stats.live.Add(1)
-	ch.elem = c.lru.PushFront(ch)
-	c.instances[id] = ch
-	c.byPID[ch.pid.Id] = ch
+// spawned hands a new instance the state not yet persisted.
+func (c *coordinator) spawned(ctx actor.Context, id string, pid *actor.PID) {
 	if state, ok := c.unsaved[id]; ok {
-		ctx.Send(ch.pid, pmInit{state: state})
-	}
-	return ch
-}
-
-// passivate stops an instance; its events buffer until it has stopped.
-func (c *coordinator) passivate(ctx actor.Context, ch *pmChild) {
-	c.r.stats.passivations.Add(1)
-	c.r.app.ins.passivations.Add(context.Background(), 1, metric.WithAttributes(
-		AttrActorKind.String(KindProcessManager), attribute.String("name", c.r.cfg.Name)))
-	ch.stopping = true
-	c.lru.Remove(ch.elem)
-	ch.elem = nil
-	ctx.Poison(ch.pid)
-}
-
-// terminated forgets a stopped instance and, unless draining, hands the
-// events it did not finish and those buffered to a successor.
-func (c *coordinator) terminated(ctx actor.Context, who *actor.PID) {
-	ch, ok := c.byPID[who.Id]
-	if !ok {
-		return
-	}
-	delete(c.byPID, who.Id)
-	delete(c.instances, ch.id)
-	c.r.stats.live.Add(-1)
-	if ch.elem != nil {
-		c.lru.Remove(ch.elem)
-	}
-	if c.draining != nil {
-		// Unfinished events are not acknowledged: delivered again later.
-		c.checkDrained(ctx)
-		return
-	}
-	msgs := slices.Concat(ch.pending, ch.buffer)
-	if len(msgs) == 0 {
-		return
-	}
-	next := c.spawn(ctx, ch.id)
-	for _, m := range msgs {
-		next.pending = append(next.pending, m)
-		ctx.Send(next.pid, m)
+		ctx.Send(pid, pmInit{state: state})
 	}
 }
 
 // checkDrained tells a draining coordinator, through its mailbox, once no
 // instance is left.
 func (c *coordinator) checkDrained(ctx actor.Context) {
-	if len(c.instances) == 0 {
+	if c.instances.len() == 0 {
 		ctx.Send(ctx.Self(), drained{})
 	}
 }
@@ -289,19 +207,15 @@ func (c *coordinator) checkDrained(ctx actor.Context) {
 // done records an instance's report: one delivery finished, and the
 // state (or deletion) to persist.
 func (c *coordinator) done(ctx actor.Context, m pmDone) {
-	if ch, ok := c.instances[m.id]; ok {
-		// One delivery done: a second copy of the event may still be pending.
-		if i := slices.IndexFunc(ch.pending, func(e pmEvent) bool { return e.ev.Position == m.ev.Position }); i >= 0 {
-			ch.pending = slices.Delete(ch.pending, i, i+1)
-		}
-	}
+	// One delivery done: a second copy of the event may still be pending.
+	c.instances.finished(m.id, func(e pmEvent) bool { return e.ev.Position == m.ev.Position })
 	switch {
 	case m.deleted:
 		c.unsaved[m.id] = nil
 	case m.state != nil:
 		c.unsaved[m.id] = m.state
 	}
-	c.remaining[m.ev.Position]--
+	c.window.finish(m.ev.Position)
 	c.scheduleFlush(ctx)
 }
 
@@ -317,10 +231,6 @@ func (c *coordinator) scheduleFlush(ctx actor.Context) {
 // whose instances have all finished.
 func (c *coordinator) flush(ctx actor.Context) {
 	c.flushing = false
-	n := 0
-	for n < len(c.order) && c.remaining[c.order[n].Position] <= 0 {
-		n++
-	}
 	if len(c.unsaved) > 0 {
 		if err := c.save(); err != nil {
 			c.r.app.log.Warn("process manager state not saved, retrying", "process_manager", c.r.cfg.Name, "err", err)
@@ -330,14 +240,10 @@ func (c *coordinator) flush(ctx actor.Context) {
 			return
 		}
 	}
-	if n == 0 {
+	last, ok := c.window.advance()
+	if !ok {
 		return
 	}
-	last := c.order[n-1]
-	for _, ev := range c.order[:n] {
-		delete(c.remaining, ev.Position)
-	}
-	c.order = c.order[n:]
 	if err := c.r.sub.Ack(ackOf(last)); err != nil {
 		c.r.app.log.Warn("process manager ack failed", "process_manager", c.r.cfg.Name, "err", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/google/uuid"
@@ -32,9 +31,8 @@ type instance struct {
 	interests map[int64]queuedInterest
 	// handling is the state the event being handled was given to (nil
 	// before it is known), for the error policy.
-	handling  ProcessManager
-	idleGen   uint64
-	idleTimer *time.Timer
+	handling ProcessManager
+	idle     idleTimer
 }
 
 // queuedInterest is the interest of an event queued n times.
@@ -68,12 +66,12 @@ func (in *instance) Receive(ctx actor.Context) {
 			in.drain(ctx)
 		}
 	case idleTick:
-		if m.gen == in.idleGen && len(in.queue.items) == 0 {
-			ctx.Send(ctx.Parent(), passivateRequest{pid: ctx.Self()})
+		if in.idle.current(m) && len(in.queue.items) == 0 {
+			requestPassivation(ctx)
 		}
 	case *actor.Stopping:
 		in.queue.stop()
-		in.stopTimer()
+		in.idle.stop()
 	}
 }
 
@@ -233,21 +231,11 @@ func (in *instance) dispatch(ctx context.Context, ev Event, cmd any, seq string)
 // arm starts the idle timer, or asks to be passivated at once when the
 // instance has nothing to keep.
 func (in *instance) arm(ctx actor.Context) {
-	in.stopTimer()
 	if in.loaded && in.pm == nil && len(in.queue.items) == 0 {
 		// Stopped (or never started): nothing to keep.
-		ctx.Send(ctx.Parent(), passivateRequest{pid: ctx.Self()})
+		in.idle.stop()
+		requestPassivation(ctx)
 		return
 	}
-	gen, self, root := in.idleGen, ctx.Self(), ctx.ActorSystem().Root
-	in.idleTimer = time.AfterFunc(in.r.cfg.IdleTimeout, func() { root.Send(self, idleTick{gen: gen}) })
-}
-
-// stopTimer stops the idle timer and voids a tick already sent.
-func (in *instance) stopTimer() {
-	in.idleGen++
-	if in.idleTimer != nil {
-		in.idleTimer.Stop()
-		in.idleTimer = nil
-	}
+	in.idle.arm(ctx, in.r.cfg.IdleTimeout)
 }

@@ -1,12 +1,10 @@
 package actors
 
 import (
-	"container/list"
 	"context"
+	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 )
 
 // aggregateKind runs one aggregate type: a fixed set of shard actors, each
@@ -40,9 +38,6 @@ func (m *commandMsg) respond(res Result, err error) {
 	default: // already answered (a panic after the reply)
 	}
 }
-
-// passivateRequest asks a shard to stop an idle child.
-type passivateRequest struct{ pid *actor.PID }
 
 func (k *aggregateKind) start(n, perShard int) {
 	// A panic in aggregate code restarts that one actor, every time: the
@@ -107,107 +102,31 @@ func (k *aggregateKind) stop(ctx context.Context) {
 // share of MaxLiveAggregates (least recently used first). Commands for a
 // child that is stopping are buffered and delivered to its successor.
 type shard struct {
-	k        *aggregateKind
-	limit    int
-	children map[string]*child // by aggregate id
-	byPID    map[string]*child // by child PID id
-	lru      *list.List        // live, not stopping; front is most recent
-}
-
-type child struct {
-	id       string
-	pid      *actor.PID
-	stopping bool
-	buffer   []any // commands, with their headers, for the successor
-	elem     *list.Element
+	children *childPool[any] // commands, with their headers; by aggregate id
 }
 
 func newShard(k *aggregateKind, limit int) *shard {
-	return &shard{
-		k:        k,
-		limit:    limit,
-		children: make(map[string]*child),
-		byPID:    make(map[string]*child),
-		lru:      list.New(),
-	}
+	return &shard{children: newChildPool(poolConfig[any]{
+		limit: limit,
+		props: func(id string) *actor.Props {
+			return actor.PropsFromProducer(func() actor.Actor { return newAggregateActor(k, id) }, k.stats.mailboxProps())
+		},
+		live:       []*atomic.Int64{&k.app.live, &k.stats.live},
+		passivated: func() { k.app.countPassivation(k.stats) },
+	})}
 }
 
 func (s *shard) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *commandMsg:
-		s.route(ctx, m)
-	case passivateRequest:
-		if c, ok := s.byPID[m.pid.Id]; ok && !c.stopping {
-			s.passivate(ctx, c)
+		var msg any = m
+		if hdr := ctx.MessageHeader(); hdr != nil && hdr.Length() > 0 {
+			msg = withHeader(hdr.ToMap(), m)
 		}
+		s.children.send(ctx, m.cmd.AggregateID, msg)
+	case passivateRequest:
+		s.children.passivateRequested(ctx, m.pid)
 	case *actor.Terminated:
-		s.terminated(ctx, m.Who)
-	}
-}
-
-func (s *shard) route(ctx actor.Context, m *commandMsg) {
-	id := m.cmd.AggregateID
-	c, ok := s.children[id]
-	if !ok {
-		c = s.spawn(ctx, id)
-	}
-	var msg any = m
-	if hdr := ctx.MessageHeader(); hdr != nil && hdr.Length() > 0 {
-		msg = withHeader(hdr.ToMap(), m)
-	}
-	if c.stopping {
-		c.buffer = append(c.buffer, msg)
-		return
-	}
-	s.lru.MoveToFront(c.elem)
-	ctx.Send(c.pid, msg)
-	for s.lru.Len() > s.limit {
-		s.passivate(ctx, s.lru.Back().Value.(*child))
-	}
-}
-
-func (s *shard) spawn(ctx actor.Context, id string) *child {
-	k := s.k
-	props := actor.PropsFromProducer(func() actor.Actor { return newAggregateActor(k, id) }, k.stats.mailboxProps())
-	c := &child{id: id, pid: ctx.Spawn(props)}
-	k.app.live.Add(1)
-	k.stats.live.Add(1)
-	c.elem = s.lru.PushFront(c)
-	s.children[id] = c
-	s.byPID[c.pid.Id] = c
-	return c
-}
-
-// passivate stops a child after the messages already in its mailbox.
-func (s *shard) passivate(ctx actor.Context, c *child) {
-	s.k.stats.passivations.Add(1)
-	s.k.app.ins.passivations.Add(context.Background(), 1, metric.WithAttributes(
-		AttrActorKind.String(KindAggregate), attribute.String("name", s.k.typ.Name)))
-	c.stopping = true
-	s.lru.Remove(c.elem)
-	c.elem = nil
-	ctx.Poison(c.pid)
-}
-
-// terminated forgets a stopped child and starts its successor if commands
-// arrived meanwhile.
-func (s *shard) terminated(ctx actor.Context, who *actor.PID) {
-	c, ok := s.byPID[who.Id]
-	if !ok {
-		return
-	}
-	delete(s.byPID, who.Id)
-	delete(s.children, c.id)
-	s.k.app.live.Add(-1)
-	s.k.stats.live.Add(-1)
-	if c.elem != nil {
-		s.lru.Remove(c.elem)
-	}
-	if len(c.buffer) == 0 {
-		return
-	}
-	next := s.spawn(ctx, c.id)
-	for _, m := range c.buffer {
-		ctx.Send(next.pid, m)
+		s.children.stopped(ctx, m.Who, true)
 	}
 }
