@@ -12,7 +12,8 @@ import (
 )
 
 // Applier is the state of an aggregate defined with Define: it evolves by
-// one event at a time and cannot fail. Its commands are decided by the
+// one event at a time, given as its payload, and cannot fail (Aggregate's
+// and ProcessManager's Apply). Its commands are decided by the
 // functions Handle binds to it, so it has no Execute of its own.
 type Applier interface {
 	Apply(event any)
