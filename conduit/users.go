@@ -61,6 +61,11 @@ func (a *App) RegisterUser(ctx context.Context, r Registration) (User, error) {
 	return userOf(res)
 }
 
+// EmailKey returns the key under which Login looks an email up: emails
+// that differ only in case or Unicode normalization name one account.
+// Limits kept per account, such as those on failed logins, key on it.
+func EmailKey(email string) string { return accounts.EmailKey(email) }
+
 // Login returns the user with the email and password, or
 // ErrInvalidCredentials.
 func (a *App) Login(ctx context.Context, email, pass string) (User, error) {
@@ -74,7 +79,7 @@ func (a *App) Login(ctx context.Context, email, pass string) (User, error) {
 	if err := errs.Err(); err != nil {
 		return User{}, err
 	}
-	u, err := a.read.UserByEmailKey(ctx, accounts.EmailKey(email))
+	u, err := a.read.UserByEmailKey(ctx, EmailKey(email))
 	if errors.Is(err, projectors.ErrNotFound) || len(pass) > accounts.MaxPasswordLength {
 		// As slow as a wrong password, so that timing does not tell
 		// which emails are registered.
