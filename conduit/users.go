@@ -120,7 +120,7 @@ type UserUpdate struct {
 // unique: exactly one of racing changes to the same value wins, the
 // others are validation errors (the value is taken). It starts from the
 // context's current user (WithCurrentUser) when that is the user with the
-// id, else from the read model. With Config.EventualAccounts, the user
+// id, else from the read model. With ToolOptions.EventualAccounts, the user
 // must show in the read model already, or be the current user: a user who
 // registered a moment ago may not be found.
 func (a *App) UpdateUser(ctx context.Context, id string, u UserUpdate) (User, error) {
