@@ -11,8 +11,10 @@ import (
 //
 // Execute decides: it validates a command against the current state and
 // returns the events it causes, or an error; it must not change the state.
-// Apply evolves: it changes the state by one event and cannot fail. Both
-// run in the aggregate's actor, one message at a time.
+// Apply evolves: it changes the state by one event, given as its payload
+// (a value of its registered type), and cannot fail; a ProcessManager's
+// Apply is the same. Both run in the aggregate's actor, one message at a
+// time.
 //
 // An aggregate that is snapshotted (or whose state a dispatch returns) must
 // round-trip through encoding/json.

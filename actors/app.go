@@ -140,26 +140,6 @@ type App struct {
 	live     atomic.Int64 // aggregate actors spawned and not yet terminated
 }
 
-type route struct {
-	aggregate string
-	identity  func(any) string
-	creating  bool
-	defaults  []DispatchOption // see Defaults
-	lifespan  Lifespan         // see RouteLifespan
-}
-
-// RouteOption configures a route.
-type RouteOption func(*route)
-
-// Creating marks a command that usually starts a new aggregate (register,
-// open, publish). Sent to an aggregate that is not in memory, it is
-// decided on the new aggregate's state, without reading the stream, and
-// appended as the stream's first events. When the stream exists after all,
-// the append fails, the aggregate loads and the command is decided again:
-// the outcome is the one a load would have given, and only the load's
-// read is saved. Commands with an expected version always load.
-func Creating() RouteOption { return func(r *route) { r.creating = true } }
-
 // New returns an application; register its aggregates, routes and handlers,
 // then Start it.
 func New(cfg Config) (*App, error) {
@@ -214,7 +194,9 @@ func (a *App) RegisterAggregate(t AggregateType) error {
 }
 
 // Route sends commands of type C to the aggregate type named aggregate,
-// to the instance whose id identity returns.
+// to the instance whose id identity returns. opts are the route's options
+// (Creating, Defaults, RouteLifespan); defaults that belong to one
+// dispatch are an error (see Defaults).
 func Route[C any](a *App, aggregate string, identity func(C) string, opts ...RouteOption) error {
 	if err := a.registering(); err != nil {
 		return err
@@ -226,9 +208,9 @@ func Route[C any](a *App, aggregate string, identity func(C) string, opts ...Rou
 	if _, dup := a.routes[t]; dup {
 		return fmt.Errorf("actors: command %v already routed", t)
 	}
-	r := route{aggregate: aggregate, identity: func(c any) string { return identity(c.(C)) }}
-	for _, o := range opts {
-		o(&r)
+	r, err := newRoute(aggregate, t, func(c any) string { return identity(c.(C)) }, opts)
+	if err != nil {
+		return err
 	}
 	if k := a.aggregates[aggregate]; r.lifespan != nil {
 		k.typ.Lifespan = withRouteLifespan(k.typ.Lifespan, t, r.lifespan)
@@ -250,8 +232,15 @@ func (a *App) Use(mw ...Middleware) error {
 // Start starts the actor system, the aggregate supervisors, and every
 // handler and process manager (each opens its persistent subscription).
 // If one fails to start, Start closes the application and returns that
-// failure joined with Close's.
+// failure joined with Close's. A route whose default consistency waits
+// for a handler that is not registered fails Start before anything
+// starts (ErrHandlerNotFound).
 func (a *App) Start(ctx context.Context) error {
+	if a.state.Load() == stateCreated {
+		if err := a.checkRouteHandlers(); err != nil {
+			return err
+		}
+	}
 	if !a.state.CompareAndSwap(stateCreated, stateRunning) {
 		return errors.New("actors: Start called twice")
 	}
@@ -309,9 +298,7 @@ func (a *App) dispatchCommand(ctx context.Context, payload any, opts []DispatchO
 	if !ok {
 		return Result{}, &UnregisteredCommandError{Type: fmt.Sprintf("%T", payload)}
 	}
-	for _, o := range r.defaults {
-		o(cmd)
-	}
+	r.apply(cmd)
 	for _, o := range opts {
 		o(cmd)
 	}

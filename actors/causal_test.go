@@ -39,7 +39,7 @@ func (b *bonus) Handle(ev actors.Event) ([]any, error) {
 	return nil, nil
 }
 
-func (b *bonus) Apply(actors.Event) { b.Step++ }
+func (b *bonus) Apply(any) { b.Step++ }
 
 // TestWaitForCausal: a causal wait returns once the named projector has
 // handled every event that descends from the command, the events of the

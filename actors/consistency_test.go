@@ -104,7 +104,7 @@ func (w *welcome) Handle(ev actors.Event) ([]any, error) {
 	return []any{Deposit{ID: e.ID, Amount: 10}}, nil
 }
 
-func (w *welcome) Apply(actors.Event) { w.Done = true }
+func (w *welcome) Apply(any) { w.Done = true }
 
 // TestHandlerSubscriptionReset: deleting a handler's subscription, named by
 // HandlerSubscription, makes it start over from the origin.

@@ -21,7 +21,8 @@
 //
 // Handle binds a command type to its aggregate's state type at compile
 // time and panics on a mistake within one definition (a command handled
-// twice), as http.ServeMux does; App.Register checks a definition against
+// twice, route defaults that belong to one dispatch), as http.ServeMux
+// does; App.Register checks a definition against
 // everything registered (aggregate names, routed commands, event names)
 // and registers nothing when it fails. Events are registered by value
 // under their type's name (Registry.Events). An event an aggregate

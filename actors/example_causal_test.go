@@ -17,7 +17,7 @@ func (w *Waitlist) Handle(ev actors.Event) ([]any, error) {
 	return []any{BorrowBook{BookID: ev.Payload.(BookReturned).BookID, Member: "bob"}}, nil
 }
 
-func (w *Waitlist) Apply(actors.Event) { w.Lent = true }
+func (w *Waitlist) Apply(any) { w.Lent = true }
 
 // Wait for a workflow to finish: a returned book goes, through a process
 // manager's command, to the member waiting for it, and the causal wait

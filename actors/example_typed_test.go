@@ -94,3 +94,57 @@ func ExampleDefine() {
 	// true true
 	// [{sf dune}] <nil>
 }
+
+// Per-route options, as Commanded's router takes them: every dispatch of
+// a route gets the route's timeout and consistency (Defaults), which the
+// dispatch's own options override, and the route's lifespan decides how
+// long the aggregate stays in memory after the route's commands
+// (RouteLifespan). Defaults that belong to one dispatch, such as a
+// command id, are refused when the route is registered.
+func ExampleDefaults() {
+	shelves := actors.Define[*Shelf](actors.AggregateType{Name: "shelf", Lifespan: actors.IdleLifespan(time.Minute)},
+		Shelved{}, Unshelved{})
+	// Shelving returns once the catalogue shows the book, within 2 s.
+	actors.Handle(shelves, func(c Shelve) string { return c.Shelf }, (*Shelf).shelve, actors.Creating(),
+		actors.Defaults(actors.WithTimeout(2*time.Second), actors.WithConsistency(actors.Strong, "catalogue")))
+	// A shelf a book was taken from leaves memory at once.
+	actors.Handle(shelves, func(c Unshelve) string { return c.Shelf }, (*Shelf).unshelve,
+		actors.RouteLifespan(actors.IdleLifespan(actors.StopNow)))
+
+	ctx := context.Background()
+	app, err := actors.New(actors.Config{Store: memory.New()})
+	if err != nil {
+		panic(err)
+	}
+	if err := app.Register(shelves); err != nil {
+		panic(err)
+	}
+	var catalogue []string
+	err = app.RegisterHandler(actors.HandlerConfig{Name: "catalogue",
+		Handler: actors.HandlerFunc(func(_ context.Context, ev actors.Event) error {
+			if e, ok := ev.Payload.(Shelved); ok {
+				catalogue = append(catalogue, e.BookID)
+			}
+			return nil
+		})})
+	if err != nil {
+		panic(err)
+	}
+	if err := app.Start(ctx); err != nil {
+		panic(err)
+	}
+	defer app.Close(ctx)
+
+	_, err = app.Dispatch(ctx, Shelve{Shelf: "sf", BookID: "dune"})
+	fmt.Println(catalogue, err)
+	// The dispatch's own options override the route's.
+	_, err = app.Dispatch(ctx, Shelve{Shelf: "sf", BookID: "solaris"}, actors.WithConsistency(actors.Eventual))
+	fmt.Println(err)
+	_, err = app.Dispatch(ctx, Unshelve{Shelf: "sf", BookID: "dune"})
+	fmt.Println(err)
+
+	// Output:
+	// [dune] <nil>
+	// <nil>
+	// <nil>
+}

@@ -83,8 +83,8 @@ func (p *Transfer) Handle(ev actors.Event) ([]any, error) {
 	return nil, nil
 }
 
-func (p *Transfer) Apply(ev actors.Event) {
-	switch e := ev.Payload.(type) {
+func (p *Transfer) Apply(ev any) {
+	switch e := ev.(type) {
 	case TransferRequested:
 		p.ID, p.From, p.To, p.Amount = e.TransferID, e.From, e.To, e.Amount
 		p.Steps = append(p.Steps, "requested")
@@ -180,16 +180,19 @@ func allEvents(t testing.TB, store actors.EventStore) []eventstore.RecordedEvent
 	return evs
 }
 
-// Tally counts the deposits to an account, for tests of process state.
+// Tally counts the deposits to an account, and keeps their amounts in the
+// order it applied them, for tests of process state.
 type Tally struct {
-	Count     int
-	Positions []int64
+	Count   int
+	Amounts []int
 }
 
 func (p *Tally) Handle(actors.Event) ([]any, error) { return nil, nil }
-func (p *Tally) Apply(ev actors.Event) {
+func (p *Tally) Apply(ev any) {
 	p.Count++
-	p.Positions = append(p.Positions, ev.Position)
+	if d, ok := ev.(Deposited); ok {
+		p.Amounts = append(p.Amounts, d.Amount)
+	}
 }
 
 // tallyInterest continues the account's tally on each deposit and stops it

@@ -199,7 +199,7 @@ func (in *instance) handle(ctx context.Context, evs []Event, at attempt) error {
 			return &decided{d: d, failure: f, err: err}
 		}
 	}
-	pm.Apply(ev)
+	pm.Apply(ev.Payload)
 	snap, err := in.r.encodeState(in.id, pm, ev.Position)
 	if err != nil {
 		// Handled again (if the policy says so) from the state before ev.

@@ -339,8 +339,8 @@ func TestProcessManagerPassivation(t *testing.T) {
 				var last atomic.Int64
 				for _, id := range ids {
 					wg.Go(func() {
-						for range 15 {
-							p := dispatch(t, app, Deposit{ID: id, Amount: 1}).Position
+						for i := range 15 { // increasing amounts, to see the order applied
+							p := dispatch(t, app, Deposit{ID: id, Amount: i + 1}).Position
 							for l := last.Load(); p > l && !last.CompareAndSwap(l, p); l = last.Load() {
 							}
 						}
@@ -352,8 +352,8 @@ func TestProcessManagerPassivation(t *testing.T) {
 				for _, id := range ids {
 					var tally Tally
 					processState(t, store, "tally", id, &tally)
-					if tally.Count != 15 || !slices.IsSorted(tally.Positions) {
-						t.Errorf("tally of %s: %d deposits, want 15 (%v)", id, tally.Count, tally.Positions)
+					if tally.Count != 15 || !slices.IsSorted(tally.Amounts) {
+						t.Errorf("tally of %s: %d deposits, want 15 in order (%v)", id, tally.Count, tally.Amounts)
 					}
 				}
 			})
@@ -675,4 +675,17 @@ func TestProcessStateVersion(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestApplyShape: aggregates (defined or not) and process managers evolve
+// by one Apply of the same shape, which takes the event's payload, as
+// Commanded's apply(state, event) does for both.
+func TestApplyShape(t *testing.T) {
+	want, _ := reflect.TypeFor[actors.Aggregate]().MethodByName("Apply")
+	for _, typ := range []reflect.Type{reflect.TypeFor[actors.ProcessManager](), reflect.TypeFor[actors.Applier]()} {
+		got, ok := typ.MethodByName("Apply")
+		if !ok || got.Type != want.Type {
+			t.Errorf("%v.Apply is %v, want %v as actors.Aggregate's", typ, got.Type, want.Type)
+		}
+	}
 }

@@ -12,15 +12,18 @@ import (
 // ProcessManager is the state and behaviour of one process instance: a
 // long-running conversation that reacts to events by dispatching commands.
 //
-// Handle returns the commands an event causes and must not change the
-// state; Apply changes the state by the event. Both run in the instance's
-// actor, one event at a time. The state is persisted as JSON, with the
-// process manager's StateVersion; a state that fails to decode (or is of
-// another version and cannot be upgraded) or to encode is an error for the
-// process manager's error policy, never dropped.
+// Handle decides: it returns the commands an event causes (it sees the
+// whole stored event, with its ids and metadata) and must not change the
+// state. Apply evolves: it changes the state by one event, given as its
+// payload (Event.Payload), and cannot fail; it is the same Apply as an
+// Aggregate's. Apply runs once Handle's commands are dispatched. Both run
+// in the instance's actor, one event at a time. The state is persisted as
+// JSON, with the process manager's StateVersion; a state that fails to
+// decode (or is of another version and cannot be upgraded) or to encode is
+// an error for the process manager's error policy, never dropped.
 type ProcessManager interface {
 	Handle(ev Event) ([]any, error)
-	Apply(ev Event)
+	Apply(event any)
 }
 
 // ProcessRouter is implemented by a process manager type that routes

@@ -8,11 +8,11 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"time"
 )
 
 // Applier is the state of an aggregate defined with Define: it evolves by
-// one event at a time and cannot fail. Its commands are decided by the
+// one event at a time, given as its payload, and cannot fail (Aggregate's
+// and ProcessManager's Apply). Its commands are decided by the
 // functions Handle binds to it, so it has no Execute of its own.
 type Applier interface {
 	Apply(event any)
@@ -69,7 +69,8 @@ func Define[A Applier](t AggregateType, events ...any) *Definition[A] {
 // (Creating, Defaults).
 //
 // Like http.ServeMux, Handle panics on a wiring mistake it can see: a nil
-// function, or a command type d already handles. Conflicts with other
+// function, a command type d already handles, or route defaults that
+// belong to one dispatch (see Defaults). Conflicts with other
 // registrations are App.Register's error.
 func Handle[A Applier, C any](d *Definition[A], identity func(C) string, decide func(A, C) ([]any, error), opts ...RouteOption) {
 	t := reflect.TypeFor[C]()
@@ -79,9 +80,9 @@ func Handle[A Applier, C any](d *Definition[A], identity func(C) string, decide 
 	case d.decide[t] != nil:
 		panic(fmt.Sprintf("actors: Handle %v for %s: the command is already handled", t, d.typ.Name))
 	}
-	r := route{aggregate: d.typ.Name, identity: func(c any) string { return identity(c.(C)) }}
-	for _, o := range opts {
-		o(&r)
+	r, err := newRoute(d.typ.Name, t, func(c any) string { return identity(c.(C)) }, opts)
+	if err != nil {
+		panic(err.Error())
 	}
 	if r.lifespan != nil {
 		d.typ.Lifespan = withRouteLifespan(d.typ.Lifespan, t, r.lifespan)
@@ -110,8 +111,10 @@ func (d *Definition[A]) Execute(state A, cmd any) ([]any, error) {
 }
 
 // aggregate returns the definition's aggregate type, its routes and its
-// declared events, for App.Register.
+// declared events, for App.Register: a snapshot, which commands handled
+// on d afterwards (for another application) do not change.
 func (d *Definition[A]) aggregate() (AggregateType, map[reflect.Type]route, []any, error) {
+	d = &Definition[A]{typ: d.typ, events: slices.Clone(d.events), routes: maps.Clone(d.routes), decide: maps.Clone(d.decide)}
 	t := d.typ
 	if t.New != nil {
 		return t, nil, nil, fmt.Errorf("actors: define %s: New is derived from the state type, leave it nil", t.Name)
@@ -135,6 +138,8 @@ type AggregateDefinition interface {
 // definition that is invalid, an aggregate name or a command type
 // registered twice (here or before), an event type or name taken by
 // another registration. After an error nothing of defs is registered.
+// Each definition is taken as it is: commands handled on it afterwards
+// do not reach this application.
 func (a *App) Register(defs ...AggregateDefinition) error {
 	if err := a.registering(); err != nil {
 		return err
@@ -182,63 +187,6 @@ func (a *App) Register(defs ...AggregateDefinition) error {
 	}
 	maps.Copy(a.routes, routes)
 	return nil
-}
-
-// Defaults gives a route dispatch options of its own, such as a timeout
-// (WithTimeout) or a consistency (WithConsistency): they apply to every
-// dispatch of the route's command type, before the dispatch's own
-// options, which override them.
-func Defaults(opts ...DispatchOption) RouteOption {
-	return func(r *route) { r.defaults = append(r.defaults, opts...) }
-}
-
-// RouteLifespan gives a route a lifespan of its own: after a command of
-// the route's type, l decides how long the aggregate stays in memory
-// instead of AggregateType.Lifespan (Commanded's router's lifespan
-// option).
-func RouteLifespan(l Lifespan) RouteOption {
-	return func(r *route) { r.lifespan = l }
-}
-
-// routeLifespans is an aggregate type's Lifespan when some of its routes
-// have their own: AggregateType.lifespan asks forCommand which applies.
-type routeLifespans struct {
-	base      Lifespan // the aggregate type's own; nil keeps forever
-	byCommand map[reflect.Type]Lifespan
-}
-
-// withRouteLifespan returns base with l for commands of type cmd.
-func withRouteLifespan(base Lifespan, cmd reflect.Type, l Lifespan) Lifespan {
-	r, ok := base.(*routeLifespans)
-	if !ok {
-		r = &routeLifespans{base: base, byCommand: make(map[reflect.Type]Lifespan)}
-	}
-	r.byCommand[cmd] = l
-	return r
-}
-
-// forCommand returns the lifespan that decides after cmd.
-func (r *routeLifespans) forCommand(cmd any) Lifespan {
-	if l, ok := r.byCommand[reflect.TypeOf(cmd)]; ok {
-		return l
-	}
-	if r.base == nil {
-		return IdleLifespan(Forever)
-	}
-	return r.base
-}
-
-// AfterEvent implements Lifespan with the aggregate type's own lifespan.
-func (r *routeLifespans) AfterEvent(ev any) time.Duration { return r.forCommand(nil).AfterEvent(ev) }
-
-// AfterCommand implements Lifespan.
-func (r *routeLifespans) AfterCommand(cmd any) time.Duration {
-	return r.forCommand(cmd).AfterCommand(cmd)
-}
-
-// AfterError implements Lifespan with the aggregate type's own lifespan.
-func (r *routeLifespans) AfterError(err error) time.Duration {
-	return r.forCommand(nil).AfterError(err)
 }
 
 // defined is a defined aggregate's instance as the aggregate actor runs

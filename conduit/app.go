@@ -22,18 +22,30 @@ import (
 	"github.com/cohort-dev/cohort/conduit/password"
 	"github.com/cohort-dev/cohort/conduit/ratelimit"
 	"github.com/cohort-dev/cohort/eventstore"
-	"github.com/cohort-dev/cohort/eventstore/postgres"
 	"github.com/cohort-dev/cohort/processmanagers"
 	"github.com/cohort-dev/cohort/projectors"
 )
 
-// Config configures an App.
+// EventStore is what Conduit needs of its event store: what the runtime
+// needs, reading $all (the head, online rebuilds) and deleting streams
+// (released claims). cmd/conduit gives it a *postgres.Store.
+type EventStore interface {
+	actors.EventStore
+	eventstore.AllReader
+	eventstore.StreamAdmin
+}
+
+// Config configures an App: what a server sets. The caller builds the
+// adapters, as cmd/conduit does: it migrates and opens the event store
+// (postgres.Migrate, postgres.New) and the pool, migrates the read model
+// (Migrate), and closes the store, then the pool, after the App.
 type Config struct {
-	// DB is the PostgreSQL pool for the event store and the read model.
-	// Required; the caller closes it after the App.
+	// Store is the event store. Required; the caller closes it after the
+	// App.
+	Store EventStore
+	// DB is the PostgreSQL pool for the read model. Required; the caller
+	// closes it after the App and the store.
 	DB *pgxpool.Pool
-	// EventSchema holds the event store; default postgres.DefaultSchema.
-	EventSchema string
 	// ReadSchema holds the read model; default projectors.DefaultSchema.
 	ReadSchema string
 	// Password are the Argon2id parameters of new password hashes; the
@@ -50,24 +62,9 @@ type Config struct {
 	// handlers included (default 10 s).
 	DispatchTimeout time.Duration
 	// TracerProvider and MeterProvider receive the runtime's traces and
-	// metrics (default: none), StoreTracer the event store's group commits.
+	// metrics (default: none).
 	TracerProvider trace.TracerProvider
 	MeterProvider  metric.MeterProvider
-	StoreTracer    postgres.Tracer
-	// Handlers selects the projections, process managers and handlers the
-	// application runs, by name (see HandlerNames); empty runs them all,
-	// as a server must. Those left out keep their subscriptions and
-	// checkpoints and catch up when an application runs them again. For
-	// benchmarks and tools that study some of them alone.
-	Handlers []string
-	// EventualAccounts makes RegisterUser and UpdateUser return once their
-	// events are stored, without waiting for the read model and the
-	// workflow, and return the user as their command left it: a bulk load
-	// or a benchmark wants this. Their caller's next read may then miss
-	// the write, so a server must not set it. Uniqueness still holds: it
-	// rests on claims, not on the read model. The other use cases stay
-	// strongly consistent.
-	EventualAccounts bool
 	// RebuildPoll is how often the application looks for requested online
 	// rebuilds of the projections it runs (see App.RebuildOnline); default
 	// a second, negative never.
@@ -80,8 +77,9 @@ type Config struct {
 // (a bulk load's workers) still pass.
 func DefaultMaxHashes() int { return 32 * runtime.GOMAXPROCS(0) }
 
-// HandlerNames lists what Config.Handlers selects from: the projections
-// (see App.ProjectionNames), the author workflow and the claims handler.
+// HandlerNames lists what ToolOptions.Handlers selects from: the
+// projections (see App.ProjectionNames), the author workflow and the
+// claims handler.
 func HandlerNames() []string {
 	var names []string
 	for _, p := range projectors.All(projectors.DefaultSchema) {
@@ -90,15 +88,23 @@ func HandlerNames() []string {
 	return append(names, processmanagers.AuthorFromUserName, ClaimsHandler)
 }
 
-// runs reports whether the configuration runs the named handler.
-func (c Config) runs(name string) bool {
-	return len(c.Handlers) == 0 || slices.Contains(c.Handlers, name)
+// Validate reports a configuration New cannot run: a missing adapter or a
+// negative setting.
+func (c Config) Validate() error {
+	switch {
+	case c.Store == nil:
+		return errors.New("conduit: Config.Store is nil")
+	case c.DB == nil:
+		return errors.New("conduit: Config.DB is nil")
+	case c.MaxHashes < 0:
+		return errors.New("conduit: Config.MaxHashes is negative")
+	case c.DispatchTimeout < 0:
+		return errors.New("conduit: Config.DispatchTimeout is negative")
+	}
+	return nil
 }
 
 func (c Config) withDefaults() Config {
-	if c.EventSchema == "" {
-		c.EventSchema = postgres.DefaultSchema
-	}
 	if c.ReadSchema == "" {
 		c.ReadSchema = projectors.DefaultSchema
 	}
@@ -120,17 +126,15 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Migrate creates or upgrades the event store's and the read model's
-// tables. It is idempotent and safe to run from several processes.
-func Migrate(ctx context.Context, cfg Config) error {
-	if cfg.DB == nil {
-		return errors.New("conduit: Config.DB is nil")
+// Migrate creates or upgrades the read model's tables in readSchema
+// (empty: projectors.DefaultSchema); the event store's are the store's
+// (postgres.Migrate). It is idempotent and safe to run from several
+// processes.
+func Migrate(ctx context.Context, db *pgxpool.Pool, readSchema string) error {
+	if db == nil {
+		return errors.New("conduit: Migrate: the pool is nil")
 	}
-	cfg = cfg.withDefaults()
-	if err := postgres.Migrate(ctx, cfg.DB, cfg.EventSchema); err != nil {
-		return err
-	}
-	return projectors.Migrate(ctx, cfg.DB, cfg.ReadSchema)
+	return projectors.Migrate(ctx, db, readSchema)
 }
 
 // App is Conduit: the runtime with everything registered, and the use
@@ -138,8 +142,9 @@ func Migrate(ctx context.Context, cfg Config) error {
 // Close it.
 type App struct {
 	cfg         Config
+	tool        ToolOptions
 	log         *slog.Logger
-	store       *postgres.Store
+	store       EventStore
 	runtime     *actors.App
 	claims      *unique.Claims
 	hasher      *password.Hasher
@@ -160,18 +165,24 @@ const ClaimsHandler = "conduit.ReleaseClaims"
 // releasePartitions is the claims handler's concurrency.
 const releasePartitions = 8
 
-// New builds the application on a migrated database (see Migrate). It
-// opens the event store; Close closes it.
+// New builds the application on the caller's event store and on a
+// migrated read model (see Migrate). It runs every handler, and every use
+// case is strongly consistent, as a server must.
 func New(ctx context.Context, cfg Config) (*App, error) {
-	if cfg.DB == nil {
-		return nil, errors.New("conduit: Config.DB is nil")
+	return NewTool(ctx, cfg, ToolOptions{})
+}
+
+// NewTool is New for benchmarks and tools: opts selects the handlers the
+// application runs and how its account use cases wait (see ToolOptions).
+// A server calls New.
+func NewTool(ctx context.Context, cfg Config, opts ToolOptions) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := opts.validate(); err != nil {
+		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	for _, n := range cfg.Handlers {
-		if !slices.Contains(HandlerNames(), n) {
-			return nil, fmt.Errorf("conduit: Config.Handlers: no handler %q (handlers: %v)", n, HandlerNames())
-		}
-	}
 	hasher, err := password.NewHasher(cfg.Password)
 	if err != nil {
 		return nil, err
@@ -184,25 +195,21 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := postgres.New(ctx, cfg.DB, postgres.Config{Schema: cfg.EventSchema, Logger: cfg.Logger, Tracer: cfg.StoreTracer})
-	if err != nil {
-		return nil, err
-	}
 	a := &App{
 		cfg:         cfg,
+		tool:        opts,
 		log:         cfg.Logger,
-		store:       store,
-		claims:      unique.New(store),
+		store:       cfg.Store,
+		claims:      unique.New(cfg.Store),
 		hasher:      hasher,
 		hashing:     hashing,
 		read:        read,
 		projections: projectors.All(cfg.ReadSchema),
 
-		registrationWaits: cfg.running(waitsForRegistration),
-		accountWaits:      cfg.running(waitsForAccount),
+		registrationWaits: opts.running(waitsForRegistration),
+		accountWaits:      opts.running(waitsForAccount),
 	}
 	if err := a.assemble(); err != nil {
-		store.Close()
 		return nil, err
 	}
 	return a, nil
@@ -222,13 +229,13 @@ func (a *App) assemble() error {
 			return err
 		}
 	}
-	if a.cfg.runs(processmanagers.AuthorFromUserName) {
+	if a.tool.runs(processmanagers.AuthorFromUserName) {
 		if err := processmanagers.Register(rt); err != nil {
 			return err
 		}
 	}
 	for _, p := range a.projections {
-		if !a.cfg.runs(p.Name()) {
+		if !a.tool.runs(p.Name()) {
 			continue
 		}
 		pr, err := projectors.NewProjector(a.cfg.DB, a.cfg.ReadSchema, p)
@@ -239,7 +246,7 @@ func (a *App) assemble() error {
 			return err
 		}
 	}
-	if !a.cfg.runs(ClaimsHandler) {
+	if !a.tool.runs(ClaimsHandler) {
 		return nil
 	}
 	return rt.RegisterHandler(actors.HandlerConfig{
@@ -294,11 +301,12 @@ func (a *App) Start(ctx context.Context) error {
 	return a.startRebuilds(ctx)
 }
 
-// Close stops the runtime gracefully within ctx, then the event store. An
-// online rebuild under way is abandoned before its switch.
+// Close stops the runtime gracefully within ctx. An online rebuild under
+// way is abandoned before its switch. The event store stays open: its
+// caller closes it.
 func (a *App) Close(ctx context.Context) error {
 	a.stopRebuilds()
-	return errors.Join(a.runtime.Close(ctx), a.store.Close())
+	return a.runtime.Close(ctx)
 }
 
 // Runtime returns the actors application, for callers that dispatch
@@ -346,25 +354,14 @@ var (
 	waitsForAccount      = []string{projectors.UsersName}
 )
 
-// running returns the handlers among names that the application runs.
-func (c Config) running(names []string) []string {
-	var run []string
-	for _, n := range names {
-		if c.runs(n) {
-			run = append(run, n)
-		}
-	}
-	return run
-}
-
 // dispatchAccount dispatches an accounts command, strongly consistent with
-// waits (handlers this application runs; see Config.running), or
-// eventually consistent with Config.EventualAccounts or when waits is
+// waits (handlers this application runs; see ToolOptions.running), or
+// eventually consistent with ToolOptions.EventualAccounts or when waits is
 // empty; see dispatch. The result carries the user's state after the
 // command (see userOf).
 func (a *App) dispatchAccount(ctx context.Context, cmd any, claimed *claimed, waits []string) (actors.Result, error) {
 	consistency := actors.WithConsistency(actors.Strong, waits...)
-	if a.cfg.EventualAccounts || len(waits) == 0 {
+	if a.tool.EventualAccounts || len(waits) == 0 {
 		consistency = actors.WithConsistency(actors.Eventual)
 	}
 	return a.dispatchWith(ctx, cmd, claimed, consistency, actors.WithReturning(actors.ReturnState))

@@ -20,7 +20,8 @@ import (
 func TestRenameOneCommit(t *testing.T) {
 	ctx := context.Background()
 	db := conduittest.NewDatabase(t)
-	app, err := conduit.New(ctx, conduit.Config{DB: db, Password: conduittest.FastPasswords, Handlers: []string{"users"}})
+	app, err := conduit.NewTool(ctx, conduit.Config{Store: conduittest.NewStore(t, db), DB: db, Password: conduittest.FastPasswords},
+		conduit.ToolOptions{Handlers: []string{"users"}})
 	if err != nil {
 		t.Fatal(err)
 	}

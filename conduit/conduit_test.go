@@ -383,10 +383,11 @@ func caughtUp(t *testing.T, db *pgxpool.Pool, app *conduit.App) {
 func TestEventualAccountsAndHandlers(t *testing.T) {
 	ctx := context.Background()
 	db := conduittest.NewDatabase(t)
-	if _, err := conduit.New(ctx, conduit.Config{DB: db, Handlers: []string{"no-such-handler"}}); err == nil {
-		t.Fatal("New accepted an unknown handler")
+	cfg := conduit.Config{Store: conduittest.NewStore(t, db), DB: db, Password: conduittest.FastPasswords}
+	if _, err := conduit.NewTool(ctx, cfg, conduit.ToolOptions{Handlers: []string{"no-such-handler"}}); err == nil {
+		t.Fatal("NewTool accepted an unknown handler")
 	}
-	app, err := conduit.New(ctx, conduit.Config{DB: db, Password: conduittest.FastPasswords, EventualAccounts: true,
+	app, err := conduit.NewTool(ctx, cfg, conduit.ToolOptions{EventualAccounts: true,
 		Handlers: []string{"users", conduit.ClaimsHandler}})
 	if err != nil {
 		t.Fatal(err)

@@ -2,9 +2,12 @@
 // use cases — register, log in, follow, publish, favorite, comment, ... —
 // to the HTTP API and to in-process callers such as benchmarks.
 //
-// New builds the application from a PostgreSQL pool: the event store, the
-// aggregates, the author workflow, the read-model projectors and the
-// handler that frees unique values. Every command is dispatched with
+// New builds the application on the adapters its caller built and owns
+// (cmd/conduit: the PostgreSQL event store and the read model's pool; see
+// Config): the aggregates, the author workflow, the read-model projectors
+// and the handler that frees unique values. Benchmarks and tools that run
+// some handlers alone or load users in bulk call NewTool instead (see
+// ToolOptions); a server's Config holds only what a server sets. Every command is dispatched with
 // strong consistency, so a use case that writes returns only once the read
 // model shows the write, and its caller (or the caller's next request)
 // reads its own writes without waiting. An account's use case answers

@@ -18,7 +18,8 @@ import (
 // later.
 func TestHashingQueueBounded(t *testing.T) {
 	ctx := context.Background()
-	app, err := conduit.New(ctx, conduit.Config{DB: conduittest.NewDatabase(t), Password: password.DefaultParams, MaxHashes: 1})
+	db := conduittest.NewDatabase(t)
+	app, err := conduit.New(ctx, conduit.Config{Store: conduittest.NewStore(t, db), DB: db, Password: password.DefaultParams, MaxHashes: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,9 +14,9 @@ import (
 // RebuildOnline rebuilds the named projection while the application keeps
 // serving and updating it (see projectors.RebuildOnline), and returns the
 // generation now serving. progress, if not nil, is called after each
-// batch. The application must run the projection (Config.Handlers).
+// batch. The application must run the projection (ToolOptions.Handlers).
 func (a *App) RebuildOnline(ctx context.Context, name string, progress func(projectors.Progress)) (int64, error) {
-	if !slices.Contains(a.ProjectionNames(), name) || !a.cfg.runs(name) {
+	if !slices.Contains(a.ProjectionNames(), name) || !a.tool.runs(name) {
 		return 0, fmt.Errorf("conduit: rebuild: no projection %q running (projections: %v)", name, a.ProjectionNames())
 	}
 	return projectors.RebuildOnline(ctx, projectors.OnlineRebuild{
@@ -42,7 +42,7 @@ func (a *App) startRebuilds(ctx context.Context) error {
 	var running []projectors.Projection
 	var names []string
 	for _, p := range a.projections {
-		if a.cfg.runs(p.Name()) {
+		if a.tool.runs(p.Name()) {
 			running = append(running, p)
 			names = append(names, p.Name())
 		}

@@ -61,6 +61,11 @@ func (a *App) RegisterUser(ctx context.Context, r Registration) (User, error) {
 	return userOf(res)
 }
 
+// EmailKey returns the key under which Login looks an email up: emails
+// that differ only in case or Unicode normalization name one account.
+// Limits kept per account, such as those on failed logins, key on it.
+func EmailKey(email string) string { return accounts.EmailKey(email) }
+
 // Login returns the user with the email and password, or
 // ErrInvalidCredentials.
 func (a *App) Login(ctx context.Context, email, pass string) (User, error) {
@@ -74,7 +79,7 @@ func (a *App) Login(ctx context.Context, email, pass string) (User, error) {
 	if err := errs.Err(); err != nil {
 		return User{}, err
 	}
-	u, err := a.read.UserByEmailKey(ctx, accounts.EmailKey(email))
+	u, err := a.read.UserByEmailKey(ctx, EmailKey(email))
 	if errors.Is(err, projectors.ErrNotFound) || len(pass) > accounts.MaxPasswordLength {
 		// As slow as a wrong password, so that timing does not tell
 		// which emails are registered.
@@ -115,7 +120,7 @@ type UserUpdate struct {
 // unique: exactly one of racing changes to the same value wins, the
 // others are validation errors (the value is taken). It starts from the
 // context's current user (WithCurrentUser) when that is the user with the
-// id, else from the read model. With Config.EventualAccounts, the user
+// id, else from the read model. With ToolOptions.EventualAccounts, the user
 // must show in the read model already, or be the current user: a user who
 // registered a moment ago may not be found.
 func (a *App) UpdateUser(ctx context.Context, id string, u UserUpdate) (User, error) {

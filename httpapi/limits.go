@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cohort-dev/cohort/aggregates/accounts"
 	"github.com/cohort-dev/cohort/conduit"
 	"github.com/cohort-dev/cohort/conduit/ratelimit"
 )
@@ -138,7 +137,7 @@ func giveBack(l *ratelimit.Limiter, key string) {
 // *ratelimit.LimitedError. Call the returned function with the login's
 // outcome: only a wrong password keeps what was spent.
 func (l *limits) admitLogin(r *http.Request, email string) (done func(error), err error) {
-	addr, account := l.client(r), accounts.EmailKey(strings.TrimSpace(email))
+	addr, account := l.client(r), conduit.EmailKey(strings.TrimSpace(email))
 	if err := take(l.loginsByAddress, addr); err != nil {
 		return nil, err
 	}

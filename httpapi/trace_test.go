@@ -26,7 +26,8 @@ func TestOneTracePerRequest(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	ctx := context.Background()
-	app, err := conduit.New(ctx, conduit.Config{DB: conduittest.NewDatabase(t), Password: conduittest.FastPasswords, TracerProvider: tp})
+	db := conduittest.NewDatabase(t)
+	app, err := conduit.New(ctx, conduit.Config{Store: conduittest.NewStore(t, db), DB: db, Password: conduittest.FastPasswords, TracerProvider: tp})
 	if err != nil {
 		t.Fatal(err)
 	}

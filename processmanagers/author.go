@@ -30,8 +30,8 @@ func (p *AuthorFromUser) Handle(ev actors.Event) ([]any, error) {
 }
 
 // Apply implements actors.ProcessManager.
-func (p *AuthorFromUser) Apply(ev actors.Event) {
-	if e, ok := ev.Payload.(accounts.UserRegistered); ok {
+func (p *AuthorFromUser) Apply(event any) {
+	if e, ok := event.(accounts.UserRegistered); ok {
 		p.AuthorID = e.UserID
 	}
 }

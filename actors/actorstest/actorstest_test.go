@@ -158,7 +158,7 @@ func TestCasesFail(t *testing.T) {
 type failing struct{}
 
 func (failing) Handle(actors.Event) ([]any, error) { return nil, errFull }
-func (failing) Apply(actors.Event)                 {}
+func (failing) Apply(any)                          {}
 
 // TestStores: Stores runs the test on both stores; SharedStores gives
 // handles on one storage, each closed on its own.

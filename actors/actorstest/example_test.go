@@ -70,8 +70,8 @@ func (*Resetter) Interested(ev actors.Event) []actors.Interest {
 	return nil
 }
 
-func (r *Resetter) Apply(ev actors.Event) {
-	switch ev.Payload.(type) {
+func (r *Resetter) Apply(ev any) {
+	switch ev.(type) {
 	case Incremented:
 		r.Seen++
 	case WasReset:

@@ -103,7 +103,7 @@ func (c *ProcessCase[P]) Routes(event any, want ...actors.Interest) *ProcessCase
 func (c *ProcessCase[P]) Given(events ...any) *ProcessCase[P] {
 	c.tb.Helper()
 	for _, e := range events {
-		c.pm.Apply(asEvent(e))
+		c.pm.Apply(asEvent(e).Payload)
 	}
 	return c
 }
@@ -118,7 +118,7 @@ func (c *ProcessCase[P]) When(event any) *ProcessCase[P] {
 	c.cmds, c.err = c.pm.Handle(ev)
 	c.ran, c.failures, c.decided = true, nil, false
 	if c.err == nil {
-		c.pm.Apply(ev)
+		c.pm.Apply(ev.Payload)
 	}
 	return c
 }

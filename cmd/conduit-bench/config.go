@@ -53,7 +53,7 @@ const (
 	// construction).
 	ViaCommands = "commands"
 	// ViaUseCases calls RegisterUser and UpdateUser, uniqueness claims
-	// included, with conduit.Config.EventualAccounts.
+	// included, with conduit.ToolOptions.EventualAccounts.
 	ViaUseCases = "usecases"
 )
 

@@ -52,7 +52,7 @@
 // -via commands (the default) dispatches the commands the use cases would
 // (validated, the password hashed), without the uniqueness claims, whose
 // names are unique by construction; -via usecases calls RegisterUser and
-// UpdateUser with conduit.Config.EventualAccounts, claims included (one
+// UpdateUser with conduit.ToolOptions.EventualAccounts, claims included (one
 // more durable commit per command). -consistency strong dispatches as a
 // server does instead: each command waits for the projections that run.
 //

@@ -98,21 +98,21 @@ func (m *Main) startOwnServer(ctx context.Context) (*ownServer, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	if err := conduit.Migrate(ctx, conduit.Config{DB: pool}); err != nil {
+	if err := migrate(ctx, pool); err != nil {
 		pool.Close()
-		return nil, "", fmt.Errorf("migrate: %w", err)
+		return nil, "", err
 	}
 	logOut := io.Writer(m.Stderr)
 	if m.Config.Quiet {
 		logOut = io.Discard
 	}
-	app, err := conduit.New(ctx, conduit.Config{DB: pool, Password: m.Config.Password,
-		Logger: slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	run, err := newRun(ctx, pool, conduit.Config{Password: m.Config.Password,
+		Logger: slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn}))}, conduit.ToolOptions{})
 	if err != nil {
-		pool.Close()
 		return nil, "", err
 	}
-	s := &ownServer{run: &appRun{pool: pool, app: app}, served: make(chan error, 1)}
+	app := run.app
+	s := &ownServer{run: run, served: make(chan error, 1)}
 	s.run.started = time.Now()
 	if err := app.Start(ctx); err != nil {
 		return nil, "", errors.Join(err, s.run.close())

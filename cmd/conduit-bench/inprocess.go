@@ -19,6 +19,7 @@ import (
 	"github.com/cohort-dev/cohort/aggregates/validation"
 	"github.com/cohort-dev/cohort/conduit"
 	"github.com/cohort-dev/cohort/conduit/password"
+	"github.com/cohort-dev/cohort/eventstore/postgres"
 	"github.com/cohort-dev/cohort/processmanagers"
 	"github.com/cohort-dev/cohort/projectors"
 )
@@ -48,6 +49,7 @@ func (m *Main) handlers(workflow bool) []string {
 // appRun is a Conduit application on the work database, with its pool.
 type appRun struct {
 	pool   *pgxpool.Pool
+	store  *postgres.Store
 	app    *conduit.App
 	hasher *password.Hasher // with -via commands: hashes as RegisterUser would
 	// consistency of the commands dispatched with -via commands.
@@ -80,19 +82,14 @@ func (m *Main) newApp(ctx context.Context, handlers []string) (*appRun, error) {
 	if m.Config.Quiet {
 		logOut = io.Discard
 	}
-	app, err := conduit.New(ctx, conduit.Config{
-		DB:               pool,
-		Password:         m.Config.Password,
-		Logger:           slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Handlers:         handlers,
-		EventualAccounts: !m.Config.Strong,
-	})
+	r, err := newRun(ctx, pool, conduit.Config{
+		Password: m.Config.Password,
+		Logger:   slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}, conduit.ToolOptions{Handlers: handlers, EventualAccounts: !m.Config.Strong})
 	if err != nil {
-		pool.Close()
 		return nil, err
 	}
-	r := &appRun{pool: pool, app: app}
-	if err := app.Runtime().Use(m.rec.middleware); err != nil {
+	if err := r.app.Runtime().Use(m.rec.middleware); err != nil {
 		return nil, errors.Join(err, r.close())
 	}
 	if m.Config.Via == ViaCommands {
@@ -161,9 +158,42 @@ func (r *appRun) rename(ctx context.Context, id, name string) error {
 func (r *appRun) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	err := r.app.Close(ctx)
+	err := errors.Join(r.app.Close(ctx), r.store.Close())
 	r.pool.Close()
 	return err
+}
+
+// newRun builds Conduit as cmd/conduit does: it opens the event store on
+// pool (migrated by migrate) and hands it, with the pool for the read
+// model, to conduit.NewTool with cfg's other settings and opts. The run
+// owns pool: close closes the application, the store, then the pool; so
+// does a failed newRun.
+func newRun(ctx context.Context, pool *pgxpool.Pool, cfg conduit.Config, opts conduit.ToolOptions) (*appRun, error) {
+	store, err := postgres.New(ctx, pool, postgres.Config{Logger: cfg.Logger})
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	cfg.Store, cfg.DB = store, pool
+	app, err := conduit.NewTool(ctx, cfg, opts)
+	if err != nil {
+		err = errors.Join(err, store.Close())
+		pool.Close()
+		return nil, err
+	}
+	return &appRun{pool: pool, store: store, app: app}, nil
+}
+
+// migrate creates or upgrades the event store's and the read model's
+// tables on pool, in their default schemas.
+func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	if err := postgres.Migrate(ctx, pool, ""); err != nil {
+		return fmt.Errorf("migrate the event store: %w", err)
+	}
+	if err := conduit.Migrate(ctx, pool, ""); err != nil {
+		return fmt.Errorf("migrate the read model: %w", err)
+	}
+	return nil
 }
 
 // lineage is what the work database holds: the users it registered and
@@ -337,10 +367,10 @@ func (m *Main) setup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	err = conduit.Migrate(ctx, conduit.Config{DB: pool})
+	err = migrate(ctx, pool)
 	pool.Close()
 	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return err
 	}
 	return m.srv.create(ctx, dbEmpty, dbWork)
 }

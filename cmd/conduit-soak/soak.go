@@ -20,6 +20,7 @@ import (
 	"github.com/cohort-dev/cohort/conduit"
 	"github.com/cohort-dev/cohort/conduit/conduitload"
 	"github.com/cohort-dev/cohort/conduit/password"
+	"github.com/cohort-dev/cohort/eventstore/postgres"
 	"github.com/cohort-dev/cohort/httpapi"
 	"github.com/cohort-dev/cohort/internal/pglocal"
 )
@@ -373,6 +374,7 @@ type inProcess struct {
 	db      string // where the data lives, for the log
 	cluster *pglocal.Cluster
 	pool    *pgxpool.Pool
+	store   *postgres.Store
 	app     *conduit.App
 	server  *http.Server
 }
@@ -405,11 +407,16 @@ func startInProcess(ctx context.Context, cfg config) (s *inProcess, err error) {
 		return s, err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	appCfg := conduit.Config{DB: s.pool, Password: cfg.Password, Logger: log}
-	if err := conduit.Migrate(ctx, appCfg); err != nil {
-		return s, fmt.Errorf("migrate: %w", err)
+	if err := postgres.Migrate(ctx, s.pool, ""); err != nil {
+		return s, fmt.Errorf("migrate the event store: %w", err)
 	}
-	if s.app, err = conduit.New(ctx, appCfg); err != nil {
+	if err := conduit.Migrate(ctx, s.pool, ""); err != nil {
+		return s, fmt.Errorf("migrate the read model: %w", err)
+	}
+	if s.store, err = postgres.New(ctx, s.pool, postgres.Config{Logger: log}); err != nil {
+		return s, err
+	}
+	if s.app, err = conduit.New(ctx, conduit.Config{Store: s.store, DB: s.pool, Password: cfg.Password, Logger: log}); err != nil {
 		return s, err
 	}
 	if err := s.app.Start(ctx); err != nil {
@@ -441,6 +448,9 @@ func (s *inProcess) close() {
 	}
 	if s.app != nil {
 		_ = s.app.Close(ctx)
+	}
+	if s.store != nil {
+		_ = s.store.Close()
 	}
 	if s.pool != nil {
 		s.pool.Close()

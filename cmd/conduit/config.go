@@ -70,8 +70,9 @@ type Config struct {
 	// request starts its own trace, linked to the caller's.
 	TrustTraceContext bool
 	// EventSchema and ReadSchema hold the event store and the read model
-	// (default: conduit.Config's defaults). They have no flag: for tests,
-	// and for programs that run several Conduits on one database.
+	// (default: postgres.DefaultSchema and projectors.DefaultSchema). They
+	// have no flag: for tests, and for programs that run several Conduits
+	// on one database.
 	EventSchema, ReadSchema string
 }
 

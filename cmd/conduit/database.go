@@ -12,7 +12,10 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/cohort-dev/cohort/conduit"
+	"github.com/cohort-dev/cohort/eventstore/postgres"
 	"github.com/cohort-dev/cohort/internal/pglocal"
 )
 
@@ -31,6 +34,30 @@ const dataDirMode = 0o700
 // rootClusterBase holds the clusters of data directories that the server
 // user cannot reach when the command runs as root.
 const rootClusterBase = "/var/lib/cohort"
+
+// migrate creates or upgrades the event store's tables in eventSchema and
+// the read model's in readSchema (empty: their defaults).
+func migrate(ctx context.Context, pool *pgxpool.Pool, eventSchema, readSchema string) error {
+	if err := postgres.Migrate(ctx, pool, eventSchema); err != nil {
+		return fmt.Errorf("migrate the event store: %w", err)
+	}
+	if err := conduit.Migrate(ctx, pool, readSchema); err != nil {
+		return fmt.Errorf("migrate the read model: %w", err)
+	}
+	return nil
+}
+
+// openStore migrates the database on m.pool and opens the event store,
+// which reports its group commits to tracer if not nil. Close closes the
+// store after the application, before the pool.
+func (m *Main) openStore(ctx context.Context, tracer postgres.Tracer) error {
+	if err := migrate(ctx, m.pool, m.Config.EventSchema, m.Config.ReadSchema); err != nil {
+		return err
+	}
+	var err error
+	m.store, err = postgres.New(ctx, m.pool, postgres.Config{Schema: m.Config.EventSchema, Logger: m.Logger, Tracer: tracer})
+	return err
+}
 
 // startLocalDatabase starts (initializing on first use) the PostgreSQL
 // cluster of dataDir, creates Conduit's database if needed, and returns

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cohort-dev/cohort/conduit"
 	"github.com/cohort-dev/cohort/conduit/password"
+	"github.com/cohort-dev/cohort/eventstore/postgres"
 	"github.com/cohort-dev/cohort/internal/pglocal"
 )
 
@@ -109,7 +110,12 @@ func TestLocalDatabaseRole(t *testing.T) {
 
 	// The role can do what Conduit does: migrate, serve, rebuild.
 	pool := migrateAs(t, connString)
-	app, err := conduit.New(ctx, conduit.Config{DB: pool, Password: fastPasswords})
+	store, err := postgres.New(ctx, pool, postgres.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	app, err := conduit.New(ctx, conduit.Config{Store: store, DB: pool, Password: fastPasswords})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,8 +154,8 @@ func migrateAs(t *testing.T, connString string) *pgxpool.Pool {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	if err := conduit.Migrate(context.Background(), conduit.Config{DB: pool}); err != nil {
-		t.Fatalf("migrate: %v", err)
+	if err := migrate(context.Background(), pool, "", ""); err != nil {
+		t.Fatal(err)
 	}
 	return pool
 }

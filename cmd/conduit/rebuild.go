@@ -74,16 +74,15 @@ func (m *Main) Rebuild(ctx context.Context, names []string, progress io.Writer) 
 	if m.pool, err = connect(ctx, connString); err != nil {
 		return RebuildSummary{}, err
 	}
-	cfg := conduit.Config{DB: m.pool, EventSchema: m.Config.EventSchema, ReadSchema: m.Config.ReadSchema,
-		Logger: m.Logger, Handlers: names}
-	if err := conduit.Migrate(ctx, cfg); err != nil {
-		return RebuildSummary{}, fmt.Errorf("migrate: %w", err)
+	if err := m.openStore(ctx, nil); err != nil {
+		return RebuildSummary{}, err
 	}
-	if m.app, err = conduit.New(ctx, cfg); err != nil {
+	cfg := conduit.Config{Store: m.store, DB: m.pool, ReadSchema: m.Config.ReadSchema, Logger: m.Logger}
+	if m.app, err = conduit.NewTool(ctx, cfg, conduit.ToolOptions{Handlers: names}); err != nil {
 		return RebuildSummary{}, err
 	}
 	var events int64
-	table := pgx.Identifier{cmp.Or(cfg.EventSchema, postgres.DefaultSchema), "events"}.Sanitize()
+	table := pgx.Identifier{cmp.Or(m.Config.EventSchema, postgres.DefaultSchema), "events"}.Sanitize()
 	if err := m.pool.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&events); err != nil {
 		return RebuildSummary{}, fmt.Errorf("count events: %w", err)
 	}

@@ -17,19 +17,22 @@ import (
 
 	"github.com/cohort-dev/cohort/actors/admin"
 	"github.com/cohort-dev/cohort/conduit"
+	"github.com/cohort-dev/cohort/eventstore/postgres"
 	"github.com/cohort-dev/cohort/httpapi"
 	"github.com/cohort-dev/cohort/internal/pglocal"
 	"github.com/cohort-dev/cohort/internal/telemetry"
 )
 
-// Main is the running program: the database, the application and the
-// HTTP server. Run starts them; Close stops them in reverse order.
+// Main is the running program: the database and the adapters on it (the
+// pool, the event store), the application built on them, and the HTTP
+// server. Run starts them; Close stops them in reverse order.
 type Main struct {
 	Config Config
 	Logger *slog.Logger
 
 	cluster   *pglocal.Cluster // nil with DATABASE_URL
 	pool      *pgxpool.Pool
+	store     *postgres.Store
 	tel       *telemetry.Telemetry
 	app       *conduit.App
 	server    *http.Server
@@ -92,14 +95,14 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	appCfg := conduit.Config{DB: m.pool, EventSchema: m.Config.EventSchema, ReadSchema: m.Config.ReadSchema,
+	if err := m.openStore(ctx, storeMetrics); err != nil {
+		return err
+	}
+	appCfg := conduit.Config{Store: m.store, DB: m.pool, ReadSchema: m.Config.ReadSchema,
 		Password: m.Config.Password, MaxHashes: m.Config.MaxHashes, Logger: m.Logger,
-		MeterProvider: m.tel.MeterProvider, StoreTracer: storeMetrics}
+		MeterProvider: m.tel.MeterProvider}
 	if m.tel.Tracing {
 		appCfg.TracerProvider = m.tel.TracerProvider
-	}
-	if err := conduit.Migrate(ctx, appCfg); err != nil {
-		return fmt.Errorf("migrate: %w", err)
 	}
 	if m.app, err = conduit.New(ctx, appCfg); err != nil {
 		return err
@@ -192,7 +195,8 @@ func (m *Main) Failed() <-chan error { return m.failed }
 func (m *Main) Addr() net.Addr { return m.addr }
 
 // Close shuts down the HTTP server (letting requests finish), the
-// application, the pool and the local PostgreSQL, within ctx.
+// application, the event store, the pool and the local PostgreSQL, within
+// ctx.
 func (m *Main) Close(ctx context.Context) error {
 	var errs []error
 	if m.server != nil {
@@ -208,6 +212,11 @@ func (m *Main) Close(ctx context.Context) error {
 	if m.app != nil {
 		if err := m.app.Close(ctx); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	if m.store != nil {
+		if err := m.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("event store: %w", err))
 		}
 	}
 	if m.tel != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cohort-dev/cohort/conduit"
 	"github.com/cohort-dev/cohort/conduit/password"
+	"github.com/cohort-dev/cohort/eventstore/postgres"
 	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 )
 
@@ -17,7 +18,9 @@ const template = "conduit"
 // tests; never use them in production.
 var FastPasswords = password.Params{Memory: 64, Time: 1, Threads: 1}
 
-// RegisterTemplate registers the template database, migrated for Conduit.
+// RegisterTemplate registers the template database, migrated for Conduit:
+// the event store's tables in postgres.DefaultSchema, the read model's in
+// projectors.DefaultSchema.
 func RegisterTemplate() {
 	pgtest.RegisterTemplate(template, func(ctx context.Context, connString string) error {
 		pool, err := pgxpool.New(ctx, connString)
@@ -25,7 +28,10 @@ func RegisterTemplate() {
 			return err
 		}
 		defer pool.Close()
-		return conduit.Migrate(ctx, conduit.Config{DB: pool})
+		if err := postgres.Migrate(ctx, pool, ""); err != nil {
+			return err
+		}
+		return conduit.Migrate(ctx, pool, "")
 	})
 }
 
@@ -43,13 +49,30 @@ func NewConnString(tb testing.TB) string {
 	return pgtest.NewDatabase(tb, pgtest.FromTemplate(template))
 }
 
-// Start starts Conduit on db with FastPasswords and closes it at tb's
-// cleanup. prepare, if not nil, runs between conduit.New and Start (to
-// rebuild projections, say).
+// NewStore opens the event store on db, a database migrated as
+// NewDatabase's are; it is closed at tb's cleanup, after the cleanups
+// registered later (an application's Close).
+func NewStore(tb testing.TB, db *pgxpool.Pool) *postgres.Store {
+	tb.Helper()
+	store, err := postgres.New(context.Background(), db, postgres.Config{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := store.Close(); err != nil {
+			tb.Errorf("close the event store: %v", err)
+		}
+	})
+	return store
+}
+
+// Start starts Conduit on db (an event store opened by NewStore) with
+// FastPasswords and closes it at tb's cleanup. prepare, if not nil, runs
+// between conduit.New and Start (to rebuild projections, say).
 func Start(tb testing.TB, db *pgxpool.Pool, prepare func(*conduit.App) error) *conduit.App {
 	tb.Helper()
 	ctx := context.Background()
-	app, err := conduit.New(ctx, conduit.Config{DB: db, Password: FastPasswords})
+	app, err := conduit.New(ctx, conduit.Config{Store: NewStore(tb, db), DB: db, Password: FastPasswords})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -8,4 +8,10 @@
 //	}
 //
 //	app := conduittest.Start(t, conduittest.NewDatabase(t), nil)
+//
+// To build the application with settings of its own, open the event store
+// with NewStore, as cmd/conduit does:
+//
+//	db := conduittest.NewDatabase(t)
+//	app, err := conduit.New(ctx, conduit.Config{Store: conduittest.NewStore(t, db), DB: db})
 package conduittest

@@ -2,6 +2,7 @@ package faulttest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync/atomic"
@@ -185,6 +186,7 @@ func newResubscribeApp(t *testing.T, ctx context.Context) (*pgxpool.Pool, *postg
 	if err != nil {
 		t.Fatal(err)
 	}
+	actors.MustRegisterEvent[tick](app.Registry(), "test.Tick")
 	return pool, store, app
 }
 
@@ -199,10 +201,17 @@ func loseLocks(t *testing.T, ctx context.Context, pool *pgxpool.Pool) {
 	}
 }
 
-// appendTick appends an event to stream and returns its position.
+// tick is the event appendTick appends: it names its stream.
+type tick struct{ Stream string }
+
+// appendTick appends a tick to stream and returns its position.
 func appendTick(t *testing.T, ctx context.Context, store *postgres.Store, stream string) int64 {
 	t.Helper()
-	res, err := store.Append(ctx, stream, eventstore.Any, []eventstore.EventData{{ID: uuid.New(), Type: "test.Tick", Data: []byte(`{}`)}})
+	data, err := json.Marshal(tick{Stream: stream})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := store.Append(ctx, stream, eventstore.Any, []eventstore.EventData{{ID: uuid.New(), Type: "test.Tick", Data: data}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +238,7 @@ func waitUntil(t *testing.T, ctx context.Context, what string, cond func() bool)
 }
 
 // namedProcess learns its instance's name from the first event it handles
-// (on stream "name-<id>"); handle decides about every later event.
+// (a tick on stream "name-<id>"); handle decides about every later event.
 type namedProcess struct {
 	Name   string
 	handle func(name string) error
@@ -242,9 +251,11 @@ func (p *namedProcess) Handle(ev actors.Event) ([]any, error) {
 	return nil, p.handle(p.Name)
 }
 
-func (p *namedProcess) Apply(ev actors.Event) {
-	if name, ok := strings.CutPrefix(ev.StreamID, "name-"); ok {
-		p.Name = name
+func (p *namedProcess) Apply(event any) {
+	if t, ok := event.(tick); ok {
+		if name, ok := strings.CutPrefix(t.Stream, "name-"); ok {
+			p.Name = name
+		}
 	}
 }
 

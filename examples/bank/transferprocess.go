@@ -55,8 +55,8 @@ func (p *TransferProcess) Handle(ev actors.Event) ([]any, error) {
 }
 
 // Apply records the transfer from its request.
-func (p *TransferProcess) Apply(ev actors.Event) {
-	if e, ok := ev.Payload.(TransferRequested); ok {
+func (p *TransferProcess) Apply(event any) {
+	if e, ok := event.(TransferRequested); ok {
 		p.TransferID, p.From, p.To, p.Amount = e.TransferID, e.From, e.To, e.Amount
 	}
 }
