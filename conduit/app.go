@@ -68,6 +68,13 @@ type Config struct {
 	// rests on claims, not on the read model. The other use cases stay
 	// strongly consistent.
 	EventualAccounts bool
+	// ClaimsKey keys the hash that names the streams of the username,
+	// email and slug claims, so that the event store holds no email in
+	// plain (see unique.Config): at least unique.MinKeyLength bytes,
+	// secret, and the same for every process on the database for as long
+	// as it lives. Required; Start refuses another key than the one the
+	// database's claims were made with.
+	ClaimsKey []byte
 	// RebuildPoll is how often the application looks for requested online
 	// rebuilds of the projections it runs (see App.RebuildOnline); default
 	// a second, negative never.
@@ -141,6 +148,7 @@ type App struct {
 	log         *slog.Logger
 	store       *postgres.Store
 	runtime     *actors.App
+	streams     *unique.Streams // names the claim streams
 	claims      *unique.Claims
 	hasher      *password.Hasher
 	hashing     *ratelimit.Gate // admits hashes to hasher
@@ -184,6 +192,10 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	streams, err := unique.NewStreams(unique.Config{Key: cfg.ClaimsKey})
+	if err != nil {
+		return nil, fmt.Errorf("conduit: Config.ClaimsKey: %w", err)
+	}
 	store, err := postgres.New(ctx, cfg.DB, postgres.Config{Schema: cfg.EventSchema, Logger: cfg.Logger, Tracer: cfg.StoreTracer})
 	if err != nil {
 		return nil, err
@@ -192,7 +204,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		cfg:         cfg,
 		log:         cfg.Logger,
 		store:       store,
-		claims:      unique.New(store),
+		streams:     streams,
+		claims:      unique.New(store, streams),
 		hasher:      hasher,
 		hashing:     hashing,
 		read:        read,
@@ -217,10 +230,11 @@ func (a *App) assemble() error {
 		return err
 	}
 	a.runtime = rt
-	for _, register := range []func(*actors.App) error{accounts.Register, blog.Register} {
-		if err := register(rt); err != nil {
-			return err
-		}
+	if err := accounts.Register(rt, a.streams); err != nil {
+		return err
+	}
+	if err := blog.Register(rt); err != nil {
+		return err
 	}
 	if a.cfg.runs(processmanagers.AuthorFromUserName) {
 		if err := processmanagers.Register(rt); err != nil {
@@ -287,7 +301,20 @@ func (a *App) ProjectionNames() []string {
 // the claims handler, which catch up from their checkpoints.
 // It then takes requests for online rebuilds, and requests one for each
 // projection whose declared version differs from its stored one.
+//
+// Before anything reads a claim, it readies the claims for
+// Config.ClaimsKey (see unique.Upgrade): it fails if the database's
+// claims were made with another key, and the first time moves the claims
+// an earlier version named in plain to their keyed streams (run no
+// earlier version on the database at the same time).
 func (a *App) Start(ctx context.Context) error {
+	moved, err := unique.Upgrade(ctx, a.store, a.streams)
+	if err != nil {
+		return fmt.Errorf("conduit: claims: %w", err)
+	}
+	if moved > 0 {
+		a.log.Info("claims named in plain moved to keyed streams", "claims", moved)
+	}
 	if err := a.runtime.Start(ctx); err != nil {
 		return err
 	}

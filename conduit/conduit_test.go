@@ -383,10 +383,10 @@ func caughtUp(t *testing.T, db *pgxpool.Pool, app *conduit.App) {
 func TestEventualAccountsAndHandlers(t *testing.T) {
 	ctx := context.Background()
 	db := conduittest.NewDatabase(t)
-	if _, err := conduit.New(ctx, conduit.Config{DB: db, Handlers: []string{"no-such-handler"}}); err == nil {
+	if _, err := conduit.New(ctx, conduit.Config{DB: db, Handlers: []string{"no-such-handler"}, ClaimsKey: conduittest.ClaimsKey}); err == nil {
 		t.Fatal("New accepted an unknown handler")
 	}
-	app, err := conduit.New(ctx, conduit.Config{DB: db, Password: conduittest.FastPasswords, EventualAccounts: true,
+	app, err := conduit.New(ctx, conduit.Config{DB: db, Password: conduittest.FastPasswords, ClaimsKey: conduittest.ClaimsKey, EventualAccounts: true,
 		Handlers: []string{"users", conduit.ClaimsHandler}})
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,7 @@ type RegisterUser struct {
 	HashedPassword string
 	// UsernameClaimAt and EmailClaimAt are the versions of the keys'
 	// claim streams while the keys are free: 0 when never claimed (see
-	// unique.ClaimWrite and unique.Claims.State).
+	// unique.Streams.ClaimWrite and unique.Claims.State).
 	UsernameClaimAt int64
 	EmailClaimAt    int64
 }

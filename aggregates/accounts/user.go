@@ -8,7 +8,8 @@ import (
 	"github.com/cohort-dev/cohort/aggregates/validation"
 )
 
-// Namespaces of the unique values a user claims (see unique.ClaimWrite):
+// Namespaces of the unique values a user claims (see
+// unique.Streams.ClaimWrite):
 // UsernameKey of usernames and EmailKey of emails, owned by user ids.
 const (
 	UsernameNamespace = "username"
@@ -41,7 +42,13 @@ type User struct {
 	// are at version 1 (see held).
 	UsernameClaim int64 `json:"username_claim,omitempty"`
 	EmailClaim    int64 `json:"email_claim,omitempty"`
+
+	streams *unique.Streams // names the claim streams
 }
+
+// NewUser returns a user yet to register, who claims their username and
+// email in the claim streams streams names.
+func NewUser(streams *unique.Streams) *User { return &User{streams: streams} }
 
 // held returns the version of a claim stream the user holds, from the
 // version its events recorded.
@@ -49,6 +56,9 @@ func held(claim int64) int64 { return max(claim, 1) }
 
 // Execute implements actors.Aggregate.
 func (u *User) Execute(cmd any) ([]any, error) {
+	if u.streams == nil {
+		return nil, errors.New("accounts: a User made without NewUser names no claim streams")
+	}
 	switch c := cmd.(type) {
 	case RegisterUser:
 		return u.register(c)
@@ -71,11 +81,11 @@ func (u *User) register(c RegisterUser) ([]any, error) {
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
-	username, err := unique.ClaimWrite(UsernameNamespace, UsernameKey(c.Username), c.UserID, c.UsernameClaimAt)
+	username, err := u.streams.ClaimWrite(UsernameNamespace, UsernameKey(c.Username), c.UserID, c.UsernameClaimAt)
 	if err != nil {
 		return nil, err
 	}
-	email, err := unique.ClaimWrite(EmailNamespace, EmailKey(c.Email), c.UserID, c.EmailClaimAt)
+	email, err := u.streams.ClaimWrite(EmailNamespace, EmailKey(c.Email), c.UserID, c.EmailClaimAt)
 	if err != nil {
 		return nil, err
 	}
@@ -94,11 +104,11 @@ func (u *User) rekey(namespace string, key func(string) string, from, to string,
 	if key(from) == key(to) {
 		return nil, nil
 	}
-	take, err := unique.ClaimWrite(namespace, key(to), u.ID, at)
+	take, err := u.streams.ClaimWrite(namespace, key(to), u.ID, at)
 	if err != nil {
 		return nil, err
 	}
-	release, err := unique.ReleaseWrite(namespace, key(from), u.ID, held(claim))
+	release, err := u.streams.ReleaseWrite(namespace, key(from), u.ID, held(claim))
 	if err != nil {
 		return nil, err
 	}

@@ -16,9 +16,18 @@ func ptr[T any](v T) *T { return &v }
 var registered = accounts.UserRegistered{UserID: "u1", Username: "jake", Email: "jake@jake.jake", HashedPassword: "h1",
 	UsernameClaim: 1, EmailClaim: 1}
 
+// streams names the tests' claim streams.
+var streams = func() *unique.Streams {
+	s, err := unique.NewStreams(unique.Config{Key: []byte("the accounts tests' claims key..")})
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
+
 // claimOf and releaseOf are the stream writes of u1's claims.
 func claimOf(namespace, key string, at int64) actors.StreamWrite {
-	w, err := unique.ClaimWrite(namespace, key, "u1", at)
+	w, err := streams.ClaimWrite(namespace, key, "u1", at)
 	if err != nil {
 		panic(err)
 	}
@@ -26,7 +35,7 @@ func claimOf(namespace, key string, at int64) actors.StreamWrite {
 }
 
 func releaseOf(namespace, key string, at int64) actors.StreamWrite {
-	w, err := unique.ReleaseWrite(namespace, key, "u1", at)
+	w, err := streams.ReleaseWrite(namespace, key, "u1", at)
 	if err != nil {
 		panic(err)
 	}
@@ -146,7 +155,7 @@ func TestUser(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := actorstest.Aggregate(t, func() *accounts.User { return &accounts.User{} }).Given(tt.given...).When(tt.when)
+			c := actorstest.Aggregate(t, func() *accounts.User { return accounts.NewUser(streams) }).Given(tt.given...).When(tt.when)
 			switch {
 			case tt.wantErr != nil:
 				c.ThenError(tt.wantErr)

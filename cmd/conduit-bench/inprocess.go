@@ -55,6 +55,10 @@ type appRun struct {
 	started     time.Time // when Start was called
 }
 
+// claimsKey names the claims in the benchmark's databases, which are
+// throwaway: a fixed key, public, the same for every run.
+var claimsKey = []byte("conduit-bench throwaway claims key")
+
 // startApp starts Conduit on the work database with the given handlers
 // (see newApp).
 func (m *Main) startApp(ctx context.Context, handlers []string) (*appRun, error) {
@@ -86,6 +90,7 @@ func (m *Main) newApp(ctx context.Context, handlers []string) (*appRun, error) {
 		Logger:           slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Handlers:         handlers,
 		EventualAccounts: !m.Config.Strong,
+		ClaimsKey:        claimsKey,
 	})
 	if err != nil {
 		pool.Close()

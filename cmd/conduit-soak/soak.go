@@ -405,7 +405,9 @@ func startInProcess(ctx context.Context, cfg config) (s *inProcess, err error) {
 		return s, err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	appCfg := conduit.Config{DB: s.pool, Password: cfg.Password, Logger: log}
+	// The soak's database is throwaway: its claims key is fixed and public.
+	appCfg := conduit.Config{DB: s.pool, Password: cfg.Password, Logger: log,
+		ClaimsKey: []byte("conduit-soak throwaway claims key")}
 	if err := conduit.Migrate(ctx, appCfg); err != nil {
 		return s, fmt.Errorf("migrate: %w", err)
 	}

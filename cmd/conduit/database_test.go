@@ -109,7 +109,7 @@ func TestLocalDatabaseRole(t *testing.T) {
 
 	// The role can do what Conduit does: migrate, serve, rebuild.
 	pool := migrateAs(t, connString)
-	app, err := conduit.New(ctx, conduit.Config{DB: pool, Password: fastPasswords})
+	app, err := conduit.New(ctx, conduit.Config{DB: pool, Password: fastPasswords, ClaimsKey: []byte("cmd/conduit tests' claims key...")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,11 +62,11 @@ func (m *Main) Rebuild(ctx context.Context, names []string, progress io.Writer) 
 	if err != nil {
 		return RebuildSummary{}, err
 	}
+	if err := os.MkdirAll(dataDir, dataDirMode); err != nil {
+		return RebuildSummary{}, fmt.Errorf("data directory: %w", err)
+	}
 	connString := m.Config.DatabaseURL
 	if connString == "" {
-		if err := os.MkdirAll(dataDir, dataDirMode); err != nil {
-			return RebuildSummary{}, fmt.Errorf("data directory: %w", err)
-		}
 		if connString, err = m.startLocalDatabase(ctx, dataDir); err != nil {
 			return RebuildSummary{}, err
 		}
@@ -74,8 +74,12 @@ func (m *Main) Rebuild(ctx context.Context, names []string, progress io.Writer) 
 	if m.pool, err = connect(ctx, connString); err != nil {
 		return RebuildSummary{}, err
 	}
+	key, err := claimsKey(m.Config.ClaimsKey, dataDir)
+	if err != nil {
+		return RebuildSummary{}, err
+	}
 	cfg := conduit.Config{DB: m.pool, EventSchema: m.Config.EventSchema, ReadSchema: m.Config.ReadSchema,
-		Logger: m.Logger, Handlers: names}
+		Logger: m.Logger, Handlers: names, ClaimsKey: key}
 	if err := conduit.Migrate(ctx, cfg); err != nil {
 		return RebuildSummary{}, fmt.Errorf("migrate: %w", err)
 	}

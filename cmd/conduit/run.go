@@ -69,6 +69,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	key, err := claimsKey(m.Config.ClaimsKey, dataDir)
+	if err != nil {
+		return err
+	}
 	connString := m.Config.DatabaseURL
 	if connString == "" {
 		if connString, err = m.startLocalDatabase(ctx, dataDir); err != nil {
@@ -93,7 +97,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	appCfg := conduit.Config{DB: m.pool, EventSchema: m.Config.EventSchema, ReadSchema: m.Config.ReadSchema,
-		Password: m.Config.Password, MaxHashes: m.Config.MaxHashes, Logger: m.Logger,
+		Password: m.Config.Password, MaxHashes: m.Config.MaxHashes, Logger: m.Logger, ClaimsKey: key,
 		MeterProvider: m.tel.MeterProvider, StoreTracer: storeMetrics}
 	if m.tel.Tracing {
 		appCfg.TracerProvider = m.tel.TracerProvider

@@ -17,6 +17,10 @@ const template = "conduit"
 // tests; never use them in production.
 var FastPasswords = password.Params{Memory: 64, Time: 1, Threads: 1}
 
+// ClaimsKey is the key tests name claim streams with (conduit.Config's
+// ClaimsKey); never use it in production.
+var ClaimsKey = []byte("conduittest claims key, public!!")
+
 // RegisterTemplate registers the template database, migrated for Conduit.
 func RegisterTemplate() {
 	pgtest.RegisterTemplate(template, func(ctx context.Context, connString string) error {
@@ -49,7 +53,7 @@ func NewConnString(tb testing.TB) string {
 func Start(tb testing.TB, db *pgxpool.Pool, prepare func(*conduit.App) error) *conduit.App {
 	tb.Helper()
 	ctx := context.Background()
-	app, err := conduit.New(ctx, conduit.Config{DB: db, Password: FastPasswords})
+	app, err := conduit.New(ctx, conduit.Config{DB: db, Password: FastPasswords, ClaimsKey: ClaimsKey})
 	if err != nil {
 		tb.Fatal(err)
 	}
