@@ -75,6 +75,9 @@ type Config struct {
 	// as it lives. Required; Start refuses another key than the one the
 	// database's claims were made with.
 	ClaimsKey []byte
+	// Forgetter forgets a deleted user's personal data (see DeleteUser
+	// and ForgetHandler); nil forgets nothing beyond the read model.
+	Forgetter Forgetter
 	// RebuildPoll is how often the application looks for requested online
 	// rebuilds of the projections it runs (see App.RebuildOnline); default
 	// a second, negative never.
@@ -250,6 +253,11 @@ func (a *App) assemble() error {
 			return err
 		}
 		if err := rt.RegisterHandler(pr.HandlerConfig()); err != nil {
+			return err
+		}
+	}
+	if a.cfg.Forgetter != nil {
+		if err := rt.RegisterHandler(forgetHandler(a.cfg.Forgetter)); err != nil {
 			return err
 		}
 	}

@@ -29,3 +29,10 @@ type UpdateUser struct {
 	UsernameClaimAt int64
 	EmailClaimAt    int64
 }
+
+// DeleteUser deletes a user: their username's and email's claims are
+// released in the same append as its event, the user can no longer be
+// changed, and their id is never registered again.
+type DeleteUser struct {
+	UserID string
+}

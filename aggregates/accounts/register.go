@@ -29,7 +29,10 @@ func Register(app *actors.App, streams *unique.Streams) error {
 	if err := actors.Route(app, AggregateType, func(c RegisterUser) string { return c.UserID }, actors.Creating()); err != nil {
 		return err
 	}
-	return actors.Route(app, AggregateType, func(c UpdateUser) string { return c.UserID })
+	if err := actors.Route(app, AggregateType, func(c UpdateUser) string { return c.UserID }); err != nil {
+		return err
+	}
+	return actors.Route(app, AggregateType, func(c DeleteUser) string { return c.UserID })
 }
 
 func commandName(cmd any) string { return fmt.Sprintf("%T", cmd) }

@@ -22,20 +22,35 @@ const AggregateType = "accounts.User"
 
 // Domain errors, wrapped by the runtime's ValidationError.
 var (
-	// ErrUserNotFound: the command is for a user that never registered.
+	// ErrUserNotFound: the command is for a user that never registered,
+	// or was deleted.
 	ErrUserNotFound = errors.New("accounts: user not found")
 	// ErrAlreadyRegistered: RegisterUser for a user that exists.
 	ErrAlreadyRegistered = errors.New("accounts: user already registered")
 )
 
+// UserState is where a user is in their life.
+type UserState string
+
+// The states of a user. A user who never registered has no ID.
+const (
+	// Active: registered and not deleted (the zero value, as in
+	// snapshots taken before users could be deleted).
+	Active UserState = ""
+	// Deleted: deleted (UserDeleted). The state keeps the id and nothing
+	// personal: no name, email, password hash, bio or image.
+	Deleted UserState = "deleted"
+)
+
 // User is the User aggregate's state.
 type User struct {
-	ID             string `json:"id"`
-	Username       string `json:"username"`
-	Email          string `json:"email"`
-	HashedPassword string `json:"hashed_password"`
-	Bio            string `json:"bio"`
-	Image          string `json:"image"`
+	ID             string    `json:"id"`
+	State          UserState `json:"state,omitempty"`
+	Username       string    `json:"username"`
+	Email          string    `json:"email"`
+	HashedPassword string    `json:"hashed_password"`
+	Bio            string    `json:"bio"`
+	Image          string    `json:"image"`
 	// UsernameClaim and EmailClaim are the versions at which the user
 	// holds the claim streams of its username's and email's keys; 0 for
 	// claims made before they were written with the user's events, which
@@ -64,6 +79,8 @@ func (u *User) Execute(cmd any) ([]any, error) {
 		return u.register(c)
 	case UpdateUser:
 		return u.update(c)
+	case DeleteUser:
+		return u.delete(c)
 	}
 	return nil, &actors.UnregisteredCommandError{Type: commandName(cmd)}
 }
@@ -117,7 +134,7 @@ func (u *User) rekey(namespace string, key func(string) string, from, to string,
 
 // update returns one event per field that changes, in a fixed order.
 func (u *User) update(c UpdateUser) ([]any, error) {
-	if u.ID == "" {
+	if u.ID == "" || u.State == Deleted {
 		return nil, ErrUserNotFound
 	}
 	var errs validation.Errors
@@ -174,6 +191,23 @@ func (u *User) update(c UpdateUser) ([]any, error) {
 	return append(evs, writes...), nil
 }
 
+// delete returns the UserDeleted and the releases of the user's username
+// and email, at the versions the user holds their claims.
+func (u *User) delete(DeleteUser) ([]any, error) {
+	if u.ID == "" || u.State == Deleted {
+		return nil, ErrUserNotFound
+	}
+	username, err := u.streams.ReleaseWrite(UsernameNamespace, UsernameKey(u.Username), u.ID, held(u.UsernameClaim))
+	if err != nil {
+		return nil, err
+	}
+	email, err := u.streams.ReleaseWrite(EmailNamespace, EmailKey(u.Email), u.ID, held(u.EmailClaim))
+	if err != nil {
+		return nil, err
+	}
+	return []any{UserDeleted{UserID: u.ID}, username, email}, nil
+}
+
 // Apply implements actors.Aggregate.
 func (u *User) Apply(ev any) {
 	switch e := ev.(type) {
@@ -196,5 +230,7 @@ func (u *User) Apply(ev any) {
 		u.Bio = e.Bio
 	case UserImageChanged:
 		u.Image = e.Image
+	case UserDeleted:
+		*u = User{ID: u.ID, State: Deleted, streams: u.streams}
 	}
 }

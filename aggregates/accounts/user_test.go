@@ -1,6 +1,7 @@
 package accounts_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -141,6 +142,36 @@ func TestUser(t *testing.T) {
 				claimOf("username", "jake", 2), releaseOf("username", "jacob", 1)},
 		},
 		{
+			name:  "delete releases the claims",
+			given: []any{registered, accounts.UsernameChanged{UserID: "u1", Username: "jacob", Previous: "jake", Claim: 3}},
+			when:  accounts.DeleteUser{UserID: "u1"},
+			then: []any{accounts.UserDeleted{UserID: "u1"},
+				releaseOf("username", "jacob", 3), releaseOf("email", "jake@jake.jake", 1)},
+		},
+		{
+			name:    "delete unknown user",
+			when:    accounts.DeleteUser{UserID: "u1"},
+			wantErr: accounts.ErrUserNotFound,
+		},
+		{
+			name:    "delete twice",
+			given:   []any{registered, accounts.UserDeleted{UserID: "u1"}},
+			when:    accounts.DeleteUser{UserID: "u1"},
+			wantErr: accounts.ErrUserNotFound,
+		},
+		{
+			name:    "update a deleted user",
+			given:   []any{registered, accounts.UserDeleted{UserID: "u1"}},
+			when:    accounts.UpdateUser{UserID: "u1", Bio: ptr("hi")},
+			wantErr: accounts.ErrUserNotFound,
+		},
+		{
+			name:    "register a deleted user's id",
+			given:   []any{registered, accounts.UserDeleted{UserID: "u1"}},
+			when:    accounts.RegisterUser{UserID: "u1", Username: "jake", Email: "jake@jake.jake", HashedPassword: "h1"},
+			wantErr: accounts.ErrAlreadyRegistered,
+		},
+		{
 			name:      "update to blank username",
 			given:     []any{registered},
 			when:      accounts.UpdateUser{UserID: "u1", Username: ptr("")},
@@ -249,5 +280,22 @@ func TestKeys(t *testing.T) {
 	}
 	if accounts.EmailKey("Jake@Example.COM") != "jake@example.com" {
 		t.Error("email key is not lower case")
+	}
+}
+
+// TestDeletedUserKeepsNothingPersonal: the state of a deleted user, which
+// snapshots store, holds their id and nothing personal.
+func TestDeletedUserKeepsNothingPersonal(t *testing.T) {
+	u := accounts.NewUser(streams)
+	for _, ev := range []any{registered, accounts.UserBioChanged{UserID: "u1", Bio: "my bio"},
+		accounts.UserImageChanged{UserID: "u1", Image: "https://i.example/j.png"}, accounts.UserDeleted{UserID: "u1"}} {
+		u.Apply(ev)
+	}
+	data, err := json.Marshal(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"id":"u1","state":"deleted","username":"","email":"","hashed_password":"","bio":"","image":""}`; string(data) != want {
+		t.Fatalf("deleted user's state %s, want %s", data, want)
 	}
 }

@@ -1,0 +1,77 @@
+package conduit
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/cohort-dev/cohort/actors"
+	"github.com/cohort-dev/cohort/aggregates/accounts"
+	"github.com/cohort-dev/cohort/projectors"
+)
+
+// Forgetter forgets a subject's personal data: once Forget returns, the
+// events that carried it read with it replaced by a placeholder. Forget
+// must be idempotent: it may be called again for a subject it forgot.
+// The runtime's *actors.App, with encryption of personal fields, is one.
+type Forgetter interface {
+	Forget(ctx context.Context, subject string) error
+}
+
+// ForgetHandler names the handler that calls Config.Forgetter for each
+// deleted user (see DeleteUser).
+const ForgetHandler = "conduit.ForgetUsers"
+
+// deletionWaits returns the handlers DeleteUser waits for, among those
+// the application runs: the users projection (the user's row, so their
+// tokens stop working and their profile is gone), the blog projection
+// (their follows and their author's name) and the forgetting.
+func (a *App) deletionWaits() []string {
+	waits := a.cfg.running([]string{projectors.UsersName, projectors.BlogName})
+	if a.cfg.Forgetter != nil {
+		waits = append(waits, ForgetHandler)
+	}
+	return waits
+}
+
+// DeleteUser deletes the user with the id and forgets them: their
+// username and email are released in the same atomic append as the
+// UserDeleted event (anyone may register them again as it returns), the
+// read model removes their row (their tokens stop working, their profile
+// is gone) and their follows, and their articles and comments stay,
+// shown by projectors.DeletedUsername. With Config.Forgetter, it returns
+// once the forgetter has forgotten them (see ForgetHandler).
+func (a *App) DeleteUser(ctx context.Context, id string) error {
+	if _, err := a.currentUser(ctx, id); err != nil {
+		return err
+	}
+	_, err := a.dispatchWith(ctx, accounts.DeleteUser{UserID: id}, nil,
+		actors.WithConsistency(actors.Strong, a.deletionWaits()...))
+	return err
+}
+
+// forgetter is the forget handler: it calls the Forgetter with the id of
+// each deleted user. It runs with strong consistency, retried until it
+// succeeds, so that a user whose deletion is stored is forgotten even if
+// the process stops between the deletion and the forgetting.
+type forgetter struct {
+	f Forgetter
+}
+
+// HandleEvent implements actors.EventHandler.
+func (f forgetter) HandleEvent(ctx context.Context, ev actors.Event) error {
+	if e, ok := ev.Payload.(accounts.UserDeleted); ok {
+		return f.f.Forget(ctx, e.UserID)
+	}
+	return nil
+}
+
+// forgetHandler returns the forget handler's configuration.
+func forgetHandler(f Forgetter) actors.HandlerConfig {
+	return actors.HandlerConfig{
+		Name:        ForgetHandler,
+		Handler:     forgetter{f: f},
+		Consistency: actors.Strong,
+		OnError:     actors.RetryPolicy(math.MaxInt, 50*time.Millisecond, time.Second),
+	}
+}
