@@ -10,4 +10,9 @@
 // unique.Streams.ClaimWrite and ReleaseWrite stream writes; the
 // application tells it at which version each claim stream is free
 // (RegisterUser.UsernameClaimAt and the like) and answers a refused claim.
+//
+// A user may be deleted (DeleteUser): UserDeleted and the releases of
+// their username and email are one append, and the state keeps their id
+// and nothing personal (Deleted); a deleted user cannot be changed,
+// deleted again or registered again under the same id.
 package accounts
