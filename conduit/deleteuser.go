@@ -2,6 +2,7 @@ package conduit
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"time"
 
@@ -22,18 +23,6 @@ type Forgetter interface {
 // deleted user (see DeleteUser).
 const ForgetHandler = "conduit.ForgetUsers"
 
-// deletionWaits returns the handlers DeleteUser waits for, among those
-// the application runs: the users projection (the user's row, so their
-// tokens stop working and their profile is gone), the blog projection
-// (their follows and their author's name) and the forgetting.
-func (a *App) deletionWaits() []string {
-	waits := a.cfg.running([]string{projectors.UsersName, projectors.BlogName})
-	if a.cfg.Forgetter != nil {
-		waits = append(waits, ForgetHandler)
-	}
-	return waits
-}
-
 // DeleteUser deletes the user with the id and forgets them: their
 // username and email are released in the same atomic append as the
 // UserDeleted event (anyone may register them again as it returns), the
@@ -45,15 +34,25 @@ func (a *App) DeleteUser(ctx context.Context, id string) error {
 	if _, err := a.currentUser(ctx, id); err != nil {
 		return err
 	}
-	_, err := a.dispatchWith(ctx, accounts.DeleteUser{UserID: id}, nil,
-		actors.WithConsistency(actors.Strong, a.deletionWaits()...))
-	return err
+	// It waits for the users projection (the user's row, so their tokens
+	// stop working and their profile is gone) and the blog projection
+	// (their follows and their author's name).
+	res, err := a.dispatchWith(ctx, accounts.DeleteUser{UserID: id}, nil,
+		actors.WithConsistency(actors.Strong, a.cfg.running([]string{projectors.UsersName, projectors.BlogName})...))
+	if err != nil || a.cfg.Forgetter == nil {
+		return err
+	}
+	if err := a.runtime.WaitFor(ctx, ForgetHandler, res.Position); err != nil {
+		return classify(fmt.Errorf("conduit: user %s is deleted; forgetting them is under way: %w", id, err))
+	}
+	return nil
 }
 
 // forgetter is the forget handler: it calls the Forgetter with the id of
-// each deleted user. It runs with strong consistency, retried until it
-// succeeds, so that a user whose deletion is stored is forgotten even if
-// the process stops between the deletion and the forgetting.
+// each deleted user, retried until it succeeds, so that a user whose
+// deletion is stored is forgotten even if the process stops between the
+// deletion and the forgetting. It is eventually consistent: other writes
+// do not wait for it (DeleteUser does, with WaitFor).
 type forgetter struct {
 	f Forgetter
 }
@@ -69,9 +68,8 @@ func (f forgetter) HandleEvent(ctx context.Context, ev actors.Event) error {
 // forgetHandler returns the forget handler's configuration.
 func forgetHandler(f Forgetter) actors.HandlerConfig {
 	return actors.HandlerConfig{
-		Name:        ForgetHandler,
-		Handler:     forgetter{f: f},
-		Consistency: actors.Strong,
-		OnError:     actors.RetryPolicy(math.MaxInt, 50*time.Millisecond, time.Second),
+		Name:    ForgetHandler,
+		Handler: forgetter{f: f},
+		OnError: actors.RetryPolicy(math.MaxInt, 50*time.Millisecond, time.Second),
 	}
 }
