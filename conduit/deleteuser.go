@@ -42,6 +42,10 @@ func (a *App) DeleteUser(ctx context.Context, id string) error {
 	if err != nil || a.cfg.Forgetter == nil {
 		return err
 	}
+	// Bounded as a dispatch is: a Forgetter failing for long answers
+	// ErrUnavailable while its handler keeps trying.
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.DispatchTimeout)
+	defer cancel()
 	if err := a.runtime.WaitFor(ctx, ForgetHandler, res.Position); err != nil {
 		return classify(fmt.Errorf("conduit: user %s is deleted; forgetting them is under way: %w", id, err))
 	}

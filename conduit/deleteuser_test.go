@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -106,12 +107,43 @@ func TestDeleteUser(t *testing.T) {
 	assertNoTraceInReadModel(t, db, personal...)
 }
 
+// TestDeleteUserForgetterDown: while the Forgetter fails, DeleteUser
+// answers ErrUnavailable after the dispatch timeout, the user is deleted
+// all the same, and the handler forgets them once the Forgetter is back.
+func TestDeleteUserForgetterDown(t *testing.T) {
+	ctx := context.Background()
+	forget := &forgetter{fail: 1 << 30}
+	app := startWith(t, conduittest.NewDatabase(t), forget, nil, func(c *conduit.Config) { c.DispatchTimeout = time.Second })
+	jake := register(t, app, "jake")
+	if err := app.DeleteUser(ctx, jake.ID); !errors.Is(err, conduit.ErrUnavailable) {
+		t.Fatalf("delete while the forgetter fails: %v, want ErrUnavailable", err)
+	}
+	if _, err := app.Profile(ctx, "", "jake"); !errors.Is(err, conduit.ErrNotFound) {
+		t.Fatalf("the deleted user's profile: %v, want ErrNotFound", err)
+	}
+	forget.mu.Lock()
+	forget.fail = 0
+	forget.mu.Unlock()
+	for deadline := time.Now().Add(time.Minute); len(forget.forgotten()) == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the user was not forgotten once the forgetter was back")
+		}
+	}
+	if got := forget.forgotten(); !slices.Equal(got, []string{jake.ID}) {
+		t.Fatalf("forgotten %v, want [%s]", got, jake.ID)
+	}
+}
+
 // startWith starts Conduit on db as conduittest.Start does, with the
-// forgetter.
-func startWith(t *testing.T, db *pgxpool.Pool, f conduit.Forgetter, prepare func(*conduit.App) error) *conduit.App {
+// forgetter, its configuration changed by configure (if not nil).
+func startWith(t *testing.T, db *pgxpool.Pool, f conduit.Forgetter, prepare func(*conduit.App) error, configure ...func(*conduit.Config)) *conduit.App {
 	t.Helper()
 	ctx := context.Background()
-	app, err := conduit.New(ctx, conduit.Config{DB: db, Password: conduittest.FastPasswords, ClaimsKey: conduittest.ClaimsKey, Forgetter: f})
+	cfg := conduit.Config{DB: db, Password: conduittest.FastPasswords, ClaimsKey: conduittest.ClaimsKey, Forgetter: f}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	app, err := conduit.New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
