@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/cohort-dev/cohort/actors"
-	"github.com/cohort-dev/cohort/actors/unique"
 	"github.com/cohort-dev/cohort/aggregates/validation"
 )
 
@@ -35,7 +34,7 @@ func (a *App) dispatchClaiming(ctx context.Context, owner string, cmd func() any
 		if !errors.As(err, &refused) {
 			return res, err
 		}
-		if !claiming(refused.Stream, claims) {
+		if !a.claiming(refused.Stream, claims) {
 			// A release refused: the user's claim stream is not at the
 			// version its events say it holds.
 			return actors.Result{}, fmt.Errorf("conduit: %w", refused)
@@ -50,9 +49,9 @@ func (a *App) dispatchClaiming(ctx context.Context, owner string, cmd func() any
 }
 
 // claiming reports whether stream holds the claims of one of claims.
-func claiming(stream string, claims []keyClaim) bool {
+func (a *App) claiming(stream string, claims []keyClaim) bool {
 	for _, c := range claims {
-		if s, err := unique.Stream(c.namespace, c.key); err == nil && s == stream {
+		if s, err := a.streams.Stream(c.namespace, c.key); err == nil && s == stream {
 			return true
 		}
 	}

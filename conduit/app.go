@@ -65,6 +65,16 @@ type Config struct {
 	// metrics (default: none).
 	TracerProvider trace.TracerProvider
 	MeterProvider  metric.MeterProvider
+	// ClaimsKey keys the hash that names the streams of the username,
+	// email and slug claims, so that the event store holds no email in
+	// plain (see unique.Config): at least unique.MinKeyLength bytes,
+	// secret, and the same for every process on the database for as long
+	// as it lives. Required; Start refuses another key than the one the
+	// database's claims were made with.
+	ClaimsKey []byte
+	// Forgetter forgets a deleted user's personal data (see DeleteUser
+	// and ForgetHandler); nil forgets nothing beyond the read model.
+	Forgetter Forgetter
 	// RebuildPoll is how often the application looks for requested online
 	// rebuilds of the projections it runs (see App.RebuildOnline); default
 	// a second, negative never.
@@ -100,6 +110,8 @@ func (c Config) Validate() error {
 		return errors.New("conduit: Config.MaxHashes is negative")
 	case c.DispatchTimeout < 0:
 		return errors.New("conduit: Config.DispatchTimeout is negative")
+	case len(c.ClaimsKey) < unique.MinKeyLength:
+		return fmt.Errorf("conduit: Config.ClaimsKey has %d bytes, want at least %d", len(c.ClaimsKey), unique.MinKeyLength)
 	}
 	return nil
 }
@@ -146,6 +158,7 @@ type App struct {
 	log         *slog.Logger
 	store       EventStore
 	runtime     *actors.App
+	streams     *unique.Streams // names the claim streams
 	claims      *unique.Claims
 	hasher      *password.Hasher
 	hashing     *ratelimit.Gate // admits hashes to hasher
@@ -195,12 +208,17 @@ func NewTool(ctx context.Context, cfg Config, opts ToolOptions) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	streams, err := unique.NewStreams(unique.Config{Key: cfg.ClaimsKey})
+	if err != nil {
+		return nil, fmt.Errorf("conduit: Config.ClaimsKey: %w", err)
+	}
 	a := &App{
 		cfg:         cfg,
 		tool:        opts,
 		log:         cfg.Logger,
 		store:       cfg.Store,
-		claims:      unique.New(cfg.Store),
+		streams:     streams,
+		claims:      unique.New(cfg.Store, streams),
 		hasher:      hasher,
 		hashing:     hashing,
 		read:        read,
@@ -224,10 +242,11 @@ func (a *App) assemble() error {
 		return err
 	}
 	a.runtime = rt
-	for _, register := range []func(*actors.App) error{accounts.Register, blog.Register} {
-		if err := register(rt); err != nil {
-			return err
-		}
+	if err := accounts.Register(rt, a.streams); err != nil {
+		return err
+	}
+	if err := blog.Register(rt); err != nil {
+		return err
 	}
 	if a.tool.runs(processmanagers.AuthorFromUserName) {
 		if err := processmanagers.Register(rt); err != nil {
@@ -243,6 +262,11 @@ func (a *App) assemble() error {
 			return err
 		}
 		if err := rt.RegisterHandler(pr.HandlerConfig()); err != nil {
+			return err
+		}
+	}
+	if a.cfg.Forgetter != nil {
+		if err := rt.RegisterHandler(forgetHandler(a.cfg.Forgetter)); err != nil {
 			return err
 		}
 	}
@@ -294,7 +318,20 @@ func (a *App) ProjectionNames() []string {
 // the claims handler, which catch up from their checkpoints.
 // It then takes requests for online rebuilds, and requests one for each
 // projection whose declared version differs from its stored one.
+//
+// Before anything reads a claim, it readies the claims for
+// Config.ClaimsKey (see unique.Upgrade): it fails if the database's
+// claims were made with another key, and the first time moves the claims
+// an earlier version named in plain to their keyed streams (run no
+// earlier version on the database at the same time).
 func (a *App) Start(ctx context.Context) error {
+	moved, err := unique.Upgrade(ctx, a.store, a.streams)
+	if err != nil {
+		return fmt.Errorf("conduit: claims: %w", err)
+	}
+	if moved > 0 {
+		a.log.Info("claims named in plain moved to keyed streams", "claims", moved)
+	}
 	if err := a.runtime.Start(ctx); err != nil {
 		return err
 	}

@@ -20,7 +20,8 @@ func TestConfigValidate(t *testing.T) {
 		cfg  conduit.Config
 		ok   bool
 	}{
-		{"complete", conduit.Config{Store: store, DB: db}, true},
+		{"complete", conduit.Config{Store: store, DB: db, ClaimsKey: conduittest.ClaimsKey}, true},
+		{"no claims key", conduit.Config{Store: store, DB: db}, false},
 		{"no store", conduit.Config{DB: db}, false},
 		{"no pool", conduit.Config{Store: store}, false},
 		{"negative max hashes", conduit.Config{Store: store, DB: db, MaxHashes: -1}, false},
@@ -50,7 +51,7 @@ func TestStoreOwnedByCaller(t *testing.T) {
 	ctx := t.Context()
 	db := conduittest.NewDatabase(t)
 	store := conduittest.NewStore(t, db)
-	app, err := conduit.New(ctx, conduit.Config{Store: store, DB: db, Password: conduittest.FastPasswords})
+	app, err := conduit.New(ctx, conduit.Config{Store: store, DB: db, ClaimsKey: conduittest.ClaimsKey, Password: conduittest.FastPasswords})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 func TestRenameOneCommit(t *testing.T) {
 	ctx := context.Background()
 	db := conduittest.NewDatabase(t)
-	app, err := conduit.NewTool(ctx, conduit.Config{Store: conduittest.NewStore(t, db), DB: db, Password: conduittest.FastPasswords},
+	app, err := conduit.NewTool(ctx, conduit.Config{Store: conduittest.NewStore(t, db), DB: db, ClaimsKey: conduittest.ClaimsKey, Password: conduittest.FastPasswords},
 		conduit.ToolOptions{Handlers: []string{"users"}})
 	if err != nil {
 		t.Fatal(err)
@@ -67,14 +67,14 @@ func TestRenameOneCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	if _, err := unique.New(store).Claim(ctx, accounts.UsernameNamespace, accounts.UsernameKey("Elder"), "someone"); err != nil {
+	if _, err := unique.New(store, claimStreams(t)).Claim(ctx, accounts.UsernameNamespace, accounts.UsernameKey("Elder"), "someone"); err != nil {
 		t.Fatal(err)
 	}
 	_, err = app.UpdateUser(ctx, jake.ID, conduit.UserUpdate{Username: new("elder")})
 	wantField(t, err, "username", validation.Taken)
 	_, err = app.RegisterUser(ctx, conduit.Registration{Username: "elder", Email: "elder@example.com", Password: "password"})
 	wantField(t, err, "username", validation.Taken)
-	if err := unique.New(store).Release(ctx, accounts.UsernameNamespace, accounts.UsernameKey("Elder"), "someone"); err != nil {
+	if err := unique.New(store, claimStreams(t)).Release(ctx, accounts.UsernameNamespace, accounts.UsernameKey("Elder"), "someone"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := app.UpdateUser(ctx, jake.ID, conduit.UserUpdate{Username: new("elder")}); err != nil {
@@ -126,4 +126,15 @@ func TestConcurrentRenames(t *testing.T) {
 			t.Fatalf("loser %d is %+v (%v), want unchanged", i, got, err)
 		}
 	}
+}
+
+// claimStreams returns the claim streams Conduit names with
+// conduittest.ClaimsKey.
+func claimStreams(tb testing.TB) *unique.Streams {
+	tb.Helper()
+	s, err := unique.NewStreams(unique.Config{Key: conduittest.ClaimsKey})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
 }

@@ -19,7 +19,15 @@
 // Usernames, emails and slugs are unique: a use case claims the value
 // (package unique) before it dispatches the command that uses it, releases
 // the claim if the command definitely failed, and the claims handler
-// releases old values when events say they are no longer used.
+// releases old values when events say they are no longer used. Claim
+// streams are named by a keyed hash of the value (Config.ClaimsKey), so
+// the event store holds no email in plain; Start moves the claims an
+// earlier version named in plain once.
+//
+// DeleteUser deletes and forgets a user: their claims are released with
+// the deletion, the read model drops their row and follows and shows
+// their articles and comments by projectors.DeletedUsername, and an
+// optional Config.Forgetter forgets their personal data in the events.
 //
 // Errors: invalid input is a validation.Errors (field -> messages), a
 // missing resource wraps ErrNotFound, a resource of another user

@@ -13,6 +13,11 @@
 // user from the request's session, and use cases from the context
 // (conduit.WithCurrentUser).
 //
+// Beyond the RealWorld spec, DELETE /api/user deletes and forgets the
+// caller (conduit.App.DeleteUser) and answers 204 with no body; their
+// tokens stop working as it returns, so a second DELETE is 401, and
+// their articles and comments stay under projectors.DeletedUsername.
+//
 // Every error goes through one function, writeError, which maps the use
 // cases' errors to statuses and RealWorld's {"errors":{field:[msg]}}
 // bodies: 422 for invalid input (malformed JSON, wrong types, invalid

@@ -88,6 +88,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		r.Post("/users/login", s.login)
 		r.Get("/user", s.authed(s.currentUser))
 		r.Put("/user", s.authed(s.updateUser))
+		r.Delete("/user", s.authed(s.deleteUser)) // beyond the RealWorld spec
 
 		r.Get("/profiles/{username}", s.profile)
 		r.Post("/profiles/{username}/follow", s.authed(s.follow))

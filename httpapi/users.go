@@ -83,6 +83,18 @@ func (s *server) updateUser(w http.ResponseWriter, r *http.Request, sess session
 	s.writeUser(w, r, http.StatusOK, u, token)
 }
 
+// deleteUser: DELETE /api/user, beyond the RealWorld spec: deletes and
+// forgets the caller (see conduit.App.DeleteUser) and answers 204 with no
+// body. Their tokens stop working as it returns, so a second DELETE with
+// the same token is 401.
+func (s *server) deleteUser(w http.ResponseWriter, r *http.Request, sess session) {
+	if err := s.app.DeleteUser(r.Context(), sess.user.ID); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // writeUser answers with the user and a token: the given one, or a new
 // one when token is empty.
 func (s *server) writeUser(w http.ResponseWriter, r *http.Request, status int, u conduit.User, token string) {

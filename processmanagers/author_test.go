@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/cohort-dev/cohort/actors"
+	"github.com/cohort-dev/cohort/actors/unique"
 	"github.com/cohort-dev/cohort/aggregates/accounts"
 	"github.com/cohort-dev/cohort/aggregates/blog"
 	"github.com/cohort-dev/cohort/eventstore"
@@ -45,7 +46,12 @@ func TestAuthorFollowsUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, register := range []func(*actors.App) error{accounts.Register, blog.Register, processmanagers.Register} {
+	streams, err := unique.NewStreams(unique.Config{Key: []byte("the processmanagers tests' key...")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	registerAccounts := func(app *actors.App) error { return accounts.Register(app, streams) }
+	for _, register := range []func(*actors.App) error{registerAccounts, blog.Register, processmanagers.Register} {
 		if err := register(app); err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cohort-dev/cohort/actors"
+	"github.com/cohort-dev/cohort/aggregates/accounts"
 	"github.com/cohort-dev/cohort/aggregates/blog"
 )
 
@@ -19,6 +20,7 @@ type BlogProjection struct {
 	dropOldTags, addNewTags, updateFields string
 	dropTags, deleteArticle               string
 	favorite, unfavorite, favoriteCount   string
+	authorDeleted, userFollows, userFeed  string
 }
 
 // NewBlogProjection returns the projection writing into schema.
@@ -26,8 +28,10 @@ func NewBlogProjection(schema string) *BlogProjection {
 	p := &BlogProjection{
 		authorCreated: `INSERT INTO {{schema}}.authors (id, user_id, username, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $4) ON CONFLICT (id) DO NOTHING`,
+		// A rename the author workflow made after its user was deleted
+		// leaves the placeholder.
 		authorRenamed: `UPDATE {{schema}}.authors SET username = $2, updated_at = $3, projected_at = clock_timestamp()
-			WHERE id = $1`,
+			WHERE id = $1 AND username <> '` + DeletedUsername + `'`,
 
 		follow: `INSERT INTO {{schema}}.follows (author_id, follower_id, created_at) VALUES ($1, $2, $3)
 			ON CONFLICT DO NOTHING`,
@@ -71,11 +75,20 @@ func NewBlogProjection(schema string) *BlogProjection {
 			SELECT a.id, $2, a.seq, $3 FROM {{schema}}.articles a WHERE a.id = $1 ON CONFLICT DO NOTHING`,
 		unfavorite:    `DELETE FROM {{schema}}.favorites WHERE article_id = $1 AND author_id = $2`,
 		favoriteCount: `UPDATE {{schema}}.articles SET favorites_count = $2, projected_at = clock_timestamp() WHERE id = $1`,
+
+		// A deleted user's author keeps its articles under the
+		// placeholder name; their follows, both ways, and the feed
+		// entries those made are removed. Their favorites stay counted.
+		authorDeleted: `UPDATE {{schema}}.authors SET username = '` + DeletedUsername + `', updated_at = $2,
+			projected_at = clock_timestamp() WHERE user_id = $1`,
+		userFollows: `DELETE FROM {{schema}}.follows WHERE follower_id = $1 OR author_id = $1`,
+		userFeed:    `DELETE FROM {{schema}}.feed WHERE follower_id = $1 OR author_id = $1`,
 	}
 	p.addNewTags = p.publishTags
 	sqlIn(schema, &p.authorCreated, &p.authorRenamed, &p.follow, &p.followFeed, &p.unfollow, &p.unfollowFeed,
 		&p.publish, &p.publishTags, &p.publishFeed, &p.dropOldTags, &p.addNewTags, &p.updateFields,
-		&p.dropTags, &p.deleteArticle, &p.favorite, &p.unfavorite, &p.favoriteCount)
+		&p.dropTags, &p.deleteArticle, &p.favorite, &p.unfavorite, &p.favoriteCount,
+		&p.authorDeleted, &p.userFollows, &p.userFeed)
 	return p
 }
 
@@ -127,6 +140,10 @@ func (p *BlogProjection) Project(b *pgx.Batch, ev actors.Event) {
 	case blog.ArticleUnfavorited:
 		b.Queue(p.unfavorite, e.ArticleID, e.UnfavoritedBy)
 		b.Queue(p.favoriteCount, e.ArticleID, e.FavoriteCount)
+	case accounts.UserDeleted: // a user's author has the user's id
+		b.Queue(p.authorDeleted, e.UserID, at)
+		b.Queue(p.userFollows, e.UserID)
+		b.Queue(p.userFeed, e.UserID)
 	}
 }
 

@@ -96,7 +96,9 @@ func NewQueries(db *pgxpool.Pool, schema string) (*Queries, error) {
 	if err != nil {
 		return nil, err
 	}
-	const profileOf = `coalesce(u.username, ''), coalesce(u.bio, ''), coalesce(u.image, ''),
+	// A deleted user has no row: their articles and comments show
+	// DeletedUsername.
+	const profileOf = `coalesce(u.username, '` + DeletedUsername + `'), coalesce(u.bio, ''), coalesce(u.image, ''),
 		EXISTS (SELECT 1 FROM {{schema}}.follows fo WHERE fo.follower_id = $1 AND fo.author_id = %s)`
 	q := queries{
 		userByID: `SELECT id, username, email, password_hash, bio, image FROM {{schema}}.users WHERE id = $1`,

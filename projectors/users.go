@@ -9,9 +9,11 @@ import (
 
 // UsersProjection is the "users" projection: one row per registered user,
 // from the accounts events. Profiles read their username, bio and image
-// from it.
+// from it. A deleted user's row is removed (UserDeleted), so the read
+// model keeps nothing of theirs: their articles and comments show
+// DeletedUsername.
 type UsersProjection struct {
-	register, username, email, password, bio, image string
+	register, username, email, password, bio, image, remove string
 }
 
 // NewUsersProjection returns the projection writing into schema.
@@ -25,13 +27,19 @@ func NewUsersProjection(schema string) *UsersProjection {
 		password: `UPDATE {{schema}}.users SET password_hash = $2, updated_at = $3, projected_at = clock_timestamp() WHERE id = $1`,
 		bio:      `UPDATE {{schema}}.users SET bio = $2, updated_at = $3, projected_at = clock_timestamp() WHERE id = $1`,
 		image:    `UPDATE {{schema}}.users SET image = $2, updated_at = $3, projected_at = clock_timestamp() WHERE id = $1`,
+		remove:   `DELETE FROM {{schema}}.users WHERE id = $1`,
 	}
-	sqlIn(schema, &p.register, &p.username, &p.email, &p.password, &p.bio, &p.image)
+	sqlIn(schema, &p.register, &p.username, &p.email, &p.password, &p.bio, &p.image, &p.remove)
 	return p
 }
 
 // Name implements Projection.
 func (*UsersProjection) Name() string { return UsersName }
+
+// DeletedUsername is the author name the read model shows on the articles
+// and comments of a deleted user. No username can be spelled so (see
+// accounts.ValidateUsername).
+const DeletedUsername = "[deleted]"
 
 // UsersName is the name of the users projection.
 const UsersName = "users"
@@ -59,5 +67,7 @@ func (p *UsersProjection) Project(b *pgx.Batch, ev actors.Event) {
 		b.Queue(p.bio, e.UserID, e.Bio, at)
 	case accounts.UserImageChanged:
 		b.Queue(p.image, e.UserID, e.Image, at)
+	case accounts.UserDeleted:
+		b.Queue(p.remove, e.UserID)
 	}
 }

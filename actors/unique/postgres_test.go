@@ -39,7 +39,7 @@ func TestClaimsAcrossProcesses(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { store.Close() })
-		claims = append(claims, unique.New(store))
+		claims = append(claims, unique.New(store, mustStreams(t, testKey)))
 	}
 	for round := range 20 {
 		value := fmt.Sprint("value", round)

@@ -2,13 +2,9 @@ package unique
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -24,10 +20,6 @@ type Store interface {
 
 // ClaimedEvent is the type of the one event in a claim's stream.
 const ClaimedEvent = "unique.Claimed"
-
-// maxPlainValue is the longest value kept readable in a stream id; longer
-// values (and values a stream id cannot hold) are hashed.
-const maxPlainValue = 200
 
 var (
 	// ErrTaken: another owner holds the value. Errors that wrap it are
@@ -54,11 +46,12 @@ func (e *TakenError) Unwrap() error { return ErrTaken }
 // Claims claims and releases unique values in a store. It holds no state
 // of its own and is safe for concurrent use.
 type Claims struct {
-	store Store
+	store   Store
+	streams *Streams
 }
 
-// New returns claims kept in store.
-func New(store Store) *Claims { return &Claims{store: store} }
+// New returns claims kept in store, in the streams streams names.
+func New(store Store, streams *Streams) *Claims { return &Claims{store: store, streams: streams} }
 
 // Claim reserves value in namespace for owner. It reports created when
 // this call made the claim, and false when owner already held it (a
@@ -66,11 +59,11 @@ func New(store Store) *Claims { return &Claims{store: store} }
 // Namespaces must be non-empty and free of '-'; values are compared
 // exactly, so callers normalize them first (case, Unicode form).
 func (c *Claims) Claim(ctx context.Context, namespace, value, owner string) (created bool, err error) {
-	stream, err := streamID(namespace, value)
+	stream, digest, err := c.streams.named(namespace, value)
 	if err != nil {
 		return false, err
 	}
-	data, err := json.Marshal(Claimed{Namespace: namespace, Value: value, Owner: owner})
+	data, err := json.Marshal(Claimed{Namespace: namespace, Value: digest, Owner: owner})
 	if err != nil {
 		return false, fmt.Errorf("unique: encode claim: %w", err)
 	}
@@ -120,7 +113,7 @@ func (c *Claims) ReleaseAt(ctx context.Context, namespace, value, owner string, 
 
 // release releases a claim owner holds at version at (0: any version).
 func (c *Claims) release(ctx context.Context, namespace, value, owner string, at int64) error {
-	stream, err := streamID(namespace, value)
+	stream, err := c.streams.Stream(namespace, value)
 	if err != nil {
 		return err
 	}
@@ -140,7 +133,7 @@ func (c *Claims) release(ctx context.Context, namespace, value, owner string, at
 
 // Owner returns the owner holding value in namespace, or ErrNotClaimed.
 func (c *Claims) Owner(ctx context.Context, namespace, value string) (string, error) {
-	stream, err := streamID(namespace, value)
+	stream, err := c.streams.Stream(namespace, value)
 	if err != nil {
 		return "", err
 	}
@@ -164,38 +157,4 @@ func decodeOwner(rec eventstore.RecordedEvent) string {
 		return ""
 	}
 	return d.Owner
-}
-
-// streamID returns the stream that holds a claim on value in namespace.
-func streamID(namespace, value string) (string, error) {
-	if namespace == "" || strings.ContainsAny(namespace, "-\x00") || !utf8.ValidString(namespace) {
-		return "", fmt.Errorf("unique: invalid namespace %q", namespace)
-	}
-	if value == "" {
-		return "", errors.New("unique: empty value")
-	}
-	if len(value) > maxPlainValue || strings.IndexByte(value, 0) >= 0 || !utf8.ValidString(value) || looksHashed(value) {
-		sum := sha256.Sum256([]byte(value))
-		value = hashPrefix + hex.EncodeToString(sum[:])
-	}
-	return "unique-" + namespace + "-" + value, nil
-}
-
-// hashPrefix starts the hashed form of a value in a stream id.
-const hashPrefix = "sha256:"
-
-// looksHashed reports whether value is spelled like the hashed form of
-// another value. Such a value is hashed too: kept plain, it would share
-// the other value's stream.
-func looksHashed(value string) bool {
-	hexPart, ok := strings.CutPrefix(value, hashPrefix)
-	if !ok || len(hexPart) != 2*sha256.Size {
-		return false
-	}
-	for _, c := range []byte(hexPart) {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }

@@ -17,11 +17,15 @@ const ReleasedEvent = "unique.Released"
 // stream, or the one after a Released.
 type Claimed struct {
 	Namespace string `json:"namespace"`
-	Value     string `json:"value"`
-	Owner     string `json:"owner"`
+	// Value is the value's keyed hash, as its stream id holds it, never
+	// the value itself (which claims made before values were hashed
+	// held; see Upgrade).
+	Value string `json:"value"`
+	Owner string `json:"owner"`
 }
 
-// Released is the event that frees a value its owner held.
+// Released is the event that frees a value its owner held. Value is as
+// Claimed's.
 type Released struct {
 	Namespace string `json:"namespace"`
 	Value     string `json:"value"`
@@ -29,15 +33,14 @@ type Released struct {
 }
 
 // RegisterEvents names the claims' events in r, for aggregates that claim
-// values with ClaimWrite and ReleaseWrite.
+// values with ClaimWrite and ReleaseWrite, and Upgrade's key check, which
+// handlers reading every event see.
 func RegisterEvents(r *actors.Registry) error {
 	return errors.Join(
 		actors.RegisterEvent[Claimed](r, ClaimedEvent),
-		actors.RegisterEvent[Released](r, ReleasedEvent))
+		actors.RegisterEvent[Released](r, ReleasedEvent),
+		actors.RegisterEvent[KeyChecked](r, KeyCheckedEvent))
 }
-
-// Stream returns the stream that holds the claims on value in namespace.
-func Stream(namespace, value string) (string, error) { return streamID(namespace, value) }
 
 // ClaimWrite returns the StreamWrite that claims value in namespace for
 // owner, in the same atomic append as the owner's event that uses it. at
@@ -46,26 +49,28 @@ func Stream(namespace, value string) (string, error) { return streamID(namespace
 // else the version of its last Released event (see Claims.State). Of any
 // number of racing writes at the same version, exactly one succeeds; a
 // refused one is an *actors.StreamWriteError on the claim's stream.
-func ClaimWrite(namespace, value, owner string, at int64) (actors.StreamWrite, error) {
-	return write(namespace, value, at, Claimed{Namespace: namespace, Value: value, Owner: owner})
+func (s *Streams) ClaimWrite(namespace, value, owner string, at int64) (actors.StreamWrite, error) {
+	return s.write(namespace, value, at, func(digest string) any { return Claimed{Namespace: namespace, Value: digest, Owner: owner} })
 }
 
 // ReleaseWrite returns the StreamWrite that frees value in namespace,
 // which owner holds at version at of its claim stream (the version its
 // ClaimWrite left: at+1 of that write's at; 1 for a claim made by Claim).
-func ReleaseWrite(namespace, value, owner string, at int64) (actors.StreamWrite, error) {
-	return write(namespace, value, at, Released{Namespace: namespace, Value: value, Owner: owner})
+func (s *Streams) ReleaseWrite(namespace, value, owner string, at int64) (actors.StreamWrite, error) {
+	return s.write(namespace, value, at, func(digest string) any { return Released{Namespace: namespace, Value: digest, Owner: owner} })
 }
 
-func write(namespace, value string, at int64, ev any) (actors.StreamWrite, error) {
-	stream, err := streamID(namespace, value)
+// write returns the StreamWrite of the event ev makes of value's digest
+// to value's claim stream at version at.
+func (s *Streams) write(namespace, value string, at int64, ev func(digest string) any) (actors.StreamWrite, error) {
+	stream, digest, err := s.named(namespace, value)
 	if err != nil {
 		return actors.StreamWrite{}, err
 	}
 	if at < 0 {
 		return actors.StreamWrite{}, fmt.Errorf("unique: negative claim version %d", at)
 	}
-	return actors.StreamWrite{Stream: stream, Expected: eventstore.Exact(at), Events: []any{ev}}, nil
+	return actors.StreamWrite{Stream: stream, Expected: eventstore.Exact(at), Events: []any{ev(digest)}}, nil
 }
 
 // ClaimState is who holds a value, and its claim stream's version.
@@ -79,7 +84,7 @@ type ClaimState struct {
 
 // State reads who holds value in namespace.
 func (c *Claims) State(ctx context.Context, namespace, value string) (ClaimState, error) {
-	stream, err := streamID(namespace, value)
+	stream, err := c.streams.Stream(namespace, value)
 	if err != nil {
 		return ClaimState{}, err
 	}

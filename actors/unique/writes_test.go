@@ -30,19 +30,20 @@ func appendWrite(t *testing.T, store eventstore.Appender, typ string, claim func
 func TestStateAfterWrites(t *testing.T) {
 	ctx := context.Background()
 	store := memory.New()
-	c := unique.New(store)
+	streams := mustStreams(t, testKey)
+	c := unique.New(store, streams)
 	write := func(typ string, w func(ns, v, o string, at int64) (string, eventstore.ExpectedVersion, any), owner string, at int64) {
 		appendWrite(t, store, typ, func() (string, eventstore.ExpectedVersion, any) { return w("username", "jake", owner, at) })
 	}
 	claimW := func(ns, v, o string, at int64) (string, eventstore.ExpectedVersion, any) {
-		w, err := unique.ClaimWrite(ns, v, o, at)
+		w, err := streams.ClaimWrite(ns, v, o, at)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return w.Stream, w.Expected, w.Events[0]
 	}
 	releaseW := func(ns, v, o string, at int64) (string, eventstore.ExpectedVersion, any) {
-		w, err := unique.ReleaseWrite(ns, v, o, at)
+		w, err := streams.ReleaseWrite(ns, v, o, at)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,7 +9,7 @@ type RegisterUser struct {
 	HashedPassword string
 	// UsernameClaimAt and EmailClaimAt are the versions of the keys'
 	// claim streams while the keys are free: 0 when never claimed (see
-	// unique.ClaimWrite and unique.Claims.State).
+	// unique.Streams.ClaimWrite and unique.Claims.State).
 	UsernameClaimAt int64
 	EmailClaimAt    int64
 }
@@ -28,4 +28,11 @@ type UpdateUser struct {
 	// claim streams while the keys are free: 0 when never claimed.
 	UsernameClaimAt int64
 	EmailClaimAt    int64
+}
+
+// DeleteUser deletes a user: their username's and email's claims are
+// released in the same append as its event, the user can no longer be
+// changed, and their id is never registered again.
+type DeleteUser struct {
+	UserID string
 }

@@ -7,7 +7,12 @@
 // aggregate checks the shape of its input, and keeps usernames and emails
 // unique across users by claiming UsernameKey and EmailKey (and releasing
 // the keys given up) in the same atomic append as its events, with
-// unique.ClaimWrite and unique.ReleaseWrite stream writes; the
+// unique.Streams.ClaimWrite and ReleaseWrite stream writes; the
 // application tells it at which version each claim stream is free
 // (RegisterUser.UsernameClaimAt and the like) and answers a refused claim.
+//
+// A user may be deleted (DeleteUser): UserDeleted and the releases of
+// their username and email are one append, and the state keeps their id
+// and nothing personal (Deleted); a deleted user cannot be changed,
+// deleted again or registered again under the same id.
 package accounts

@@ -57,6 +57,12 @@ type UserImageChanged struct {
 	Image  string `json:"image"`
 }
 
+// UserDeleted: a user was deleted; their username and email were
+// released with it.
+type UserDeleted struct {
+	UserID string `json:"user_id"`
+}
+
 // RegisterEvents names the context's events in r. The names are stored with
 // every event and must never change.
 func RegisterEvents(r *actors.Registry) error {
@@ -68,6 +74,7 @@ func RegisterEvents(r *actors.Registry) error {
 		actors.RegisterEvent[UserPasswordChanged](r, "accounts.UserPasswordChanged"),
 		actors.RegisterEvent[UserBioChanged](r, "accounts.UserBioChanged"),
 		actors.RegisterEvent[UserImageChanged](r, "accounts.UserImageChanged"),
+		actors.RegisterEvent[UserDeleted](r, "accounts.UserDeleted"),
 	} {
 		if err != nil {
 			return err

@@ -8,7 +8,8 @@ import (
 	"github.com/cohort-dev/cohort/aggregates/validation"
 )
 
-// Namespaces of the unique values a user claims (see unique.ClaimWrite):
+// Namespaces of the unique values a user claims (see
+// unique.Streams.ClaimWrite):
 // UsernameKey of usernames and EmailKey of emails, owned by user ids.
 const (
 	UsernameNamespace = "username"
@@ -21,27 +22,48 @@ const AggregateType = "accounts.User"
 
 // Domain errors, wrapped by the runtime's ValidationError.
 var (
-	// ErrUserNotFound: the command is for a user that never registered.
+	// ErrUserNotFound: the command is for a user that never registered,
+	// or was deleted.
 	ErrUserNotFound = errors.New("accounts: user not found")
 	// ErrAlreadyRegistered: RegisterUser for a user that exists.
 	ErrAlreadyRegistered = errors.New("accounts: user already registered")
 )
 
+// UserState is where a user is in their life.
+type UserState string
+
+// The states of a user. A user who never registered has no ID.
+const (
+	// Active: registered and not deleted (the zero value, as in
+	// snapshots taken before users could be deleted).
+	Active UserState = ""
+	// Deleted: deleted (UserDeleted). The state keeps the id and nothing
+	// personal: no name, email, password hash, bio or image.
+	Deleted UserState = "deleted"
+)
+
 // User is the User aggregate's state.
 type User struct {
-	ID             string `json:"id"`
-	Username       string `json:"username"`
-	Email          string `json:"email"`
-	HashedPassword string `json:"hashed_password"`
-	Bio            string `json:"bio"`
-	Image          string `json:"image"`
+	ID             string    `json:"id"`
+	State          UserState `json:"state,omitempty"`
+	Username       string    `json:"username"`
+	Email          string    `json:"email"`
+	HashedPassword string    `json:"hashed_password"`
+	Bio            string    `json:"bio"`
+	Image          string    `json:"image"`
 	// UsernameClaim and EmailClaim are the versions at which the user
 	// holds the claim streams of its username's and email's keys; 0 for
 	// claims made before they were written with the user's events, which
 	// are at version 1 (see held).
 	UsernameClaim int64 `json:"username_claim,omitempty"`
 	EmailClaim    int64 `json:"email_claim,omitempty"`
+
+	streams *unique.Streams // names the claim streams
 }
+
+// NewUser returns a user yet to register, who claims their username and
+// email in the claim streams streams names.
+func NewUser(streams *unique.Streams) *User { return &User{streams: streams} }
 
 // held returns the version of a claim stream the user holds, from the
 // version its events recorded.
@@ -49,11 +71,16 @@ func held(claim int64) int64 { return max(claim, 1) }
 
 // Execute implements actors.Aggregate.
 func (u *User) Execute(cmd any) ([]any, error) {
+	if u.streams == nil {
+		return nil, errors.New("accounts: a User made without NewUser names no claim streams")
+	}
 	switch c := cmd.(type) {
 	case RegisterUser:
 		return u.register(c)
 	case UpdateUser:
 		return u.update(c)
+	case DeleteUser:
+		return u.delete(c)
 	}
 	return nil, &actors.UnregisteredCommandError{Type: commandName(cmd)}
 }
@@ -71,11 +98,11 @@ func (u *User) register(c RegisterUser) ([]any, error) {
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
-	username, err := unique.ClaimWrite(UsernameNamespace, UsernameKey(c.Username), c.UserID, c.UsernameClaimAt)
+	username, err := u.streams.ClaimWrite(UsernameNamespace, UsernameKey(c.Username), c.UserID, c.UsernameClaimAt)
 	if err != nil {
 		return nil, err
 	}
-	email, err := unique.ClaimWrite(EmailNamespace, EmailKey(c.Email), c.UserID, c.EmailClaimAt)
+	email, err := u.streams.ClaimWrite(EmailNamespace, EmailKey(c.Email), c.UserID, c.EmailClaimAt)
 	if err != nil {
 		return nil, err
 	}
@@ -94,11 +121,11 @@ func (u *User) rekey(namespace string, key func(string) string, from, to string,
 	if key(from) == key(to) {
 		return nil, nil
 	}
-	take, err := unique.ClaimWrite(namespace, key(to), u.ID, at)
+	take, err := u.streams.ClaimWrite(namespace, key(to), u.ID, at)
 	if err != nil {
 		return nil, err
 	}
-	release, err := unique.ReleaseWrite(namespace, key(from), u.ID, held(claim))
+	release, err := u.streams.ReleaseWrite(namespace, key(from), u.ID, held(claim))
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +134,7 @@ func (u *User) rekey(namespace string, key func(string) string, from, to string,
 
 // update returns one event per field that changes, in a fixed order.
 func (u *User) update(c UpdateUser) ([]any, error) {
-	if u.ID == "" {
+	if u.ID == "" || u.State == Deleted {
 		return nil, ErrUserNotFound
 	}
 	var errs validation.Errors
@@ -164,6 +191,23 @@ func (u *User) update(c UpdateUser) ([]any, error) {
 	return append(evs, writes...), nil
 }
 
+// delete returns the UserDeleted and the releases of the user's username
+// and email, at the versions the user holds their claims.
+func (u *User) delete(DeleteUser) ([]any, error) {
+	if u.ID == "" || u.State == Deleted {
+		return nil, ErrUserNotFound
+	}
+	username, err := u.streams.ReleaseWrite(UsernameNamespace, UsernameKey(u.Username), u.ID, held(u.UsernameClaim))
+	if err != nil {
+		return nil, err
+	}
+	email, err := u.streams.ReleaseWrite(EmailNamespace, EmailKey(u.Email), u.ID, held(u.EmailClaim))
+	if err != nil {
+		return nil, err
+	}
+	return []any{UserDeleted{UserID: u.ID}, username, email}, nil
+}
+
 // Apply implements actors.Aggregate.
 func (u *User) Apply(ev any) {
 	switch e := ev.(type) {
@@ -186,5 +230,7 @@ func (u *User) Apply(ev any) {
 		u.Bio = e.Bio
 	case UserImageChanged:
 		u.Image = e.Image
+	case UserDeleted:
+		*u = User{ID: u.ID, State: Deleted, streams: u.streams}
 	}
 }

@@ -1,6 +1,7 @@
 package accounts_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -16,9 +17,18 @@ func ptr[T any](v T) *T { return &v }
 var registered = accounts.UserRegistered{UserID: "u1", Username: "jake", Email: "jake@jake.jake", HashedPassword: "h1",
 	UsernameClaim: 1, EmailClaim: 1}
 
+// streams names the tests' claim streams.
+var streams = func() *unique.Streams {
+	s, err := unique.NewStreams(unique.Config{Key: []byte("the accounts tests' claims key..")})
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
+
 // claimOf and releaseOf are the stream writes of u1's claims.
 func claimOf(namespace, key string, at int64) actors.StreamWrite {
-	w, err := unique.ClaimWrite(namespace, key, "u1", at)
+	w, err := streams.ClaimWrite(namespace, key, "u1", at)
 	if err != nil {
 		panic(err)
 	}
@@ -26,7 +36,7 @@ func claimOf(namespace, key string, at int64) actors.StreamWrite {
 }
 
 func releaseOf(namespace, key string, at int64) actors.StreamWrite {
-	w, err := unique.ReleaseWrite(namespace, key, "u1", at)
+	w, err := streams.ReleaseWrite(namespace, key, "u1", at)
 	if err != nil {
 		panic(err)
 	}
@@ -132,6 +142,36 @@ func TestUser(t *testing.T) {
 				claimOf("username", "jake", 2), releaseOf("username", "jacob", 1)},
 		},
 		{
+			name:  "delete releases the claims",
+			given: []any{registered, accounts.UsernameChanged{UserID: "u1", Username: "jacob", Previous: "jake", Claim: 3}},
+			when:  accounts.DeleteUser{UserID: "u1"},
+			then: []any{accounts.UserDeleted{UserID: "u1"},
+				releaseOf("username", "jacob", 3), releaseOf("email", "jake@jake.jake", 1)},
+		},
+		{
+			name:    "delete unknown user",
+			when:    accounts.DeleteUser{UserID: "u1"},
+			wantErr: accounts.ErrUserNotFound,
+		},
+		{
+			name:    "delete twice",
+			given:   []any{registered, accounts.UserDeleted{UserID: "u1"}},
+			when:    accounts.DeleteUser{UserID: "u1"},
+			wantErr: accounts.ErrUserNotFound,
+		},
+		{
+			name:    "update a deleted user",
+			given:   []any{registered, accounts.UserDeleted{UserID: "u1"}},
+			when:    accounts.UpdateUser{UserID: "u1", Bio: ptr("hi")},
+			wantErr: accounts.ErrUserNotFound,
+		},
+		{
+			name:    "register a deleted user's id",
+			given:   []any{registered, accounts.UserDeleted{UserID: "u1"}},
+			when:    accounts.RegisterUser{UserID: "u1", Username: "jake", Email: "jake@jake.jake", HashedPassword: "h1"},
+			wantErr: accounts.ErrAlreadyRegistered,
+		},
+		{
 			name:      "update to blank username",
 			given:     []any{registered},
 			when:      accounts.UpdateUser{UserID: "u1", Username: ptr("")},
@@ -146,7 +186,7 @@ func TestUser(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := actorstest.Aggregate(t, func() *accounts.User { return &accounts.User{} }).Given(tt.given...).When(tt.when)
+			c := actorstest.Aggregate(t, func() *accounts.User { return accounts.NewUser(streams) }).Given(tt.given...).When(tt.when)
 			switch {
 			case tt.wantErr != nil:
 				c.ThenError(tt.wantErr)
@@ -240,5 +280,22 @@ func TestKeys(t *testing.T) {
 	}
 	if accounts.EmailKey("Jake@Example.COM") != "jake@example.com" {
 		t.Error("email key is not lower case")
+	}
+}
+
+// TestDeletedUserKeepsNothingPersonal: the state of a deleted user, which
+// snapshots store, holds their id and nothing personal.
+func TestDeletedUserKeepsNothingPersonal(t *testing.T) {
+	u := accounts.NewUser(streams)
+	for _, ev := range []any{registered, accounts.UserBioChanged{UserID: "u1", Bio: "my bio"},
+		accounts.UserImageChanged{UserID: "u1", Image: "https://i.example/j.png"}, accounts.UserDeleted{UserID: "u1"}} {
+		u.Apply(ev)
+	}
+	data, err := json.Marshal(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"id":"u1","state":"deleted","username":"","email":"","hashed_password":"","bio":"","image":""}`; string(data) != want {
+		t.Fatalf("deleted user's state %s, want %s", data, want)
 	}
 }

@@ -57,6 +57,10 @@ type appRun struct {
 	started     time.Time // when Start was called
 }
 
+// claimsKey names the claims in the benchmark's databases, which are
+// throwaway: a fixed key, public, the same for every run.
+var claimsKey = []byte("conduit-bench throwaway claims key")
+
 // startApp starts Conduit on the work database with the given handlers
 // (see newApp).
 func (m *Main) startApp(ctx context.Context, handlers []string) (*appRun, error) {
@@ -83,8 +87,9 @@ func (m *Main) newApp(ctx context.Context, handlers []string) (*appRun, error) {
 		logOut = io.Discard
 	}
 	r, err := newRun(ctx, pool, conduit.Config{
-		Password: m.Config.Password,
-		Logger:   slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Password:  m.Config.Password,
+		Logger:    slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		ClaimsKey: claimsKey,
 	}, conduit.ToolOptions{Handlers: handlers, EventualAccounts: !m.Config.Strong})
 	if err != nil {
 		return nil, err

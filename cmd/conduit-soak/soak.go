@@ -416,7 +416,9 @@ func startInProcess(ctx context.Context, cfg config) (s *inProcess, err error) {
 	if s.store, err = postgres.New(ctx, s.pool, postgres.Config{Logger: log}); err != nil {
 		return s, err
 	}
-	if s.app, err = conduit.New(ctx, conduit.Config{Store: s.store, DB: s.pool, Password: cfg.Password, Logger: log}); err != nil {
+	// The soak's database is throwaway: its claims key is fixed and public.
+	if s.app, err = conduit.New(ctx, conduit.Config{Store: s.store, DB: s.pool, Password: cfg.Password, Logger: log,
+		ClaimsKey: []byte("conduit-soak throwaway claims key")}); err != nil {
 		return s, err
 	}
 	if err := s.app.Start(ctx); err != nil {

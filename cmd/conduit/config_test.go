@@ -36,8 +36,8 @@ func TestParseConfig(t *testing.T) {
 			want: Config{Addr: ":3000", DataDir: DefaultDataDir, Password: password.DefaultParams, AdminAddr: DefaultAdminAddr, TokenTTL: httpapi.DefaultTokenTTL, MaxHashes: conduit.DefaultMaxHashes(), Limits: defaultLimits}},
 		{name: "-addr wins over PORT", args: []string{"-addr", "127.0.0.1:9000"}, env: map[string]string{"PORT": "3000"},
 			want: Config{Addr: "127.0.0.1:9000", DataDir: DefaultDataDir, Password: password.DefaultParams, AdminAddr: DefaultAdminAddr, TokenTTL: httpapi.DefaultTokenTTL, MaxHashes: conduit.DefaultMaxHashes(), Limits: defaultLimits}},
-		{name: "environment", env: map[string]string{"DATABASE_URL": "postgres://x/y", "JWT_SECRET": "s"},
-			want: Config{Addr: ":8080", DataDir: DefaultDataDir, DatabaseURL: "postgres://x/y", JWTSecret: "s", Password: password.DefaultParams, AdminAddr: DefaultAdminAddr, TokenTTL: httpapi.DefaultTokenTTL, MaxHashes: conduit.DefaultMaxHashes(), Limits: defaultLimits}},
+		{name: "environment", env: map[string]string{"DATABASE_URL": "postgres://x/y", "JWT_SECRET": "s", "CLAIMS_KEY": "k"},
+			want: Config{Addr: ":8080", DataDir: DefaultDataDir, DatabaseURL: "postgres://x/y", JWTSecret: "s", ClaimsKey: "k", Password: password.DefaultParams, AdminAddr: DefaultAdminAddr, TokenTTL: httpapi.DefaultTokenTTL, MaxHashes: conduit.DefaultMaxHashes(), Limits: defaultLimits}},
 		{name: "flags", args: []string{"-data", "/srv/conduit", "-log-json", "-pg-bin", "/opt/pg/bin", "-pg-repository", "http://mirror.internal/maven2", "-hash-memory", "65536", "-hash-time", "3", "-rebuild", "users,blog", "-admin-addr", "127.0.0.1:7070", "-trust-trace-context"},
 			want: Config{Addr: ":8080", DataDir: "/srv/conduit", LogJSON: true, PostgresBinDir: "/opt/pg/bin", PostgresRepository: "http://mirror.internal/maven2", TrustTraceContext: true,
 				Password: password.Params{Memory: 65536, Time: 3, Threads: 1}, Rebuild: []string{"users", "blog"}, AdminAddr: "127.0.0.1:7070", TokenTTL: httpapi.DefaultTokenTTL, MaxHashes: conduit.DefaultMaxHashes(), Limits: defaultLimits}},
@@ -125,6 +125,10 @@ func TestEmptySecretFileIsRegenerated(t *testing.T) {
 	}{
 		{"jwt-secret", func(dataDir string) (string, error) {
 			s, err := jwtSecret("", dataDir)
+			return string(s), err
+		}},
+		{"claims-key", func(dataDir string) (string, error) {
+			s, err := claimsKey("", dataDir)
 			return string(s), err
 		}},
 		{"postgres-password", func(dataDir string) (string, error) {

@@ -48,7 +48,7 @@ func TestConformance(t *testing.T) {
 	srv.stop(t)
 	t.Run("rebuild", func(t *testing.T) {
 		cmd := exec.Command(bin, "rebuild", "-data", dataDir)
-		cmd.Env = append(os.Environ(), "DATABASE_URL=", "JWT_SECRET=", "PORT=")
+		cmd.Env = append(os.Environ(), "DATABASE_URL=", "JWT_SECRET=", "CLAIMS_KEY=", "PORT=")
 		out, err := cmd.Output()
 		if err != nil {
 			t.Fatalf("conduit rebuild: %v\n%s", err, out)
@@ -120,7 +120,7 @@ func startConduit(t *testing.T, bin, dataDir string) *server {
 	t.Helper()
 	s := &server{exited: make(chan struct{})}
 	s.cmd = exec.Command(bin, "-data", dataDir, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-log-json")
-	s.cmd.Env = append(os.Environ(), "DATABASE_URL=", "JWT_SECRET=", "PORT=")
+	s.cmd.Env = append(os.Environ(), "DATABASE_URL=", "JWT_SECRET=", "CLAIMS_KEY=", "PORT=")
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

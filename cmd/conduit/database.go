@@ -227,6 +227,20 @@ func jwtSecret(configured, dataDir string) ([]byte, error) {
 	return []byte(s), err
 }
 
+// claimsKey returns the configured key of the claim streams' names, or
+// the one kept in dataDir (generated on first use). It is a secret of its
+// own, not derived from the JWT secret: a JWT secret is rotated (after a
+// leak, say) by replacing it, which must not change the names of the
+// claims already made; conduit refuses to start with a key other than the
+// one the database's claims were made with.
+func claimsKey(configured, dataDir string) ([]byte, error) {
+	if configured != "" {
+		return []byte(configured), nil
+	}
+	s, err := secretFile(filepath.Join(dataDir, "claims-key"), 32)
+	return []byte(s), err
+}
+
 // secretFile returns the secret kept in path, creating it (mode 0600)
 // with n random bytes, hex-encoded, if it does not exist. An empty file,
 // left by a crash between creation and write before secrets were written

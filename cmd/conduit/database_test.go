@@ -115,7 +115,7 @@ func TestLocalDatabaseRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	app, err := conduit.New(ctx, conduit.Config{Store: store, DB: pool, Password: fastPasswords})
+	app, err := conduit.New(ctx, conduit.Config{Store: store, DB: pool, Password: fastPasswords, ClaimsKey: []byte("cmd/conduit tests' claims key...")})
 	if err != nil {
 		t.Fatal(err)
 	}

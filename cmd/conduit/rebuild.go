@@ -62,11 +62,11 @@ func (m *Main) Rebuild(ctx context.Context, names []string, progress io.Writer) 
 	if err != nil {
 		return RebuildSummary{}, err
 	}
+	if err := os.MkdirAll(dataDir, dataDirMode); err != nil {
+		return RebuildSummary{}, fmt.Errorf("data directory: %w", err)
+	}
 	connString := m.Config.DatabaseURL
 	if connString == "" {
-		if err := os.MkdirAll(dataDir, dataDirMode); err != nil {
-			return RebuildSummary{}, fmt.Errorf("data directory: %w", err)
-		}
 		if connString, err = m.startLocalDatabase(ctx, dataDir); err != nil {
 			return RebuildSummary{}, err
 		}
@@ -74,10 +74,14 @@ func (m *Main) Rebuild(ctx context.Context, names []string, progress io.Writer) 
 	if m.pool, err = connect(ctx, connString); err != nil {
 		return RebuildSummary{}, err
 	}
+	key, err := claimsKey(m.Config.ClaimsKey, dataDir)
+	if err != nil {
+		return RebuildSummary{}, err
+	}
 	if err := m.openStore(ctx, nil); err != nil {
 		return RebuildSummary{}, err
 	}
-	cfg := conduit.Config{Store: m.store, DB: m.pool, ReadSchema: m.Config.ReadSchema, Logger: m.Logger}
+	cfg := conduit.Config{Store: m.store, DB: m.pool, ReadSchema: m.Config.ReadSchema, Logger: m.Logger, ClaimsKey: key}
 	if m.app, err = conduit.NewTool(ctx, cfg, conduit.ToolOptions{Handlers: names}); err != nil {
 		return RebuildSummary{}, err
 	}

@@ -72,6 +72,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	key, err := claimsKey(m.Config.ClaimsKey, dataDir)
+	if err != nil {
+		return err
+	}
 	connString := m.Config.DatabaseURL
 	if connString == "" {
 		if connString, err = m.startLocalDatabase(ctx, dataDir); err != nil {
@@ -99,7 +103,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	appCfg := conduit.Config{Store: m.store, DB: m.pool, ReadSchema: m.Config.ReadSchema,
-		Password: m.Config.Password, MaxHashes: m.Config.MaxHashes, Logger: m.Logger,
+		Password: m.Config.Password, MaxHashes: m.Config.MaxHashes, Logger: m.Logger, ClaimsKey: key,
 		MeterProvider: m.tel.MeterProvider}
 	if m.tel.Tracing {
 		appCfg.TracerProvider = m.tel.TracerProvider

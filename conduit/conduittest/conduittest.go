@@ -18,6 +18,10 @@ const template = "conduit"
 // tests; never use them in production.
 var FastPasswords = password.Params{Memory: 64, Time: 1, Threads: 1}
 
+// ClaimsKey is the key tests name claim streams with (conduit.Config's
+// ClaimsKey); never use it in production.
+var ClaimsKey = []byte("conduittest claims key, public!!")
+
 // RegisterTemplate registers the template database, migrated for Conduit:
 // the event store's tables in postgres.DefaultSchema, the read model's in
 // projectors.DefaultSchema.
@@ -72,7 +76,7 @@ func NewStore(tb testing.TB, db *pgxpool.Pool) *postgres.Store {
 func Start(tb testing.TB, db *pgxpool.Pool, prepare func(*conduit.App) error) *conduit.App {
 	tb.Helper()
 	ctx := context.Background()
-	app, err := conduit.New(ctx, conduit.Config{Store: NewStore(tb, db), DB: db, Password: FastPasswords})
+	app, err := conduit.New(ctx, conduit.Config{Store: NewStore(tb, db), DB: db, ClaimsKey: ClaimsKey, Password: FastPasswords})
 	if err != nil {
 		tb.Fatal(err)
 	}

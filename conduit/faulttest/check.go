@@ -1,6 +1,7 @@
 package faulttest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -10,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/cohort-dev/cohort/actors/unique"
 	"github.com/cohort-dev/cohort/aggregates/accounts"
 )
 
@@ -19,6 +21,7 @@ type Checker struct {
 	DB          *pgxpool.Pool
 	EventSchema string // default "cohort"
 	ReadSchema  string // default "conduit"
+	ClaimsKey   []byte // the key Conduit names its claims' streams with
 }
 
 func (c Checker) sql(q string) string {
@@ -228,38 +231,53 @@ type ClaimReport struct {
 	OrphanedAccounts []string
 }
 
-// Claims checks every username, email and slug in use against the claims.
+// Claims checks every username, email and slug in use against the claims,
+// found by their streams (named with ClaimsKey).
 func (c Checker) Claims(ctx context.Context) (ClaimReport, error) {
 	var r ClaimReport
-	type key struct{ namespace, value string }
-	held := map[key]string{}
+	streams, err := unique.NewStreams(unique.Config{Key: c.ClaimsKey})
+	if err != nil {
+		return r, fmt.Errorf("faulttest: claims: %w", err)
+	}
+	type claim struct{ namespace, owner string }
+	held := map[string]claim{} // by stream
 	// A claim is held while its stream's last event is a unique.Claimed;
 	// a unique.Released after it frees the value.
-	rows, err := c.DB.Query(ctx, c.sql(`SELECT data->>'namespace', data->>'value', data->>'owner'
-		FROM (SELECT DISTINCT ON (stream_id) type, data FROM {es}.events
+	rows, err := c.DB.Query(ctx, c.sql(`SELECT stream_id, data->>'namespace', data->>'owner'
+		FROM (SELECT DISTINCT ON (stream_id) stream_id, type, data FROM {es}.events
 		       WHERE type IN ('unique.Claimed', 'unique.Released')
 		       ORDER BY stream_id, stream_version DESC) last
 		WHERE type = 'unique.Claimed'`))
 	if err != nil {
 		return r, fmt.Errorf("faulttest: claims: %w", err)
 	}
-	var ns, value, owner string
-	if _, err := pgx.ForEachRow(rows, []any{&ns, &value, &owner}, func() error {
-		held[key{ns, value}] = owner
+	var stream, ns, owner string
+	if _, err := pgx.ForEachRow(rows, []any{&stream, &ns, &owner}, func() error {
+		held[stream] = claim{ns, owner}
 		return nil
 	}); err != nil {
 		return r, fmt.Errorf("faulttest: claims: %w", err)
 	}
 	r.Claims = len(held)
-	used := map[key]string{}
+	type use struct{ namespace, value, owner string }
+	used := map[string]use{} // by the stream of its claim
+	var failed error
+	uses := func(namespace, value, owner string) {
+		s, err := streams.Stream(namespace, value)
+		if err != nil {
+			failed = cmp.Or(failed, err)
+			return
+		}
+		used[s] = use{namespace, value, owner}
+	}
 	rows, err = c.DB.Query(ctx, c.sql(`SELECT id, username, email FROM {rm}.users`))
 	if err != nil {
 		return r, fmt.Errorf("faulttest: users: %w", err)
 	}
 	var id, username, email string
 	if _, err := pgx.ForEachRow(rows, []any{&id, &username, &email}, func() error {
-		used[key{"username", accounts.UsernameKey(username)}] = id
-		used[key{"email", accounts.EmailKey(email)}] = id
+		uses("username", accounts.UsernameKey(username), id)
+		uses("email", accounts.EmailKey(email), id)
 		return nil
 	}); err != nil {
 		return r, fmt.Errorf("faulttest: users: %w", err)
@@ -270,24 +288,27 @@ func (c Checker) Claims(ctx context.Context) (ClaimReport, error) {
 	}
 	var slug string
 	if _, err := pgx.ForEachRow(rows, []any{&id, &slug}, func() error {
-		used[key{"slug", slug}] = id
+		uses("slug", slug, id)
 		return nil
 	}); err != nil {
 		return r, fmt.Errorf("faulttest: articles: %w", err)
 	}
-	for k, owner := range used {
-		if held[k] != owner {
-			r.Missing = append(r.Missing, fmt.Sprintf("%s %q of %s is claimed by %q", k.namespace, k.value, owner, held[k]))
+	if failed != nil {
+		return r, fmt.Errorf("faulttest: claims: %w", failed)
+	}
+	for s, u := range used {
+		if held[s].owner != u.owner {
+			r.Missing = append(r.Missing, fmt.Sprintf("%s %q of %s is claimed by %q", u.namespace, u.value, u.owner, held[s].owner))
 		}
 	}
 	slices.Sort(r.Missing)
-	for k, owner := range held {
+	for s, h := range held {
 		switch {
-		case used[k] == owner:
-		case k.namespace == "slug":
+		case used[s].owner == h.owner:
+		case h.namespace == "slug":
 			r.Orphaned++
 		default:
-			r.OrphanedAccounts = append(r.OrphanedAccounts, fmt.Sprintf("%s %q is claimed by %s, who does not use it", k.namespace, k.value, owner))
+			r.OrphanedAccounts = append(r.OrphanedAccounts, fmt.Sprintf("%s claim %s is held by %s, who does not use it", h.namespace, s, h.owner))
 		}
 	}
 	slices.Sort(r.OrphanedAccounts)

@@ -67,8 +67,9 @@ type ConduitConfig struct {
 	Binary      string   // built by BuildConduit
 	DatabaseURL string   // its database
 	Addr        string   // listen address, e.g. 127.0.0.1:20000; the same across restarts
-	DataDir     string   // -data (holds nothing with DATABASE_URL and JWT_SECRET set)
+	DataDir     string   // -data (holds nothing with DATABASE_URL, JWT_SECRET and CLAIMS_KEY set)
 	JWTSecret   string   // the same across restarts, so that tokens stay valid
+	ClaimsKey   string   // the same across restarts and processes, or Conduit refuses to start
 	Args        []string // more flags
 }
 
@@ -94,7 +95,7 @@ func StartConduit(ctx context.Context, cfg ConduitConfig, log *ServerLog) (*Cond
 	admin := net.JoinHostPort("127.0.0.1", strconv.Itoa(adminPort))
 	args := append([]string{"-addr", cfg.Addr, "-admin-addr", admin, "-data", cfg.DataDir, "-log-json"}, cfg.Args...)
 	cmd := exec.Command(cfg.Binary, args...)
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+cfg.DatabaseURL, "JWT_SECRET="+cfg.JWTSecret, "PORT=")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+cfg.DatabaseURL, "JWT_SECRET="+cfg.JWTSecret, "CLAIMS_KEY="+cfg.ClaimsKey, "PORT=")
 	serving := make(chan string, 1)
 	w := log.process(func(line []byte) {
 		var l struct {

@@ -186,6 +186,7 @@ func Run(ctx context.Context, cfg Config) (_ *Result, err error) {
 		Addr:        net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 		DataDir:     filepath.Join(cfg.WorkDir, "data"),
 		JWTSecret:   crand.Text() + crand.Text(),
+		ClaimsKey:   crand.Text() + crand.Text(),
 		Args:        []string{"-hash-memory", "64", "-hash-time", "1"},
 	}
 	cfg.Logf("PostgreSQL on port %d (data %s); Conduit on %s; seed %d", pg.Port(), pg.cfg.DataDir, conduitCfg.Addr, cfg.Seed)
@@ -326,7 +327,7 @@ func Run(ctx context.Context, cfg Config) (_ *Result, err error) {
 		return res, err
 	}
 	defer db.Close()
-	check := Checker{DB: db}
+	check := Checker{DB: db, ClaimsKey: []byte(conduitCfg.ClaimsKey)}
 	if res.Streams, err = check.Streams(ctx); err != nil {
 		return res, err
 	}

@@ -1,4 +1,0 @@
-package unique
-
-// StreamID exposes streamID to the tests.
-var StreamID = streamID
