@@ -34,8 +34,10 @@ type Lease struct {
 // that needs no fencing (the memory store lives in one process), reports
 // none.
 type Leased interface {
-	// Lease returns the lease the subscription holds now, and false while
-	// it holds none.
+	// Lease returns the subscription's latest lease: the one it holds, or
+	// the one it lost last while it waits for the next (writes under it
+	// are refused), so that a handler still at work on a batch delivered
+	// under it is fenced; false before the first.
 	Lease() (Lease, bool)
 }
 

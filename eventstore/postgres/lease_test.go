@@ -16,6 +16,7 @@ import (
 
 	"github.com/cohort-dev/cohort/eventstore"
 	"github.com/cohort-dev/cohort/eventstore/postgres"
+	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 )
 
 // leaseHolderEnv makes the test binary run as a holder that acknowledges
@@ -247,8 +248,8 @@ func TestLeaseFencesStaleHolder(t *testing.T) {
 		t.Errorf("the stale holder delivered %d events after its checkpoint was refused", len(batch))
 	case <-time.After(time.Second):
 	}
-	if _, ok := subA.(eventstore.Leased).Lease(); ok {
-		t.Error("the stale holder still reports a lease")
+	if l, _ := subA.(eventstore.Leased).Lease(); l != stale {
+		t.Errorf("the stale holder's lease is %+v, want the lost one %+v", l, stale)
 	}
 	thaw()
 	waitCheckpoint(t, b, "fenced", more.LastPosition)
@@ -280,4 +281,58 @@ func checkInTx(ctx context.Context, t *testing.T, conn string, lease eventstore.
 	}
 	defer tx.Rollback(ctx)
 	return postgres.CheckLease(eventstore.WithLease(ctx, lease), tx)
+}
+
+// TestFencedTransactionHoldsLease opens a transaction fenced by a holder's
+// lease and lets it idle while the holder stops renewing, as a frozen
+// process in the middle of a projector's transaction: the lease does not
+// pass on while the transaction is open, and the server ends the
+// transaction's session once it has idled for the TTL, so that the lease
+// then passes on and the transaction's writes are lost with it.
+func TestFencedTransactionHoldsLease(t *testing.T) {
+	ctx := t.Context()
+	conn := newDatabase(t)
+	cfg := postgres.Config{LeaseTTL: time.Second, LeaseRenewInterval: 200 * time.Millisecond, LockPollInterval: 50 * time.Millisecond}
+	a, b := mustOpen(t, conn, cfg), mustOpen(t, conn, cfg)
+	opts := eventstore.SubscribeOptions{Name: "fenced"}
+	if _, err := a.Append(ctx, "s", eventstore.Any, events(1)); err != nil {
+		t.Fatal(err)
+	}
+	subA, err := a.Subscribe(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer subA.Close()
+	<-subA.Events()
+	lease, _ := subA.(eventstore.Leased).Lease()
+	// The session may idle 3 s, while the lease expires 1 s after the
+	// freeze below at most.
+	lease.TTL = 3 * time.Second
+
+	pool := pgtest.NewPool(t, conn)
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if err := postgres.CheckLease(eventstore.WithLease(ctx, lease), tx); err != nil {
+		t.Fatal(err)
+	}
+	defer postgres.FreezeLeases(a)()
+	subB, err := b.Subscribe(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer subB.Close()
+	select {
+	case <-subB.Events():
+		t.Fatal("the lease passed on while a transaction fenced by it was open")
+	case <-time.After(2 * time.Second):
+	}
+	// The transaction idles past the TTL: its session ends, and with it
+	// the row lock that kept the lease.
+	receive(t, subB, 1, 20*time.Second)
+	if _, err := tx.Exec(ctx, "SELECT 1"); err == nil {
+		t.Fatal("the idle fenced transaction is still open")
+	}
 }

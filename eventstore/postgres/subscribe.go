@@ -148,7 +148,7 @@ type subscription struct {
 	err       error // why it ended; read after exited is closed
 
 	mu            sync.Mutex
-	lease         *lease    // held now; persistent subscriptions only
+	lease         *lease    // the latest holding; persistent subscriptions only
 	next          int64     // first cursor not yet read
 	inflight      []int64   // cursors delivered and not acknowledged, increasing
 	maxDelivered  int64     // highest cursor ever delivered
@@ -171,7 +171,7 @@ func (sub *subscription) Lease() (eventstore.Lease, bool) {
 		TTL: sub.s.cfg.LeaseTTL}, true
 }
 
-// hold records the lease the subscription holds now (nil for none).
+// hold records the subscription's new holding.
 func (sub *subscription) hold(l *lease) {
 	sub.mu.Lock()
 	sub.lease = l
@@ -286,7 +286,6 @@ func (sub *subscription) run() {
 				sub.err = err
 			}
 		}
-		sub.hold(nil)
 		freed := sub.s.leases.drop(l)
 		if sub.ctx.Err() != nil {
 			// Closing: hand the subscription over before Close returns.
