@@ -66,8 +66,8 @@ func newLeaseManager(s *Store) *leaseManager {
 		acquire: `UPDATE ` + q + `.subscriptions s SET holder = $2, token = s.token + 1,
 			expires_at = clock_timestamp() + $3 * interval '1 millisecond'
 			FROM (SELECT name FROM ` + q + `.subscriptions
-				WHERE name = ANY($1) AND (holder IS NULL OR holder = $2 OR expires_at <= clock_timestamp()
-					OR NOT ` + q + `.holder_alive(holder))
+				WHERE name = ANY($1) AND CASE WHEN holder IS NULL OR holder = $2 OR expires_at <= clock_timestamp()
+					THEN true ELSE NOT ` + q + `.holder_alive(holder) END
 				FOR UPDATE SKIP LOCKED) c
 			WHERE s.name = c.name RETURNING s.name, s.token`,
 		renew: `UPDATE ` + q + `.subscriptions s SET expires_at = clock_timestamp() + $3 * interval '1 millisecond'

@@ -14,14 +14,13 @@ ALTER TABLE {{schema}}.subscriptions
     ADD COLUMN expires_at timestamptz;
 
 -- holder_alive reports whether the session of a lease holder still exists:
--- it holds the session advisory lock keyed by the holder id.
+-- it holds the session advisory lock keyed by the holder id, exclusively, so
+-- a shared lock on that key cannot be taken (one taken is released at the end
+-- of the caller's transaction).
 CREATE FUNCTION {{schema}}.holder_alive(p_holder bigint) RETURNS boolean
 LANGUAGE sql VOLATILE
 AS $$
-    SELECT EXISTS (SELECT 1 FROM pg_locks
-        WHERE locktype = 'advisory' AND objsubid = 1 AND granted
-          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-          AND ((classid::bigint << 32) | objid::bigint) = p_holder)
+    SELECT NOT pg_try_advisory_xact_lock_shared(p_holder)
 $$;
 
 -- check_lease fences the calling transaction: it fails with SQLSTATE CH001
