@@ -25,11 +25,12 @@ type Querier interface {
 // handler's calls). It fails with a *eventstore.LeaseLostError if the
 // lease has passed to another holder; otherwise the lease cannot pass to
 // another holder before tx ends, so that whatever tx writes is written
-// under the lease. Call it first in the transaction: a write made before
-// it is not fenced. Until tx ends the session is closed by the server
-// when tx stays idle longer than the lease's TTL (e.g. its process is
-// frozen), so that a frozen holder cannot keep its lease that way. With no
-// lease in ctx (a transient handler, another store) it does nothing.
+// under the lease. Call it in tx before tx commits, best first (a fenced
+// transaction then does no work), and roll tx back when it fails. Until tx
+// ends the server closes its session when tx stays idle longer than the
+// lease's TTL (e.g. its process is frozen), so that a frozen holder cannot
+// keep its lease that way. With no lease in ctx (a transient handler, the
+// memory store) it does nothing.
 func CheckLease(ctx context.Context, tx Querier) error {
 	l, ok := eventstore.LeaseFrom(ctx)
 	if !ok {
