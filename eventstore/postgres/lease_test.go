@@ -336,3 +336,49 @@ func TestFencedTransactionHoldsLease(t *testing.T) {
 		t.Fatal("the idle fenced transaction is still open")
 	}
 }
+
+// TestLeaseLostWhenRenewalStalls blocks a holder's renewals in the
+// database (its process runs, its database does not answer): the holder
+// stops delivering within the TTL, by its own clock, before another could
+// take the lease; once renewals pass again it takes the lease back and
+// delivers what it missed.
+func TestLeaseLostWhenRenewalStalls(t *testing.T) {
+	ctx := t.Context()
+	conn := newDatabase(t)
+	s := mustOpen(t, conn, postgres.Config{LeaseTTL: time.Second, LeaseRenewInterval: 200 * time.Millisecond, LockPollInterval: 50 * time.Millisecond})
+	if _, err := s.Append(ctx, "s", eventstore.Any, events(1)); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := s.Subscribe(ctx, eventstore.SubscribeOptions{Name: "stalled"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	<-sub.Events() // not acknowledged: no checkpoint write waits for the row
+
+	pool := pgtest.NewPool(t, conn)
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM cohort.subscriptions WHERE name = 'stalled' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // three TTLs
+	missed, err := s.Append(ctx, "s", eventstore.Any, events(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case b := <-sub.Events():
+		t.Fatalf("delivered %d events with its lease unrenewed for longer than its TTL", len(b))
+	case <-time.After(time.Second):
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// From the checkpoint: the first event again, then the missed one.
+	got := receive(t, sub, 2, 20*time.Second)
+	checkPositions(t, got, missed.LastPosition-1, missed.LastPosition)
+}
