@@ -382,3 +382,26 @@ func TestLeaseLostWhenRenewalStalls(t *testing.T) {
 	got := receive(t, sub, 2, 20*time.Second)
 	checkPositions(t, got, missed.LastPosition-1, missed.LastPosition)
 }
+
+// TestLeaseConfig: lease settings are validated against each other, with
+// the defaults standing in for those not set.
+func TestLeaseConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  postgres.Config
+		ok   bool
+	}{
+		{"defaults", postgres.Config{}, true},
+		{"renewal at half the TTL", postgres.Config{LeaseTTL: time.Second, LeaseRenewInterval: 500 * time.Millisecond}, true},
+		{"short TTL, default renewal", postgres.Config{LeaseTTL: time.Second}, false},
+		{"renewal beyond half the default TTL", postgres.Config{LeaseRenewInterval: 3 * time.Second}, false},
+		{"negative TTL", postgres.Config{LeaseTTL: -time.Second}, false},
+		{"negative renewal", postgres.Config{LeaseRenewInterval: -time.Second}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.cfg.Validate(); (err == nil) != tc.ok {
+				t.Errorf("Validate() = %v, want ok %v", err, tc.ok)
+			}
+		})
+	}
+}
