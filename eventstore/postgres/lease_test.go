@@ -148,7 +148,7 @@ func TestTakeoverFromFrozenHolder(t *testing.T) {
 	// The resumed holder finds its lease gone at its first turn, a few
 	// milliseconds after it runs again; meanwhile it may deliver what it
 	// read before (at least once), but its checkpoint writes are refused.
-	time.Sleep(2 * time.Second)
+	time.Sleep(3 * time.Second)
 	after, err := s.Append(ctx, "after", eventstore.Any, events(1))
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +158,10 @@ func TestTakeoverFromFrozenHolder(t *testing.T) {
 	time.Sleep(time.Second)
 	for {
 		select {
-		case line := <-lines:
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatal("the resumed holder ended")
+			}
 			if p, ok := strings.CutPrefix(line, "GOT "); ok {
 				if n, _ := strconv.ParseInt(p, 10, 64); n >= after.FirstPosition {
 					t.Errorf("the resumed holder delivered %d, appended after it lost its lease", n)
@@ -167,7 +170,7 @@ func TestTakeoverFromFrozenHolder(t *testing.T) {
 			continue
 		default:
 		}
-		break
+		return
 	}
 }
 
