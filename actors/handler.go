@@ -32,6 +32,13 @@ func (f HandlerFunc) HandleEvent(ctx context.Context, ev Event) error { return f
 // BatchHandler handles events in batches, in global order, e.g. a
 // projector that writes a batch and its own checkpoint in one transaction.
 // A failed batch is retried whole.
+//
+// The context of a persistent handler's calls (either kind) carries its
+// subscription's lease when the store fences subscriptions
+// (eventstore.LeaseFrom): a handler that writes in a transaction of its
+// own checks the lease first in it (postgres.CheckLease), so that a
+// process that lost the subscription while frozen writes nothing when it
+// resumes.
 type BatchHandler interface {
 	HandleEvents(ctx context.Context, evs []Event) error
 }
@@ -455,11 +462,15 @@ func (h *handlerActor) partitionKey(ev Event) (key string, err error) {
 
 func (h *handlerActor) startPartitions(ctx actor.Context) {
 	cfg := h.r.cfg
-	handle := func(ctx context.Context, evs []Event, _ attempt) error { return cfg.Handler.HandleEvent(ctx, evs[0]) }
+	handle := func(ctx context.Context, evs []Event, _ attempt) error {
+		return cfg.Handler.HandleEvent(h.r.leased(ctx), evs[0])
+	}
 	batch := 1
 	if cfg.Batch != nil {
 		batch = cfg.BatchSize
-		handle = func(ctx context.Context, evs []Event, _ attempt) error { return cfg.Batch.HandleEvents(ctx, evs) }
+		handle = func(ctx context.Context, evs []Event, _ attempt) error {
+			return cfg.Batch.HandleEvents(h.r.leased(ctx), evs)
+		}
 	}
 	obs := handlingObserver{app: h.r.app, name: cfg.Name, kind: KindEventHandler}
 	if cfg.Concurrency == 1 {

@@ -81,6 +81,21 @@ func (r *subscribed) stop(ctx context.Context) error {
 	return err
 }
 
+// leased returns ctx carrying the subscription's lease when its store
+// fences persistent subscriptions (eventstore.Leased), so that a handler
+// can fence its own transaction with it (see eventstore.LeaseFrom). It is
+// the subscription's latest lease when the handler is called: lost since,
+// it fences the call out; a retried batch is fenced by the lease of the
+// retry.
+func (r *subscribed) leased(ctx context.Context) context.Context {
+	if l, ok := r.sub.(eventstore.Leased); ok {
+		if lease, ok := l.Lease(); ok {
+			return eventstore.WithLease(ctx, lease)
+		}
+	}
+	return ctx
+}
+
 // halted records that an error policy stopped the handler, which fails the
 // waits for its progress, and releases its subscription so that no more
 // events are delivered here (another process may then take it over).

@@ -56,7 +56,9 @@ type SubscribeOptions struct {
 	// Name makes the subscription persistent: its checkpoint is stored,
 	// it resumes after the last acknowledged event, and at most one
 	// subscriber in any process receives its events at a time (the others
-	// wait and take over when the holder closes or dies). An empty name makes
+	// wait and take over when the holder closes, dies, or, with a store
+	// that holds subscriptions through leases, stops renewing its lease;
+	// see Leased). An empty name makes
 	// a transient subscription, which keeps nothing and needs no lock.
 	Name string
 	// StartFrom applies when a persistent subscription is created, and to

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cohort-dev/cohort/actors"
+	"github.com/cohort-dev/cohort/eventstore/postgres"
 )
 
 // Projection is the part of a read model one projector writes.
@@ -73,13 +74,21 @@ func (p *Projector) HandlerConfig() actors.HandlerConfig {
 }
 
 // HandleEvents implements actors.BatchHandler: it applies the events after
-// the checkpoint and advances the checkpoint, in one transaction.
+// the checkpoint and advances the checkpoint, in one transaction fenced by
+// the subscription's lease in ctx (postgres.CheckLease): it fails with
+// eventstore.ErrLeaseLost once the subscription has passed to another
+// process.
 func (p *Projector) HandleEvents(ctx context.Context, evs []actors.Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
 	name := p.projection.Name()
 	err := pgx.BeginFunc(ctx, p.db, func(tx pgx.Tx) error {
+		// First: a process that lost the subscription (frozen while
+		// another took over) writes nothing.
+		if err := postgres.CheckLease(ctx, tx); err != nil {
+			return err
+		}
 		var done int64
 		if err := tx.QueryRow(ctx, p.checkpoint, name).Scan(&done); err != nil {
 			return err

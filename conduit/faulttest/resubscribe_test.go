@@ -155,7 +155,11 @@ func TestProcessStopSurvivesResubscribe(t *testing.T) {
 
 	appendTick(t, ctx, store, "go")
 	appendTick(t, ctx, store, "stop")
-	waitUntil(t, ctx, "the instance failing its first event", func() bool { return tries.Load() >= 2 })
+	// The stopping event must have been delivered before the subscription
+	// is lost, to be delivered again after.
+	waitUntil(t, ctx, "the instance failing its first event, the stopping event delivered", func() bool {
+		return tries.Load() >= 2 && stops.Load() >= 1
+	})
 	loseLocks(t, ctx, pool)
 	waitUntil(t, ctx, "the stopping event delivered again", func() bool { return stops.Load() >= 2 })
 

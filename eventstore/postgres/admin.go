@@ -111,9 +111,8 @@ func (s *Store) Subscriptions(ctx context.Context) ([]SubscriptionInfo, error) {
 		if oldest != nil {
 			sub.Oldest = oldest.UTC()
 		}
-		key := lockKey("subscription", s.cfg.Schema, sub.Name)
-		err = s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
-			AND objsubid = 1 AND granted AND ((classid::bigint << 32) | objid::bigint) = $1)`, key).Scan(&sub.Active)
+		err = s.pool.QueryRow(ctx, `SELECT holder IS NOT NULL AND expires_at > clock_timestamp() AND `+q+`.holder_alive(holder)
+			FROM `+q+`.subscriptions WHERE name = $1`, sub.Name).Scan(&sub.Active)
 		if err != nil {
 			return nil, fmt.Errorf("postgres: subscription %s: %w", sub.Name, err)
 		}

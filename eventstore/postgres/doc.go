@@ -55,8 +55,43 @@
 //
 // # Persistent subscriptions
 //
-// A persistent subscription is held through a session advisory lock on a
-// dedicated connection; when its holder dies, PostgreSQL drops the lock
-// and a waiting process takes over at its next poll. Checkpoints are stored
-// in batches.
+// A persistent subscription is held through a lease in its row (migration
+// 0012): a holder id, a fencing token that every acquisition increments,
+// and an expiry by the database's clock. Each store holds its leases from
+// one dedicated connection, which also holds a session advisory lock keyed
+// by its holder id, and renews them every Config.LeaseRenewInterval
+// (default 1 s) for Config.LeaseTTL (default 5 s). A waiting store takes a
+// lease, at its next poll (Config.LockPollInterval), when it is free, when
+// it has expired, or when its holder's advisory lock is gone:
+//
+//   - a holder that dies (its process killed, its connection lost) is
+//     replaced at once, as its session ends;
+//   - a holder that is frozen (SIGSTOP, a long pause, a stalled
+//     connection) keeps its session, but is replaced once its lease
+//     expires, at most LeaseTTL after its last renewal. The holder itself
+//     stops delivering by then: it counts the TTL from the start of its
+//     last successful renewal on its own clock, and reports the lease lost
+//     (as a lost connection) when a renewal is late or finds it taken.
+//
+// The defaults weigh takeover time against false losses: a holder may miss
+// four renewals in a row (a slow database, a GC pause) and keep its lease,
+// and a frozen holder is replaced within about 5.3 s (TTL plus a poll).
+//
+// Fencing makes a holder that resumes after its lease passed on harmless,
+// before it notices: checkpoints are written under the lease's token, and
+// a write under a superseded token is refused with
+// *eventstore.LeaseLostError; the subscription then stops delivering and
+// waits for the lease again, so the new holder's checkpoint, which it read
+// after taking the lease, is never overwritten by the old one. A handler
+// that writes its own state in a transaction (a projector writing its rows
+// and checkpoint) fences that transaction with CheckLease and the lease
+// the runtime passes in its context (eventstore.LeaseFrom): the check
+// fails once the lease has passed on, and until the transaction ends it
+// keeps the lease where it is (a taker skips the locked row) while the
+// server ends the session if the transaction idles longer than the TTL.
+//
+// Leases change only who delivers: delivery order, gap safety and the
+// checkpoint's meaning (everything up to it was acknowledged) are as for
+// any subscription, and a new holder delivers again everything after the
+// stored checkpoint. Checkpoints are stored in batches.
 package postgres

@@ -24,26 +24,77 @@ const holderEnv = "COHORT_TEST_SUBSCRIPTION_HOLDER"
 // its first event (so it surely holds the subscription), then waits to be
 // killed.
 func runHolder(conn string) {
-	ctx := context.Background()
-	fail := func(err error) {
-		fmt.Fprintln(os.Stderr, "holder:", err)
-		os.Exit(2)
-	}
-	pool, err := pgxpool.New(ctx, conn)
-	if err != nil {
-		fail(err)
-	}
-	s, err := postgres.New(ctx, pool, postgres.Config{})
-	if err != nil {
-		fail(err)
-	}
-	sub, err := s.Subscribe(ctx, eventstore.SubscribeOptions{Name: "failover"})
-	if err != nil {
-		fail(err)
-	}
+	sub := holderSubscribe(conn, postgres.Config{}, eventstore.SubscribeOptions{Name: "failover"})
 	<-sub.Events()
 	fmt.Println("READY")
 	select {}
+}
+
+// holderSubscribe opens a store on conn and subscribes, for a holder
+// process; it exits the process when it fails.
+func holderSubscribe(conn string, cfg postgres.Config, opts eventstore.SubscribeOptions) eventstore.Subscription {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, conn)
+	if err != nil {
+		holderFail(err)
+	}
+	s, err := postgres.New(ctx, pool, cfg)
+	if err != nil {
+		holderFail(err)
+	}
+	sub, err := s.Subscribe(ctx, opts)
+	if err != nil {
+		holderFail(err)
+	}
+	return sub
+}
+
+// holderFail ends a holder process with err.
+func holderFail(err error) {
+	fmt.Fprintln(os.Stderr, "holder:", err)
+	os.Exit(2)
+}
+
+// startHolder runs the test binary as a holder process (env set to conn)
+// and waits for it to print READY; the process is killed at cleanup. lines
+// carries what it prints after that.
+func startHolder(t *testing.T, env, conn string) (holder *exec.Cmd, lines <-chan string) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder = exec.Command(exe, "-test.run=^$")
+	holder.Env = append(os.Environ(), env+"="+conn)
+	holder.Stderr = os.Stderr
+	out, err := holder.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = holder.Process.Kill()
+		_ = holder.Wait()
+	})
+	ch := make(chan string, 100)
+	go func() {
+		defer close(ch)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			ch <- strings.TrimSpace(sc.Text())
+		}
+	}()
+	select {
+	case line := <-ch:
+		if line != "READY" {
+			t.Fatalf("holder said %q", line)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("holder not ready")
+	}
+	return holder, ch
 }
 
 // TestFailoverWhenHolderDies kills the process holding a persistent
@@ -55,34 +106,7 @@ func TestFailoverWhenHolderDies(t *testing.T) {
 	if _, err := s.Append(ctx, "before", eventstore.Any, events(1)); err != nil {
 		t.Fatal(err)
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	holder := exec.Command(exe, "-test.run=^$")
-	holder.Env = append(os.Environ(), holderEnv+"="+conn)
-	holder.Stderr = os.Stderr
-	out, err := holder.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := holder.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Process.Kill()
-	ready := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		ready <- strings.TrimSpace(line)
-	}()
-	select {
-	case line := <-ready:
-		if line != "READY" {
-			t.Fatalf("holder said %q", line)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("holder not ready")
-	}
+	holder, _ := startHolder(t, holderEnv, conn)
 
 	sub, err := s.Subscribe(ctx, eventstore.SubscribeOptions{Name: "failover"})
 	if err != nil {

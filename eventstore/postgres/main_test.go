@@ -16,6 +16,10 @@ func TestMain(m *testing.M) {
 		runHolder(conn)
 		return
 	}
+	if conn := os.Getenv(leaseHolderEnv); conn != "" {
+		runLeaseHolder(conn)
+		return
+	}
 	pgtest.RegisterTemplate(template, func(ctx context.Context, connString string) error {
 		pool, err := pgxpoolNew(ctx, connString)
 		if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"hash/fnv"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -48,15 +47,4 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 		return fmt.Errorf("postgres: %w", err)
 	}
 	return nil
-}
-
-// lockKey derives a 64-bit advisory lock key from its parts.
-func lockKey(parts ...string) int64 {
-	h := fnv.New64a()
-	h.Write([]byte("cohort"))
-	for _, p := range parts {
-		h.Write([]byte{0})
-		h.Write([]byte(p))
-	}
-	return int64(h.Sum64())
 }

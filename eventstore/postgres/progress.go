@@ -48,7 +48,8 @@ func progressChannel(schema string) string {
 }
 
 // checkpointQuery stores a checkpoint ($1 the subscription, $2 the
-// checkpoint) when it moves forward, and notifies channel of it if the
+// checkpoint, $3 the holder's lease token) when it moves forward and the
+// lease is still the holder's, and notifies channel of it if the
 // subscription follows $all; schema is
 // quoted already. Checkpoints are stored at most once per
 // CheckpointInterval or CheckpointThreshold events, so the notifications
@@ -56,7 +57,7 @@ func progressChannel(schema string) string {
 func checkpointQuery(schema, channel string) string {
 	return fmt.Sprintf(`WITH cp AS (
   UPDATE %s.subscriptions SET last_seen = $2, updated_at = now()
-  WHERE name = $1 AND last_seen < $2 RETURNING name, stream_id, last_seen)
+  WHERE name = $1 AND last_seen < $2 AND token = $3 RETURNING name, stream_id, last_seen)
 SELECT set_config('synchronous_commit', 'off', true),
   CASE WHEN cp.stream_id = '%s' AND octet_length(cp.name) <= %d
     THEN pg_notify('%s', cp.last_seen || ' ' || cp.name) END

@@ -33,9 +33,19 @@ type Config struct {
 	// writes. Default 20,000.
 	MaxBatchEvents int
 	// LockPollInterval is how often a waiting persistent subscription tries
-	// to take over, and how often held locks are checked. Default 250 ms, so
-	// a dead holder is replaced well within 2 s.
+	// to take its lease over, and how often the lease connection is checked.
+	// Default 250 ms, so a dead holder is replaced well within 2 s.
 	LockPollInterval time.Duration
+	// LeaseTTL is how long a persistent subscription's lease lasts without
+	// renewal, by the database's clock: a holder that cannot renew it (its
+	// process frozen, its database connection stalled) is replaced that long
+	// after its last renewal, and stops delivering by then. A holder whose
+	// process ends is replaced at once, whatever the TTL. Default 5 s.
+	LeaseTTL time.Duration
+	// LeaseRenewInterval is how often a holder renews its leases; at most
+	// half of LeaseTTL, so that a renewal that fails or comes late does not
+	// lose them. Default 1 s.
+	LeaseRenewInterval time.Duration
 	// IdlePollInterval is how often the store looks for new events when no
 	// notification arrives. Default 1 s.
 	IdlePollInterval time.Duration
@@ -71,8 +81,12 @@ func (c Config) Validate() error {
 		return errors.New("postgres: negative MaxBatchEvents")
 	case c.FanoutWindow < 0:
 		return errors.New("postgres: negative FanoutWindow")
-	case c.LockPollInterval < 0 || c.IdlePollInterval < 0 || c.HorizonWait < 0:
+	case c.LockPollInterval < 0 || c.IdlePollInterval < 0 || c.HorizonWait < 0 ||
+		c.LeaseTTL < 0 || c.LeaseRenewInterval < 0:
 		return errors.New("postgres: negative interval")
+	}
+	if d := c.withDefaults(); d.LeaseRenewInterval > d.LeaseTTL/2 {
+		return fmt.Errorf("postgres: LeaseRenewInterval %v is more than half of LeaseTTL %v", d.LeaseRenewInterval, d.LeaseTTL)
 	}
 	return nil
 }
@@ -95,6 +109,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LockPollInterval == 0 {
 		c.LockPollInterval = 250 * time.Millisecond
+	}
+	if c.LeaseTTL == 0 {
+		c.LeaseTTL = 5 * time.Second
+	}
+	if c.LeaseRenewInterval == 0 {
+		c.LeaseRenewInterval = time.Second
 	}
 	if c.IdlePollInterval == 0 {
 		c.IdlePollInterval = time.Second
@@ -123,7 +143,7 @@ type Store struct {
 	horizon   *horizon
 	fanout    *fanout
 	notifier  *notifier
-	locks     *lockManager
+	leases    *leaseManager
 
 	stop   context.CancelFunc
 	wg     sync.WaitGroup
@@ -140,7 +160,7 @@ var _ eventstore.Store = (*Store)(nil)
 // applied migration's file changed. New starts the store's background
 // work: committers, the horizon tracker, the reader of $all its
 // subscriptions share (see fanout.go), a LISTEN connection and the
-// subscription lock connection, each opened with the pool's connection
+// subscription lease connection, each opened with the pool's connection
 // settings outside the pool.
 func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
@@ -172,13 +192,13 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	s.horizon = newHorizon(s)
 	s.fanout = newFanout(s)
 	s.notifier = newNotifier(s)
-	s.locks = newLockManager(s)
+	s.leases = newLeaseManager(s)
 
 	s.goRun(func() { s.horizon.run(runCtx) })
 	s.goRun(func() { s.fanout.run(runCtx) })
 	s.goRun(func() { s.notifier.run(runCtx) })
 	s.goRun(func() { s.listen(runCtx) })
-	s.goRun(func() { s.locks.run(runCtx) })
+	s.goRun(func() { s.leases.run(runCtx) })
 	for range cfg.Committers {
 		s.goRun(func() { s.commitLoop(runCtx) })
 	}
@@ -252,6 +272,7 @@ type queries struct {
 	snapshotStream               string
 	subGet, subCreate            string
 	subCheckpoint, subDelete     string
+	subToken                     string
 }
 
 const eventColumns = `e.position, e.event_id, e.stream_id, e.stream_version, e.type, e.data, e.metadata,
@@ -332,5 +353,6 @@ SELECT st.deleted, sn.source_version, sn.source_type, sn.schema_version, sn.data
 			ON CONFLICT (name) DO NOTHING`),
 		subCheckpoint: checkpointQuery(s, progressChannel(schema)),
 		subDelete:     f(`DELETE FROM %s.subscriptions WHERE name = $1`),
+		subToken:      f(`SELECT token FROM %s.subscriptions WHERE name = $1`),
 	}
 }

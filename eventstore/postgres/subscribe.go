@@ -33,7 +33,6 @@ func (s *Store) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions)
 		if err := s.createSubscription(ctx, opts); err != nil {
 			return nil, err
 		}
-		sub.key = lockKey("subscription", s.cfg.Schema, opts.Name)
 	} else {
 		start, err := s.startCursor(ctx, opts)
 		if err != nil {
@@ -137,7 +136,6 @@ func (s *Store) DeleteSubscription(ctx context.Context, name string) error {
 type subscription struct {
 	s    *Store
 	opts eventstore.SubscribeOptions
-	key  int64 // advisory lock key; persistent subscriptions only
 
 	events chan []eventstore.RecordedEvent
 	acks   chan struct{} // buffered 1: an ack arrived
@@ -150,6 +148,7 @@ type subscription struct {
 	err       error // why it ended; read after exited is closed
 
 	mu            sync.Mutex
+	lease         *lease    // the latest holding; persistent subscriptions only
 	next          int64     // first cursor not yet read
 	inflight      []int64   // cursors delivered and not acknowledged, increasing
 	maxDelivered  int64     // highest cursor ever delivered
@@ -160,6 +159,24 @@ type subscription struct {
 }
 
 func (sub *subscription) persistent() bool { return sub.opts.Name != "" }
+
+// Lease implements eventstore.Leased.
+func (sub *subscription) Lease() (eventstore.Lease, bool) {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if sub.lease == nil {
+		return eventstore.Lease{}, false
+	}
+	return eventstore.Lease{Store: sub.s.cfg.Schema, Subscription: sub.opts.Name, Token: sub.lease.token,
+		TTL: sub.s.cfg.LeaseTTL}, true
+}
+
+// hold records the subscription's new holding.
+func (sub *subscription) hold(l *lease) {
+	sub.mu.Lock()
+	sub.lease = l
+	sub.mu.Unlock()
+}
 
 // reset positions the subscription right after cursor, forgetting what was
 // in flight: it will be delivered again.
@@ -233,16 +250,19 @@ func (sub *subscription) run() {
 		return
 	}
 	for sub.ctx.Err() == nil {
-		l := sub.s.locks.request(sub.key)
+		l := sub.s.leases.request(sub.opts.Name)
 		select {
 		case <-l.granted:
 		case <-sub.ctx.Done():
-			sub.s.locks.drop(l)
+			sub.s.leases.drop(l)
 			return
 		}
 		_, last, err := sub.s.loadSubscription(sub.ctx, sub.opts.Name)
+		if err == nil && l.missing {
+			err = fmt.Errorf("%w: %q", eventstore.ErrSubscriptionNotFound, sub.opts.Name)
+		}
 		if err != nil {
-			sub.s.locks.drop(l)
+			sub.s.leases.drop(l)
 			if errors.Is(err, eventstore.ErrSubscriptionNotFound) {
 				sub.err = err
 				return
@@ -253,16 +273,20 @@ func (sub *subscription) run() {
 			}
 			continue
 		}
+		// The lease is taken before the checkpoint is read, and a former
+		// holder's checkpoint writes are refused from then on: the
+		// checkpoint read is the last one stored.
 		sub.reset(last)
+		sub.hold(l)
 		sub.deliver(l.lost)
 		select {
 		case <-l.lost:
 		default:
-			if err := sub.storeCheckpoint(true); err != nil && sub.ctx.Err() != nil {
+			if err := sub.storeCheckpoint(true); err != nil && sub.ctx.Err() != nil && !errors.Is(err, eventstore.ErrLeaseLost) {
 				sub.err = err
 			}
 		}
-		freed := sub.s.locks.drop(l)
+		freed := sub.s.leases.drop(l)
 		if sub.ctx.Err() != nil {
 			// Closing: hand the subscription over before Close returns.
 			select {
@@ -273,8 +297,8 @@ func (sub *subscription) run() {
 	}
 }
 
-// releaseWait bounds how long Close waits for the subscription's lock to be
-// released.
+// releaseWait bounds how long Close waits for the subscription's lease to
+// be freed.
 const releaseWait = 5 * time.Second
 
 // deliver sends batches until the subscription closes or lost is closed.
@@ -287,7 +311,14 @@ func (sub *subscription) deliver(lost <-chan struct{}) {
 	for {
 		if sub.persistent() {
 			if due, at := sub.checkpointDue(); due {
-				if err := sub.storeCheckpoint(false); err != nil && sub.ctx.Err() == nil {
+				err := sub.storeCheckpoint(false)
+				if errors.Is(err, eventstore.ErrLeaseLost) {
+					// Another holder took over: it delivers from the
+					// checkpoint, and this one must stop.
+					sub.s.log.Warn("subscription lost: checkpoint refused", "subscription", sub.opts.Name, "err", err)
+					return
+				}
+				if err != nil && sub.ctx.Err() == nil {
 					sub.s.log.Warn("subscription checkpoint failed", "subscription", sub.opts.Name, "err", err)
 				}
 			} else if !at.IsZero() {
@@ -405,9 +436,9 @@ func (sub *subscription) checkpointDue() (bool, time.Time) {
 // with a fresh context after Close.
 func (sub *subscription) storeCheckpoint(final bool) error {
 	sub.mu.Lock()
-	acked, stored, count := sub.acked, sub.stored, sub.unstored
+	acked, stored, count, l := sub.acked, sub.stored, sub.unstored, sub.lease
 	sub.mu.Unlock()
-	if acked <= stored {
+	if acked <= stored || l == nil {
 		return nil
 	}
 	ctx := sub.ctx
@@ -416,8 +447,8 @@ func (sub *subscription) storeCheckpoint(final bool) error {
 		ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 	}
-	if _, err := sub.s.pool.Exec(ctx, sub.s.q.subCheckpoint, sub.opts.Name, acked); err != nil {
-		return fmt.Errorf("postgres: checkpoint %q: %w", sub.opts.Name, err)
+	if err := sub.s.writeCheckpoint(ctx, sub.opts.Name, acked, l.token); err != nil {
+		return err
 	}
 	sub.mu.Lock()
 	if acked > sub.stored {
@@ -445,4 +476,29 @@ func (sub *subscription) sleep(lost <-chan struct{}, d time.Duration) bool {
 	case <-sub.ctx.Done():
 		return false
 	}
+}
+
+// writeCheckpoint stores a persistent subscription's checkpoint under the
+// lease token, unless it is stored already; it fails with a
+// *eventstore.LeaseLostError when the lease has passed to another holder.
+func (s *Store) writeCheckpoint(ctx context.Context, name string, cursor, token int64) error {
+	tag, err := s.pool.Exec(ctx, s.q.subCheckpoint, name, cursor, token)
+	if err != nil {
+		return fmt.Errorf("postgres: checkpoint %q: %w", name, err)
+	}
+	if tag.RowsAffected() > 0 {
+		return nil
+	}
+	// Nothing written: stored already, or fenced.
+	var current int64
+	err = s.pool.QueryRow(ctx, s.q.subToken, name).Scan(&current)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("%w: %q", eventstore.ErrSubscriptionNotFound, name)
+	case err != nil:
+		return fmt.Errorf("postgres: checkpoint %q: %w", name, err)
+	case current != token:
+		return &eventstore.LeaseLostError{Subscription: name, Token: token}
+	}
+	return nil
 }
