@@ -72,6 +72,12 @@ type Config struct {
 	// rebuilds of the projections it runs (see App.RebuildOnline); default
 	// a second, negative never.
 	RebuildPoll time.Duration
+	// MasterKey wraps the users' data keys: actors.MasterKeySize random
+	// bytes, the same for every process on the database. Required: a
+	// user's email, password hash, bio and image are stored encrypted with
+	// the user's key (see actors.Personal), and Start fails without it or
+	// with another key than the one the stored keys were wrapped with.
+	MasterKey []byte
 }
 
 // DefaultMaxHashes is Config.MaxHashes by default: 32 per GOMAXPROCS. A
@@ -212,7 +218,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 // workflow, the projectors and the claims handler.
 func (a *App) assemble() error {
 	rt, err := actors.New(actors.Config{Store: a.store, Logger: a.log, DispatchTimeout: a.cfg.DispatchTimeout,
-		TracerProvider: a.cfg.TracerProvider, MeterProvider: a.cfg.MeterProvider})
+		TracerProvider: a.cfg.TracerProvider, MeterProvider: a.cfg.MeterProvider,
+		Personal: actors.Personal{MasterKey: a.cfg.MasterKey}})
 	if err != nil {
 		return err
 	}

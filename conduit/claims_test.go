@@ -20,7 +20,7 @@ import (
 func TestRenameOneCommit(t *testing.T) {
 	ctx := context.Background()
 	db := conduittest.NewDatabase(t)
-	app, err := conduit.New(ctx, conduit.Config{DB: db, Password: conduittest.FastPasswords, Handlers: []string{"users"}})
+	app, err := conduit.New(ctx, conduit.Config{DB: db, Password: conduittest.FastPasswords, MasterKey: conduittest.MasterKey, Handlers: []string{"users"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -386,7 +386,7 @@ func TestEventualAccountsAndHandlers(t *testing.T) {
 	if _, err := conduit.New(ctx, conduit.Config{DB: db, Handlers: []string{"no-such-handler"}}); err == nil {
 		t.Fatal("New accepted an unknown handler")
 	}
-	app, err := conduit.New(ctx, conduit.Config{DB: db, Password: conduittest.FastPasswords, EventualAccounts: true,
+	app, err := conduit.New(ctx, conduit.Config{DB: db, Password: conduittest.FastPasswords, MasterKey: conduittest.MasterKey, EventualAccounts: true,
 		Handlers: []string{"users", conduit.ClaimsHandler}})
 	if err != nil {
 		t.Fatal(err)

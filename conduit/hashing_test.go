@@ -18,7 +18,7 @@ import (
 // later.
 func TestHashingQueueBounded(t *testing.T) {
 	ctx := context.Background()
-	app, err := conduit.New(ctx, conduit.Config{DB: conduittest.NewDatabase(t), Password: password.DefaultParams, MaxHashes: 1})
+	app, err := conduit.New(ctx, conduit.Config{DB: conduittest.NewDatabase(t), Password: password.DefaultParams, MaxHashes: 1, MasterKey: conduittest.MasterKey})
 	if err != nil {
 		t.Fatal(err)
 	}

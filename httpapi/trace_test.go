@@ -26,7 +26,7 @@ func TestOneTracePerRequest(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	ctx := context.Background()
-	app, err := conduit.New(ctx, conduit.Config{DB: conduittest.NewDatabase(t), Password: conduittest.FastPasswords, TracerProvider: tp})
+	app, err := conduit.New(ctx, conduit.Config{DB: conduittest.NewDatabase(t), Password: conduittest.FastPasswords, MasterKey: conduittest.MasterKey, TracerProvider: tp})
 	if err != nil {
 		t.Fatal(err)
 	}

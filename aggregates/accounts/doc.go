@@ -10,4 +10,11 @@
 // unique.ClaimWrite and unique.ReleaseWrite stream writes; the
 // application tells it at which version each claim stream is free
 // (RegisterUser.UsernameClaimAt and the like) and answers a refused claim.
+//
+// A user's email, password hash, bio and image are personal data: the
+// events and the state's snapshots carry them in fields tagged
+// cohort:"personal", with the user id as subject, so the runtime stores
+// them encrypted with the user's key and actors.App.Forget makes them
+// unreadable (they read as actors.ForgottenPlaceholder). The username is
+// not marked: it is public, and released rather than forgotten.
 package accounts

@@ -106,7 +106,7 @@ func (m *Main) startOwnServer(ctx context.Context) (*ownServer, string, error) {
 	if m.Config.Quiet {
 		logOut = io.Discard
 	}
-	app, err := conduit.New(ctx, conduit.Config{DB: pool, Password: m.Config.Password,
+	app, err := conduit.New(ctx, conduit.Config{DB: pool, Password: m.Config.Password, MasterKey: benchMasterKey,
 		Logger: slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		pool.Close()

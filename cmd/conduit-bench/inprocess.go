@@ -86,6 +86,7 @@ func (m *Main) newApp(ctx context.Context, handlers []string) (*appRun, error) {
 		Logger:           slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Handlers:         handlers,
 		EventualAccounts: !m.Config.Strong,
+		MasterKey:        benchMasterKey,
 	})
 	if err != nil {
 		pool.Close()

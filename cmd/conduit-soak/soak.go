@@ -24,6 +24,10 @@ import (
 	"github.com/cohort-dev/cohort/internal/pglocal"
 )
 
+// soakMasterKey is the master key of the soak's Conduit: its database
+// holds made-up users only.
+var soakMasterKey = []byte("conduit-soak master key, public.")
+
 // config is the command's configuration.
 type config struct {
 	Duration    time.Duration
@@ -405,7 +409,7 @@ func startInProcess(ctx context.Context, cfg config) (s *inProcess, err error) {
 		return s, err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	appCfg := conduit.Config{DB: s.pool, Password: cfg.Password, Logger: log}
+	appCfg := conduit.Config{DB: s.pool, Password: cfg.Password, Logger: log, MasterKey: soakMasterKey}
 	if err := conduit.Migrate(ctx, appCfg); err != nil {
 		return s, fmt.Errorf("migrate: %w", err)
 	}

@@ -19,6 +19,9 @@ import (
 // fastPasswords keep registrations quick in tests.
 var fastPasswords = password.Params{Memory: 64, Time: 1, Threads: 1}
 
+// testMasterKey is the master key of the Conduits the tests create.
+var testMasterKey = []byte("cmd/conduit tests' master key...")
+
 // TestDataDirIsPrivate: the data directory, which holds the secrets, is
 // created readable by its owner alone.
 func TestDataDirIsPrivate(t *testing.T) {
@@ -109,7 +112,7 @@ func TestLocalDatabaseRole(t *testing.T) {
 
 	// The role can do what Conduit does: migrate, serve, rebuild.
 	pool := migrateAs(t, connString)
-	app, err := conduit.New(ctx, conduit.Config{DB: pool, Password: fastPasswords})
+	app, err := conduit.New(ctx, conduit.Config{DB: pool, Password: fastPasswords, MasterKey: testMasterKey})
 	if err != nil {
 		t.Fatal(err)
 	}

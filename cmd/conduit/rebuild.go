@@ -74,8 +74,12 @@ func (m *Main) Rebuild(ctx context.Context, names []string, progress io.Writer) 
 	if m.pool, err = connect(ctx, connString); err != nil {
 		return RebuildSummary{}, err
 	}
+	key, err := masterKey(m.Config.MasterKey, dataDir)
+	if err != nil {
+		return RebuildSummary{}, err
+	}
 	cfg := conduit.Config{DB: m.pool, EventSchema: m.Config.EventSchema, ReadSchema: m.Config.ReadSchema,
-		Logger: m.Logger, Handlers: names}
+		Logger: m.Logger, Handlers: names, MasterKey: key}
 	if err := conduit.Migrate(ctx, cfg); err != nil {
 		return RebuildSummary{}, fmt.Errorf("migrate: %w", err)
 	}

@@ -69,6 +69,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	key, err := masterKey(m.Config.MasterKey, dataDir)
+	if err != nil {
+		return err
+	}
 	connString := m.Config.DatabaseURL
 	if connString == "" {
 		if connString, err = m.startLocalDatabase(ctx, dataDir); err != nil {
@@ -94,7 +98,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	appCfg := conduit.Config{DB: m.pool, EventSchema: m.Config.EventSchema, ReadSchema: m.Config.ReadSchema,
 		Password: m.Config.Password, MaxHashes: m.Config.MaxHashes, Logger: m.Logger,
-		MeterProvider: m.tel.MeterProvider, StoreTracer: storeMetrics}
+		MeterProvider: m.tel.MeterProvider, StoreTracer: storeMetrics, MasterKey: key}
 	if m.tel.Tracing {
 		appCfg.TracerProvider = m.tel.TracerProvider
 	}

@@ -1,6 +1,7 @@
 package conduittest
 
 import (
+	"bytes"
 	"context"
 	"testing"
 
@@ -16,6 +17,10 @@ const template = "conduit"
 // FastPasswords are Argon2id parameters that keep registrations quick in
 // tests; never use them in production.
 var FastPasswords = password.Params{Memory: 64, Time: 1, Threads: 1}
+
+// MasterKey is the master key of Conduits in tests (conduit.Config's);
+// never use it in production.
+var MasterKey = bytes.Repeat([]byte("test-master-key."), 2)
 
 // RegisterTemplate registers the template database, migrated for Conduit.
 func RegisterTemplate() {
@@ -43,13 +48,13 @@ func NewConnString(tb testing.TB) string {
 	return pgtest.NewDatabase(tb, pgtest.FromTemplate(template))
 }
 
-// Start starts Conduit on db with FastPasswords and closes it at tb's
+// Start starts Conduit on db with FastPasswords and MasterKey and closes it at tb's
 // cleanup. prepare, if not nil, runs between conduit.New and Start (to
 // rebuild projections, say).
 func Start(tb testing.TB, db *pgxpool.Pool, prepare func(*conduit.App) error) *conduit.App {
 	tb.Helper()
 	ctx := context.Background()
-	app, err := conduit.New(ctx, conduit.Config{DB: db, Password: FastPasswords})
+	app, err := conduit.New(ctx, conduit.Config{DB: db, Password: FastPasswords, MasterKey: MasterKey})
 	if err != nil {
 		tb.Fatal(err)
 	}
