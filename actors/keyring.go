@@ -194,9 +194,14 @@ func (k *keyring) key(ctx context.Context, subject string, create bool) (dataKey
 func (k *keyring) load(ctx context.Context, subject string, create bool) (dataKey, error) {
 	ctx, cancel := context.WithTimeout(ctx, k.timeout)
 	defer cancel()
-	wrapped, err := k.keys.Key(ctx, subject)
-	if create && errors.Is(err, eventstore.ErrKeyNotFound) {
+	// To encrypt, one statement: CreateKey returns the key stored before,
+	// if any (the fresh one is then thrown away).
+	var wrapped []byte
+	var err error
+	if create {
 		wrapped, err = k.keys.CreateKey(ctx, subject, k.wrap(subject, randomKey()))
+	} else {
+		wrapped, err = k.keys.Key(ctx, subject)
 	}
 	switch {
 	case errors.Is(err, eventstore.ErrKeyForgotten):

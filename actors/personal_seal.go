@@ -28,28 +28,17 @@ func (k *keyring) seal(ctx context.Context, p *personalPlan, data []byte, subjec
 	if p == nil {
 		return data, nil
 	}
-	obj, subject, fields, err := p.split(data, subject, func(v json.RawMessage) bool { return !bytes.Equal(v, []byte("null")) })
-	if err != nil || len(fields) == 0 {
+	notNull := func(v json.RawMessage) bool { return !bytes.Equal(v, []byte("null")) }
+	v, err := k.personalValue(ctx, p, data, subject, notNull, true)
+	if err != nil || len(v.fields) == 0 {
 		return data, err
 	}
-	if k == nil {
-		return nil, &MasterKeyError{Reason: fmt.Sprintf("missing: %v has personal data", p.typ)}
-	}
-	dk, err := k.key(ctx, subject, true)
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range fields {
-		if dk.forgotten {
-			obj[f.name] = f.forgotten
-			continue
-		}
-		nonce := make([]byte, dk.aead.NonceSize())
+	return v.rewrite(func(f personalField, plain json.RawMessage) (json.RawMessage, error) {
+		nonce := make([]byte, v.key.aead.NonceSize())
 		_, _ = rand.Read(nonce) // crypto/rand.Read never fails
-		sealed := dk.aead.Seal(nonce, nonce, obj[f.name], fieldAAD(subject, f.name))
-		obj[f.name], _ = json.Marshal(sealedPrefix + base64.RawURLEncoding.EncodeToString(sealed))
-	}
-	return json.Marshal(obj)
+		sealed := v.key.aead.Seal(nonce, nonce, plain, fieldAAD(v.subject, f.name))
+		return json.Marshal(sealedPrefix + base64.RawURLEncoding.EncodeToString(sealed))
+	})
 }
 
 // open decrypts the sealed personal fields of data, the JSON of a value
@@ -60,27 +49,62 @@ func (k *keyring) open(ctx context.Context, p *personalPlan, data []byte, subjec
 	if p == nil || !bytes.Contains(data, sealedJSONPrefix) {
 		return data, nil
 	}
-	obj, subject, fields, err := p.split(data, subject, func(v json.RawMessage) bool { return bytes.HasPrefix(v, sealedJSONPrefix) })
-	if err != nil || len(fields) == 0 {
+	isSealed := func(v json.RawMessage) bool { return bytes.HasPrefix(v, sealedJSONPrefix) }
+	v, err := k.personalValue(ctx, p, data, subject, isSealed, false)
+	if err != nil || len(v.fields) == 0 {
 		return data, err
 	}
-	if k == nil {
-		return nil, &MasterKeyError{Reason: fmt.Sprintf("missing: %v has personal data", p.typ)}
-	}
-	dk, err := k.key(ctx, subject, false)
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range fields {
-		if dk.forgotten {
-			obj[f.name] = f.forgotten
+	return v.rewrite(func(f personalField, sealed json.RawMessage) (json.RawMessage, error) {
+		plain, err := openField(v.key, v.subject, f.name, sealed)
+		if err != nil {
+			return nil, &DataKeyError{Subject: v.subject, Err: fmt.Errorf("field %s: %w", f.name, err)}
+		}
+		return plain, nil
+	})
+}
+
+// personalValue is a stored value's JSON object, its subject, the
+// personal fields to seal or open in it and its subject's key.
+type personalValue struct {
+	obj     map[string]json.RawMessage
+	subject string
+	fields  []personalField
+	key     dataKey
+}
+
+// rewrite returns the object's JSON with each of its personal fields
+// replaced by its placeholder if the subject is forgotten, else by what
+// replace makes of it.
+func (v personalValue) rewrite(replace func(f personalField, value json.RawMessage) (json.RawMessage, error)) ([]byte, error) {
+	for _, f := range v.fields {
+		if v.key.forgotten {
+			v.obj[f.name] = f.forgotten
 			continue
 		}
-		if obj[f.name], err = openField(dk, subject, f.name, obj[f.name]); err != nil {
-			return nil, &DataKeyError{Subject: subject, Err: fmt.Errorf("field %s: %w", f.name, err)}
+		r, err := replace(f, v.obj[f.name])
+		if err != nil {
+			return nil, err
 		}
+		v.obj[f.name] = r
 	}
-	return json.Marshal(obj)
+	return json.Marshal(v.obj)
+}
+
+// personalValue parses data, the JSON of a value with plan p, and gets
+// the key of its subject (creating it if create) when it has personal
+// fields that want selects; subject is the subject if p names no subject
+// field.
+func (k *keyring) personalValue(ctx context.Context, p *personalPlan, data []byte, subject string,
+	want func(json.RawMessage) bool, create bool) (personalValue, error) {
+	obj, subject, fields, err := p.split(data, subject, want)
+	if err != nil || len(fields) == 0 {
+		return personalValue{}, err
+	}
+	if k == nil {
+		return personalValue{}, &MasterKeyError{Reason: fmt.Sprintf("missing: %v has personal data", p.typ)}
+	}
+	key, err := k.key(ctx, subject, create)
+	return personalValue{obj: obj, subject: subject, fields: fields, key: key}, err
 }
 
 // openField decrypts one sealed field.
