@@ -185,7 +185,6 @@ func TestPersonalUnreadableKey(t *testing.T) {
 	store := memory.New()
 	app := startPersonal(t, store, personalApp{key: testMasterKey})
 	dispatch(t, app, JoinMember{ID: "m1", Email: annEmail})
-	must(t, store.DeleteKey(t.Context(), "m9")) // unrelated
 	evs, err := store.ReadStream(t.Context(), "member-m1", eventstore.ReadOptions{})
 	must(t, err)
 
@@ -199,6 +198,30 @@ func TestPersonalUnreadableKey(t *testing.T) {
 	}
 	if k, err := other.Key(t.Context(), "m1"); err != nil || !bytes.Equal(k, []byte{1, 2, 3}) {
 		t.Fatalf("the unreadable key was replaced: %v, %v", k, err)
+	}
+}
+
+// TestPersonalUpcaster: an upcaster sees a stored event's personal
+// fields decrypted.
+func TestPersonalUpcaster(t *testing.T) {
+	store := memory.New()
+	app := newPersonal(t, store, personalApp{key: testMasterKey})
+	name, err := app.Registry().Name(MemberJoined{})
+	must(t, err)
+	seen := make(chan []byte, 1)
+	must(t, app.Registry().RegisterEventUpcaster(name, func(ev actors.StoredEvent) ([]actors.StoredEvent, error) {
+		seen <- bytes.Clone(ev.Data)
+		return []actors.StoredEvent{ev}, nil
+	}))
+	actorstest.Start(t, app)
+	dispatch(t, app, JoinMember{ID: "m1", Email: annEmail})
+	evs, err := store.ReadStream(t.Context(), "member-m1", eventstore.ReadOptions{})
+	must(t, err)
+	if _, err := actors.DecodeEvent(app.Registry(), evs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if data := <-seen; !bytes.Contains(data, []byte(annEmail)) {
+		t.Fatalf("the upcaster saw %s", data)
 	}
 }
 
