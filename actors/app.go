@@ -258,17 +258,16 @@ func (a *App) Use(mw ...Middleware) error {
 // Start starts the actor system, the aggregate supervisors, and every
 // handler and process manager (each opens its persistent subscription).
 // If one fails to start, Start closes the application and returns that
-// failure joined with Close's.
+// failure joined with Close's. Before any of it, Start checks the master
+// key of personal data (see Personal) and fails with a *MasterKeyError
+// when it is missing or wrong.
 func (a *App) Start(ctx context.Context) error {
-	if a.state.Load() != stateCreated {
+	if !a.state.CompareAndSwap(stateCreated, stateRunning) {
 		return errors.New("actors: Start called twice")
 	}
 	if err := a.keys.start(ctx, a); err != nil {
+		a.state.Store(stateStopped) // nothing started: Close has nothing to do
 		return err
-	}
-	if !a.state.CompareAndSwap(stateCreated, stateRunning) {
-		a.keys.stop()
-		return errors.New("actors: Start called twice")
 	}
 	log := a.log
 	a.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return log }))
