@@ -19,8 +19,8 @@ import (
 //
 // A field tagged "personal" is stored encrypted with its subject's data
 // key; the field tagged "subject" (a string) names the subject, the person
-// the data is about. An aggregate state without a subject field has its
-// aggregate's id as subject; an event or a process-manager state with
+// the data is about. An aggregate state without a subject field, or with
+// an empty one, has its aggregate's id as subject; an event or a process-manager state with
 // personal fields must have a subject field, or its registration fails.
 // Tags are read on the struct's own fields and on the fields of the
 // structs it embeds (which JSON flattens); a field that JSON leaves out

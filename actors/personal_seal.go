@@ -2,6 +2,7 @@ package actors
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -130,7 +131,8 @@ func fieldAAD(subject, field string) []byte {
 }
 
 // split parses data, a JSON object, and returns it with its subject (the
-// subject field's, else subject) and the personal fields present in it
+// subject field's if it is not empty, else subject: an aggregate state's
+// id) and the personal fields present in it
 // that want selects. A JSON null is no object and has no fields. Fields
 // to seal or open with an empty subject are an error.
 func (p *personalPlan) split(data []byte, subject string, want func(json.RawMessage) bool) (map[string]json.RawMessage, string, []personalField, error) {
@@ -144,13 +146,12 @@ func (p *personalPlan) split(data []byte, subject string, want func(json.RawMess
 			fields = append(fields, f)
 		}
 	}
-	if p.subject != "" {
-		subject = ""
-		if v, ok := obj[p.subject]; ok {
-			if err := json.Unmarshal(v, &subject); err != nil {
-				return nil, "", nil, fmt.Errorf("actors: %v: subject field %s: %w", p.typ, p.subject, err)
-			}
+	if v, ok := obj[p.subject]; ok && p.subject != "" {
+		var named string
+		if err := json.Unmarshal(v, &named); err != nil {
+			return nil, "", nil, fmt.Errorf("actors: %v: subject field %s: %w", p.typ, p.subject, err)
 		}
+		subject = cmp.Or(named, subject)
 	}
 	if len(fields) > 0 && subject == "" {
 		return nil, "", nil, fmt.Errorf("%w: %v", ErrNoSubject, p.typ)
