@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"io"
 	"os"
 	"path/filepath"
@@ -130,7 +131,8 @@ func TestLocalDatabaseRole(t *testing.T) {
 	}
 
 	t.Run("rebuild counts the configured schema", func(t *testing.T) {
-		other := NewMain(Config{DatabaseURL: connString, Password: fastPasswords, EventSchema: "other_events", ReadSchema: "other_read"}, io.Discard)
+		other := NewMain(Config{DatabaseURL: connString, Password: fastPasswords, EventSchema: "other_events", ReadSchema: "other_read",
+			MasterKey: hex.EncodeToString(testMasterKey)}, io.Discard)
 		t.Cleanup(func() { _ = other.Close(context.Background()) })
 		sum, err := other.Rebuild(ctx, nil, io.Discard)
 		if err != nil {
