@@ -105,6 +105,9 @@ func (t AggregateType) validate() error {
 	case t.SnapshotEvery < 0 || t.ConflictRetries < 0:
 		return fmt.Errorf("actors: aggregate %s: negative setting", t.Name)
 	}
+	if _, err := planOf(stateType(t.New()), true); err != nil {
+		return fmt.Errorf("actors: aggregate %s: %w", t.Name, err)
+	}
 	return nil
 }
 

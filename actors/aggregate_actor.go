@@ -134,7 +134,7 @@ func (a *aggregateActor) execute(ctx context.Context, cmd *Command) (Result, []a
 		case answered:
 			return end.res, nil, end.err
 		}
-		first, last := a.apply(cmd, d, appended, written)
+		first, last := a.apply(ctx, cmd, d, appended, written)
 		return a.reply(ctx, cmd, d, first, last, written)
 	}
 }
@@ -286,7 +286,7 @@ func (a *aggregateActor) appendDecision(ctx context.Context, cmd *Command, d dec
 // state, remembers the command, and takes a snapshot when one is due. It
 // returns the version of the first event and the position of the last
 // one written.
-func (a *aggregateActor) apply(cmd *Command, d decision, appended eventstore.AppendResult, written []eventstore.AppendResult) (first, last int64) {
+func (a *aggregateActor) apply(ctx context.Context, cmd *Command, d decision, appended eventstore.AppendResult, written []eventstore.AppendResult) (first, last int64) {
 	first = a.version + 1
 	for _, e := range d.events {
 		a.agg.Apply(e)
@@ -299,7 +299,7 @@ func (a *aggregateActor) apply(cmd *Command, d decision, appended eventstore.App
 	if cmd.idempotent {
 		a.commands.add(cmd.ID, outcome{first: first, version: a.version, position: last})
 	}
-	a.maybeSnapshot()
+	a.maybeSnapshot(ctx)
 	return first, last
 }
 
@@ -458,7 +458,7 @@ func (a *aggregateActor) encode(ctx context.Context, cmd *Command, events []any)
 	}
 	data := make([]eventstore.EventData, len(events))
 	for i, e := range events {
-		name, payload, err := a.k.app.registry.Encode(e)
+		name, payload, err := a.k.app.registry.encode(ctx, e)
 		if err != nil {
 			return nil, err
 		}
@@ -521,7 +521,7 @@ func (a *aggregateActor) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("actors: %s %s: load: %w", a.k.typ.Name, a.id, err)
 	}
-	if !found || a.restore(snap) {
+	if !found || a.restore(ctx, snap) {
 		if err := a.applyRecorded(evs); err != nil {
 			return err
 		}
@@ -540,12 +540,13 @@ func (a *aggregateActor) load(ctx context.Context) error {
 
 // restore adopts a snapshot of this aggregate type's current shape; it
 // reports whether it did.
-func (a *aggregateActor) restore(snap eventstore.Snapshot) bool {
+func (a *aggregateActor) restore(ctx context.Context, snap eventstore.Snapshot) bool {
 	if snap.SchemaVersion != a.k.typ.SnapshotVersion || snap.SourceType != a.k.typ.Name {
 		return false
 	}
 	agg := a.k.typ.New()
-	if err := json.Unmarshal(snap.Data, agg); err != nil {
+	data, err := a.k.app.openState(ctx, agg, snap.Data, a.id)
+	if err != nil || json.Unmarshal(data, agg) != nil {
 		return false
 	}
 	a.agg, a.version, a.snapVersion = agg, snap.SourceVersion, snap.SourceVersion
@@ -599,12 +600,12 @@ func (a *aggregateActor) readEvents(ctx context.Context, first int64, n int) ([]
 	return a.k.app.decodeEvents(recs), nil
 }
 
-func (a *aggregateActor) maybeSnapshot() {
+func (a *aggregateActor) maybeSnapshot(ctx context.Context) {
 	every := int64(a.k.typ.SnapshotEvery)
 	if every == 0 || a.version-a.snapVersion < every {
 		return
 	}
-	data, err := json.Marshal(a.agg)
+	data, err := a.k.app.sealState(ctx, a.agg, a.id)
 	if err != nil {
 		a.k.app.log.Warn("snapshot encode failed", "aggregate", a.k.typ.Name, "id", a.id, "err", err)
 		return

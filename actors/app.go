@@ -60,6 +60,9 @@ type Config struct {
 	TracerProvider trace.TracerProvider
 	// MeterProvider receives the runtime's metrics (default: none).
 	MeterProvider metric.MeterProvider
+	// Personal configures the encryption of personal data: its master key
+	// is required when personal data is registered (see Personal).
+	Personal Personal
 }
 
 // Validate checks the configuration.
@@ -74,7 +77,7 @@ func (c Config) Validate() error {
 	case c.MaxLiveAggregates < 0:
 		return errors.New("actors: negative MaxLiveAggregates")
 	}
-	return nil
+	return c.Personal.Validate()
 }
 
 func (c Config) withDefaults() Config {
@@ -96,6 +99,7 @@ func (c Config) withDefaults() Config {
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 10 * time.Second
 	}
+	c.Personal = c.Personal.withDefaults(c.Store)
 	return c
 }
 
@@ -128,6 +132,7 @@ type App struct {
 	unwatch        func() // stops watching the store's progress, if it pushes it
 	snapshots      *snapshotter
 	dispatch       DispatchFunc
+	keys           *personalKeys
 
 	ins     *instruments
 	stats   statsRegistry
@@ -162,6 +167,9 @@ func New(cfg Config) (*App, error) {
 		return nil, fmt.Errorf("actors: metrics: %w", err)
 	}
 	a.ins = ins
+	if a.keys, err = newPersonalKeys(cfg.Personal); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -234,7 +242,9 @@ func (a *App) Use(mw ...Middleware) error {
 // If one fails to start, Start closes the application and returns that
 // failure joined with Close's. A route whose default consistency waits
 // for a handler that is not registered fails Start before anything
-// starts (ErrHandlerNotFound).
+// starts (ErrHandlerNotFound). Before any of it, Start checks the master
+// key of personal data (see Personal) and fails with a *MasterKeyError
+// when it is missing or wrong.
 func (a *App) Start(ctx context.Context) error {
 	if a.state.Load() == stateCreated {
 		if err := a.checkRouteHandlers(); err != nil {
@@ -243,6 +253,10 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	if !a.state.CompareAndSwap(stateCreated, stateRunning) {
 		return errors.New("actors: Start called twice")
+	}
+	if err := a.keys.start(ctx, a); err != nil {
+		a.state.Store(stateStopped) // nothing started: Close has nothing to do
+		return err
 	}
 	log := a.log
 	a.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return log }))
@@ -464,6 +478,7 @@ func (a *App) Close(ctx context.Context) error {
 	if a.unwatch != nil {
 		a.unwatch()
 	}
+	a.keys.stop()
 	a.system.Shutdown()
 	return errors.Join(errs...)
 }

@@ -92,4 +92,15 @@
 // handlers, and every process manager, have handled every event that
 // carries a command's correlation id, including the events of the commands
 // process managers dispatched for it.
+//
+// Personal data is crypto-shredded. Fields of events, aggregate states and
+// process-manager states tagged cohort:"personal" are stored encrypted
+// (AES-256-GCM) with the data key of their subject, named by the field
+// tagged cohort:"subject" (an aggregate state's subject defaults to the
+// aggregate's id); the keys are kept by the store (eventstore.KeyStore),
+// wrapped with Config.Personal.MasterKey, and Start refuses to run with
+// personal data registered and no master key, or a wrong one.
+// App.Forget deletes a subject's key in every process: from then on its
+// personal fields decode as ForgottenPlaceholder (strings) or zero values,
+// everywhere events and states are decoded.
 package actors

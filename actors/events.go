@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,17 +48,19 @@ func DecodeEvents(r *Registry, rec eventstore.RecordedEvent) ([]Event, error) {
 // decodeRecord is the one place stored events are upcast and decoded. An
 // unregistered type leaves Payload nil and is an *UnregisteredEventError;
 // on any other failure it returns one event, undecoded, and the error.
+// Its key lookups, for personal fields, are bounded by
+// Personal.KeyTimeout.
 func decodeRecord(r *Registry, rec eventstore.RecordedEvent) ([]Event, error) {
 	base := baseEvent(rec)
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	outs, err := r.upcastLocked(StoredEvent{
+	outs, err := r.upcastStored(context.Background(), StoredEvent{
 		Type: rec.Type, Data: rec.Data, Metadata: base.Metadata.clone(),
 		StreamID: rec.StreamID, StreamVersion: rec.StreamVersion, Position: rec.Position,
-	}, 0)
+	})
 	if err != nil {
 		return []Event{base}, err
 	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	evs := make([]Event, len(outs))
 	var errs []error
 	for i, out := range outs {

@@ -98,7 +98,7 @@ func (in *instance) load(ctx context.Context) error {
 	}
 	in.pm, in.last = nil, 0
 	if in.base != nil {
-		pm, last, err := in.r.decodeState(in.id, *in.base)
+		pm, last, err := in.r.decodeState(ctx, in.id, *in.base)
 		if err != nil {
 			return err
 		}
@@ -200,7 +200,7 @@ func (in *instance) handle(ctx context.Context, evs []Event, at attempt) error {
 		}
 	}
 	pm.Apply(ev.Payload)
-	snap, err := in.r.encodeState(in.id, pm, ev.Position)
+	snap, err := in.r.encodeState(ctx, in.id, pm, ev.Position)
 	if err != nil {
 		// Handled again (if the policy says so) from the state before ev.
 		in.loaded, in.handling = false, nil

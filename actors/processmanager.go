@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/cohort-dev/cohort/eventstore"
@@ -140,6 +141,9 @@ func (c ProcessManagerConfig) validate() error {
 		}
 	case c.IdleTimeout < 0 || c.MaxLiveInstances < 0 || c.BatchSize < 0 || c.HandleTimeout < 0:
 		return fmt.Errorf("actors: process manager %s: negative setting", c.Name)
+	}
+	if _, err := planOf(reflect.TypeOf(c.New()), false); err != nil {
+		return fmt.Errorf("actors: process manager %s: %w", c.Name, err)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,8 +42,8 @@ type pmState struct {
 
 // encodeState returns instance id's state pm, after the event at last, in
 // its persisted form.
-func (r *pmRunner) encodeState(id string, pm ProcessManager, last int64) (*eventstore.Snapshot, error) {
-	state, err := json.Marshal(pm)
+func (r *pmRunner) encodeState(ctx context.Context, id string, pm ProcessManager, last int64) (*eventstore.Snapshot, error) {
+	state, err := r.app.sealState(ctx, pm, "")
 	var data []byte
 	if err == nil {
 		data, err = json.Marshal(pmState{Last: last, State: state})
@@ -61,7 +62,7 @@ func (r *pmRunner) encodeState(id string, pm ProcessManager, last int64) (*event
 
 // decodeState returns the state that snap persists, upgraded to the
 // declared schema version, and the position of the last event it handled.
-func (r *pmRunner) decodeState(id string, snap eventstore.Snapshot) (ProcessManager, int64, error) {
+func (r *pmRunner) decodeState(ctx context.Context, id string, snap eventstore.Snapshot) (ProcessManager, int64, error) {
 	fail := func(err error) (ProcessManager, int64, error) {
 		return nil, 0, &ProcessStateError{ProcessManager: r.cfg.Name, ID: id, Op: "decode", Version: snap.SchemaVersion, Err: err}
 	}
@@ -69,17 +70,21 @@ func (r *pmRunner) decodeState(id string, snap eventstore.Snapshot) (ProcessMana
 	if err := json.Unmarshal(snap.Data, &st); err != nil {
 		return fail(err)
 	}
-	state := st.State
+	// Decrypted first, with the current type's personal fields, so that
+	// UpgradeState sees the values.
+	pm := r.cfg.New()
+	state, err := r.app.openState(ctx, pm, st.State, "")
+	if err != nil {
+		return fail(err)
+	}
 	if snap.SchemaVersion != r.cfg.StateVersion {
 		if r.cfg.UpgradeState == nil {
 			return fail(fmt.Errorf("the process manager declares schema version %d and has no UpgradeState", r.cfg.StateVersion))
 		}
-		var err error
 		if state, err = r.cfg.UpgradeState(snap.SchemaVersion, state); err != nil {
 			return fail(fmt.Errorf("upgrade: %w", err))
 		}
 	}
-	pm := r.cfg.New()
 	if err := json.Unmarshal(state, pm); err != nil {
 		return fail(err)
 	}

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -14,6 +15,11 @@ type Registry struct {
 	names    map[reflect.Type]string
 	decoders map[string]func([]byte) (any, error)
 	upcast   map[string]EventUpcaster
+	// plans holds the personal fields of the event types that have some,
+	// by name; keys seals and opens them, once an App started with the
+	// registry (see personal.go).
+	plans map[string]*personalPlan
+	keys  *keyring
 }
 
 // Upcaster turns a stored event of an old shape into a newer one: it gets
@@ -30,6 +36,7 @@ func NewRegistry() *Registry {
 		names:    make(map[reflect.Type]string),
 		decoders: make(map[string]func([]byte) (any, error)),
 		upcast:   make(map[string]EventUpcaster),
+		plans:    make(map[string]*personalPlan),
 	}
 }
 
@@ -40,6 +47,10 @@ func RegisterEvent[E any](r *Registry, name string) error {
 	if name == "" {
 		return fmt.Errorf("actors: event %v: empty name", t)
 	}
+	plan, err := planOf(t, false)
+	if err != nil {
+		return err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if old, ok := r.names[t]; ok && old != name {
@@ -49,6 +60,7 @@ func RegisterEvent[E any](r *Registry, name string) error {
 		return fmt.Errorf("actors: event name %q already taken", name)
 	}
 	r.names[t] = name
+	r.setPlan(name, plan)
 	r.decoders[name] = func(data []byte) (any, error) {
 		var e E
 		if err := json.Unmarshal(data, &e); err != nil {
@@ -78,17 +90,59 @@ func (r *Registry) Name(ev any) (string, error) {
 	return name, nil
 }
 
-// Encode returns ev's name and JSON.
+// Encode returns ev's name and JSON, its personal fields encrypted (see
+// personal.go): a registry with personal event types encodes them once an
+// App started with it, and fails with a *MasterKeyError before.
 func (r *Registry) Encode(ev any) (string, []byte, error) {
+	return r.encode(context.Background(), ev)
+}
+
+// encode is Encode within ctx.
+func (r *Registry) encode(ctx context.Context, ev any) (string, []byte, error) {
 	name, err := r.Name(ev)
 	if err != nil {
 		return "", nil, err
 	}
 	data, err := json.Marshal(ev)
+	if err == nil {
+		plan, keys := r.personal(name)
+		data, err = keys.seal(ctx, plan, data, "")
+	}
 	if err != nil {
 		return "", nil, fmt.Errorf("actors: encode %s: %w", name, err)
 	}
 	return name, data, nil
+}
+
+// setPlan records the personal fields of the event type registered as
+// name. r.mu is held for writing.
+func (r *Registry) setPlan(name string, plan *personalPlan) {
+	if plan != nil {
+		r.plans[name] = plan
+	}
+}
+
+// personal returns the personal fields of the event type registered as
+// name (nil if none) and the key ring that seals and opens them.
+func (r *Registry) personal(name string) (*personalPlan, *keyring) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.plans[name], r.keys
+}
+
+// hasPersonal reports whether an event type with personal fields is
+// registered.
+func (r *Registry) hasPersonal() bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.plans) > 0
+}
+
+// useKeys makes the registry seal and open personal fields with k.
+func (r *Registry) useKeys(k *keyring) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.keys = k
 }
 
 // Decode upcasts a stored event and decodes it. An unregistered name is an
@@ -96,14 +150,14 @@ func (r *Registry) Encode(ev any) (string, []byte, error) {
 // that gives other than one event is an error: DecodeEvents decodes a
 // stored event with its metadata into all the events it gives.
 func (r *Registry) Decode(typ string, data []byte) (any, error) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	evs, err := r.upcastLocked(StoredEvent{Type: typ, Data: data}, 0)
+	evs, err := r.upcastStored(context.Background(), StoredEvent{Type: typ, Data: data})
 	if err != nil {
 		return nil, err
 	}
 	if len(evs) != 1 {
 		return nil, fmt.Errorf("actors: upcast %s gives %d events, not one", typ, len(evs))
 	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	return r.decodeLocked(evs[0].Type, evs[0].Data)
 }

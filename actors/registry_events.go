@@ -24,7 +24,9 @@ func (r *Registry) Events(events ...any) error {
 		if _, ok := r.names[t]; ok {
 			continue
 		}
+		plan, _ := planOf(t, false) // checked by canRegister
 		r.names[t] = t.String()
+		r.setPlan(t.String(), plan)
 		r.decoders[t.String()] = func(data []byte) (any, error) {
 			v := reflect.New(t)
 			if err := json.Unmarshal(data, v.Interface()); err != nil {
@@ -54,6 +56,9 @@ func (r *Registry) canRegister(events []any) error {
 		}
 		if _, ok := r.names[t]; ok {
 			continue
+		}
+		if _, err := planOf(t, false); err != nil {
+			errs = append(errs, err)
 		}
 		_, taken := r.decoders[t.String()]
 		if other, ok := batch[t.String()]; taken || ok && other != t {

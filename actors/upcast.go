@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 )
@@ -60,6 +61,42 @@ func (r *Registry) RegisterUpcaster(name string, u Upcaster) error {
 		ev.Type, ev.Data = typ, data
 		return []StoredEvent{ev}, nil
 	})
+}
+
+// upcastStored decrypts a stored event's personal fields and runs its
+// upcasters. Upcasters see decrypted data when the stored name is
+// registered; an event stored under a name no longer registered is
+// decrypted after its upcasters ran, with the plan of each type they
+// gave (they must carry its personal fields and subject as stored).
+func (r *Registry) upcastStored(ctx context.Context, ev StoredEvent) ([]StoredEvent, error) {
+	data, known, err := r.open(ctx, ev.Type, ev.Data)
+	if err != nil {
+		return nil, fmt.Errorf("actors: decode %s: %w", ev.Type, err)
+	}
+	ev.Data = data
+	r.mu.RLock()
+	outs, err := r.upcastLocked(ev, 0)
+	r.mu.RUnlock()
+	if err != nil || known {
+		return outs, err
+	}
+	for i, out := range outs {
+		if outs[i].Data, _, err = r.open(ctx, out.Type, out.Data); err != nil {
+			return nil, fmt.Errorf("actors: decode %s: %w", out.Type, err)
+		}
+	}
+	return outs, nil
+}
+
+// open decrypts the personal fields of data, stored under typ, and
+// reports whether typ is registered.
+func (r *Registry) open(ctx context.Context, typ string, data []byte) ([]byte, bool, error) {
+	r.mu.RLock()
+	_, known := r.decoders[typ]
+	plan, keys := r.plans[typ], r.keys
+	r.mu.RUnlock()
+	data, err := keys.open(ctx, plan, data, "")
+	return data, known, err
 }
 
 // upcastLocked runs the upcasters for ev, following renames; depth counts

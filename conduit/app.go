@@ -73,12 +73,20 @@ type Config struct {
 	// database's claims were made with.
 	ClaimsKey []byte
 	// Forgetter forgets a deleted user's personal data (see DeleteUser
-	// and ForgetHandler); nil forgets nothing beyond the read model.
+	// and ForgetHandler); default the application's own runtime, whose
+	// Forget deletes the user's data key (see MasterKey), so that their
+	// encrypted fields read as actors.ForgottenPlaceholder everywhere.
 	Forgetter Forgetter
 	// RebuildPoll is how often the application looks for requested online
 	// rebuilds of the projections it runs (see App.RebuildOnline); default
 	// a second, negative never.
 	RebuildPoll time.Duration
+	// MasterKey wraps the users' data keys: actors.MasterKeySize random
+	// bytes, the same for every process on the database. Required: a
+	// user's email, password hash, bio and image are stored encrypted with
+	// the user's key (see actors.Personal), and Start fails without it or
+	// with another key than the one the stored keys were wrapped with.
+	MasterKey []byte
 }
 
 // DefaultMaxHashes is Config.MaxHashes by default: 32 per GOMAXPROCS. A
@@ -88,14 +96,14 @@ type Config struct {
 func DefaultMaxHashes() int { return 32 * runtime.GOMAXPROCS(0) }
 
 // HandlerNames lists what ToolOptions.Handlers selects from: the
-// projections (see App.ProjectionNames), the author workflow and the
-// claims handler.
+// projections (see App.ProjectionNames), the author workflow, the claims
+// handler and the forget handler.
 func HandlerNames() []string {
 	var names []string
 	for _, p := range projectors.All(projectors.DefaultSchema) {
 		names = append(names, p.Name())
 	}
-	return append(names, processmanagers.AuthorFromUserName, ClaimsHandler)
+	return append(names, processmanagers.AuthorFromUserName, ClaimsHandler, ForgetHandler)
 }
 
 // Validate reports a configuration New cannot run: a missing adapter or a
@@ -110,6 +118,8 @@ func (c Config) Validate() error {
 		return errors.New("conduit: Config.MaxHashes is negative")
 	case c.DispatchTimeout < 0:
 		return errors.New("conduit: Config.DispatchTimeout is negative")
+	case len(c.MasterKey) != actors.MasterKeySize:
+		return fmt.Errorf("conduit: Config.MasterKey has %d bytes, want %d", len(c.MasterKey), actors.MasterKeySize)
 	case len(c.ClaimsKey) < unique.MinKeyLength:
 		return fmt.Errorf("conduit: Config.ClaimsKey has %d bytes, want at least %d", len(c.ClaimsKey), unique.MinKeyLength)
 	}
@@ -237,7 +247,8 @@ func NewTool(ctx context.Context, cfg Config, opts ToolOptions) (*App, error) {
 // workflow, the projectors and the claims handler.
 func (a *App) assemble() error {
 	rt, err := actors.New(actors.Config{Store: a.store, Logger: a.log, DispatchTimeout: a.cfg.DispatchTimeout,
-		TracerProvider: a.cfg.TracerProvider, MeterProvider: a.cfg.MeterProvider})
+		TracerProvider: a.cfg.TracerProvider, MeterProvider: a.cfg.MeterProvider,
+		Personal: actors.Personal{MasterKey: a.cfg.MasterKey}})
 	if err != nil {
 		return err
 	}
@@ -265,8 +276,12 @@ func (a *App) assemble() error {
 			return err
 		}
 	}
-	if a.cfg.Forgetter != nil {
-		if err := rt.RegisterHandler(forgetHandler(a.cfg.Forgetter)); err != nil {
+	if a.tool.runs(ForgetHandler) {
+		var f Forgetter = rt
+		if a.cfg.Forgetter != nil {
+			f = a.cfg.Forgetter
+		}
+		if err := rt.RegisterHandler(forgetHandler(f)); err != nil {
 			return err
 		}
 	}

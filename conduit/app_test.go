@@ -20,8 +20,9 @@ func TestConfigValidate(t *testing.T) {
 		cfg  conduit.Config
 		ok   bool
 	}{
-		{"complete", conduit.Config{Store: store, DB: db, ClaimsKey: conduittest.ClaimsKey}, true},
-		{"no claims key", conduit.Config{Store: store, DB: db}, false},
+		{"complete", conduit.Config{Store: store, DB: db, ClaimsKey: conduittest.ClaimsKey, MasterKey: conduittest.MasterKey}, true},
+		{"no claims key", conduit.Config{Store: store, DB: db, MasterKey: conduittest.MasterKey}, false},
+		{"no master key", conduit.Config{Store: store, DB: db, ClaimsKey: conduittest.ClaimsKey}, false},
 		{"no store", conduit.Config{DB: db}, false},
 		{"no pool", conduit.Config{Store: store}, false},
 		{"negative max hashes", conduit.Config{Store: store, DB: db, MaxHashes: -1}, false},
@@ -51,7 +52,7 @@ func TestStoreOwnedByCaller(t *testing.T) {
 	ctx := t.Context()
 	db := conduittest.NewDatabase(t)
 	store := conduittest.NewStore(t, db)
-	app, err := conduit.New(ctx, conduit.Config{Store: store, DB: db, ClaimsKey: conduittest.ClaimsKey, Password: conduittest.FastPasswords})
+	app, err := conduit.New(ctx, conduit.Config{Store: store, DB: db, ClaimsKey: conduittest.ClaimsKey, MasterKey: conduittest.MasterKey, Password: conduittest.FastPasswords})
 	if err != nil {
 		t.Fatal(err)
 	}

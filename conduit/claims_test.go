@@ -20,7 +20,7 @@ import (
 func TestRenameOneCommit(t *testing.T) {
 	ctx := context.Background()
 	db := conduittest.NewDatabase(t)
-	app, err := conduit.NewTool(ctx, conduit.Config{Store: conduittest.NewStore(t, db), DB: db, ClaimsKey: conduittest.ClaimsKey, Password: conduittest.FastPasswords},
+	app, err := conduit.NewTool(ctx, conduit.Config{Store: conduittest.NewStore(t, db), DB: db, ClaimsKey: conduittest.ClaimsKey, MasterKey: conduittest.MasterKey, Password: conduittest.FastPasswords},
 		conduit.ToolOptions{Handlers: []string{"users"}})
 	if err != nil {
 		t.Fatal(err)

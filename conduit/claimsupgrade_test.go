@@ -80,7 +80,7 @@ func TestClaimsUpgrade(t *testing.T) {
 	}
 
 	other, err := conduit.New(ctx, conduit.Config{Store: conduittest.NewStore(t, db), DB: db, Password: conduittest.FastPasswords,
-		ClaimsKey: []byte("another key, at least 32 bytes long")})
+		ClaimsKey: []byte("another key, at least 32 bytes long"), MasterKey: conduittest.MasterKey})
 	if err != nil {
 		t.Fatal(err)
 	}

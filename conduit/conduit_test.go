@@ -383,7 +383,7 @@ func caughtUp(t *testing.T, db *pgxpool.Pool, app *conduit.App) {
 func TestEventualAccountsAndHandlers(t *testing.T) {
 	ctx := context.Background()
 	db := conduittest.NewDatabase(t)
-	cfg := conduit.Config{Store: conduittest.NewStore(t, db), DB: db, ClaimsKey: conduittest.ClaimsKey, Password: conduittest.FastPasswords}
+	cfg := conduit.Config{Store: conduittest.NewStore(t, db), DB: db, ClaimsKey: conduittest.ClaimsKey, MasterKey: conduittest.MasterKey, Password: conduittest.FastPasswords}
 	if _, err := conduit.NewTool(ctx, cfg, conduit.ToolOptions{Handlers: []string{"no-such-handler"}}); err == nil {
 		t.Fatal("NewTool accepted an unknown handler")
 	}

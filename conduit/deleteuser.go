@@ -28,8 +28,8 @@ const ForgetHandler = "conduit.ForgetUsers"
 // UserDeleted event (anyone may register them again as it returns), the
 // read model removes their row (their tokens stop working, their profile
 // is gone) and their follows, and their articles and comments stay,
-// shown by projectors.DeletedUsername. With Config.Forgetter, it returns
-// once the forgetter has forgotten them (see ForgetHandler).
+// shown by projectors.DeletedUsername. It returns once the forgetter
+// (Config.Forgetter) has forgotten them (see ForgetHandler).
 func (a *App) DeleteUser(ctx context.Context, id string) error {
 	if _, err := a.currentUser(ctx, id); err != nil {
 		return err
@@ -39,7 +39,7 @@ func (a *App) DeleteUser(ctx context.Context, id string) error {
 	// (their follows and their author's name).
 	res, err := a.dispatchWith(ctx, accounts.DeleteUser{UserID: id}, nil,
 		actors.WithConsistency(actors.Strong, a.tool.running([]string{projectors.UsersName, projectors.BlogName})...))
-	if err != nil || a.cfg.Forgetter == nil {
+	if err != nil || !a.tool.runs(ForgetHandler) {
 		return err
 	}
 	// Bounded as a dispatch is: a Forgetter failing for long answers

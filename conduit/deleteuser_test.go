@@ -139,7 +139,10 @@ func TestDeleteUserForgetterDown(t *testing.T) {
 func startWith(t *testing.T, db *pgxpool.Pool, f conduit.Forgetter, prepare func(*conduit.App) error, configure ...func(*conduit.Config)) *conduit.App {
 	t.Helper()
 	ctx := context.Background()
-	cfg := conduit.Config{Store: conduittest.NewStore(t, db), DB: db, Password: conduittest.FastPasswords, ClaimsKey: conduittest.ClaimsKey, Forgetter: f}
+	cfg := conduit.Config{Store: conduittest.NewStore(t, db), DB: db, Password: conduittest.FastPasswords, ClaimsKey: conduittest.ClaimsKey, MasterKey: conduittest.MasterKey}
+	if f != nil {
+		cfg.Forgetter = f
+	}
 	for _, c := range configure {
 		c(&cfg)
 	}

@@ -19,7 +19,7 @@ import (
 func TestHashingQueueBounded(t *testing.T) {
 	ctx := context.Background()
 	db := conduittest.NewDatabase(t)
-	app, err := conduit.New(ctx, conduit.Config{Store: conduittest.NewStore(t, db), DB: db, ClaimsKey: conduittest.ClaimsKey, Password: password.DefaultParams, MaxHashes: 1})
+	app, err := conduit.New(ctx, conduit.Config{Store: conduittest.NewStore(t, db), DB: db, ClaimsKey: conduittest.ClaimsKey, MasterKey: conduittest.MasterKey, Password: password.DefaultParams, MaxHashes: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,8 @@
 // Package eventstore defines Cohort's event store: streams of events with
 // optimistic concurrency, a global order over all streams ($all), links,
-// soft and hard deletes, snapshots, and transient and persistent
-// subscriptions.
+// soft and hard deletes, snapshots, transient and persistent
+// subscriptions, and the wrapped data keys of crypto-shredding
+// ([KeyStore]).
 //
 // The package holds only the domain types, the errors and the small
 // interfaces an implementation satisfies. Implementations live in

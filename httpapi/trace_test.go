@@ -27,7 +27,7 @@ func TestOneTracePerRequest(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	ctx := context.Background()
 	db := conduittest.NewDatabase(t)
-	app, err := conduit.New(ctx, conduit.Config{Store: conduittest.NewStore(t, db), DB: db, ClaimsKey: conduittest.ClaimsKey, Password: conduittest.FastPasswords, TracerProvider: tp})
+	app, err := conduit.New(ctx, conduit.Config{Store: conduittest.NewStore(t, db), DB: db, ClaimsKey: conduittest.ClaimsKey, MasterKey: conduittest.MasterKey, Password: conduittest.FastPasswords, TracerProvider: tp})
 	if err != nil {
 		t.Fatal(err)
 	}

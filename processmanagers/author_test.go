@@ -1,6 +1,7 @@
 package processmanagers_test
 
 import (
+	"bytes"
 	"context"
 	"reflect"
 	"testing"
@@ -42,7 +43,9 @@ func TestAuthorFromUserHandle(t *testing.T) {
 func TestAuthorFollowsUser(t *testing.T) {
 	ctx := context.Background()
 	store := memory.New()
-	app, err := actors.New(actors.Config{Store: store})
+	// The users' personal fields are encrypted: the test's master key.
+	key := bytes.Repeat([]byte{1}, actors.MasterKeySize)
+	app, err := actors.New(actors.Config{Store: store, Personal: actors.Personal{MasterKey: key}})
 	if err != nil {
 		t.Fatal(err)
 	}

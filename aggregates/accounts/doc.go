@@ -15,4 +15,11 @@
 // their username and email are one append, and the state keeps their id
 // and nothing personal (Deleted); a deleted user cannot be changed,
 // deleted again or registered again under the same id.
+//
+// A user's email, password hash, bio and image are personal data: the
+// events and the state's snapshots carry them in fields tagged
+// cohort:"personal", with the user id as subject, so the runtime stores
+// them encrypted with the user's key and actors.App.Forget makes them
+// unreadable (they read as actors.ForgottenPlaceholder). The username is
+// not marked: it is public, and released rather than forgotten.
 package accounts

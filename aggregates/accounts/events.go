@@ -7,10 +7,10 @@ import (
 
 // UserRegistered: a user registered.
 type UserRegistered struct {
-	UserID         string `json:"user_id"`
+	UserID         string `json:"user_id" cohort:"subject"`
 	Username       string `json:"username"`
-	Email          string `json:"email"`
-	HashedPassword string `json:"hashed_password"`
+	Email          string `json:"email" cohort:"personal"`
+	HashedPassword string `json:"hashed_password" cohort:"personal"`
 	// UsernameClaim and EmailClaim are the versions of the keys' claim
 	// streams after the registration claimed them; 0 in events stored
 	// before claims were written with the user's events (the claim
@@ -32,29 +32,29 @@ type UsernameChanged struct {
 
 // UserEmailChanged: a user changed their email from Previous.
 type UserEmailChanged struct {
-	UserID   string `json:"user_id"`
-	Email    string `json:"email"`
-	Previous string `json:"previous"`
+	UserID   string `json:"user_id" cohort:"subject"`
+	Email    string `json:"email" cohort:"personal"`
+	Previous string `json:"previous" cohort:"personal"`
 	// Claim is as UsernameChanged's.
 	Claim int64 `json:"claim,omitempty"`
 }
 
 // UserPasswordChanged: a user changed their password.
 type UserPasswordChanged struct {
-	UserID         string `json:"user_id"`
-	HashedPassword string `json:"hashed_password"`
+	UserID         string `json:"user_id" cohort:"subject"`
+	HashedPassword string `json:"hashed_password" cohort:"personal"`
 }
 
 // UserBioChanged: a user changed their bio.
 type UserBioChanged struct {
-	UserID string `json:"user_id"`
-	Bio    string `json:"bio"`
+	UserID string `json:"user_id" cohort:"subject"`
+	Bio    string `json:"bio" cohort:"personal"`
 }
 
 // UserImageChanged: a user changed their image.
 type UserImageChanged struct {
-	UserID string `json:"user_id"`
-	Image  string `json:"image"`
+	UserID string `json:"user_id" cohort:"subject"`
+	Image  string `json:"image" cohort:"personal"`
 }
 
 // UserDeleted: a user was deleted; their username and email were

@@ -44,13 +44,13 @@ const (
 
 // User is the User aggregate's state.
 type User struct {
-	ID             string    `json:"id"`
+	ID             string    `json:"id" cohort:"subject"`
 	State          UserState `json:"state,omitempty"`
 	Username       string    `json:"username"`
-	Email          string    `json:"email"`
-	HashedPassword string    `json:"hashed_password"`
-	Bio            string    `json:"bio"`
-	Image          string    `json:"image"`
+	Email          string    `json:"email" cohort:"personal"`
+	HashedPassword string    `json:"hashed_password" cohort:"personal"`
+	Bio            string    `json:"bio" cohort:"personal"`
+	Image          string    `json:"image" cohort:"personal"`
 	// UsernameClaim and EmailClaim are the versions at which the user
 	// holds the claim streams of its username's and email's keys; 0 for
 	// claims made before they were written with the user's events, which

@@ -16,6 +16,10 @@ import (
 	"github.com/cohort-dev/cohort/internal/pglocal"
 )
 
+// benchMasterKey is the master key of the benchmark's Conduits: its
+// databases hold made-up users only.
+var benchMasterKey = []byte("conduit-bench master key, public")
+
 // server is the PostgreSQL server the benchmark runs on: a throwaway local
 // cluster, or the server of DATABASE_URL. The benchmark works in databases
 // of its own there, named after a random run id, and drops them all at the

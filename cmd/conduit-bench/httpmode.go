@@ -106,7 +106,7 @@ func (m *Main) startOwnServer(ctx context.Context) (*ownServer, string, error) {
 	if m.Config.Quiet {
 		logOut = io.Discard
 	}
-	run, err := newRun(ctx, pool, conduit.Config{Password: m.Config.Password, ClaimsKey: claimsKey,
+	run, err := newRun(ctx, pool, conduit.Config{Password: m.Config.Password, ClaimsKey: claimsKey, MasterKey: benchMasterKey,
 		Logger: slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn}))}, conduit.ToolOptions{})
 	if err != nil {
 		return nil, "", err

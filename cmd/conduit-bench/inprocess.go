@@ -90,6 +90,7 @@ func (m *Main) newApp(ctx context.Context, handlers []string) (*appRun, error) {
 		Password:  m.Config.Password,
 		Logger:    slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		ClaimsKey: claimsKey,
+		MasterKey: benchMasterKey,
 	}, conduit.ToolOptions{Handlers: handlers, EventualAccounts: !m.Config.Strong})
 	if err != nil {
 		return nil, err

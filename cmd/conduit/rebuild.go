@@ -78,10 +78,14 @@ func (m *Main) Rebuild(ctx context.Context, names []string, progress io.Writer) 
 	if err != nil {
 		return RebuildSummary{}, err
 	}
+	master, err := masterKey(m.Config.MasterKey, dataDir)
+	if err != nil {
+		return RebuildSummary{}, err
+	}
 	if err := m.openStore(ctx, nil); err != nil {
 		return RebuildSummary{}, err
 	}
-	cfg := conduit.Config{Store: m.store, DB: m.pool, ReadSchema: m.Config.ReadSchema, Logger: m.Logger, ClaimsKey: key}
+	cfg := conduit.Config{Store: m.store, DB: m.pool, ReadSchema: m.Config.ReadSchema, Logger: m.Logger, ClaimsKey: key, MasterKey: master}
 	if m.app, err = conduit.NewTool(ctx, cfg, conduit.ToolOptions{Handlers: names}); err != nil {
 		return RebuildSummary{}, err
 	}

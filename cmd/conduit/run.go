@@ -76,6 +76,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	master, err := masterKey(m.Config.MasterKey, dataDir)
+	if err != nil {
+		return err
+	}
 	connString := m.Config.DatabaseURL
 	if connString == "" {
 		if connString, err = m.startLocalDatabase(ctx, dataDir); err != nil {
@@ -104,7 +108,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	appCfg := conduit.Config{Store: m.store, DB: m.pool, ReadSchema: m.Config.ReadSchema,
 		Password: m.Config.Password, MaxHashes: m.Config.MaxHashes, Logger: m.Logger, ClaimsKey: key,
-		MeterProvider: m.tel.MeterProvider}
+		MasterKey: master, MeterProvider: m.tel.MeterProvider}
 	if m.tel.Tracing {
 		appCfg.TracerProvider = m.tel.TracerProvider
 	}

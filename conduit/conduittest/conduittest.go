@@ -1,6 +1,7 @@
 package conduittest
 
 import (
+	"bytes"
 	"context"
 	"testing"
 
@@ -21,6 +22,10 @@ var FastPasswords = password.Params{Memory: 64, Time: 1, Threads: 1}
 // ClaimsKey is the key tests name claim streams with (conduit.Config's
 // ClaimsKey); never use it in production.
 var ClaimsKey = []byte("conduittest claims key, public!!")
+
+// MasterKey is the master key of Conduits in tests (conduit.Config's);
+// never use it in production.
+var MasterKey = bytes.Repeat([]byte("test-master-key."), 2)
 
 // RegisterTemplate registers the template database, migrated for Conduit:
 // the event store's tables in postgres.DefaultSchema, the read model's in
@@ -71,12 +76,12 @@ func NewStore(tb testing.TB, db *pgxpool.Pool) *postgres.Store {
 }
 
 // Start starts Conduit on db (an event store opened by NewStore) with
-// FastPasswords and closes it at tb's cleanup. prepare, if not nil, runs
+// FastPasswords and MasterKey and closes it at tb's cleanup. prepare, if not nil, runs
 // between conduit.New and Start (to rebuild projections, say).
 func Start(tb testing.TB, db *pgxpool.Pool, prepare func(*conduit.App) error) *conduit.App {
 	tb.Helper()
 	ctx := context.Background()
-	app, err := conduit.New(ctx, conduit.Config{Store: NewStore(tb, db), DB: db, ClaimsKey: ClaimsKey, Password: FastPasswords})
+	app, err := conduit.New(ctx, conduit.Config{Store: NewStore(tb, db), DB: db, ClaimsKey: ClaimsKey, MasterKey: MasterKey, Password: FastPasswords})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -13,5 +13,6 @@
 // with NewStore, as cmd/conduit does:
 //
 //	db := conduittest.NewDatabase(t)
-//	app, err := conduit.New(ctx, conduit.Config{Store: conduittest.NewStore(t, db), DB: db})
+//	app, err := conduit.New(ctx, conduit.Config{Store: conduittest.NewStore(t, db), DB: db,
+//		ClaimsKey: conduittest.ClaimsKey, MasterKey: conduittest.MasterKey})
 package conduittest

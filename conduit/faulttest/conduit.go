@@ -67,7 +67,7 @@ type ConduitConfig struct {
 	Binary      string   // built by BuildConduit
 	DatabaseURL string   // its database
 	Addr        string   // listen address, e.g. 127.0.0.1:20000; the same across restarts
-	DataDir     string   // -data (holds nothing with DATABASE_URL, JWT_SECRET and CLAIMS_KEY set)
+	DataDir     string   // -data (holds only the generated master key with DATABASE_URL, JWT_SECRET and CLAIMS_KEY set)
 	JWTSecret   string   // the same across restarts, so that tokens stay valid
 	ClaimsKey   string   // the same across restarts and processes, or Conduit refuses to start
 	Args        []string // more flags

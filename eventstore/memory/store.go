@@ -87,6 +87,10 @@ type storage struct {
 	released chan struct{}
 	// watchers are told about every checkpoint stored.
 	watchers watch.Set[progress]
+	// keys holds the wrapped data keys by subject, nil for a deleted one;
+	// keyWatchers are told about every key deleted (see keys.go).
+	keys        map[string][]byte
+	keyWatchers watch.Set[string]
 }
 
 type event struct {
@@ -119,6 +123,7 @@ func newStorage() *storage {
 		byID:      make(map[uuid.UUID]*event),
 		streams:   make(map[string]*stream),
 		snapshots: make(map[string]eventstore.Snapshot),
+		keys:      make(map[string][]byte),
 		subs:      make(map[string]*checkpoint),
 		holders:   make(map[string]*subscription),
 		changed:   make(chan struct{}),

@@ -65,11 +65,12 @@ func (n *notifier) run(ctx context.Context) {
 }
 
 // listen holds a connection that LISTENs for other processes' commits,
-// which wake the horizon tracker, and for every process's stored
-// checkpoints, which go to the progress watchers. It reconnects with
-// backoff; after each (re)connection it wakes the tracker, since
-// notifications may have been missed meanwhile (missed progress is found
-// by the watchers' own polls).
+// which wake the horizon tracker, for every process's stored checkpoints,
+// which go to the progress watchers, and for key deletions, which go to
+// the key watchers. It reconnects with backoff; after each (re)connection
+// it wakes the tracker and tells the key watchers to forget every key,
+// since notifications may have been missed meanwhile (missed progress is
+// found by the watchers' own polls).
 func (s *Store) listen(ctx context.Context) {
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
@@ -91,13 +92,14 @@ func (s *Store) listenOnce(ctx context.Context, connected func()) error {
 		return err
 	}
 	defer closeConn(conn)
-	for _, ch := range []string{s.channel, s.progressChannel} {
+	for _, ch := range []string{s.channel, s.progressChannel, s.keysChannel} {
 		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
 			return err
 		}
 	}
 	connected()
 	s.horizon.kick()
+	s.keyNotice("")
 	for {
 		msg, err := conn.WaitForNotification(ctx)
 		if err != nil {
@@ -106,6 +108,8 @@ func (s *Store) listenOnce(ctx context.Context, connected func()) error {
 		switch {
 		case msg.Channel == s.progressChannel:
 			s.progressed(msg.Payload)
+		case msg.Channel == s.keysChannel:
+			s.keyNotice(msg.Payload)
 		case msg.Payload != s.id:
 			s.horizon.kick()
 		}

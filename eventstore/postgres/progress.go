@@ -35,16 +35,18 @@ const maxProgressName = 7900
 // plainSchema is a schema name that can stand in a channel name as is.
 var plainSchema = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 
-// progressChannel names the channel of schema's progress notifications: a
-// channel name is an identifier of at most 63 bytes, so a long or unusual
-// schema name is replaced by a digest of it.
-func progressChannel(schema string) string {
-	const prefix = "cohort_progress."
-	if plainSchema.MatchString(schema) && len(prefix)+len(schema) <= 63 {
-		return prefix + schema
+// progressChannel names the channel of schema's progress notifications.
+func progressChannel(schema string) string { return schemaChannel("cohort_progress", schema) }
+
+// schemaChannel names a channel of kind for schema: a channel name is an
+// identifier of at most 63 bytes, so a long or unusual schema name is
+// replaced by a digest of it.
+func schemaChannel(kind, schema string) string {
+	if plainSchema.MatchString(schema) && len(kind)+1+len(schema) <= 63 {
+		return kind + "." + schema
 	}
 	sum := sha256.Sum256([]byte(schema))
-	return "cohort_progress_" + hex.EncodeToString(sum[:16])
+	return kind + "_" + hex.EncodeToString(sum[:16])
 }
 
 // checkpointQuery stores a checkpoint ($1 the subscription, $2 the

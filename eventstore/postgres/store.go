@@ -136,6 +136,10 @@ type Store struct {
 	// progressChannel carries stored checkpoints to progress's watchers.
 	progressChannel string
 	progress        watch.Set[progress]
+	// keysChannel carries key deletions to keyWatchers (see keys.go).
+	keysChannel string
+	keyWatchers watch.Set[string]
+	kq          keyQueries
 
 	appends   chan *appendRequest
 	gate      *appendGate // admits appends to the queue until Close
@@ -179,6 +183,8 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		subs:    make(map[*subscription]struct{}),
 	}
 	s.progressChannel = progressChannel(cfg.Schema)
+	s.keysChannel = keysChannel(cfg.Schema)
+	s.kq = newKeyQueries(cfg.Schema, s.keysChannel)
 	ms, err := migrations()
 	if err != nil {
 		return nil, err

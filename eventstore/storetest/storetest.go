@@ -105,6 +105,11 @@ var groups = []struct {
 		{"OneActiveSubscriber", testPersistentExclusive},
 		{"CheckpointBatching", testPersistentCheckpointBatching},
 	}},
+	{"Keys", []test{
+		{"Lifecycle", testKeysLifecycle},
+		{"CreateRace", testKeysCreateRace},
+		{"WatchAcrossHandles", testKeysWatch},
+	}},
 	{"Concurrency", []test{
 		{"GlobalOrder", testGlobalOrder},
 		{"OptimisticConcurrency", testOptimisticConcurrency},
