@@ -346,6 +346,8 @@ type handlerActor struct {
 	order    []Event
 	finished map[int64]int
 	halted   bool
+	// drainQueued: a drainTick is in the mailbox (one partition).
+	drainQueued bool
 	// draining is set by a drainRequest, and closed once the workers have
 	// stopped (counted by workersStopped) and their reports are in.
 	draining       chan struct{}
@@ -388,7 +390,7 @@ func (h *handlerActor) Receive(ctx actor.Context) {
 		}
 		if h.queue != nil {
 			h.queue.push(items...)
-			h.drain(ctx)
+			h.drainSoon(ctx)
 			return
 		}
 		for _, it := range items {
@@ -403,6 +405,10 @@ func (h *handlerActor) Receive(ctx actor.Context) {
 			}
 			ctx.Send(h.workers[partition(key, len(h.workers))], it)
 		}
+	case drainTick:
+		if h.drainQueued = false; !h.halted {
+			h.drain(ctx)
+		}
 	case retryTick:
 		if h.queue != nil && h.queue.tick(m) {
 			h.drain(ctx)
@@ -414,6 +420,9 @@ func (h *handlerActor) Receive(ctx actor.Context) {
 	case drainRequest:
 		h.draining = m.done
 		if len(h.workers) == 0 {
+			if h.drainQueued && !h.halted {
+				h.drain(ctx) // the batches before this
+			}
 			close(m.done) // one partition: it handled every batch before this
 			return
 		}
@@ -482,6 +491,21 @@ func (h *handlerActor) startPartitions(ctx actor.Context) {
 		h.workers[i] = ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return &workerActor{queue: q} }, h.r.stats.mailboxProps()))
 	}
 	h.r.stats.live.Add(int64(len(h.workers)))
+}
+
+// drainTick makes a one-partition handler actor handle its queue; sent to
+// itself, so that the batches already in its mailbox join the queue first.
+type drainTick struct{}
+
+// drainSoon queues one drainTick unless one is queued: the deliveries that
+// arrived while the handler was busy are then handled together, in batches
+// of up to BatchSize (a projector writes them and its checkpoint in one
+// transaction), not one call each.
+func (h *handlerActor) drainSoon(ctx actor.Context) {
+	if !h.drainQueued {
+		h.drainQueued = true
+		ctx.Send(ctx.Self(), drainTick{})
+	}
 }
 
 func (h *handlerActor) drain(ctx actor.Context) {
