@@ -375,6 +375,37 @@ func TestBatchCrashMidway(t *testing.T) {
 	}
 }
 
+// TestBatchOfNoConcern: a batch none of whose events concerns a projection
+// advances its checkpoint, never back, and changes no row.
+func TestBatchOfNoConcern(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.given(users()...) // nothing for the comments
+	comments := func() int64 {
+		t.Helper()
+		var pos int64
+		err := f.db.QueryRow(ctx, `SELECT position FROM conduit_test.projection_checkpoints WHERE name = $1`,
+			projectors.CommentsName).Scan(&pos)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pos
+	}
+	f.given(blog.ArticleCommented{CommentID: "c1", ArticleID: "a1", AuthorID: "u1", Body: "hi"})
+	before := f.snapshot()
+	f.given(accounts.UserBioChanged{UserID: "u1", Bio: "b"}, accounts.UserBioChanged{UserID: "u2", Bio: "c"})
+	if got := comments(); got != f.pos {
+		t.Errorf("comments checkpoint %d after a batch of no concern, want %d", got, f.pos)
+	}
+	f.project(f.log[:3]) // an older batch again
+	if got := comments(); got != f.pos {
+		t.Errorf("comments checkpoint %d after an older batch, want %d", got, f.pos)
+	}
+	if got := f.snapshot(); got != before {
+		t.Errorf("read model:\n%s\nwant\n%s", got, before)
+	}
+}
+
 // TestTagsCapped: the tag list is capped at MaxTags, keeping the most used
 // tags, sorted by name.
 func TestTagsCapped(t *testing.T) {
