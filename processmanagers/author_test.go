@@ -43,20 +43,7 @@ func TestAuthorFromUserHandle(t *testing.T) {
 func TestAuthorFollowsUser(t *testing.T) {
 	ctx := context.Background()
 	store := memory.New()
-	app, err := actors.New(actors.Config{Store: store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, register := range []func(*actors.App) error{accounts.Register, blog.Register, processmanagers.Register} {
-		if err := register(app); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := app.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close(ctx)
-
+	app := startAuthorApp(t, store)
 	strong := actors.WithConsistency(actors.Strong)
 	if _, err := app.Dispatch(ctx, accounts.RegisterUser{UserID: "u1", Username: "jake", Email: "jake@jake.jake", HashedPassword: "h"}, strong); err != nil {
 		t.Fatal(err)
