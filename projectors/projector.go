@@ -32,8 +32,8 @@ type Projector struct {
 	projection Projection
 	checkpoint string // locks and returns the checkpoint
 	advance    string
-	// skip advances the checkpoint past a batch that changes nothing,
-	// without waiting for the disk (see HandleEvents).
+	// skip stores the checkpoint, or advances it, past a batch that
+	// changes nothing, without waiting for the disk (see HandleEvents).
 	skip string
 }
 
@@ -52,8 +52,9 @@ func NewProjector(db *pgxpool.Pool, schema string, p Projection) (*Projector, er
 		checkpoint: `INSERT INTO {{schema}}.projection_checkpoints (name) VALUES ($1)
 			ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING position`,
 		advance: `UPDATE {{schema}}.projection_checkpoints SET position = $2, updated_at = clock_timestamp() WHERE name = $1`,
-		skip: `WITH cp AS (UPDATE {{schema}}.projection_checkpoints SET position = $2, updated_at = clock_timestamp()
-			WHERE name = $1 AND position < $2 RETURNING position)
+		skip: `WITH cp AS (INSERT INTO {{schema}}.projection_checkpoints AS c (name, position) VALUES ($1, $2)
+			ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = clock_timestamp()
+			WHERE c.position < excluded.position RETURNING position)
 			SELECT set_config('synchronous_commit', 'off', true) FROM cp`,
 	}
 	sqlIn(schema, &pr.checkpoint, &pr.advance, &pr.skip)
