@@ -2,12 +2,15 @@ package actors_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/actors/actorstest"
+	"github.com/cohort-dev/cohort/eventstore"
+	"github.com/cohort-dev/cohort/eventstore/memory"
 	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 )
 
@@ -163,4 +166,46 @@ func TestStrongDispatchInsideOpenTransaction(t *testing.T) {
 	}
 	_, err = tx.Exec(ctx, "INSERT INTO caller VALUES (2)")
 	must(t, err) // the transaction was open throughout
+}
+
+// unstoredCheckpoints is a memory store whose subscriptions never store a
+// checkpoint: their acknowledgements are dropped.
+type unstoredCheckpoints struct{ *memory.Store }
+
+type ackless struct{ eventstore.Subscription }
+
+func (ackless) Ack(eventstore.RecordedEvent) error { return nil }
+
+func (s unstoredCheckpoints) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions) (eventstore.Subscription, error) {
+	sub, err := s.Store.Subscribe(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return ackless{sub}, nil
+}
+
+// TestStrongConsistencyInProcess: a strong dispatch waits for a handler of
+// its own process through the handler's progress in memory, released as
+// the handler finishes the event, not through the checkpoint the
+// subscription stores (every CheckpointInterval): here that checkpoint
+// never moves, and the dispatch still returns.
+func TestStrongConsistencyInProcess(t *testing.T) {
+	store := unstoredCheckpoints{memory.New()}
+	var rec recorder
+	app := newBank(t, store)
+	must(t, app.RegisterHandler(actors.HandlerConfig{Name: "projection", Handler: rec.handler(), Consistency: actors.Strong}))
+	actorstest.Start(t, app)
+	for i := range 3 {
+		r := dispatch(t, app, OpenAccount{ID: fmt.Sprintf("a%d", i)}, actors.WithConsistency(actors.Strong))
+		if rec.positions()[r.Position] != 1 {
+			t.Fatalf("strong dispatch returned before the handler processed position %d", r.Position)
+		}
+	}
+	cp, err := store.Checkpoint(context.Background(), actors.HandlerSubscription("projection"))
+	if err != nil && !errors.Is(err, eventstore.ErrSubscriptionNotFound) {
+		t.Fatal(err)
+	}
+	if cp != 0 {
+		t.Fatalf("stored checkpoint %d: the test's store should store none", cp)
+	}
 }

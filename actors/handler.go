@@ -354,6 +354,8 @@ type handlerActor struct {
 	nparts  int
 	window  *ackWindow
 	halted  bool
+	// drainQueued: a drainTick is in the mailbox (one partition).
+	drainQueued bool
 	// draining is set by a drainRequest, and closed once the workers have
 	// stopped and their reports are in.
 	draining chan struct{}
@@ -395,7 +397,7 @@ func (h *handlerActor) Receive(ctx actor.Context) {
 		}
 		if h.queue != nil {
 			h.queue.push(items...)
-			h.drain(ctx)
+			h.drainSoon(ctx)
 			return
 		}
 		for _, it := range items {
@@ -411,6 +413,10 @@ func (h *handlerActor) Receive(ctx actor.Context) {
 			}
 			h.workers.send(ctx, strconv.Itoa(partition(key, h.nparts)), it)
 		}
+	case drainTick:
+		if h.drainQueued = false; !h.halted {
+			h.drain(ctx)
+		}
 	case retryTick:
 		if h.queue != nil && h.queue.tick(m) {
 			h.drain(ctx)
@@ -423,6 +429,9 @@ func (h *handlerActor) Receive(ctx actor.Context) {
 	case drainRequest:
 		h.draining = m.done
 		if h.workers == nil {
+			if h.drainQueued && !h.halted {
+				h.drain(ctx) // the batches before this
+			}
 			close(m.done) // one partition: it handled every batch before this
 			return
 		}
@@ -487,6 +496,21 @@ func (h *handlerActor) startPartitions(ctx actor.Context) {
 	})
 	for i := range h.nparts {
 		h.workers.ensure(ctx, strconv.Itoa(i))
+	}
+}
+
+// drainTick makes a one-partition handler actor handle its queue; sent to
+// itself, so that the batches already in its mailbox join the queue first.
+type drainTick struct{}
+
+// drainSoon queues one drainTick unless one is queued: the deliveries that
+// arrived while the handler was busy are then handled together, in batches
+// of up to BatchSize (a projector writes them and its checkpoint in one
+// transaction), not one call each.
+func (h *handlerActor) drainSoon(ctx actor.Context) {
+	if !h.drainQueued {
+		h.drainQueued = true
+		ctx.Send(ctx.Self(), drainTick{})
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/actors/actorstest"
 	"github.com/cohort-dev/cohort/eventstore"
+	"github.com/cohort-dev/cohort/eventstore/memory"
 )
 
 // deposits dispatches n deposits of 1 to account id (opening it first) and
@@ -301,6 +302,86 @@ func TestBatchHandler(t *testing.T) {
 			t.Errorf("%d acknowledgements for %d batches", acks, len(b.batches))
 		}
 	})
+}
+
+// gatedBatches is a batch handler whose first call waits for open.
+type gatedBatches struct {
+	batchRecorder
+	entered, open chan struct{}
+	once          sync.Once
+}
+
+func (g *gatedBatches) HandleEvents(ctx context.Context, evs []actors.Event) error {
+	g.once.Do(func() {
+		close(g.entered)
+		<-g.open
+	})
+	return g.batchRecorder.HandleEvents(ctx, evs)
+}
+
+// splitDeliveries is a memory store whose subscription named sub delivers
+// each event as a batch of its own, counting those taken.
+type splitDeliveries struct {
+	*memory.Store
+	sub   string
+	taken atomic.Int64
+}
+
+type splitSub struct {
+	eventstore.Subscription
+	events chan []eventstore.RecordedEvent
+}
+
+func (s *splitSub) Events() <-chan []eventstore.RecordedEvent { return s.events }
+
+func (s *splitDeliveries) Subscribe(ctx context.Context, opts eventstore.SubscribeOptions) (eventstore.Subscription, error) {
+	sub, err := s.Store.Subscribe(ctx, opts)
+	if err != nil || opts.Name != s.sub {
+		return sub, err
+	}
+	split := &splitSub{Subscription: sub, events: make(chan []eventstore.RecordedEvent)}
+	go func() {
+		defer close(split.events)
+		for batch := range sub.Events() {
+			for _, ev := range batch {
+				split.events <- []eventstore.RecordedEvent{ev}
+				s.taken.Add(1)
+			}
+		}
+	}()
+	return split, nil
+}
+
+// TestBatchHandlerTakesWhatWaits: the deliveries that arrive while a batch
+// handler is busy are handled in one call once it returns (one
+// transaction and one checkpoint for a projector), not in one call each.
+func TestBatchHandlerTakesWhatWaits(t *testing.T) {
+	store := &splitDeliveries{Store: memory.New(), sub: actors.HandlerSubscription("gated")}
+	app := newBank(t, store)
+	g := &gatedBatches{entered: make(chan struct{}), open: make(chan struct{})}
+	must(t, app.RegisterHandler(actors.HandlerConfig{Name: "gated", Batch: g}))
+	actorstest.Start(t, app)
+	dispatch(t, app, OpenAccount{ID: "a1"})
+	<-g.entered
+	var last int64
+	for range 5 {
+		last = dispatch(t, app, Deposit{ID: "a1", Amount: 1}).Position
+	}
+	// Taken by the runtime: the first four at least are in the handler's
+	// mailbox (the fifth is on its way).
+	eventually(t, patience, "the deliveries taken", func() bool { return store.taken.Load() == 6 })
+	close(g.open)
+	waitFor(t, app, "gated", last)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	sizes, total := make([]int, len(g.batches)), 0
+	for i, b := range g.batches {
+		sizes[i] = len(b)
+		total += len(b)
+	}
+	if total != 6 || len(sizes) > 3 || sizes[1] < 4 {
+		t.Errorf("batches of %v events, want the first, then one call for the five deposits (or two, the fifth late)", sizes)
+	}
 }
 
 // TestHandlerPartitions: a concurrent handler handles partitions in

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -25,7 +26,12 @@ type instance struct {
 	// store.
 	base      *eventstore.Snapshot
 	baseKnown bool
-	queue     *eventQueue
+	// state is base's state as marshalState encodes it (nil: unknown), and
+	// changed says that the last event handled replaced base: only then
+	// does the instance report base for persisting.
+	state   []byte
+	changed bool
+	queue   *eventQueue
 	// interests are the queued events' interests, with how many copies of
 	// each are queued (a resumed subscription delivers an event again).
 	interests map[int64]queuedInterest
@@ -96,13 +102,17 @@ func (in *instance) load(ctx context.Context) error {
 		}
 		in.baseKnown = true
 	}
-	in.pm, in.last = nil, 0
+	in.pm, in.last, in.state = nil, 0, nil
 	if in.base != nil {
 		pm, last, err := in.r.decodeState(ctx, in.id, *in.base)
 		if err != nil {
 			return err
 		}
 		in.pm, in.last = pm, last
+		if in.base.SchemaVersion == in.r.cfg.StateVersion {
+			// (Unknown if it fails: the next event persists it.)
+			in.state, _ = in.r.marshalState(in.id, pm)
+		}
 	}
 	in.loaded = true
 	return nil
@@ -128,11 +138,16 @@ func (in *instance) drain(ctx actor.Context) {
 	in.arm(ctx)
 }
 
-// report returns the state to persist after ev, or that it was deleted.
+// report returns the state to persist after ev (nil if ev left it
+// unchanged), or that it was deleted.
 func (in *instance) report(ev Event) (*eventstore.Snapshot, bool) {
 	if in.base == nil {
 		return nil, in.interests[ev.Position].in.kind == interestStop
 	}
+	if !in.changed {
+		return nil, false
+	}
+	in.changed = false
 	return in.base, false
 }
 
@@ -156,7 +171,7 @@ func (in *instance) handle(ctx context.Context, evs []Event, at attempt) error {
 	}
 	switch interest.kind {
 	case interestStop:
-		in.pm, in.base = nil, nil
+		in.pm, in.base, in.state = nil, nil, nil
 		return nil
 	case interestStartStrict:
 		if in.pm != nil {
@@ -200,13 +215,23 @@ func (in *instance) handle(ctx context.Context, evs []Event, at attempt) error {
 		}
 	}
 	pm.Apply(ev.Payload)
-	snap, err := in.r.encodeState(ctx, in.id, pm, ev.Position)
+	state, err := in.r.marshalState(in.id, pm)
 	if err != nil {
 		// Handled again (if the policy says so) from the state before ev.
 		in.loaded, in.handling = false, nil
 		return err
 	}
-	in.pm, in.last, in.base = pm, ev.Position, snap
+	if in.base == nil || !bytes.Equal(state, in.state) {
+		// Changed (or started): persisted. Unchanged, the stored state
+		// stays as it is, with an older Last (see pmState).
+		snap, err := in.r.stateSnapshot(ctx, in.id, pm, ev.Position)
+		if err != nil {
+			in.loaded, in.handling = false, nil
+			return err
+		}
+		in.base, in.state, in.changed = snap, state, true
+	}
+	in.pm, in.last = pm, ev.Position
 	return nil
 }
 

@@ -34,15 +34,31 @@ func (e *ProcessStateError) Error() string {
 // Unwrap returns ErrProcessState and the cause.
 func (e *ProcessStateError) Unwrap() []error { return []error{ErrProcessState, e.Err} }
 
-// pmState is an instance's persisted form.
+// pmState is an instance's persisted form. Last is the position of the
+// last event that changed the state (or that started it): an instance
+// persists its state only when an event changes it, so events after Last
+// may have been handled already. Delivered again after a restart (those
+// after the subscription's checkpoint), they find the state they found
+// the first time, leave it unchanged again and dispatch the same commands
+// with the same ids, which their aggregates recognise.
 type pmState struct {
 	Last  int64           `json:"last"`
 	State json.RawMessage `json:"state"`
 }
 
-// encodeState returns instance id's state pm, after the event at last, in
-// its persisted form.
-func (r *pmRunner) encodeState(ctx context.Context, id string, pm ProcessManager, last int64) (*eventstore.Snapshot, error) {
+// marshalState returns instance id's state pm as JSON, the form that
+// tells whether an event changed it.
+func (r *pmRunner) marshalState(id string, pm ProcessManager) ([]byte, error) {
+	state, err := json.Marshal(pm)
+	if err != nil {
+		return nil, &ProcessStateError{ProcessManager: r.cfg.Name, ID: id, Op: "encode", Version: r.cfg.StateVersion, Err: err}
+	}
+	return state, nil
+}
+
+// stateSnapshot returns instance id's state pm, after the event at last,
+// in its persisted form: its personal fields sealed (see Personal).
+func (r *pmRunner) stateSnapshot(ctx context.Context, id string, pm ProcessManager, last int64) (*eventstore.Snapshot, error) {
 	state, err := r.app.sealState(ctx, pm, "")
 	var data []byte
 	if err == nil {

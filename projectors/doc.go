@@ -8,7 +8,8 @@
 // "comments". A Projector is an actors.BatchHandler: it writes a batch of
 // events and its checkpoint in one transaction, in one round trip, and
 // skips events at or below its checkpoint, so that a redelivered batch
-// changes nothing. Register them with strong consistency so that a
+// changes nothing; a batch with nothing for its projection only moves the
+// checkpoint forward. Register them with strong consistency so that a
 // strongly consistent dispatch returns only once they show its events.
 //
 // Rebuild empties a projector's tables and resets it so that it projects

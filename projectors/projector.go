@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,6 +33,9 @@ type Projector struct {
 	projection Projection
 	checkpoint string // locks and returns the checkpoint
 	advance    string
+	// skip stores the checkpoint, or advances it, past a batch that
+	// changes nothing, without waiting for the disk (see HandleEvents).
+	skip string
 }
 
 // NewProjector returns a projector writing p into schema (empty for
@@ -49,8 +53,12 @@ func NewProjector(db *pgxpool.Pool, schema string, p Projection) (*Projector, er
 		checkpoint: `INSERT INTO {{schema}}.projection_checkpoints (name) VALUES ($1)
 			ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING position`,
 		advance: `UPDATE {{schema}}.projection_checkpoints SET position = $2, updated_at = clock_timestamp() WHERE name = $1`,
+		skip: `WITH cp AS (INSERT INTO {{schema}}.projection_checkpoints AS c (name, position) VALUES ($1, $2)
+			ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = clock_timestamp()
+			WHERE c.position < excluded.position RETURNING position)
+			SELECT set_config('synchronous_commit', 'off', true) FROM cp`,
 	}
-	sqlIn(schema, &pr.checkpoint, &pr.advance)
+	sqlIn(schema, &pr.checkpoint, &pr.advance, &pr.skip)
 	return pr, nil
 }
 
@@ -78,11 +86,34 @@ func (p *Projector) HandlerConfig() actors.HandlerConfig {
 // the subscription's lease in ctx (postgres.CheckLease): it fails with
 // eventstore.ErrLeaseLost once the subscription has passed to another
 // process.
+//
+// A batch none of whose events concerns the projection (the comments
+// projection's share of a rename) only advances the checkpoint, in one
+// statement that commits without waiting for the disk and never moves it
+// back: lost in a crash, it leaves the checkpoint before events that
+// change nothing, which are delivered again. It is not fenced: a process
+// that lost the subscription can only move the checkpoint past events
+// that change nothing, which the new holder finds changing nothing too.
 func (p *Projector) HandleEvents(ctx context.Context, evs []actors.Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
 	name := p.projection.Name()
+	last := evs[len(evs)-1].Position
+	all := &pgx.Batch{}
+	from := make([]int, len(evs)) // each event's first statement in all
+	for i, ev := range evs {
+		from[i] = all.Len()
+		if ev.Payload != nil {
+			p.projection.Project(all, ev)
+		}
+	}
+	if all.Len() == 0 {
+		if _, err := p.db.Exec(ctx, p.skip, name, last); err != nil {
+			return fmt.Errorf("projector %s: %w", name, err)
+		}
+		return nil
+	}
 	err := pgx.BeginFunc(ctx, p.db, func(tx pgx.Tx) error {
 		// First: a process that lost the subscription (frozen while
 		// another took over) writes nothing.
@@ -93,15 +124,13 @@ func (p *Projector) HandleEvents(ctx context.Context, evs []actors.Event) error 
 		if err := tx.QueryRow(ctx, p.checkpoint, name).Scan(&done); err != nil {
 			return err
 		}
-		last := evs[len(evs)-1].Position
 		if last <= done {
 			return nil // delivered again
 		}
-		b := &pgx.Batch{}
-		for _, ev := range evs {
-			if ev.Position > done && ev.Payload != nil {
-				p.projection.Project(b, ev)
-			}
+		b := all
+		if evs[0].Position <= done { // partly delivered again
+			i := slices.IndexFunc(evs, func(ev actors.Event) bool { return ev.Position > done })
+			b = &pgx.Batch{QueuedQueries: slices.Clone(all.QueuedQueries[from[i]:])}
 		}
 		b.Queue(p.advance, name, last)
 		return tx.SendBatch(ctx, b).Close()

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cohort-dev/cohort/actors"
@@ -118,6 +119,21 @@ func (f *fixture) tags() []string {
 		f.t.Fatal(err)
 	}
 	return tags
+}
+
+// snapshot sums up the read model's tags, articles, feed and users.
+func (f *fixture) snapshot() string {
+	f.t.Helper()
+	var s string
+	err := f.db.QueryRow(context.Background(), `SELECT concat_ws('|',
+		(SELECT string_agg(name || ':' || article_count, ',' ORDER BY name) FROM conduit_test.tags),
+		(SELECT string_agg(slug || ':' || favorites_count, ',' ORDER BY slug) FROM conduit_test.articles),
+		(SELECT string_agg(follower_id || ':' || article_id, ',' ORDER BY article_id) FROM conduit_test.feed),
+		(SELECT string_agg(username, ',' ORDER BY username) FROM conduit_test.users))`).Scan(&s)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return s
 }
 
 func users() []any {
@@ -285,18 +301,7 @@ func TestRedeliveryAndRebuild(t *testing.T) {
 	f.given(publish("a1", "u2", "dragons", "dragons"), publish("a2", "u1", "cats", "dragons"),
 		blog.ArticleFavorited{ArticleID: "a1", FavoritedBy: "u1", FavoriteCount: 1},
 		blog.AuthorFollowed{AuthorID: "u2", FollowerID: "u1"})
-	snapshot := func() string {
-		var s string
-		err := f.db.QueryRow(ctx, `SELECT concat_ws('|',
-			(SELECT string_agg(name || ':' || article_count, ',' ORDER BY name) FROM conduit_test.tags),
-			(SELECT string_agg(slug || ':' || favorites_count, ',' ORDER BY slug) FROM conduit_test.articles),
-			(SELECT string_agg(follower_id || ':' || article_id, ',' ORDER BY article_id) FROM conduit_test.feed),
-			(SELECT string_agg(username, ',' ORDER BY username) FROM conduit_test.users))`).Scan(&s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	snapshot := f.snapshot
 	before := snapshot()
 	f.project(f.log) // everything again
 	if after := snapshot(); after != before {
@@ -312,6 +317,96 @@ func TestRedeliveryAndRebuild(t *testing.T) {
 	f.project(f.log)
 	if after := snapshot(); after != before {
 		t.Fatalf("replay differs:\n%s\n%s", before, after)
+	}
+}
+
+// failingAfter is a projection whose batch fails after n events, as a
+// batch does when its process dies in the middle of it.
+type failingAfter struct {
+	projectors.Projection
+	n int
+}
+
+func (p *failingAfter) Project(b *pgx.Batch, ev actors.Event) {
+	if p.n--; p.n < 0 {
+		b.Queue("SELECT 1/0")
+		return
+	}
+	p.Projection.Project(b, ev)
+}
+
+// TestBatchCrashMidway: a batch that fails after some of its events leaves
+// neither rows nor checkpoint; delivered again, in other batches that
+// overlap, every event shows once, as in a read model that never failed.
+func TestBatchCrashMidway(t *testing.T) {
+	ctx := context.Background()
+	evs := []any{publish("a1", "u2", "dragons", "dragons"), publish("a2", "u1", "cats", "dragons"),
+		blog.ArticleFavorited{ArticleID: "a1", FavoritedBy: "u1", FavoriteCount: 1},
+		blog.AuthorFollowed{AuthorID: "u2", FollowerID: "u1"}, publish("a3", "u2", "birds", "dragons")}
+	want := newFixture(t)
+	want.given(users()...)
+	want.given(evs...)
+
+	f := newFixture(t)
+	f.given(users()...)
+	before := f.snapshot()
+	var batch []actors.Event
+	for _, p := range evs {
+		f.pos++
+		f.now = f.now.Add(time.Second)
+		batch = append(batch, actors.Event{Payload: p, Position: f.pos, CreatedAt: f.now})
+	}
+	crashing, err := projectors.NewProjector(f.db, schema, &failingAfter{Projection: projectors.NewBlogProjection(schema), n: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := crashing.HandleEvents(ctx, batch); err == nil {
+		t.Fatal("the failing batch succeeded")
+	}
+	if got := f.snapshot(); got != before {
+		t.Fatalf("a failed batch left rows:\n%s\n%s", before, got)
+	}
+	// Delivered again from the checkpoint, in overlapping batches.
+	f.project(batch[:2])
+	f.project(batch[1:4])
+	f.project(batch)
+	if got, w := f.snapshot(), want.snapshot(); got != w {
+		t.Fatalf("after the redelivery:\n%s\nwant\n%s", got, w)
+	}
+}
+
+// TestBatchOfNoConcern: a batch none of whose events concerns a projection
+// advances its checkpoint (storing it if it was not yet: a rebuild
+// compares its own with it), never back, and changes no row.
+func TestBatchOfNoConcern(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.given(users()...) // nothing for the comments
+	comments := func() int64 {
+		t.Helper()
+		var pos int64
+		err := f.db.QueryRow(ctx, `SELECT position FROM conduit_test.projection_checkpoints WHERE name = $1`,
+			projectors.CommentsName).Scan(&pos)
+		if err != nil {
+			t.Fatalf("comments checkpoint: %v", err)
+		}
+		return pos
+	}
+	if got := comments(); got != f.pos {
+		t.Errorf("comments checkpoint %d after its first batch, of no concern, want %d", got, f.pos)
+	}
+	f.given(blog.ArticleCommented{CommentID: "c1", ArticleID: "a1", AuthorID: "u1", Body: "hi"})
+	before := f.snapshot()
+	f.given(accounts.UserBioChanged{UserID: "u1", Bio: "b"}, accounts.UserBioChanged{UserID: "u2", Bio: "c"})
+	if got := comments(); got != f.pos {
+		t.Errorf("comments checkpoint %d after a batch of no concern, want %d", got, f.pos)
+	}
+	f.project(f.log[:3]) // an older batch again
+	if got := comments(); got != f.pos {
+		t.Errorf("comments checkpoint %d after an older batch, want %d", got, f.pos)
+	}
+	if got := f.snapshot(); got != before {
+		t.Errorf("read model:\n%s\nwant\n%s", got, before)
 	}
 }
 

@@ -134,6 +134,12 @@ func statementsLibrary(binDir string) (string, error) {
 type statementCounter struct {
 	srv  *server
 	note string // why statements are not counted; empty when they are
+	// texts are the statements' texts by query id, as first read: the
+	// server records a statement's text again after a reset, with its
+	// constants normalized or not depending on whether it was parsed
+	// again (a connection's prepared statement is not), so a statement is
+	// known by its id.
+	texts map[int64]string
 }
 
 // startStatements prepares the counting of statements on the benchmark's
@@ -194,16 +200,25 @@ func (c *statementCounter) count(ctx context.Context, role string) (statementCal
 		return nil, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	rows, err := conn.Query(ctx, `SELECT s.query, s.calls FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
-		WHERE d.datname = $1`, c.srv.name(role))
+	rows, err := conn.Query(ctx, `SELECT coalesce(s.queryid, 0), s.query, s.calls FROM pg_stat_statements s
+		JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1`, c.srv.name(role))
 	if err != nil {
 		return nil, fmt.Errorf("read pg_stat_statements: %w", err)
 	}
+	if c.texts == nil {
+		c.texts = make(map[int64]string)
+	}
 	calls := statementCalls{}
+	var id int64
 	var q string
 	var n int64
-	_, err = pgx.ForEachRow(rows, []any{&q, &n}, func() error {
-		calls[strings.Join(strings.Fields(q), " ")] += n
+	_, err = pgx.ForEachRow(rows, []any{&id, &q, &n}, func() error {
+		text, ok := c.texts[id]
+		if !ok {
+			text = strings.Join(strings.Fields(q), " ")
+			c.texts[id] = text
+		}
+		calls[text] += n
 		return nil
 	})
 	if err != nil {
