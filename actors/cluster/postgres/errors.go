@@ -64,7 +64,9 @@ func (c ExpelCause) String() string {
 type ExpelledError struct {
 	Cluster  string // the cluster's name
 	MemberID string // this node's member id (its actor system's id)
-	Cause    ExpelCause
+	// Cause is what the node found: its heartbeats late, or its row
+	// expired, superseded or removed.
+	Cause ExpelCause
 }
 
 // Error describes the expulsion.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/remote"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	clusterpg "github.com/cohort-dev/cohort/actors/cluster/postgres"
@@ -101,6 +102,7 @@ func TestFrozenMemberExpires(t *testing.T) {
 	const ttl = 2 * time.Second
 	nodes := mustJoinNodes(t, pool, fast(ttl), 3)
 	thaw := clusterpg.Freeze(nodes[2].provider)
+	t.Cleanup(thaw) // before the node's cleanup, which waits for its loop
 	frozeAt := time.Now()
 	nodes[0].view.mustSee(t, ttl+slow, ids(nodes[:2]...)...)
 	nodes[1].view.mustSee(t, slow, ids(nodes[:2]...)...)
@@ -241,5 +243,29 @@ func TestConfigValidate(t *testing.T) {
 				t.Errorf("%v is not ErrInvalidConfig", err)
 			}
 		})
+	}
+}
+
+// TestClientFollowsWithoutRow: a cluster client sees the members and
+// their changes, and has no row of its own.
+func TestClientFollowsWithoutRow(t *testing.T) {
+	pool := mustPool(t)
+	nodes := mustJoinNodes(t, pool, fast(longTTL), 2)
+	client := newNode(t, pool, fast(longTTL), 0)
+	client.c.Remote = remote.NewRemote(client.c.ActorSystem, client.c.Config.RemoteConfig)
+	if err := client.provider.StartClient(client.c); err != nil {
+		t.Fatal(err)
+	}
+	client.view.mustSee(t, slow, ids(nodes...)...)
+	if err := nodes[1].provider.Shutdown(true); err != nil {
+		t.Fatal(err)
+	}
+	client.view.mustSee(t, slow, nodes[0].id())
+	var rows int
+	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM cohort_cluster.members`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 2 {
+		t.Errorf("%d rows, want the two members'", rows)
 	}
 }
