@@ -109,10 +109,9 @@ func mustPool(tb testing.TB) *pgxpool.Pool {
 // change and gossip round.
 func discard(*actor.ActorSystem) *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// fakePorts hands out the ports of nodes whose remote does not listen.
+// fakePorts counts the ports handed out, from 40001, to nodes whose
+// remote does not listen.
 var fakePorts atomic.Int32
-
-func init() { fakePorts.Store(40000) }
 
 // newNode returns an unstarted node whose provider uses pool and cfg, its
 // cluster configured for a remote on 127.0.0.1:port, its view subscribed.
@@ -148,7 +147,7 @@ func newNode(tb testing.TB, pool *pgxpool.Pool, cfg clusterpg.Config, port int) 
 func mustJoin(tb testing.TB, pool *pgxpool.Pool, cfg clusterpg.Config, port int) *node {
 	tb.Helper()
 	if port == 0 {
-		port = int(fakePorts.Add(1))
+		port = 40000 + int(fakePorts.Add(1))
 	}
 	n := newNode(tb, pool, cfg, port)
 	n.c.Remote = remote.NewRemote(n.c.ActorSystem, n.c.Config.RemoteConfig)
