@@ -1,0 +1,63 @@
+//go:build !race
+
+package postgres_test
+
+import (
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	clusterpg "github.com/cohort-dev/cohort/actors/cluster/postgres"
+)
+
+// These tests run whole protoactor cluster members (gRPC remote on a free
+// port of 127.0.0.1, gossip, disthash) in this process. They are left out
+// of -race builds: the pinned protoactor-go races with itself there, in
+// code this package does not reach into. remote.BlockList.BlockedMembers
+// reads the block list without its lock while the gossip actor's topology
+// subscriber writes it in Block (every member, whatever its provider);
+// remote.Remote.Start sets grpc's global logger while another member's
+// gRPC goroutines read it, and cluster/informer.go shares one math/rand
+// source between every cluster of the process (several members in one
+// process only). The tests of provider_test.go run under -race with
+// protoactor's member list but without remote and gossip.
+
+// mustStartMember starts a full cluster member on a free port of
+// 127.0.0.1: the cluster's StartMember starts its remote and gossip, and
+// then the provider.
+func mustStartMember(tb testing.TB, pool *pgxpool.Pool, cfg clusterpg.Config) *node {
+	tb.Helper()
+	n := newNode(tb, pool, cfg, 0)
+	n.c.StartMember() // panics if the provider fails; sleeps 1 s
+	n.started = true
+	return n
+}
+
+// TestClusterMembersSeeEachOther: three full members join, each sees all
+// three with their addresses and kinds, and once one shuts down gracefully
+// the other two see two, long before its TTL.
+func TestClusterMembersSeeEachOther(t *testing.T) {
+	pool := mustPool(t)
+	var nodes []*node
+	for range 3 {
+		nodes = append(nodes, mustStartMember(t, pool, fast(longTTL)))
+	}
+	for _, nd := range nodes {
+		nd.view.mustSee(t, slow, ids(nodes...)...)
+	}
+	mustSeeAddresses(t, nodes)
+	nodes[0].view.mu.Lock()
+	members := nodes[0].view.members
+	nodes[0].view.mu.Unlock()
+	for _, m := range members {
+		if !m.HasKind("echo") {
+			t.Errorf("member %s has kinds %v, want echo among them", m.Id, m.Kinds)
+		}
+	}
+	nodes[2].c.Shutdown(true) // sleeps 2 s after the provider's Shutdown
+	nodes[0].view.mustSee(t, slow, ids(nodes[:2]...)...)
+	nodes[1].view.mustSee(t, slow, ids(nodes[:2]...)...)
+	if s := status(t, pool, nodes[2].id()); s != "left" {
+		t.Errorf("status %q after a graceful shutdown, want left", s)
+	}
+}

@@ -1,0 +1,148 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// pruneAfter is how long the row of a member that left, died or expired is
+// kept, for diagnostics, before a joining node deletes it.
+const pruneAfter = time.Hour
+
+// table runs the members table's statements for one schema.
+type table struct {
+	pool *pgxpool.Pool
+	// The statements, their identifiers quoted.
+	join, prune, heartbeat, live, leave string
+}
+
+func newTable(pool *pgxpool.Pool, schema string) *table {
+	m := pgx.Identifier{schema, "members"}.Sanitize()
+	return &table{
+		pool: pool,
+		// The new row and the older rows it supersedes are written by one
+		// statement: no node reads the new member beside its dead
+		// predecessor at the same address.
+		join: `WITH me AS (
+				INSERT INTO ` + m + ` (cluster_name, member_id, host, port, kinds, started_at, heartbeat_at, ttl, status)
+				VALUES ($1, $2, $3, $4, $5, clock_timestamp(), clock_timestamp(), $6 * interval '1 millisecond', 'alive')
+				RETURNING started_at)
+			UPDATE ` + m + ` o SET status = 'dead' FROM me
+			WHERE o.cluster_name = $1 AND o.host = $3 AND o.port = $4 AND o.member_id <> $2
+				AND o.status = 'alive' AND o.started_at <= me.started_at`,
+		prune: `DELETE FROM ` + m + ` WHERE cluster_name = $1
+			AND (status <> 'alive' OR heartbeat_at + ttl < clock_timestamp())
+			AND heartbeat_at < clock_timestamp() - $2 * interval '1 millisecond'`,
+		// A row is renewed only within its renew window (half its TTL)
+		// after its last heartbeat. The second column is the row's status
+		// before the update ('' when it is gone), to tell why it was not.
+		heartbeat: `WITH hb AS (
+				UPDATE ` + m + ` SET heartbeat_at = clock_timestamp()
+				WHERE cluster_name = $1 AND member_id = $2 AND status = 'alive'
+					AND heartbeat_at + ttl / 2 > clock_timestamp()
+				RETURNING 1)
+			SELECT EXISTS (SELECT 1 FROM hb),
+				coalesce((SELECT status FROM ` + m + ` WHERE cluster_name = $1 AND member_id = $2), '')`,
+		live: `SELECT member_id, host, port, kinds FROM ` + m + `
+			WHERE cluster_name = $1 AND status = 'alive' AND heartbeat_at + ttl > clock_timestamp()
+			ORDER BY member_id`,
+		leave: `UPDATE ` + m + ` SET status = 'left'
+			WHERE cluster_name = $1 AND member_id = $2 AND status = 'alive'`,
+	}
+}
+
+// member is one row of the members table, as a node joins with it.
+type member struct {
+	cluster, id string
+	host        string
+	port        int
+	kinds       []string
+	ttl         time.Duration
+}
+
+// insert adds m's row as a live member, marks dead the older members that
+// advertised its address, and deletes rows of members gone for longer
+// than pruneAfter. It returns how many members m superseded.
+func (t *table) insert(ctx context.Context, m member) (superseded int64, err error) {
+	err = pgx.BeginFunc(ctx, t.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, t.join, m.cluster, m.id, m.host, m.port, m.kinds, m.ttl.Milliseconds())
+		if err != nil {
+			return err
+		}
+		superseded = tag.RowsAffected()
+		_, err = tx.Exec(ctx, t.prune, m.cluster, pruneAfter.Milliseconds())
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("cluster/postgres: join: %w", err)
+	}
+	return superseded, nil
+}
+
+// renewal is a heartbeat's outcome.
+type renewal struct {
+	renewed bool
+	status  string // the row's status before the heartbeat; "" when it is gone
+}
+
+// cause returns why a heartbeat that renewed nothing found the member
+// expelled.
+func (r renewal) cause() ExpelCause {
+	switch r.status {
+	case "alive":
+		return CauseExpired
+	case "dead":
+		return CauseSuperseded
+	}
+	return CauseRemoved
+}
+
+// beat renews the member's row (when id is not empty: a client has no
+// row) and reads the cluster's live members, in one round trip.
+func (t *table) beat(ctx context.Context, clusterName, id string) (renewal, cluster.Members, error) {
+	var b pgx.Batch
+	var r renewal
+	if id != "" {
+		b.Queue(t.heartbeat, clusterName, id).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&r.renewed, &r.status)
+		})
+	}
+	ms := t.queueLive(&b, clusterName)
+	if err := t.pool.SendBatch(ctx, &b).Close(); err != nil {
+		return renewal{}, nil, fmt.Errorf("cluster/postgres: heartbeat: %w", err)
+	}
+	return r, *ms, nil
+}
+
+// queueLive queues the read of the cluster's live members; the returned
+// slice is filled once the batch has run.
+func (t *table) queueLive(b *pgx.Batch, clusterName string) *cluster.Members {
+	ms := new(cluster.Members)
+	b.Queue(t.live, clusterName).Query(func(rows pgx.Rows) error {
+		var (
+			id, host string
+			port     int32
+			kinds    []string
+		)
+		_, err := pgx.ForEachRow(rows, []any{&id, &host, &port, &kinds}, func() error {
+			*ms = append(*ms, &cluster.Member{Id: id, Host: host, Port: port, Kinds: slices.Clone(kinds)})
+			return nil
+		})
+		return err
+	})
+	return ms
+}
+
+// markLeft marks the member's row left, if it is still alive.
+func (t *table) markLeft(ctx context.Context, clusterName, id string) error {
+	if _, err := t.pool.Exec(ctx, t.leave, clusterName, id); err != nil {
+		return fmt.Errorf("cluster/postgres: leave: %w", err)
+	}
+	return nil
+}
