@@ -134,12 +134,12 @@ func (c *checker) values(vs []*doc.Value) {
 			continue
 		}
 		for _, spec := range v.Decl.Specs {
-			vs := spec.(*ast.ValueSpec)
+			spec := spec.(*ast.ValueSpec)
 			text := v.Doc
 			if grouped {
-				text = vs.Doc.Text()
+				text = spec.Doc.Text()
 			}
-			for _, n := range vs.Names {
+			for _, n := range spec.Names {
 				if !n.IsExported() {
 					continue
 				}
