@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cohort-dev/cohort/eventstore"
@@ -447,7 +448,7 @@ func (a *aggregateActor) encode(ctx context.Context, cmd *Command, events []any)
 		if md == nil {
 			md = Metadata{}
 		}
-		traceContext.Inject(ctx, metadataCarrier(md))
+		traceContext.Inject(ctx, propagation.MapCarrier(md))
 	}
 	var mdJSON []byte
 	if len(md) > 0 {

@@ -136,7 +136,7 @@ type App struct {
 
 	ins     *instruments
 	stats   statsRegistry
-	journal journal
+	journal *journal
 
 	state    atomic.Int32
 	internal atomic.Bool // process managers may dispatch (until aggregates stop)
@@ -161,6 +161,7 @@ func New(cfg Config) (*App, error) {
 		routes:     make(map[reflect.Type]route),
 		handlers:   make(map[string]runner),
 		tracker:    newTracker(),
+		journal:    newJournal(),
 	}
 	ins, err := newInstruments(cfg.TracerProvider, cfg.MeterProvider, a)
 	if err != nil {

@@ -38,6 +38,7 @@ var (
 // UnregisteredCommandError names a command type with no route.
 type UnregisteredCommandError struct{ Type string }
 
+// Error returns a message naming the command type.
 func (e *UnregisteredCommandError) Error() string {
 	return fmt.Sprintf("actors: unregistered command %s", e.Type)
 }
@@ -48,6 +49,7 @@ func (e *UnregisteredCommandError) Unwrap() error { return ErrUnregisteredComman
 // UnregisteredEventError names an event type with no registered name.
 type UnregisteredEventError struct{ Type string }
 
+// Error returns a message naming the event type.
 func (e *UnregisteredEventError) Error() string {
 	return fmt.Sprintf("actors: unregistered event %s", e.Type)
 }
@@ -62,6 +64,7 @@ type ValidationError struct {
 	Err       error  // the aggregate's error
 }
 
+// Error returns the message of the aggregate's error.
 func (e *ValidationError) Error() string { return e.Err.Error() }
 
 // Unwrap returns the aggregate's error and ErrValidation.
@@ -89,4 +92,5 @@ type PanicError struct {
 	Stack []byte
 }
 
+// Error returns a message naming the value the code panicked with.
 func (e *PanicError) Error() string { return fmt.Sprintf("actors: panic: %v", e.Value) }

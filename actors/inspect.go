@@ -48,33 +48,27 @@ type journal struct {
 	commands atomic.Int64 // dispatched in all
 
 	mu        sync.Mutex
-	cmds      []CommandRecord
-	cmdNext   int
-	handlings []HandlingRecord
-	hNext     int
+	cmds      ring[CommandRecord]
+	handlings ring[HandlingRecord]
+}
+
+// newJournal returns an empty journal that keeps up to journalCommands
+// commands and journalHandlings handlings.
+func newJournal() *journal {
+	return &journal{cmds: newRing[CommandRecord](journalCommands), handlings: newRing[HandlingRecord](journalHandlings)}
 }
 
 func (j *journal) command(r CommandRecord) {
 	j.commands.Add(1)
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if len(j.cmds) < journalCommands {
-		j.cmds = append(j.cmds, r)
-		return
-	}
-	j.cmds[j.cmdNext] = r
-	j.cmdNext = (j.cmdNext + 1) % journalCommands
+	j.cmds.add(r)
 }
 
 func (j *journal) handling(r HandlingRecord) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if len(j.handlings) < journalHandlings {
-		j.handlings = append(j.handlings, r)
-		return
-	}
-	j.handlings[j.hNext] = r
-	j.hNext = (j.hNext + 1) % journalHandlings
+	j.handlings.add(r)
 }
 
 // ActorInfo counts a group of actors.
@@ -127,7 +121,7 @@ func (a *App) Inspect(ctx context.Context) Inspection {
 	}
 	in.Handlers = a.handlerProgress(ctx)
 	a.journal.mu.Lock()
-	cmds := slices.Clone(a.journal.cmds)
+	cmds := slices.Collect(a.journal.cmds.all())
 	a.journal.mu.Unlock()
 	slices.SortFunc(cmds, func(x, y CommandRecord) int { return cmp.Compare(y.Duration, x.Duration) })
 	in.Slowest = cmds[:min(len(cmds), 10)]
@@ -185,13 +179,13 @@ type correlationReader interface {
 func (a *App) Chain(ctx context.Context, correlation uuid.UUID) ([]ChainItem, error) {
 	var items []ChainItem
 	a.journal.mu.Lock()
-	for _, c := range a.journal.cmds {
+	for c := range a.journal.cmds.all() {
 		if c.CorrelationID == correlation {
 			items = append(items, ChainItem{Kind: "command", Name: c.Type, Detail: c.Aggregate, ID: c.ID,
 				CausationID: c.CausationID, CorrelationID: c.CorrelationID, Start: c.Start, Duration: c.Duration, Err: c.Err})
 		}
 	}
-	for _, h := range a.journal.handlings {
+	for h := range a.journal.handlings.all() {
 		if h.CorrelationID == correlation {
 			items = append(items, ChainItem{Kind: h.Kind, Name: h.Handler, Detail: fmt.Sprintf("%s @%d", h.EventType, h.Position),
 				ID: h.EventID, CausationID: h.CausationID, CorrelationID: h.CorrelationID, Start: h.Start, Duration: h.Duration, Err: h.Err})

@@ -37,6 +37,7 @@ type MasterKeyError struct {
 	Reason string
 }
 
+// Error returns a message naming ErrMasterKey and what is wrong with the key.
 func (e *MasterKeyError) Error() string { return fmt.Sprintf("%v: %s", ErrMasterKey, e.Reason) }
 
 // Unwrap returns ErrMasterKey.
@@ -48,6 +49,7 @@ type DataKeyError struct {
 	Err     error
 }
 
+// Error returns a message naming ErrDataKey, the subject and the cause.
 func (e *DataKeyError) Error() string {
 	return fmt.Sprintf("%v: subject %q: %v", ErrDataKey, e.Subject, e.Err)
 }

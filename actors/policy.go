@@ -209,8 +209,10 @@ type HandlerStoppedError struct {
 	Err  error
 }
 
+// Error returns a message naming the handler and the error that stopped it.
 func (e *HandlerStoppedError) Error() string {
 	return fmt.Sprintf("actors: %s stopped: %v", e.Name, e.Err)
 }
 
+// Unwrap returns the error that stopped the handler.
 func (e *HandlerStoppedError) Unwrap() error { return e.Err }

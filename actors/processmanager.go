@@ -74,9 +74,9 @@ func ContinueProcessStrict(id string) Interest { return Interest{kind: interestC
 func StopProcess(id string) Interest { return Interest{kind: interestStop, ID: id} }
 
 var (
-	// ErrProcessExists: StartProcessStrict found the instance.
+	// ErrProcessExists reports that StartProcessStrict found the instance.
 	ErrProcessExists = errors.New("actors: process instance already exists")
-	// ErrProcessNotFound: ContinueProcessStrict found no instance.
+	// ErrProcessNotFound reports that ContinueProcessStrict found no instance.
 	ErrProcessNotFound = errors.New("actors: process instance not found")
 )
 

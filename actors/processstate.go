@@ -9,9 +9,10 @@ import (
 	"github.com/cohort-dev/cohort/eventstore"
 )
 
-// ErrProcessState: a process instance's state could not be decoded (or was
-// stored with another schema version and no UpgradeState), or could not be
-// encoded. The error is a *ProcessStateError.
+// ErrProcessState reports that a process instance's state could not be
+// decoded (or was stored with another schema version and no
+// UpgradeState), or could not be encoded. The error is a
+// *ProcessStateError.
 var ErrProcessState = errors.New("actors: process state unusable")
 
 // ProcessStateError reports an instance state that could not be decoded
@@ -26,6 +27,7 @@ type ProcessStateError struct {
 	Err     error
 }
 
+// Error returns a message naming the instance, what failed and the cause.
 func (e *ProcessStateError) Error() string {
 	return fmt.Sprintf("actors: process manager %s, instance %s: %s state of schema version %d: %v",
 		e.ProcessManager, e.ID, e.Op, e.Version, e.Err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -182,7 +183,7 @@ func (o handlingObserver) begin(ctx context.Context, evs []Event) (context.Conte
 		if !ins.tracing {
 			break
 		}
-		parent := traceContext.Extract(ctx, metadataCarrier(ev.Metadata))
+		parent := traceContext.Extract(ctx, propagation.MapCarrier(ev.Metadata))
 		attrs := []attribute.KeyValue{
 			AttrActorKind.String(o.kind), AttrHandlerName.String(o.name), AttrEventType.String(ev.Type),
 			AttrEventID.String(ev.ID.String()), AttrStreamID.String(ev.StreamID), AttrStreamVersion.Int64(ev.StreamVersion),

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"go.opentelemetry.io/otel/propagation"
 )
 
 // aggregateKind runs one aggregate type: a fixed set of shard actors, each
@@ -61,7 +62,7 @@ func (k *aggregateKind) start(n, perShard int) {
 func (k *aggregateKind) send(ctx context.Context, m *commandMsg) {
 	var msg any = m
 	if k.app.ins.tracing {
-		hdr := headerCarrier{}
+		hdr := propagation.MapCarrier{}
 		traceContext.Inject(ctx, hdr)
 		msg = withHeader(hdr, m)
 	}

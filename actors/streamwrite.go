@@ -38,8 +38,8 @@ type StreamWrite struct {
 	Events []any
 }
 
-// ErrStreamWrite: a stream write of a command was refused, so nothing the
-// command decided was written. The error is a *StreamWriteError.
+// ErrStreamWrite reports that a stream write of a command was refused, so
+// nothing the command decided was written. The error is a *StreamWriteError.
 var ErrStreamWrite = errors.New("actors: stream write refused")
 
 // StreamWriteError reports the StreamWrite the store refused, and why.
@@ -56,6 +56,8 @@ type StreamWriteError struct {
 	Err error
 }
 
+// Error returns a message naming the aggregate, the refused stream and
+// the store's refusal.
 func (e *StreamWriteError) Error() string {
 	return fmt.Sprintf("actors: %s %s: stream write to %q refused: %v", e.Aggregate, e.ID, e.Stream, e.Err)
 }

@@ -183,20 +183,6 @@ func endSpan(span trace.Span, err error) {
 	span.End()
 }
 
-// headerCarrier reads and writes a protoactor message header as a
-// propagation carrier.
-type headerCarrier map[string]string
-
-func (h headerCarrier) Get(key string) string { return h[key] }
-func (h headerCarrier) Set(key, value string) { h[key] = value }
-func (h headerCarrier) Keys() []string {
-	keys := make([]string, 0, len(h))
-	for k := range h {
-		keys = append(keys, k)
-	}
-	return keys
-}
-
 // readonlyHeader adapts a received message's header.
 type readonlyHeader struct{ actor.ReadonlyMessageHeader }
 
@@ -212,19 +198,6 @@ func (h readonlyHeader) Keys() []string {
 		return nil
 	}
 	return h.ReadonlyMessageHeader.Keys()
-}
-
-// metadataCarrier reads and writes event and command metadata.
-type metadataCarrier Metadata
-
-func (m metadataCarrier) Get(key string) string { return m[key] }
-func (m metadataCarrier) Set(key, value string) { m[key] = value }
-func (m metadataCarrier) Keys() []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	return keys
 }
 
 // actorStats counts a group of actors: one aggregate type, one handler,

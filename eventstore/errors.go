@@ -95,6 +95,7 @@ type UnavailableError struct {
 	Err error
 }
 
+// Error returns a message naming ErrUnavailable, the reason and the cause.
 func (e *UnavailableError) Error() string {
 	return fmt.Sprintf("%v (%s): %v", ErrUnavailable, e.Reason, e.Err)
 }

@@ -7,10 +7,10 @@ import (
 	"time"
 )
 
-// ErrLeaseLost: a persistent subscription's lease passed to another holder
-// (its holder stopped renewing it in time, e.g. because its process was
-// frozen), so a write made under it was refused. The error is a
-// *LeaseLostError.
+// ErrLeaseLost reports that a persistent subscription's lease passed to
+// another holder (its holder stopped renewing it in time, e.g. because
+// its process was frozen), so a write made under it was refused. The
+// error is a *LeaseLostError.
 var ErrLeaseLost = errors.New("eventstore: subscription lease lost")
 
 // Lease is one holding of a persistent subscription: a store that fences

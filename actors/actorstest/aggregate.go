@@ -1,9 +1,6 @@
 package actorstest
 
 import (
-	"errors"
-	"fmt"
-	"reflect"
 	"testing"
 
 	"github.com/cohort-dev/cohort/actors"
@@ -23,16 +20,14 @@ type AggregateCase[A actors.Applier] struct {
 	tb      testing.TB
 	agg     A
 	execute func(A, any) ([]any, error)
-	events  []any
-	err     error
-	ran     bool
+	out     outcome // of the last When
 }
 
 // Aggregate starts a case on a new instance, made by newAggregate (a
 // func() *User as well as a func() actors.Aggregate).
 func Aggregate[A actors.Aggregate](tb testing.TB, newAggregate func() A) *AggregateCase[A] {
 	tb.Helper()
-	return &AggregateCase[A]{tb: tb, agg: newAggregate(),
+	return &AggregateCase[A]{tb: tb, agg: newAggregate(), out: outcome{noun: "events"},
 		execute: func(a A, cmd any) ([]any, error) { return a.Execute(cmd) }}
 }
 
@@ -41,7 +36,7 @@ func Aggregate[A actors.Aggregate](tb testing.TB, newAggregate func() A) *Aggreg
 // the application does, and State returns the definition's state type.
 func Defined[A actors.Applier](tb testing.TB, d *actors.Definition[A]) *AggregateCase[A] {
 	tb.Helper()
-	return &AggregateCase[A]{tb: tb, agg: d.New(), execute: d.Execute}
+	return &AggregateCase[A]{tb: tb, agg: d.New(), out: outcome{noun: "events"}, execute: d.Execute}
 }
 
 // Given applies past events.
@@ -57,10 +52,9 @@ func (c *AggregateCase[A]) Given(events ...any) *AggregateCase[A] {
 // When can be chained.
 func (c *AggregateCase[A]) When(cmd any) *AggregateCase[A] {
 	c.tb.Helper()
-	c.events, c.err = c.execute(c.agg, cmd)
-	c.ran = true
-	if c.err == nil {
-		for _, e := range c.events {
+	c.out.set(c.execute(c.agg, cmd))
+	if c.out.err == nil {
+		for _, e := range c.out.msgs {
 			c.agg.Apply(e)
 		}
 	}
@@ -70,16 +64,7 @@ func (c *AggregateCase[A]) When(cmd any) *AggregateCase[A] {
 // Then asserts that the last command succeeded with exactly these events.
 func (c *AggregateCase[A]) Then(events ...any) *AggregateCase[A] {
 	c.tb.Helper()
-	c.mustHaveRun()
-	if c.err != nil {
-		c.tb.Fatalf("expected events %s, got error: %v", describe(events), c.err)
-	}
-	if len(events) == 0 && len(c.events) == 0 {
-		return c
-	}
-	if !reflect.DeepEqual(c.events, events) {
-		c.tb.Fatalf("events differ\n got: %s\nwant: %s", describe(c.events), describe(events))
-	}
+	c.out.then(c.tb, events)
 	return c
 }
 
@@ -87,13 +72,7 @@ func (c *AggregateCase[A]) Then(events ...any) *AggregateCase[A] {
 // target (errors.Is).
 func (c *AggregateCase[A]) ThenError(target error) *AggregateCase[A] {
 	c.tb.Helper()
-	c.mustHaveRun()
-	if c.err == nil {
-		c.tb.Fatalf("expected error %v, got events %s", target, describe(c.events))
-	}
-	if !errors.Is(c.err, target) {
-		c.tb.Fatalf("expected error %v, got %v", target, c.err)
-	}
+	c.out.thenError(c.tb, target)
 	return c
 }
 
@@ -101,33 +80,9 @@ func (c *AggregateCase[A]) ThenError(target error) *AggregateCase[A] {
 // errors.As assigns to target, and returns it for further checks.
 func (c *AggregateCase[A]) ThenErrorAs(target any) *AggregateCase[A] {
 	c.tb.Helper()
-	c.mustHaveRun()
-	if c.err == nil || !errors.As(c.err, target) {
-		c.tb.Fatalf("expected an error of type %T, got %v (events %s)", target, c.err, describe(c.events))
-	}
+	c.out.thenErrorAs(c.tb, target)
 	return c
 }
 
 // State returns the aggregate, for assertions on its state.
 func (c *AggregateCase[A]) State() A { return c.agg }
-
-func (c *AggregateCase[A]) mustHaveRun() {
-	c.tb.Helper()
-	if !c.ran {
-		c.tb.Fatal("actorstest: Then before When")
-	}
-}
-
-func describe(events []any) string {
-	if len(events) == 0 {
-		return "none"
-	}
-	s := ""
-	for i, e := range events {
-		if i > 0 {
-			s += ", "
-		}
-		s += fmt.Sprintf("%T%+v", e, e)
-	}
-	return s
-}

@@ -37,9 +37,7 @@ type ProcessCase[P actors.ProcessManager] struct {
 	last      actors.Event
 	before    []byte
 	beforeErr error
-	cmds      []any
-	err       error
-	ran       bool
+	out       outcome
 	// The failures of the last When's commands so far, and the last
 	// decision about one.
 	failures []actors.Failure
@@ -54,7 +52,8 @@ type ProcessCase[P actors.ProcessManager] struct {
 // WithInterested.
 func Process[P actors.ProcessManager](tb testing.TB, newProcess func() P) *ProcessCase[P] {
 	tb.Helper()
-	c := &ProcessCase[P]{tb: tb, newProcess: newProcess, pm: newProcess(), policy: actors.DefaultProcessErrorPolicy}
+	c := &ProcessCase[P]{tb: tb, newProcess: newProcess, pm: newProcess(), policy: actors.DefaultProcessErrorPolicy,
+		out: outcome{noun: "commands"}}
 	if r, ok := any(c.pm).(actors.ProcessRouter); ok {
 		c.interested = r.Interested
 	}
@@ -115,9 +114,9 @@ func (c *ProcessCase[P]) When(event any) *ProcessCase[P] {
 	ev := asEvent(event)
 	c.last = ev
 	c.before, c.beforeErr = json.Marshal(c.pm)
-	c.cmds, c.err = c.pm.Handle(ev)
-	c.ran, c.failures, c.decided = true, nil, false
-	if c.err == nil {
+	c.out.set(c.pm.Handle(ev))
+	c.failures, c.decided = nil, false
+	if c.out.err == nil {
 		c.pm.Apply(ev.Payload)
 	}
 	return c
@@ -141,16 +140,7 @@ func (c *ProcessCase[P]) stateBefore() P {
 // Then asserts that the last event was handled with exactly these commands.
 func (c *ProcessCase[P]) Then(cmds ...any) *ProcessCase[P] {
 	c.tb.Helper()
-	c.mustHaveRun()
-	if c.err != nil {
-		c.tb.Fatalf("expected commands %s, got error: %v", describe(cmds), c.err)
-	}
-	if len(cmds) == 0 && len(c.cmds) == 0 {
-		return c
-	}
-	if !reflect.DeepEqual(c.cmds, cmds) {
-		c.tb.Fatalf("commands differ\n got: %s\nwant: %s", describe(c.cmds), describe(cmds))
-	}
+	c.out.then(c.tb, cmds)
 	return c
 }
 
@@ -158,13 +148,7 @@ func (c *ProcessCase[P]) Then(cmds ...any) *ProcessCase[P] {
 // matching target (errors.Is).
 func (c *ProcessCase[P]) ThenError(target error) *ProcessCase[P] {
 	c.tb.Helper()
-	c.mustHaveRun()
-	if c.err == nil {
-		c.tb.Fatalf("expected error %v, got commands %s", target, describe(c.cmds))
-	}
-	if !errors.Is(c.err, target) {
-		c.tb.Fatalf("expected error %v, got %v", target, c.err)
-	}
+	c.out.thenError(c.tb, target)
 	return c
 }
 
@@ -181,9 +165,9 @@ func Refusal(err error) error { return &actors.ValidationError{Err: err} }
 // ThenDecision checks the answer.
 func (c *ProcessCase[P]) CommandFails(cmd any, err error) *ProcessCase[P] {
 	c.tb.Helper()
-	c.mustHaveRun()
-	if c.err != nil || !c.caused(cmd) {
-		c.tb.Fatalf("actorstest: %T%+v is not among the last event's commands (%s)", cmd, cmd, describe(c.cmds))
+	c.out.mustHaveRun(c.tb)
+	if c.out.err != nil || !c.caused(cmd) {
+		c.tb.Fatalf("actorstest: %T%+v is not among the last event's commands (%s)", cmd, cmd, describe(c.out.msgs))
 	}
 	f := actors.Failure{Err: err, Event: c.last, Command: cmd, Refused: errors.Is(err, actors.ErrValidation),
 		State: c.stateBefore(), Attempts: len(c.failures) + 1}
@@ -198,7 +182,7 @@ func (c *ProcessCase[P]) CommandFails(cmd any, err error) *ProcessCase[P] {
 }
 
 func (c *ProcessCase[P]) caused(cmd any) bool {
-	for _, x := range c.cmds {
+	for _, x := range c.out.msgs {
 		if reflect.DeepEqual(x, cmd) {
 			return true
 		}
@@ -222,10 +206,3 @@ func (c *ProcessCase[P]) ThenDecision(want actors.Decision) *ProcessCase[P] {
 
 // State returns the process manager, for assertions on its state.
 func (c *ProcessCase[P]) State() P { return c.pm }
-
-func (c *ProcessCase[P]) mustHaveRun() {
-	c.tb.Helper()
-	if !c.ran {
-		c.tb.Fatal("actorstest: Then before When")
-	}
-}

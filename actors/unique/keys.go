@@ -20,7 +20,7 @@ const MinKeyLength = 32
 // are "unique-<namespace>-<value>" (see Upgrade).
 const streamPrefix = "claim-"
 
-// ErrNoKey: Config.Key is missing or too short.
+// ErrNoKey reports that Config.Key is missing or too short.
 var ErrNoKey = errors.New("unique: a key of at least 32 bytes is required")
 
 // Config configures how claim streams are named.

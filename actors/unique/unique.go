@@ -22,10 +22,10 @@ type Store interface {
 const ClaimedEvent = "unique.Claimed"
 
 var (
-	// ErrTaken: another owner holds the value. Errors that wrap it are
-	// *TakenError.
+	// ErrTaken reports that another owner holds the value. Errors that wrap
+	// it are *TakenError.
 	ErrTaken = errors.New("unique: value already claimed")
-	// ErrNotClaimed: nobody holds the value.
+	// ErrNotClaimed reports that nobody holds the value.
 	ErrNotClaimed = errors.New("unique: value not claimed")
 )
 
@@ -36,6 +36,7 @@ type TakenError struct {
 	Owner     string
 }
 
+// Error returns a message naming the namespace and the value.
 func (e *TakenError) Error() string {
 	return fmt.Sprintf("unique: %s %q already claimed", e.Namespace, e.Value)
 }

@@ -34,11 +34,11 @@ const keyCheckStream = "claim.key"
 const legacyPrefix = "unique-"
 
 var (
-	// ErrWrongKey: the store's claims were named with another key; with
-	// this one every claimed value would read as free.
+	// ErrWrongKey reports that the store's claims were named with another
+	// key; with this one every claimed value would read as free.
 	ErrWrongKey = errors.New("unique: the claims in the store were made with another key")
-	// ErrUpgradeConflict: a claim named in plain and its keyed stream
-	// were both written to, so neither can be taken for the other.
+	// ErrUpgradeConflict reports that a claim named in plain and its keyed
+	// stream were both written to, so neither can be taken for the other.
 	ErrUpgradeConflict = errors.New("unique: a plain claim and its keyed stream disagree")
 )
 

@@ -23,13 +23,14 @@ type scenario struct {
 	wantField string
 }
 
-// run plays each scenario with the test kit: given events, when a
-// command, then the events, the error, or a validation error on a field.
-func run[A actors.Aggregate](t *testing.T, newAgg func() A, tests []scenario) {
+// run plays each scenario with the test kit, on a case newCase starts:
+// given events, when a command, then the events, the error, or a
+// validation error on a field.
+func run[A actors.Applier](t *testing.T, newCase func(testing.TB) *actorstest.AggregateCase[A], tests []scenario) {
 	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := actorstest.Aggregate(t, newAgg).Given(tt.given...).When(tt.when)
+			c := newCase(t).Given(tt.given...).When(tt.when)
 			switch {
 			case tt.wantErr != nil:
 				c.ThenError(tt.wantErr)
@@ -46,10 +47,20 @@ func run[A actors.Aggregate](t *testing.T, newAgg func() A, tests []scenario) {
 	}
 }
 
+// aggregate starts cases on an aggregate that implements actors.Aggregate.
+func aggregate[A actors.Aggregate](newAgg func() A) func(testing.TB) *actorstest.AggregateCase[A] {
+	return func(tb testing.TB) *actorstest.AggregateCase[A] { return actorstest.Aggregate(tb, newAgg) }
+}
+
+// defined starts cases on an aggregate defined with actors.Define.
+func defined[A actors.Applier](d *actors.Definition[A]) func(testing.TB) *actorstest.AggregateCase[A] {
+	return func(tb testing.TB) *actorstest.AggregateCase[A] { return actorstest.Defined(tb, d) }
+}
+
 var created = blog.AuthorCreated{AuthorID: "a1", UserID: "a1", Username: "jake"}
 
 func TestAuthor(t *testing.T) {
-	run(t, func() *blog.Author { return &blog.Author{} }, []scenario{
+	run(t, aggregate(func() *blog.Author { return &blog.Author{} }), []scenario{
 		{name: "create", when: blog.CreateAuthor{AuthorID: "a1", UserID: "a1", Username: "jake"}, then: []any{created}},
 		{name: "create twice", given: []any{created}, when: blog.CreateAuthor{AuthorID: "a1", UserID: "a1", Username: "jake"}},
 		{name: "rename", given: []any{created}, when: blog.ChangeAuthorUsername{AuthorID: "a1", Username: "jacob"},
@@ -73,7 +84,7 @@ var published = blog.ArticlePublished{ArticleID: "x1", AuthorID: "a1", Slug: "ho
 	Title: "How to train your dragon", Description: "Ever wonder how?", Body: "Very carefully.", TagList: []string{"dragons", "training"}}
 
 func TestArticle(t *testing.T) {
-	run(t, func() *blog.Article { return &blog.Article{} }, []scenario{
+	run(t, aggregate(func() *blog.Article { return &blog.Article{} }), []scenario{
 		{name: "publish normalizes tags",
 			when: blog.PublishArticle{ArticleID: "x1", AuthorID: "a1", Slug: "how-to-train-your-dragon", Title: "How to train your dragon",
 				Description: "Ever wonder how?", Body: "Very carefully.", TagList: []string{" training", "dragons", "training", ""}},
@@ -115,7 +126,7 @@ func TestArticle(t *testing.T) {
 
 func TestComment(t *testing.T) {
 	commented := blog.ArticleCommented{CommentID: "c1", ArticleID: "x1", AuthorID: "a2", Body: "Thank you so much!"}
-	run(t, func() *blog.Comment { return &blog.Comment{} }, []scenario{
+	run(t, defined(blog.Comments()), []scenario{
 		{name: "comment", when: blog.CommentOnArticle{CommentID: "c1", ArticleID: "x1", AuthorID: "a2", Body: "Thank you so much!"},
 			then: []any{commented}},
 		{name: "blank comment", when: blog.CommentOnArticle{CommentID: "c1", ArticleID: "x1", AuthorID: "a2", Body: ""}, wantField: "body"},

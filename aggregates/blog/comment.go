@@ -19,7 +19,8 @@ var (
 	ErrCommentExists = errors.New("blog: comment already exists")
 )
 
-// Comment is the Comment aggregate's state.
+// Comment is the Comment aggregate's state. It only applies events; the
+// functions Comments binds to each command decide them.
 type Comment struct {
 	ID        string `json:"id"`
 	ArticleID string `json:"article_id"`
@@ -28,32 +29,43 @@ type Comment struct {
 	Deleted   bool   `json:"deleted,omitempty"`
 }
 
-// Execute implements actors.Aggregate.
-func (c *Comment) Execute(cmd any) ([]any, error) {
-	switch m := cmd.(type) {
-	case CommentOnArticle:
-		if c.ID != "" {
-			return nil, ErrCommentExists
-		}
-		var errs validation.Errors
-		ValidateComment(&errs, m.Body)
-		if err := errs.Err(); err != nil {
-			return nil, err
-		}
-		return []any{ArticleCommented{CommentID: m.CommentID, ArticleID: m.ArticleID, AuthorID: m.AuthorID, Body: m.Body}}, nil
-	case DeleteComment:
-		switch {
-		case c.ID == "" || c.Deleted:
-			return nil, ErrCommentNotFound
-		case m.DeletedBy != c.AuthorID:
-			return nil, ErrNotAuthor
-		}
-		return []any{CommentDeleted{CommentID: c.ID, ArticleID: c.ArticleID, AuthorID: c.AuthorID}}, nil
-	}
-	return nil, &actors.UnregisteredCommandError{Type: commandName(cmd)}
+// Comments defines the Comment aggregate with the runtime's typed API:
+// its events, and for each command the function that decides it and the
+// comment it goes to. Commenting starts a new comment, so its stream is
+// not read first.
+func Comments() *actors.Definition[*Comment] {
+	comments := actors.Define[*Comment](actors.AggregateType{Name: CommentAggregate, Lifespan: commentLifespan{}},
+		ArticleCommented{}, CommentDeleted{})
+	actors.Handle(comments, func(m CommentOnArticle) string { return m.CommentID }, (*Comment).comment, actors.Creating())
+	actors.Handle(comments, func(m DeleteComment) string { return m.CommentID }, (*Comment).delete)
+	return comments
 }
 
-// Apply implements actors.Aggregate.
+// comment decides CommentOnArticle.
+func (c *Comment) comment(m CommentOnArticle) ([]any, error) {
+	if c.ID != "" {
+		return nil, ErrCommentExists
+	}
+	var errs validation.Errors
+	ValidateComment(&errs, m.Body)
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return []any{ArticleCommented{CommentID: m.CommentID, ArticleID: m.ArticleID, AuthorID: m.AuthorID, Body: m.Body}}, nil
+}
+
+// delete decides DeleteComment: only its author deletes a comment.
+func (c *Comment) delete(m DeleteComment) ([]any, error) {
+	switch {
+	case c.ID == "" || c.Deleted:
+		return nil, ErrCommentNotFound
+	case m.DeletedBy != c.AuthorID:
+		return nil, ErrNotAuthor
+	}
+	return []any{CommentDeleted{CommentID: c.ID, ArticleID: c.ArticleID, AuthorID: c.AuthorID}}, nil
+}
+
+// Apply implements actors.Applier.
 func (c *Comment) Apply(ev any) {
 	switch e := ev.(type) {
 	case ArticleCommented:

@@ -7,7 +7,9 @@ import (
 )
 
 // Register registers the context's events, its aggregates and their
-// command routes with app.
+// command routes with app. The Comment aggregate is defined with the
+// runtime's typed API (Comments); Author and Article still implement
+// actors.Aggregate.
 func Register(app *actors.App) error {
 	if err := RegisterEvents(app.Registry()); err != nil {
 		return err
@@ -15,14 +17,13 @@ func Register(app *actors.App) error {
 	for _, t := range []actors.AggregateType{
 		{Name: AuthorAggregate, New: func() actors.Aggregate { return &Author{} }, SnapshotEvery: 100},
 		{Name: ArticleAggregate, New: func() actors.Aggregate { return &Article{} }, SnapshotEvery: 100},
-		{Name: CommentAggregate, New: func() actors.Aggregate { return &Comment{} }, Lifespan: commentLifespan{}},
 	} {
 		if err := app.RegisterAggregate(t); err != nil {
 			return err
 		}
 	}
-	// Creating, publishing and commenting start new aggregates: no need to
-	// read their streams first.
+	// Creating and publishing start new aggregates: no need to read their
+	// streams first.
 	for _, err := range []error{
 		actors.Route(app, AuthorAggregate, func(c CreateAuthor) string { return c.AuthorID }, actors.Creating()),
 		actors.Route(app, AuthorAggregate, func(c ChangeAuthorUsername) string { return c.AuthorID }),
@@ -33,14 +34,12 @@ func Register(app *actors.App) error {
 		actors.Route(app, ArticleAggregate, func(c DeleteArticle) string { return c.ArticleID }),
 		actors.Route(app, ArticleAggregate, func(c FavoriteArticle) string { return c.ArticleID }),
 		actors.Route(app, ArticleAggregate, func(c UnfavoriteArticle) string { return c.ArticleID }),
-		actors.Route(app, CommentAggregate, func(c CommentOnArticle) string { return c.CommentID }, actors.Creating()),
-		actors.Route(app, CommentAggregate, func(c DeleteComment) string { return c.CommentID }),
 	} {
 		if err != nil {
 			return err
 		}
 	}
-	return nil
+	return app.Register(Comments())
 }
 
 func commandName(cmd any) string { return fmt.Sprintf("%T", cmd) }

@@ -335,17 +335,7 @@ func (s *Store) ReadStream(ctx context.Context, id string, opts eventstore.ReadO
 // read returns up to limit events from version from on in direction d. The
 // caller holds db.mu.
 func (st *stream) read(d eventstore.Direction, from int64, limit int) []eventstore.RecordedEvent {
-	lo, hi := window(len(st.entries), d, from, limit, func(i int) int64 { return st.entries[i].version })
-	out := make([]eventstore.RecordedEvent, 0, hi-lo)
-	for i := range hi - lo {
-		if d == eventstore.Backward {
-			i = hi - 1 - i
-		} else {
-			i += lo
-		}
-		out = append(out, st.record(st.entries[i]))
-	}
-	return out
+	return readWindow(st.entries, d, from, limit, func(e entry) int64 { return e.version }, st.record)
 }
 
 // record returns e as read from st.
@@ -364,19 +354,32 @@ func (ev *event) record() eventstore.RecordedEvent {
 	return r
 }
 
-// window returns the index range [lo, hi) of a read of up to limit of n
-// items sorted by increasing key, starting at key from (0: the first item
-// forward, the last backward) in direction d.
-func window(n int, d eventstore.Direction, from int64, limit int, key func(int) int64) (lo, hi int) {
+// readWindow reads up to limit of items, sorted by increasing key,
+// starting at key from (0: the first item forward, the last backward) in
+// direction d, each as record returns it.
+func readWindow[T any](items []T, d eventstore.Direction, from int64, limit int, key func(T) int64, record func(T) eventstore.RecordedEvent) []eventstore.RecordedEvent {
+	n := len(items)
+	var lo, hi int
 	if d == eventstore.Backward {
 		hi = n
 		if from > 0 {
-			hi = sort.Search(n, func(i int) bool { return key(i) > from })
+			hi = sort.Search(n, func(i int) bool { return key(items[i]) > from })
 		}
-		return max(0, hi-limit), hi
+		lo = max(0, hi-limit)
+	} else {
+		lo = sort.Search(n, func(i int) bool { return key(items[i]) >= from })
+		hi = min(n, lo+limit)
 	}
-	lo = sort.Search(n, func(i int) bool { return key(i) >= from })
-	return lo, min(n, lo+limit)
+	out := make([]eventstore.RecordedEvent, 0, hi-lo)
+	for i := range hi - lo {
+		if d == eventstore.Backward {
+			i = hi - 1 - i
+		} else {
+			i += lo
+		}
+		out = append(out, record(items[i]))
+	}
+	return out
 }
 
 // ReadAll implements [eventstore.AllReader].
@@ -394,17 +397,7 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadOptions) ([]eve
 
 // readAll reads $all. The caller holds db.mu.
 func (db *storage) readAll(d eventstore.Direction, from int64, limit int) []eventstore.RecordedEvent {
-	lo, hi := window(len(db.all), d, from, limit, func(i int) int64 { return db.all[i].rec.Position })
-	out := make([]eventstore.RecordedEvent, 0, hi-lo)
-	for i := range hi - lo {
-		if d == eventstore.Backward {
-			i = hi - 1 - i
-		} else {
-			i += lo
-		}
-		out = append(out, db.all[i].record())
-	}
-	return out
+	return readWindow(db.all, d, from, limit, func(ev *event) int64 { return ev.rec.Position }, (*event).record)
 }
 
 // StreamInfo implements [eventstore.StreamAdmin].

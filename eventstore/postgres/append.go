@@ -495,14 +495,7 @@ func newEventArrays(n int) *eventArrays {
 }
 
 func (c *eventArrays) add(e eventstore.EventData) {
-	data := []byte(e.Data)
-	if len(data) == 0 {
-		data = []byte("null")
-	}
-	var meta []byte
-	if len(e.Metadata) > 0 {
-		meta = e.Metadata
-	}
+	data, meta := jsonColumns(e.Data, e.Metadata)
 	c.ids = append(c.ids, pgUUID(e.ID))
 	c.types = append(c.types, e.Type)
 	c.data = append(c.data, data)

@@ -13,22 +13,24 @@ import (
 
 // RecordSnapshot implements eventstore.Snapshotter.
 func (s *Store) RecordSnapshot(ctx context.Context, snap eventstore.Snapshot) error {
-	if err := snap.Validate(); err != nil {
+	args, err := recordSnapshotArgs(snap)
+	if err != nil {
 		return err
 	}
-	data := []byte(snap.Data)
-	if len(data) == 0 {
-		data = []byte("null")
-	}
-	var md []byte
-	if len(snap.Metadata) > 0 {
-		md = snap.Metadata
-	}
-	_, err := s.pool.Exec(ctx, s.q.recordSnapshot, snap.SourceID, snap.SourceVersion, snap.SourceType, snap.SchemaVersion, data, md)
-	if err != nil {
+	if _, err := s.pool.Exec(ctx, s.q.recordSnapshot, args...); err != nil {
 		return fmt.Errorf("postgres: record snapshot: %w", err)
 	}
 	return nil
+}
+
+// recordSnapshotArgs validates snap and returns the arguments of the
+// statement that records it.
+func recordSnapshotArgs(snap eventstore.Snapshot) ([]any, error) {
+	if err := snap.Validate(); err != nil {
+		return nil, err
+	}
+	data, md := jsonColumns(snap.Data, snap.Metadata)
+	return []any{snap.SourceID, snap.SourceVersion, snap.SourceType, snap.SchemaVersion, data, md}, nil
 }
 
 // ReadSnapshot implements eventstore.Snapshotter.
@@ -62,18 +64,11 @@ func (s *Store) SaveSnapshots(ctx context.Context, record []eventstore.Snapshot,
 	}
 	b := &pgx.Batch{}
 	for _, snap := range record {
-		if err := snap.Validate(); err != nil {
+		args, err := recordSnapshotArgs(snap)
+		if err != nil {
 			return err
 		}
-		data := []byte(snap.Data)
-		if len(data) == 0 {
-			data = []byte("null")
-		}
-		var md []byte
-		if len(snap.Metadata) > 0 {
-			md = snap.Metadata
-		}
-		b.Queue(s.q.recordSnapshot, snap.SourceID, snap.SourceVersion, snap.SourceType, snap.SchemaVersion, data, md)
+		b.Queue(s.q.recordSnapshot, args...)
 	}
 	for _, id := range del {
 		b.Queue(s.q.deleteSnapshot, id)

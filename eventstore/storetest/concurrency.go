@@ -200,6 +200,31 @@ func poll(ctx context.Context, s eventstore.AllReader, n int, stop <-chan struct
 	return got, nil
 }
 
+// wantSoleCreator returns the index of the one append of errs that
+// succeeded, and fails unless there is exactly one and every other failed
+// with a version conflict on stream, which it expected not to exist.
+func wantSoleCreator(tb testing.TB, errs []error, stream string) int {
+	tb.Helper()
+	winner := -1
+	for i, err := range errs {
+		var vc *eventstore.VersionConflictError
+		switch {
+		case err == nil && winner >= 0:
+			tb.Fatalf("appends %d and %d both created %s", winner, i, stream)
+		case err == nil:
+			winner = i
+		case !errors.As(err, &vc) || !errors.Is(err, eventstore.ErrVersionConflict):
+			tb.Fatalf("append %d: %v, want a version conflict", i, err)
+		case vc.Stream != stream || vc.Expected != eventstore.NoStream:
+			tb.Fatalf("append %d: conflict %+v, want one on %s expecting no stream", i, vc, stream)
+		}
+	}
+	if winner < 0 {
+		tb.Fatalf("no append created %s", stream)
+	}
+	return winner
+}
+
 // testOptimisticConcurrency races writers on two handles for the same
 // stream: each version is written once.
 func testOptimisticConcurrency(t *testing.T, newStorage func(*testing.T) Opener) {
@@ -216,23 +241,7 @@ func testOptimisticConcurrency(t *testing.T, newStorage func(*testing.T) Opener)
 			wg.Go(func() { _, errs[i] = h[i%2].Append(t.Context(), "race", eventstore.NoStream, evs[i]) })
 		}
 		wg.Wait()
-		winner := -1
-		for i, err := range errs {
-			var vc *eventstore.VersionConflictError
-			switch {
-			case err == nil && winner >= 0:
-				t.Fatalf("appends %d and %d both created the stream", winner, i)
-			case err == nil:
-				winner = i
-			case !errors.As(err, &vc) || !errors.Is(err, eventstore.ErrVersionConflict):
-				t.Fatalf("append %d: %v, want a version conflict", i, err)
-			case vc.Stream != "race" || vc.Expected != eventstore.NoStream:
-				t.Fatalf("append %d: conflict %+v", i, vc)
-			}
-		}
-		if winner < 0 {
-			t.Fatal("no append created the stream")
-		}
+		winner := wantSoleCreator(t, errs, "race")
 		wantIDs(t, mustReadStream(t, h[1], "race", eventstore.ReadOptions{}), dataIDs(evs[winner]), "race")
 		if all := mustReadWholeAll(t, h[0]); len(all) != 2 {
 			t.Fatalf("$all holds %d events, want 2", len(all))

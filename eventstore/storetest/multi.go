@@ -191,21 +191,7 @@ func testAppendStreamsRace(t *testing.T, newStorage func(*testing.T) Opener) {
 		})
 	}
 	wg.Wait()
-	winner := -1
-	for i, err := range errs {
-		var vc *eventstore.VersionConflictError
-		switch {
-		case err == nil && winner >= 0:
-			t.Fatalf("appends %d and %d both created the shared stream", winner, i)
-		case err == nil:
-			winner = i
-		case !errors.As(err, &vc) || vc.Stream != "race-shared":
-			t.Fatalf("append %d: %v, want a conflict on race-shared", i, err)
-		}
-	}
-	if winner < 0 {
-		t.Fatal("no append won")
-	}
+	winner := wantSoleCreator(t, errs, "race-shared")
 	all := mustReadWholeAll(t, h[0])
 	if len(all) != 2 {
 		t.Fatalf("$all holds %d events, want the winner's 2", len(all))

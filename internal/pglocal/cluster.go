@@ -502,11 +502,7 @@ func (c *Cluster) ConnStringAs(role, password, database string) string {
 // CreateDatabase creates database name, cloned from template if it is not
 // empty (PostgreSQL's default, template1, otherwise).
 func (c *Cluster) CreateDatabase(ctx context.Context, name, template string) error {
-	sql := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize()
-	if template != "" {
-		sql += " TEMPLATE " + pgx.Identifier{template}.Sanitize()
-	}
-	if err := c.exec(ctx, sql); err != nil {
+	if err := c.exec(ctx, CreateDatabaseSQL(name, template)); err != nil {
 		return fmt.Errorf("pglocal: create database %q: %w", name, err)
 	}
 	return nil
@@ -515,10 +511,26 @@ func (c *Cluster) CreateDatabase(ctx context.Context, name, template string) err
 // DropDatabase drops database name if it exists, disconnecting its
 // sessions.
 func (c *Cluster) DropDatabase(ctx context.Context, name string) error {
-	if err := c.exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+	if err := c.exec(ctx, DropDatabaseSQL(name)); err != nil {
 		return fmt.Errorf("pglocal: drop database %q: %w", name, err)
 	}
 	return nil
+}
+
+// CreateDatabaseSQL returns the statement that creates database name,
+// cloned from template if it is not empty.
+func CreateDatabaseSQL(name, template string) string {
+	sql := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize()
+	if template != "" {
+		sql += " TEMPLATE " + pgx.Identifier{template}.Sanitize()
+	}
+	return sql
+}
+
+// DropDatabaseSQL returns the statement that drops database name if it
+// exists, disconnecting its sessions.
+func DropDatabaseSQL(name string) string {
+	return "DROP DATABASE IF EXISTS " + pgx.Identifier{name}.Sanitize() + " WITH (FORCE)"
 }
 
 // exec runs one statement in the postgres database.

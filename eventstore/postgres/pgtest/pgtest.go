@@ -154,11 +154,7 @@ func (s *server) exec(ctx context.Context, sql string, args ...any) error {
 
 // create creates database name, from template if not empty.
 func (s *server) create(ctx context.Context, name, template string) error {
-	sql := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize()
-	if template != "" {
-		sql += " TEMPLATE " + pgx.Identifier{template}.Sanitize()
-	}
-	if err := s.exec(ctx, sql); err != nil {
+	if err := s.exec(ctx, pglocal.CreateDatabaseSQL(name, template)); err != nil {
 		return fmt.Errorf("create database %s: %w", name, err)
 	}
 	return nil
@@ -166,7 +162,7 @@ func (s *server) create(ctx context.Context, name, template string) error {
 
 // drop drops database name, disconnecting its sessions.
 func (s *server) drop(ctx context.Context, name string) error {
-	if err := s.exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+	if err := s.exec(ctx, pglocal.DropDatabaseSQL(name)); err != nil {
 		return fmt.Errorf("drop database %s: %w", name, err)
 	}
 	return nil
