@@ -20,6 +20,7 @@ var runtimePackages = []string{
 	"actors/actorstest",
 	"actors/admin",
 	"actors/unique",
+	"actors/cluster/postgres",
 }
 
 // TestRuntimeDocumented: every exported identifier of the runtime's
