@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cohort-dev/cohort/eventstore"
 	"github.com/cohort-dev/cohort/projectors"
 )
 
@@ -23,6 +24,47 @@ func (a *App) RebuildOnline(ctx context.Context, name string, progress func(proj
 		DB: a.cfg.DB, Schema: a.cfg.ReadSchema, Name: name,
 		Events: a.store, Registry: a.runtime.Registry(), Progress: progress,
 	})
+}
+
+// ProjectionStatus is a projection's state as an operator sees it: its
+// row of the projections table and the head of $all it lags behind.
+type ProjectionStatus struct {
+	projectors.Status
+	Head int64 // the last position in $all
+}
+
+// Projections returns the state of the read model's projections: serving
+// generation, position, and the rebuild under way or requested.
+func (a *App) Projections(ctx context.Context) ([]ProjectionStatus, error) {
+	ss, err := projectors.Statuses(ctx, a.cfg.DB, a.cfg.ReadSchema)
+	if err != nil {
+		return nil, err
+	}
+	last, err := a.store.ReadAll(ctx, eventstore.ReadOptions{Direction: eventstore.Backward, Count: 1})
+	if err != nil {
+		return nil, fmt.Errorf("conduit: projections: %w", err)
+	}
+	var head int64
+	if len(last) > 0 {
+		head = last[0].Position
+	}
+	out := make([]ProjectionStatus, 0, len(ss))
+	for _, s := range ss {
+		out = append(out, ProjectionStatus{Status: s, Head: head})
+	}
+	return out, nil
+}
+
+// RequestRebuild asks for an online rebuild of the named projection, as
+// the cohort command's rebuild does: the process running it (this one,
+// within Config.RebuildPoll, when it runs it) takes the request and
+// rebuilds it in the background; Projections shows the progress. It fails
+// with projectors.ErrNotFound for a name that is no projection.
+func (a *App) RequestRebuild(ctx context.Context, name string) error {
+	if !slices.Contains(a.ProjectionNames(), name) {
+		return fmt.Errorf("conduit: rebuild %q: %w (projections: %v)", name, projectors.ErrNotFound, a.ProjectionNames())
+	}
+	return projectors.RequestRebuild(ctx, a.cfg.DB, a.cfg.ReadSchema, name)
 }
 
 // rebuilds runs the online rebuilds operators request through the

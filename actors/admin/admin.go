@@ -23,9 +23,10 @@ type Inspector interface {
 	Chain(ctx context.Context, correlation uuid.UUID) ([]actors.ChainItem, error)
 }
 
-// Handler returns the operations endpoints of app; metrics serves
-// /metrics (nil: none). Errors are logged to log.
-func Handler(app Inspector, metrics http.Handler, log *slog.Logger) http.Handler {
+// Handler returns the operations endpoints of app; projections lists
+// and rebuilds its projections (nil: none), metrics serves /metrics
+// (nil: none). Errors are logged to log.
+func Handler(app Inspector, projections Rebuilder, metrics http.Handler, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	for path, file := range map[string]string{"/{$}": "index.html", "/app.js": "app.js", "/style.css": "style.css"} {
 		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
@@ -33,7 +34,7 @@ func Handler(app Inspector, metrics http.Handler, log *slog.Logger) http.Handler
 		})
 	}
 	mux.HandleFunc("GET /api/state", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, log, stateOf(app.Inspect(r.Context())))
+		writeJSON(w, log, http.StatusOK, stateOf(app.Inspect(r.Context())))
 	})
 	mux.HandleFunc("GET /api/chain", func(w http.ResponseWriter, r *http.Request) {
 		id, err := uuid.Parse(r.URL.Query().Get("correlation"))
@@ -47,8 +48,11 @@ func Handler(app Inspector, metrics http.Handler, log *slog.Logger) http.Handler
 			http.Error(w, "the causal chain could not be read", http.StatusInternalServerError)
 			return
 		}
-		writeJSON(w, log, chainOf(id, items))
+		writeJSON(w, log, http.StatusOK, chainOf(id, items))
 	})
+	if projections != nil {
+		handleProjections(mux, projections, log)
+	}
 	if metrics != nil {
 		mux.Handle("GET /metrics", metrics)
 	}
@@ -60,9 +64,10 @@ func Handler(app Inspector, metrics http.Handler, log *slog.Logger) http.Handler
 	return mux
 }
 
-func writeJSON(w http.ResponseWriter, log *slog.Logger, v any) {
+func writeJSON(w http.ResponseWriter, log *slog.Logger, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
 	if err := json.NewEncoder(w).Encode(v); err != nil {
 		log.Warn("writing a response failed", "err", err)
 	}

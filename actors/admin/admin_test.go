@@ -51,7 +51,7 @@ func TestHandler(t *testing.T) {
 		t.Fatal(err)
 	}
 	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "cohort_up 1\n") })
-	srv := httptest.NewServer(admin.Handler(app, metrics, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(admin.Handler(app, nil, metrics, slog.New(slog.DiscardHandler)))
 	defer srv.Close()
 
 	get := func(path string) (int, string) {
@@ -75,6 +75,7 @@ func TestHandler(t *testing.T) {
 		{"/metrics", 200, "cohort_up 1"},
 		{"/debug/pprof/", 200, "goroutine"},
 		{"/api/chain?correlation=nope", 400, "UUID"},
+		{"/api/projections", 404, ""}, // no Rebuilder
 		{"/nope", 404, ""},
 	} {
 		code, body := get(tt.path)

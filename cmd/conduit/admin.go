@@ -1,11 +1,63 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+
+	"github.com/cohort-dev/cohort/actors/admin"
+	"github.com/cohort-dev/cohort/conduit"
+	"github.com/cohort-dev/cohort/projectors"
 )
+
+// adminHandler is the operations listener's handler at adminAddr: app's
+// live page, with its projections and their rebuild buttons, and metrics,
+// behind the Host check.
+func adminHandler(adminAddr string, app *conduit.App, metrics http.Handler, log *slog.Logger) http.Handler {
+	return checkAdminHost(adminAddr, admin.Handler(app.Runtime(), projectionAdmin{app}, metrics, log))
+}
+
+// projectionAdmin gives the live page Conduit's projections and starts
+// their online rebuilds (a request that the process running the
+// projection takes, as the cohort command's rebuild does).
+type projectionAdmin struct{ app *conduit.App }
+
+// Projections implements admin.Rebuilder.
+func (p projectionAdmin) Projections(ctx context.Context) ([]admin.Projection, error) {
+	ss, err := p.app.Projections(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]admin.Projection, 0, len(ss))
+	for _, s := range ss {
+		r := admin.Rebuild{State: admin.RebuildIdle}
+		switch {
+		case s.Building != 0:
+			r = admin.Rebuild{State: admin.RebuildBuilding, Generation: s.Building, Position: s.BuildPosition,
+				Head: s.BuildHead, Started: s.BuildStarted}
+		case s.Requested:
+			r.State = admin.RebuildRequested
+		case s.BuildError != "":
+			r = admin.Rebuild{State: admin.RebuildFailed, Err: s.BuildError}
+		}
+		out = append(out, admin.Projection{Name: s.Name, Generation: s.Generation, Version: s.Version,
+			Position: s.Position, Head: s.Head, Rebuild: r})
+	}
+	return out, nil
+}
+
+// Rebuild implements admin.Rebuilder.
+func (p projectionAdmin) Rebuild(ctx context.Context, name string) error {
+	err := p.app.RequestRebuild(ctx, name)
+	if errors.Is(err, projectors.ErrNotFound) {
+		return fmt.Errorf("%w: %w", admin.ErrNoProjection, err)
+	}
+	return err
+}
 
 // checkAdminAddr returns an error unless addr, the operations listener's
 // address, is a loopback address (or "localhost") or public confirms that

@@ -15,7 +15,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/cohort-dev/cohort/actors/admin"
 	"github.com/cohort-dev/cohort/conduit"
 	"github.com/cohort-dev/cohort/eventstore/postgres"
 	"github.com/cohort-dev/cohort/httpapi"
@@ -177,7 +176,7 @@ func (m *Main) serveAdmin() error {
 	}
 	m.adminAddr = ln.Addr()
 	m.admin = &http.Server{
-		Handler:           checkAdminHost(m.Config.AdminAddr, admin.Handler(m.app.Runtime(), m.tel.Metrics, m.Logger)),
+		Handler:           adminHandler(m.Config.AdminAddr, m.app, m.tel.Metrics, m.Logger),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}

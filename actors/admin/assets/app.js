@@ -1,6 +1,8 @@
 "use strict";
 // The live actors page: polls /api/state every second and renders it; shows
-// the causal chain of a correlation id from /api/chain.
+// the causal chain of a correlation id from /api/chain; lists the
+// projections from /api/projections (when the application has them), each
+// with a button that POSTs an online rebuild.
 const $ = (sel) => document.querySelector(sel);
 
 function cell(text, cls) {
@@ -55,11 +57,51 @@ function render(state) {
     " · " + num(state.commands) + " commands";
 }
 
+function rebuildText(b) {
+  switch (b.state) {
+    case "building": {
+      const eta = b.eta_seconds === undefined ? "?" : Math.round(b.eta_seconds) + " s";
+      return "generation " + b.generation + ": " + num(b.position) + "/" + num(b.head) +
+        " (" + (b.percent || 0).toFixed(1) + " %), ETA " + eta;
+    }
+    case "failed": return "last one failed: " + b.error;
+    default: return b.state;
+  }
+}
+
+async function rebuild(name, button) {
+  button.disabled = true;
+  try {
+    const res = await fetch("api/projections/" + encodeURIComponent(name) + "/rebuild", { method: "POST" });
+    if (!res.ok) throw new Error(await res.text());
+  } catch (err) {
+    $("#status").textContent = "rebuild " + name + ": " + err.message;
+    button.disabled = false;
+  }
+}
+
+function renderProjections(projections) {
+  $("#projections-section").hidden = false;
+  fill($("#projections tbody"), projections.map((p) => {
+    const button = document.createElement("button");
+    button.textContent = "rebuild";
+    button.disabled = p.rebuild.state === "requested" || p.rebuild.state === "building";
+    button.onclick = () => rebuild(p.name, button);
+    const td = document.createElement("td");
+    td.append(button);
+    return row(cell(p.name), cell(num(p.generation), "n"), cell(num(p.version), "n"), cell(num(p.position), "n"),
+               cell(num(p.lag_events), "n"), cell(rebuildText(p.rebuild), p.rebuild.state === "failed" ? "bad" : ""), td);
+  }), 7, "no projections");
+}
+
 async function poll() {
   try {
     const res = await fetch("api/state", { cache: "no-store" });
     if (!res.ok) throw new Error(res.status + " " + res.statusText);
     render(await res.json());
+    const pres = await fetch("api/projections", { cache: "no-store" });
+    if (pres.ok) renderProjections(await pres.json());
+    else if (pres.status !== 404) throw new Error("projections: " + pres.status + " " + pres.statusText);
   } catch (err) {
     $("#status").textContent = "error: " + err.message;
   }
