@@ -26,8 +26,8 @@
 //
 // DeleteUser deletes and forgets a user: their claims are released with
 // the deletion, the read model drops their row and follows and shows
-// their articles and comments by projectors.DeletedUsername, and an
-// optional Config.Forgetter forgets their personal data in the events.
+// their articles and comments by projectors.DeletedUsername, and the
+// runtime (or Config.Forgetter) forgets their personal data in the events.
 //
 // Errors: invalid input is a validation.Errors (field -> messages), a
 // missing resource wraps ErrNotFound, a resource of another user
