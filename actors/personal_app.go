@@ -99,6 +99,12 @@ func (a *App) sealState(ctx context.Context, state any, subject string) ([]byte,
 	if err != nil {
 		return nil, err
 	}
+	return a.sealMarshalled(ctx, state, data, subject)
+}
+
+// sealMarshalled encrypts the personal fields of data, state as
+// json.Marshal encoded it, for a caller that has that encoding already.
+func (a *App) sealMarshalled(ctx context.Context, state any, data []byte, subject string) ([]byte, error) {
 	plan, err := planOf(stateType(state), true)
 	if err != nil {
 		return nil, err

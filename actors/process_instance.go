@@ -224,7 +224,7 @@ func (in *instance) handle(ctx context.Context, evs []Event, at attempt) error {
 	if in.base == nil || !bytes.Equal(state, in.state) {
 		// Changed (or started): persisted. Unchanged, the stored state
 		// stays as it is, with an older Last (see pmState).
-		snap, err := in.r.stateSnapshot(ctx, in.id, pm, ev.Position)
+		snap, err := in.r.stateSnapshot(ctx, in.id, pm, state, ev.Position)
 		if err != nil {
 			in.loaded, in.handling = false, nil
 			return err

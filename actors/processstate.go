@@ -58,10 +58,11 @@ func (r *pmRunner) marshalState(id string, pm ProcessManager) ([]byte, error) {
 	return state, nil
 }
 
-// stateSnapshot returns instance id's state pm, after the event at last,
-// in its persisted form: its personal fields sealed (see Personal).
-func (r *pmRunner) stateSnapshot(ctx context.Context, id string, pm ProcessManager, last int64) (*eventstore.Snapshot, error) {
-	state, err := r.app.sealState(ctx, pm, "")
+// stateSnapshot returns instance id's state pm, marshalled by
+// marshalState as state, after the event at last, in its persisted form:
+// its personal fields sealed (see Personal).
+func (r *pmRunner) stateSnapshot(ctx context.Context, id string, pm ProcessManager, state []byte, last int64) (*eventstore.Snapshot, error) {
+	state, err := r.app.sealMarshalled(ctx, pm, state, "")
 	var data []byte
 	if err == nil {
 		data, err = json.Marshal(pmState{Last: last, State: state})
