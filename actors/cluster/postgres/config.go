@@ -23,8 +23,9 @@ type Config struct {
 	// cluster outlives as well as the time to notice a frozen node.
 	TTL time.Duration
 	// HeartbeatInterval is how often a member renews its row and every
-	// node reads the live members (default 1 s); at most TTL/4, so that
-	// a few late or failed heartbeats do not expel a member.
+	// node reads the live members (default 1 s), and so about how long
+	// the others take to drop a member whose process died; at most TTL/4,
+	// so that a few late or failed heartbeats do not expel a member.
 	HeartbeatInterval time.Duration
 	// Logger receives warnings about failed heartbeats and reads, and the
 	// expulsion of this node (default: discarded).

@@ -41,6 +41,10 @@ const (
 	// CauseRemoved: the node's row was deleted or marked left by someone
 	// else.
 	CauseRemoved
+	// CauseConnectionLost: the node's session (the database connection
+	// it holds as a member) was lost, so the other nodes no longer count
+	// it live.
+	CauseConnectionLost
 )
 
 // String returns the cause's name.
@@ -54,6 +58,8 @@ func (c ExpelCause) String() string {
 		return "superseded by a newer member at its address"
 	case CauseRemoved:
 		return "removed"
+	case CauseConnectionLost:
+		return "connection lost"
 	}
 	return fmt.Sprintf("ExpelCause(%d)", int(c))
 }
@@ -64,8 +70,8 @@ func (c ExpelCause) String() string {
 type ExpelledError struct {
 	Cluster  string // the cluster's name
 	MemberID string // this node's member id (its actor system's id)
-	// Cause is what the node found: its heartbeats late, or its row
-	// expired, superseded or removed.
+	// Cause is what the node found: its heartbeats late, its row
+	// expired, superseded or removed, or its session lost.
 	Cause ExpelCause
 }
 

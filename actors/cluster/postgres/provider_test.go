@@ -125,14 +125,17 @@ func TestFrozenMemberExpires(t *testing.T) {
 	nodes[0].view.mustSee(t, slow, ids(nodes[:2]...)...)
 }
 
-// TestRestartedNodeIsNewMember: a node that crashed and restarts on the
-// same address joins as a new member, and its dead predecessor leaves
-// every topology at once, without waiting for its TTL.
+// TestRestartedNodeIsNewMember: a node restarted on the same address
+// while its predecessor's session is still open (a process on a host cut
+// off from the network: its session lingers, its row stays alive) joins as
+// a new member, and its predecessor leaves every topology at once, without
+// waiting for its TTL; the predecessor, back, finds itself superseded.
 func TestRestartedNodeIsNewMember(t *testing.T) {
 	pool := mustPool(t)
 	nodes := mustJoinNodes(t, pool, fast(longTTL), 3)
 	old := nodes[2]
-	old.crash(t) // its row stays alive
+	thaw := clusterpg.Freeze(old.provider)
+	t.Cleanup(thaw) // before the node's cleanup, which waits for its loop
 	restarted := mustJoin(t, pool, fast(longTTL), old.port(t))
 	if restarted.id() == old.id() {
 		t.Fatalf("restarted node has its predecessor's member id %s", old.id())
@@ -143,6 +146,16 @@ func TestRestartedNodeIsNewMember(t *testing.T) {
 	}
 	if s := status(t, pool, old.id()); s != "dead" {
 		t.Errorf("predecessor's status %q, want dead", s)
+	}
+	thaw()
+	select {
+	case <-old.provider.Expelled():
+	case <-time.After(slow):
+		t.Fatal("the predecessor did not find itself expelled")
+	}
+	var expelled *clusterpg.ExpelledError
+	if err := old.provider.Err(); !errors.As(err, &expelled) || expelled.Cause != clusterpg.CauseSuperseded {
+		t.Fatalf("predecessor's Err() = %v, want an *ExpelledError for being superseded", err)
 	}
 }
 
