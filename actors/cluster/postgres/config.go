@@ -27,6 +27,15 @@ type Config struct {
 	// the others take to drop a member whose process died; at most TTL/4,
 	// so that a few late or failed heartbeats do not expel a member.
 	HeartbeatInterval time.Duration
+	// Protocol names what this node expects of the others (the messages
+	// it sends and understands, how it places identities): empty by
+	// default. It is stored in the member's row, and a node whose
+	// Protocol differs from a live member's refuses to join with an
+	// *IncompatibleMemberError. Change it only with a change that running
+	// nodes cannot work with; the cluster must then be stopped before
+	// nodes of the new protocol start (members that left, died or
+	// expired do not count).
+	Protocol string
 	// Logger receives warnings about failed heartbeats and reads, and the
 	// expulsion of this node (default: discarded).
 	Logger *slog.Logger

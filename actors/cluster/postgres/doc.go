@@ -42,6 +42,16 @@
 // server session of its own: connect directly or through a pooler in
 // session mode, never in transaction mode.
 //
+// # Incompatible nodes refuse to join
+//
+// A member's row records its Config.Protocol. A node whose protocol
+// differs from a live member's refuses to join: StartMember returns an
+// *IncompatibleMemberError naming both, writes no row, and starts nothing
+// (the cluster's StartMember panics with the error). Members that left,
+// died or expired do not count, nor does one the node supersedes at its
+// own address. Joins serialize on a transaction advisory lock, so that two
+// nodes of different protocols starting at once cannot both join.
+//
 // # Expulsion: a node that finds itself removed stops
 //
 // A heartbeat renews a row only within half its TTL of the previous one,

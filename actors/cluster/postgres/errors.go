@@ -20,6 +20,10 @@ var (
 	// ErrExpelled: this node is no longer a member of the cluster. The
 	// error is an *ExpelledError.
 	ErrExpelled = errors.New("cluster/postgres: expelled from the cluster")
+	// ErrIncompatibleMember: StartMember refused to join a cluster whose
+	// live members have another Config.Protocol. The error is an
+	// *IncompatibleMemberError.
+	ErrIncompatibleMember = errors.New("cluster/postgres: incompatible member")
 )
 
 // ExpelCause says why a node was expelled.
@@ -82,3 +86,22 @@ func (e *ExpelledError) Error() string {
 
 // Unwrap returns ErrExpelled.
 func (e *ExpelledError) Unwrap() error { return ErrExpelled }
+
+// IncompatibleMemberError reports that StartMember refused to join: a live
+// member of the cluster has another Config.Protocol than this node's. The
+// node wrote no row; the cluster's StartMember panics with this error.
+type IncompatibleMemberError struct {
+	Cluster        string // the cluster's name
+	Protocol       string // this node's Config.Protocol
+	MemberID       string // a live member whose protocol differs
+	MemberProtocol string // that member's protocol
+}
+
+// Error names both protocols.
+func (e *IncompatibleMemberError) Error() string {
+	return fmt.Sprintf("cluster/postgres: cannot join cluster %q with protocol %q: live member %s has protocol %q",
+		e.Cluster, e.Protocol, e.MemberID, e.MemberProtocol)
+}
+
+// Unwrap returns ErrIncompatibleMember.
+func (e *IncompatibleMemberError) Unwrap() error { return ErrIncompatibleMember }

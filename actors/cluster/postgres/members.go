@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -19,19 +20,27 @@ const pruneAfter = time.Hour
 type table struct {
 	pool *pgxpool.Pool
 	// The statements, their identifiers quoted.
-	join, prune, heartbeat, live, leave string
+	joinLock, incompatible, join, prune, heartbeat, live, leave string
 }
 
 func newTable(pool *pgxpool.Pool, schema string) *table {
 	m := pgx.Identifier{schema, "members"}.Sanitize()
 	return &table{
 		pool: pool,
+		// Joins serialize on this lock (members' lock keys are never 0),
+		// so that each sees the members that joined before it.
+		joinLock: `SELECT pg_advisory_xact_lock(` + fmt.Sprint(lockClass) + `, 0)`,
+		// A live member of another protocol, other than those the joining
+		// node supersedes at its address.
+		incompatible: `SELECT member_id, protocol FROM ` + liveMembers(m) + `
+			WHERE protocol <> $2 AND NOT (host = $3 AND port = $4)
+			ORDER BY started_at LIMIT 1`,
 		// The new row and the older rows it supersedes are written by one
 		// statement: no node reads the new member beside its dead
 		// predecessor at the same address.
 		join: `WITH me AS (
-				INSERT INTO ` + m + ` (cluster_name, member_id, host, port, kinds, started_at, heartbeat_at, ttl, status, lock_key)
-				VALUES ($1, $2, $3, $4, $5, clock_timestamp(), clock_timestamp(), $6 * interval '1 millisecond', 'alive', $7)
+				INSERT INTO ` + m + ` (cluster_name, member_id, host, port, kinds, started_at, heartbeat_at, ttl, status, lock_key, protocol)
+				VALUES ($1, $2, $3, $4, $5, clock_timestamp(), clock_timestamp(), $6 * interval '1 millisecond', 'alive', $7, $8)
 				RETURNING started_at)
 			UPDATE ` + m + ` o SET status = 'dead' FROM me
 			WHERE o.cluster_name = $1 AND o.host = $3 AND o.port = $4 AND o.member_id <> $2
@@ -76,16 +85,29 @@ type member struct {
 	port        int
 	kinds       []string
 	ttl         time.Duration
-	lockKey     int32 // its session's lock key
+	lockKey     int32  // its session's lock key
+	protocol    string // its Config.Protocol
 }
 
 // insert adds m's row as a live member, through the member's session,
 // marks dead the older members that advertised its address, and deletes
 // rows of members gone for longer than pruneAfter. It returns how many
-// members m superseded.
+// members m superseded, or an *IncompatibleMemberError, without writing,
+// when a live member it does not supersede has another protocol.
 func (t *table) insert(ctx context.Context, s *session, m member) (superseded int64, err error) {
 	err = pgx.BeginFunc(ctx, s.conn, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, t.join, m.cluster, m.id, m.host, m.port, m.kinds, m.ttl.Milliseconds(), m.lockKey)
+		if _, err := tx.Exec(ctx, t.joinLock); err != nil {
+			return err
+		}
+		other := IncompatibleMemberError{Cluster: m.cluster, Protocol: m.protocol}
+		err := tx.QueryRow(ctx, t.incompatible, m.cluster, m.protocol, m.host, m.port).Scan(&other.MemberID, &other.MemberProtocol)
+		switch {
+		case err == nil:
+			return &other
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
+		tag, err := tx.Exec(ctx, t.join, m.cluster, m.id, m.host, m.port, m.kinds, m.ttl.Milliseconds(), m.lockKey, m.protocol)
 		if err != nil {
 			return err
 		}
@@ -93,6 +115,9 @@ func (t *table) insert(ctx context.Context, s *session, m member) (superseded in
 		_, err = tx.Exec(ctx, t.prune, m.cluster, pruneAfter.Milliseconds())
 		return err
 	})
+	if errors.Is(err, ErrIncompatibleMember) {
+		return 0, err
+	}
 	if err != nil {
 		return 0, fmt.Errorf("cluster/postgres: join: %w", err)
 	}

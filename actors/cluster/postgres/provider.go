@@ -88,12 +88,13 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Provider, error)
 // connection held for the member's whole life, see the package doc),
 // inserts its row through it (member id = the actor system's id, address
 // = the remote's advertised host and port, the cluster's kinds, the
-// session's lock key), marks dead any older member that advertised the
-// same address, feeds the live members to the cluster's member list, and
-// starts the loop that heartbeats and refreshes the topology every
-// Config.HeartbeatInterval. The cluster calls it once its remote has
-// started (and panics when it fails). The join is bounded by a quarter of
-// Config.TTL.
+// session's lock key, Config.Protocol), marks dead any older member that
+// advertised the same address, feeds the live members to the cluster's
+// member list, and starts the loop that heartbeats and refreshes the
+// topology every Config.HeartbeatInterval. It refuses to join, with an
+// *IncompatibleMemberError, when a live member it does not supersede has
+// another protocol. The cluster calls it once its remote has started (and
+// panics when it fails). The join is bounded by a quarter of Config.TTL.
 func (p *Provider) StartMember(c *cluster.Cluster) error {
 	host, port, err := c.ActorSystem.GetHostPort()
 	if err != nil || port <= 0 {
@@ -101,7 +102,8 @@ func (p *Provider) StartMember(c *cluster.Cluster) error {
 	}
 	kinds := c.GetClusterKinds()
 	slices.Sort(kinds)
-	m := member{cluster: c.Config.Name, id: c.ActorSystem.ID, host: host, port: port, kinds: kinds, ttl: p.cfg.TTL}
+	m := member{cluster: c.Config.Name, id: c.ActorSystem.ID, host: host, port: port, kinds: kinds, ttl: p.cfg.TTL,
+		protocol: p.cfg.Protocol}
 	return p.start(c, m.id, func(ctx context.Context) (*session, error) {
 		s, err := openSession(ctx, p.table.pool, p.cfg.statementTimeout())
 		if err != nil {
