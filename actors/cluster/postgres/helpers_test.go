@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -188,6 +189,24 @@ func (n *node) crash(tb testing.TB) {
 	}
 	if err := n.provider.Close(); err != nil {
 		tb.Error(err)
+	}
+}
+
+// mustBeExpelled waits up to within for the node to find itself expelled,
+// and fails tb unless its Err is an *ExpelledError of its own for cause
+// (which is ErrExpelled).
+func (n *node) mustBeExpelled(tb testing.TB, within time.Duration, cause clusterpg.ExpelCause) {
+	tb.Helper()
+	select {
+	case <-n.provider.Expelled():
+	case <-time.After(within):
+		tb.Fatalf("member %s not expelled within %v; want %v", n.id(), within, cause)
+	}
+	err := n.provider.Err()
+	var expelled *clusterpg.ExpelledError
+	if !errors.As(err, &expelled) || !errors.Is(err, clusterpg.ErrExpelled) || expelled.Cause != cause ||
+		expelled.MemberID != n.id() || expelled.Cluster != clusterName {
+		tb.Fatalf("Err() = %v, want an *ExpelledError of %s for %v", err, n.id(), cause)
 	}
 }
 

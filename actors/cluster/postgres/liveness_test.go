@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"errors"
 	"slices"
 	"syscall"
 	"testing"
@@ -11,22 +10,27 @@ import (
 	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 )
 
+// mustJoinWithProcess starts two members in this process and one in a
+// member process, all with ttl, and waits until both of this process's see
+// all three.
+func mustJoinWithProcess(t *testing.T, ttl time.Duration) ([]*node, *memberProcess) {
+	t.Helper()
+	conn := pgtest.NewDatabase(t, pgtest.FromTemplate(template))
+	nodes := mustJoinNodes(t, pgtest.NewPool(t, conn), fast(ttl), 2)
+	proc := startMemberProcess(t, conn, ttl)
+	for _, nd := range nodes {
+		nd.view.mustSee(t, slow, append(ids(nodes...), proc.id)...)
+	}
+	return nodes, proc
+}
+
 // TestKilledMemberLeavesAtOnce: a member process killed with SIGKILL is
 // dropped by the others within a few heartbeats, though its TTL (30 s) is
 // far from over: its database session ended with it.
 func TestKilledMemberLeavesAtOnce(t *testing.T) {
 	const ttl = 30 * time.Second
-	conn := pgtest.NewDatabase(t, pgtest.FromTemplate(template))
-	pool := pgtest.NewPool(t, conn)
-	nodes := mustJoinNodes(t, pool, fast(ttl), 2)
-	proc := startMemberProcess(t, conn, ttl)
-	for _, nd := range nodes {
-		nd.view.mustSee(t, slow, append(ids(nodes...), proc.id)...)
-	}
-	if err := proc.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	killed := time.Now()
+	nodes, proc := mustJoinWithProcess(t, ttl)
+	killed := proc.signal(t, syscall.SIGKILL)
 	for _, nd := range nodes {
 		nd.view.mustSee(t, slow, ids(nodes...)...) // slow is half the TTL
 	}
@@ -39,17 +43,8 @@ func TestKilledMemberLeavesAtOnce(t *testing.T) {
 // passed; when it resumes, it finds itself expelled for missed heartbeats.
 func TestStoppedMemberWaitsForTTL(t *testing.T) {
 	const ttl = 4 * time.Second
-	conn := pgtest.NewDatabase(t, pgtest.FromTemplate(template))
-	pool := pgtest.NewPool(t, conn)
-	nodes := mustJoinNodes(t, pool, fast(ttl), 2)
-	proc := startMemberProcess(t, conn, ttl)
-	for _, nd := range nodes {
-		nd.view.mustSee(t, slow, append(ids(nodes...), proc.id)...)
-	}
-	if err := proc.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	stopped := time.Now()
+	nodes, proc := mustJoinWithProcess(t, ttl)
+	stopped := proc.signal(t, syscall.SIGSTOP)
 	t.Cleanup(func() { _ = proc.cmd.Process.Signal(syscall.SIGCONT) })
 	// Its last heartbeat was at most one interval before the stop, so its
 	// row expires no sooner than TTL minus an interval after it.
@@ -64,9 +59,7 @@ func TestStoppedMemberWaitsForTTL(t *testing.T) {
 	}
 	t.Logf("stopped member removed %v after SIGSTOP (TTL %v, heartbeat interval %v)",
 		time.Since(stopped).Round(time.Millisecond), ttl, fast(ttl).HeartbeatInterval)
-	if err := proc.cmd.Process.Signal(syscall.SIGCONT); err != nil {
-		t.Fatal(err)
-	}
+	proc.signal(t, syscall.SIGCONT)
 	proc.mustSay(t, slow, "EXPELLED missed heartbeats")
 }
 
@@ -86,13 +79,5 @@ func TestLostConnectionExpels(t *testing.T) {
 		t.Fatalf("terminating the member's session: %v, %v", terminated, err)
 	}
 	nodes[0].view.mustSee(t, slow, nodes[0].id())
-	select {
-	case <-nodes[1].provider.Expelled():
-	case <-time.After(slow):
-		t.Fatal("the member whose session ended was not expelled")
-	}
-	var expelled *clusterpg.ExpelledError
-	if err := nodes[1].provider.Err(); !errors.As(err, &expelled) || expelled.Cause != clusterpg.CauseConnectionLost {
-		t.Fatalf("Err() = %v, want an *ExpelledError for a lost connection", err)
-	}
+	nodes[1].mustBeExpelled(t, slow, clusterpg.CauseConnectionLost)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -112,6 +113,15 @@ func startMemberProcess(t *testing.T, conn string, ttl time.Duration) *memberPro
 		t.Fatal("member process did not join")
 	}
 	return p
+}
+
+// signal sends sig to the member process, and returns when.
+func (p *memberProcess) signal(t *testing.T, sig syscall.Signal) time.Time {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	return time.Now()
 }
 
 // mustSay waits up to within for the member process to print want.

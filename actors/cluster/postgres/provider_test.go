@@ -111,16 +111,7 @@ func TestFrozenMemberExpires(t *testing.T) {
 		t.Fatalf("expelled while frozen: %v", err)
 	}
 	thaw()
-	select {
-	case <-nodes[2].provider.Expelled():
-	case <-time.After(slow):
-		t.Fatal("the thawed member did not find itself expelled")
-	}
-	var expelled *clusterpg.ExpelledError
-	if err := nodes[2].provider.Err(); !errors.As(err, &expelled) || expelled.Cause != clusterpg.CauseMissedHeartbeats ||
-		expelled.MemberID != nodes[2].id() || expelled.Cluster != clusterName {
-		t.Fatalf("Err() = %v, want an *ExpelledError for missed heartbeats of %s", err, nodes[2].id())
-	}
+	nodes[2].mustBeExpelled(t, slow, clusterpg.CauseMissedHeartbeats)
 	// Its row stays expired: no later heartbeat renews it.
 	nodes[0].view.mustSee(t, slow, ids(nodes[:2]...)...)
 }
@@ -148,15 +139,7 @@ func TestRestartedNodeIsNewMember(t *testing.T) {
 		t.Errorf("predecessor's status %q, want dead", s)
 	}
 	thaw()
-	select {
-	case <-old.provider.Expelled():
-	case <-time.After(slow):
-		t.Fatal("the predecessor did not find itself expelled")
-	}
-	var expelled *clusterpg.ExpelledError
-	if err := old.provider.Err(); !errors.As(err, &expelled) || expelled.Cause != clusterpg.CauseSuperseded {
-		t.Fatalf("predecessor's Err() = %v, want an *ExpelledError for being superseded", err)
-	}
+	old.mustBeExpelled(t, slow, clusterpg.CauseSuperseded)
 }
 
 // TestExpelledByTheTable: a member whose row is marked dead or removed
@@ -179,18 +162,7 @@ func TestExpelledByTheTable(t *testing.T) {
 			if _, err := pool.Exec(t.Context(), tt.sql, nd.id()); err != nil {
 				t.Fatal(err)
 			}
-			select {
-			case <-nd.provider.Expelled():
-			case <-time.After(slow):
-				t.Fatal("not expelled")
-			}
-			var expelled *clusterpg.ExpelledError
-			if err := nd.provider.Err(); !errors.As(err, &expelled) || expelled.Cause != tt.cause {
-				t.Fatalf("Err() = %v, want cause %v", err, tt.cause)
-			}
-			if !errors.Is(nd.provider.Err(), clusterpg.ErrExpelled) {
-				t.Errorf("%v is not ErrExpelled", nd.provider.Err())
-			}
+			nd.mustBeExpelled(t, slow, tt.cause)
 		})
 	}
 }
