@@ -23,9 +23,19 @@ type Config struct {
 	// cluster outlives as well as the time to notice a frozen node.
 	TTL time.Duration
 	// HeartbeatInterval is how often a member renews its row and every
-	// node reads the live members (default 1 s); at most TTL/4, so that
-	// a few late or failed heartbeats do not expel a member.
+	// node reads the live members (default 1 s), and so about how long
+	// the others take to drop a member whose process died; at most TTL/4,
+	// so that a few late or failed heartbeats do not expel a member.
 	HeartbeatInterval time.Duration
+	// Protocol names what this node expects of the others (the messages
+	// it sends and understands, how it places identities): empty by
+	// default. It is stored in the member's row, and a node whose
+	// Protocol differs from a live member's refuses to join with an
+	// *IncompatibleMemberError. Change it only with a change that running
+	// nodes cannot work with; the cluster must then be stopped before
+	// nodes of the new protocol start (members that left, died or
+	// expired do not count).
+	Protocol string
 	// Logger receives warnings about failed heartbeats and reads, and the
 	// expulsion of this node (default: discarded).
 	Logger *slog.Logger

@@ -20,6 +20,10 @@ var (
 	// ErrExpelled: this node is no longer a member of the cluster. The
 	// error is an *ExpelledError.
 	ErrExpelled = errors.New("cluster/postgres: expelled from the cluster")
+	// ErrIncompatibleMember: StartMember refused to join a cluster whose
+	// live members have another Config.Protocol. The error is an
+	// *IncompatibleMemberError.
+	ErrIncompatibleMember = errors.New("cluster/postgres: incompatible member")
 )
 
 // ExpelCause says why a node was expelled.
@@ -41,6 +45,10 @@ const (
 	// CauseRemoved: the node's row was deleted or marked left by someone
 	// else.
 	CauseRemoved
+	// CauseConnectionLost: the node's session (the database connection
+	// it holds as a member) was lost, so the other nodes no longer count
+	// it live.
+	CauseConnectionLost
 )
 
 // String returns the cause's name.
@@ -54,6 +62,8 @@ func (c ExpelCause) String() string {
 		return "superseded by a newer member at its address"
 	case CauseRemoved:
 		return "removed"
+	case CauseConnectionLost:
+		return "connection lost"
 	}
 	return fmt.Sprintf("ExpelCause(%d)", int(c))
 }
@@ -64,8 +74,8 @@ func (c ExpelCause) String() string {
 type ExpelledError struct {
 	Cluster  string // the cluster's name
 	MemberID string // this node's member id (its actor system's id)
-	// Cause is what the node found: its heartbeats late, or its row
-	// expired, superseded or removed.
+	// Cause is what the node found: its heartbeats late, its row
+	// expired, superseded or removed, or its session lost.
 	Cause ExpelCause
 }
 
@@ -76,3 +86,22 @@ func (e *ExpelledError) Error() string {
 
 // Unwrap returns ErrExpelled.
 func (e *ExpelledError) Unwrap() error { return ErrExpelled }
+
+// IncompatibleMemberError reports that StartMember refused to join: a live
+// member of the cluster has another Config.Protocol than this node's. The
+// node wrote no row; the cluster's StartMember panics with this error.
+type IncompatibleMemberError struct {
+	Cluster        string // the cluster's name
+	Protocol       string // this node's Config.Protocol
+	MemberID       string // a live member whose protocol differs
+	MemberProtocol string // that member's protocol
+}
+
+// Error names both protocols.
+func (e *IncompatibleMemberError) Error() string {
+	return fmt.Sprintf("cluster/postgres: cannot join cluster %q with protocol %q: live member %s has protocol %q",
+		e.Cluster, e.Protocol, e.MemberID, e.MemberProtocol)
+}
+
+// Unwrap returns ErrIncompatibleMember.
+func (e *IncompatibleMemberError) Unwrap() error { return ErrIncompatibleMember }

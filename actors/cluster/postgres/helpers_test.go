@@ -1,6 +1,8 @@
 package postgres_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -117,9 +119,26 @@ var fakePorts atomic.Int32
 // cluster configured for a remote on 127.0.0.1:port, its view subscribed.
 func newNode(tb testing.TB, pool *pgxpool.Pool, cfg clusterpg.Config, port int) *node {
 	tb.Helper()
-	provider, err := clusterpg.New(tb.Context(), pool, cfg)
+	n, err := buildNode(tb.Context(), pool, cfg, port)
 	if err != nil {
 		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if !n.c.ActorSystem.IsStopped() {
+			n.crash(tb)
+		}
+		if err := n.provider.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return n
+}
+
+// buildNode is newNode without the test's cleanup, for a member process.
+func buildNode(ctx context.Context, pool *pgxpool.Pool, cfg clusterpg.Config, port int) (*node, error) {
+	provider, err := clusterpg.New(ctx, pool, cfg)
+	if err != nil {
+		return nil, err
 	}
 	system := actor.NewActorSystem(actor.WithLoggerFactory(discard))
 	echo := cluster.NewKind("echo", actor.PropsFromFunc(func(actor.Context) {}))
@@ -127,15 +146,7 @@ func newNode(tb testing.TB, pool *pgxpool.Pool, cfg clusterpg.Config, port int) 
 		remote.Configure("127.0.0.1", port), cluster.WithKinds(echo)))
 	n := &node{c: c, provider: provider, view: newView()}
 	system.EventStream.Subscribe(n.view.observe)
-	tb.Cleanup(func() {
-		if !system.IsStopped() {
-			n.crash(tb)
-		}
-		if err := provider.Close(); err != nil {
-			tb.Error(err)
-		}
-	})
-	return n
+	return n, nil
 }
 
 // mustJoin starts a node that advertises 127.0.0.1:port (0 for a port no
@@ -147,15 +158,25 @@ func newNode(tb testing.TB, pool *pgxpool.Pool, cfg clusterpg.Config, port int) 
 func mustJoin(tb testing.TB, pool *pgxpool.Pool, cfg clusterpg.Config, port int) *node {
 	tb.Helper()
 	if port == 0 {
-		port = 40000 + int(fakePorts.Add(1))
+		port = fakePort()
 	}
 	n := newNode(tb, pool, cfg, port)
-	n.c.Remote = remote.NewRemote(n.c.ActorSystem, n.c.Config.RemoteConfig)
-	n.c.ActorSystem.ProcessRegistry.Address = fmt.Sprintf("127.0.0.1:%d", port)
-	if err := n.provider.StartMember(n.c); err != nil {
+	if err := n.join(port); err != nil {
 		tb.Fatal(err)
 	}
 	return n
+}
+
+// fakePort returns a port, from 40001 on, that no other node of the test
+// binary advertises; nothing listens on it.
+func fakePort() int { return 40000 + int(fakePorts.Add(1)) }
+
+// join starts the node's provider as a member advertising
+// 127.0.0.1:port, without remote and gossip (see mustJoin).
+func (n *node) join(port int) error {
+	n.c.Remote = remote.NewRemote(n.c.ActorSystem, n.c.Config.RemoteConfig)
+	n.c.ActorSystem.ProcessRegistry.Address = fmt.Sprintf("127.0.0.1:%d", port)
+	return n.provider.StartMember(n.c)
 }
 
 // crash stops the node as a crash would: its row is left to expire.
@@ -168,6 +189,24 @@ func (n *node) crash(tb testing.TB) {
 	}
 	if err := n.provider.Close(); err != nil {
 		tb.Error(err)
+	}
+}
+
+// mustBeExpelled waits up to within for the node to find itself expelled,
+// and fails tb unless its Err is an *ExpelledError of its own for cause
+// (which is ErrExpelled).
+func (n *node) mustBeExpelled(tb testing.TB, within time.Duration, cause clusterpg.ExpelCause) {
+	tb.Helper()
+	select {
+	case <-n.provider.Expelled():
+	case <-time.After(within):
+		tb.Fatalf("member %s not expelled within %v; want %v", n.id(), within, cause)
+	}
+	err := n.provider.Err()
+	var expelled *clusterpg.ExpelledError
+	if !errors.As(err, &expelled) || !errors.Is(err, clusterpg.ErrExpelled) || expelled.Cause != cause ||
+		expelled.MemberID != n.id() || expelled.Cluster != clusterName {
+		tb.Fatalf("Err() = %v, want an *ExpelledError of %s for %v", err, n.id(), cause)
 	}
 }
 

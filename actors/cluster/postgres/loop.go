@@ -8,9 +8,11 @@ import (
 // loop is the goroutine of a started provider: every heartbeat interval it
 // renews the member's row and feeds the live members to the cluster's
 // member list. Its owner is the provider, whose Shutdown cancels its
-// context and waits for it.
+// context and waits for it; the loop owns the member's session and ends
+// it when it ends.
 type loop struct {
-	p *Provider
+	p    *Provider
+	sess *session // the member's session; nil for a client
 	// lastBeat is when the last heartbeat that succeeded began, by this
 	// process's clock (the join, at first).
 	lastBeat time.Time
@@ -19,7 +21,7 @@ type loop struct {
 // run takes turns until ctx ends, the node is expelled, or its actor
 // system stops.
 func (l *loop) run(ctx context.Context) {
-	defer close(l.p.done)
+	defer l.end()
 	t := time.NewTicker(l.p.cfg.HeartbeatInterval)
 	defer t.Stop()
 	for {
@@ -40,23 +42,40 @@ func (l *loop) run(ctx context.Context) {
 	}
 }
 
+// end closes the member's session, so that the other nodes drop the
+// member at their next read, and marks the loop done.
+func (l *loop) end() {
+	if l.sess != nil {
+		l.sess.close(l.p.cfg.statementTimeout())
+	}
+	close(l.p.done)
+}
+
 // turn renews the member's row and reads the live members, then feeds them
-// to the member list. A member whose renewal is refused, or whose last
-// renewal began longer than the renew window ago by its own clock, is
-// expelled; turn then returns false. A failed round trip is logged and
-// changes nothing.
+// to the member list. A member whose renewal is refused, whose session is
+// lost, or whose last renewal began longer than the renew window ago by
+// its own clock, is expelled; turn then returns false. Any other failed
+// round trip is logged and changes nothing.
 func (l *loop) turn(ctx context.Context) bool {
 	p := l.p
-	member := p.memberID != ""
+	member := l.sess != nil
 	began := time.Now()
 	if member && began.Sub(l.lastBeat) >= p.cfg.renewWindow() {
 		p.expel(CauseMissedHeartbeats)
 		return false
 	}
+	var db batcher = p.table.pool
+	if member {
+		db = l.sess.conn
+	}
 	sctx, cancel := context.WithTimeout(ctx, p.cfg.statementTimeout())
-	r, members, err := p.table.beat(sctx, p.name, p.memberID)
+	r, members, err := p.table.beat(sctx, db, p.name, p.memberID)
 	cancel()
 	if err != nil {
+		if member && l.sess.lost() {
+			p.expel(CauseConnectionLost)
+			return false
+		}
 		if ctx.Err() == nil {
 			p.log.Warn("cluster membership round trip failed", "cluster", p.name, "member", p.memberID, "err", err)
 		}

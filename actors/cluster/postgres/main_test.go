@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"os"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -14,6 +15,10 @@ import (
 const template = "members"
 
 func TestMain(m *testing.M) {
+	if conn := os.Getenv(memberEnv); conn != "" {
+		runMemberProcess(conn)
+		return
+	}
 	pgtest.RegisterTemplate(template, func(ctx context.Context, connString string) error {
 		pool, err := pgxpool.New(ctx, connString)
 		if err != nil {

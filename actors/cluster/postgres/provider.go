@@ -84,14 +84,17 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Provider, error)
 	}, nil
 }
 
-// StartMember joins the cluster: it inserts this node's row (member id =
-// the actor system's id, address = the remote's advertised host and port,
-// the cluster's kinds), marks dead any older member that advertised the
-// same address, feeds the live members to the cluster's member list, and
-// starts the loop that heartbeats and refreshes the topology every
-// Config.HeartbeatInterval. The cluster calls it once its remote has
-// started (and panics when it fails). The join is bounded by a quarter of
-// Config.TTL.
+// StartMember joins the cluster: it opens this node's session (a
+// connection held for the member's whole life, see the package doc),
+// inserts its row through it (member id = the actor system's id, address
+// = the remote's advertised host and port, the cluster's kinds, the
+// session's lock key, Config.Protocol), marks dead any older member that
+// advertised the same address, feeds the live members to the cluster's
+// member list, and starts the loop that heartbeats and refreshes the
+// topology every Config.HeartbeatInterval. It refuses to join, with an
+// *IncompatibleMemberError, when a live member it does not supersede has
+// another protocol. The cluster calls it once its remote has started (and
+// panics when it fails). The join is bounded by a quarter of Config.TTL.
 func (p *Provider) StartMember(c *cluster.Cluster) error {
 	host, port, err := c.ActorSystem.GetHostPort()
 	if err != nil || port <= 0 {
@@ -99,29 +102,39 @@ func (p *Provider) StartMember(c *cluster.Cluster) error {
 	}
 	kinds := c.GetClusterKinds()
 	slices.Sort(kinds)
-	m := member{cluster: c.Config.Name, id: c.ActorSystem.ID, host: host, port: port, kinds: kinds, ttl: p.cfg.TTL}
-	return p.start(c, m.id, func(ctx context.Context) error {
-		superseded, err := p.table.insert(ctx, m)
+	m := member{cluster: c.Config.Name, id: c.ActorSystem.ID, host: host, port: port, kinds: kinds, ttl: p.cfg.TTL,
+		protocol: p.cfg.Protocol}
+	return p.start(c, m.id, func(ctx context.Context) (*session, error) {
+		s, err := openSession(ctx, p.table.pool, p.cfg.statementTimeout())
 		if err != nil {
-			return err
+			return nil, err
+		}
+		m.lockKey = s.key
+		superseded, err := p.table.insert(ctx, s, m)
+		if err != nil {
+			s.close(p.cfg.statementTimeout())
+			return nil, err
 		}
 		p.log.Info("joined cluster", "cluster", m.cluster, "member", m.id, "address", c.ActorSystem.Address(),
 			"superseded", superseded)
-		return nil
+		return s, nil
 	})
 }
 
 // StartClient follows the cluster without joining it: it feeds the live
 // members to the cluster's member list, and goes on reading them every
-// Config.HeartbeatInterval. A client has no row.
+// Config.HeartbeatInterval. A client has no row and no session of its
+// own: it reads through the pool.
 func (p *Provider) StartClient(c *cluster.Cluster) error {
-	return p.start(c, "", func(context.Context) error { return nil })
+	return p.start(c, "", func(context.Context) (*session, error) { return nil, nil })
 }
 
 // start moves the provider from new to member (memberID set) or client:
-// it runs join, feeds the first topology and starts the loop. No lock is
-// held meanwhile: a Shutdown during the start cancels it.
-func (p *Provider) start(c *cluster.Cluster, memberID string, join func(context.Context) error) error {
+// it runs join, which returns the member's session (nil for a client),
+// feeds the first topology and starts the loop, which owns the session
+// from then on. No lock is held meanwhile: a Shutdown during the start
+// cancels it.
+func (p *Provider) start(c *cluster.Cluster, memberID string, join func(context.Context) (*session, error)) error {
 	p.mu.Lock()
 	if p.state != stateNew {
 		p.mu.Unlock()
@@ -135,7 +148,7 @@ func (p *Provider) start(c *cluster.Cluster, memberID string, join func(context.
 
 	began := time.Now()
 	jctx, cancel := context.WithTimeout(ctx, p.cfg.statementTimeout())
-	err := join(jctx)
+	sess, err := join(jctx)
 	cancel()
 	p.mu.Lock()
 	switch {
@@ -149,27 +162,29 @@ func (p *Provider) start(c *cluster.Cluster, memberID string, join func(context.
 		p.state = stateClient
 	}
 	p.mu.Unlock()
+	l := &loop{p: p, sess: sess, lastBeat: began}
 	if err != nil {
 		stop()
-		close(p.done)
+		l.end()
 		return err
 	}
-	l := &loop{p: p, lastBeat: began}
 	if !l.turn(ctx) { // expelled at once: its row was removed meanwhile
-		close(p.done)
+		l.end()
 		return p.Err()
 	}
 	go l.run(ctx)
 	return nil
 }
 
-// Shutdown stops the loop and, when graceful and the node is a member,
-// marks its row left, so that every node removes it from its topology at
-// its next read instead of after the TTL. The cluster calls it from its
-// own Shutdown when graceful; a cluster shut down otherwise leaves the
-// provider's loop to end on its own within a heartbeat interval, once the
-// actor system has stopped (Close ends it at once). Shutdown is
-// idempotent; the write is bounded by a quarter of Config.TTL.
+// Shutdown stops the loop, which ends the member's session, and, when
+// graceful and the node is a member, marks its row left. Either way every
+// node removes it from its topology at its next read instead of after the
+// TTL; the row records whether it left or was lost. The cluster calls it
+// from its own Shutdown when graceful; a cluster shut down otherwise
+// leaves the provider's loop to end on its own within a heartbeat
+// interval, once the actor system has stopped (Close ends it at once).
+// Shutdown is idempotent; the write is bounded by a quarter of
+// Config.TTL.
 func (p *Provider) Shutdown(graceful bool) error {
 	p.mu.Lock()
 	prev := p.state
@@ -196,8 +211,8 @@ func (p *Provider) Shutdown(graceful bool) error {
 }
 
 // Close stops the provider without marking its row left, as a crash
-// would: the other nodes remove the member once its row expires. It is
-// Shutdown(false), and idempotent.
+// would: its session ends, and the other nodes remove the member at their
+// next read. It is Shutdown(false), and idempotent.
 func (p *Provider) Close() error { return p.Shutdown(false) }
 
 // Expelled returns a channel that is closed when this node is expelled
