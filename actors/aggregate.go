@@ -24,6 +24,12 @@ type Aggregate interface {
 }
 
 // Event is a stored event as handlers, process managers and results see it.
+// The event handlers and process managers of one App share each event they
+// are handed (the process decodes it once for all of them): treat its
+// Payload and Metadata as read-only. A Payload
+// is a value of its registered type, so only what it refers to (slices,
+// maps, pointers) could be changed for the others; events of a type with
+// personal fields are decoded for each of them.
 type Event struct {
 	// Payload is the decoded event, a value of its registered type; nil when
 	// the type is not registered in this application.

@@ -143,6 +143,9 @@ type App struct {
 	inflight activity
 	closeMu  sync.Mutex
 	live     atomic.Int64 // aggregate actors spawned and not yet terminated
+
+	// decoded shares the decoding of each event among the subscriptions.
+	decoded *decodeCache
 }
 
 // New returns an application; register its aggregates, routes and handlers,
@@ -161,6 +164,7 @@ func New(cfg Config) (*App, error) {
 		routes:     make(map[reflect.Type]route),
 		handlers:   make(map[string]runner),
 		tracker:    newTracker(),
+		decoded:    newDecodeCache(),
 		journal:    newJournal(),
 	}
 	ins, err := newInstruments(cfg.TracerProvider, cfg.MeterProvider, a)

@@ -76,7 +76,10 @@
 // and acknowledges only what every instance finished and persisted. The
 // commands an instance dispatches carry ids derived from the event, and
 // aggregates remember recent command ids, so a redelivered event never
-// takes effect twice.
+// takes effect twice. The subscriptions of an App decode each stored event
+// once between them and hand the same Event to every handler and process
+// manager: an Event is read-only (events of a type with personal fields
+// are decoded for each subscription).
 //
 // A strongly consistent dispatch returns once every strongly consistent
 // handler has processed the global position of the command's last event;

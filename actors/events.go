@@ -9,8 +9,11 @@ import (
 	"github.com/cohort-dev/cohort/eventstore"
 )
 
+// decodeEvent is DecodeEvent for the App's subscriptions, which share
+// each event's decoding (see decodeCache).
 func (a *App) decodeEvent(rec eventstore.RecordedEvent) (Event, error) {
-	return DecodeEvent(a.registry, rec)
+	evs, err := a.decoded.decode(a.registry, rec)
+	return oneEvent(rec, evs, err)
 }
 
 // DecodeEvent decodes a stored event with the registry's types and
@@ -20,6 +23,11 @@ func (a *App) decodeEvent(rec eventstore.RecordedEvent) (Event, error) {
 // gives them all). Any other decoding failure is returned with the event.
 func DecodeEvent(r *Registry, rec eventstore.RecordedEvent) (Event, error) {
 	evs, err := DecodeEvents(r, rec)
+	return oneEvent(rec, evs, err)
+}
+
+// oneEvent is DecodeEvent's answer from what DecodeEvents gave for rec.
+func oneEvent(rec eventstore.RecordedEvent, evs []Event, err error) (Event, error) {
 	switch {
 	case err != nil:
 		return evs[0], err

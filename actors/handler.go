@@ -387,7 +387,7 @@ func (h *handlerActor) Receive(ctx actor.Context) {
 		}
 		items := make([]queued, 0, len(m.events))
 		for _, rec := range m.events {
-			evs, err := DecodeEvents(h.r.app.registry, rec)
+			evs, err := h.r.app.decoded.decode(h.r.app.registry, rec)
 			if len(evs) == 0 { // dropped by an upcaster: only acknowledged
 				items = append(items, queued{ev: baseEvent(rec), skip: true})
 			}

@@ -20,6 +20,10 @@ type Registry struct {
 	// registry (see personal.go).
 	plans map[string]*personalPlan
 	keys  *keyring
+	// gen counts the changes made to the registry, so that a decoding
+	// shared by an App's subscriptions (decodeCache) is made again after
+	// one.
+	gen uint64
 }
 
 // Upcaster turns a stored event of an old shape into a newer one: it gets
@@ -60,6 +64,7 @@ func RegisterEvent[E any](r *Registry, name string) error {
 		return fmt.Errorf("actors: event name %q already taken", name)
 	}
 	r.names[t] = name
+	r.gen++
 	r.setPlan(name, plan)
 	r.decoders[name] = func(data []byte) (any, error) {
 		var e E
@@ -143,6 +148,19 @@ func (r *Registry) useKeys(k *keyring) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.keys = k
+	r.gen++
+}
+
+// generation returns the registry's generation (see Registry.gen) and
+// whether decoding an event stored as typ may open personal fields: typ
+// has some, or it is not registered and has an upcaster, whose events are
+// opened with the plans of the types it gives.
+func (r *Registry) generation(typ string) (uint64, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	_, known := r.decoders[typ]
+	_, upcast := r.upcast[typ]
+	return r.gen, r.plans[typ] != nil || (!known && upcast)
 }
 
 // Decode upcasts a stored event and decodes it. An unregistered name is an

@@ -26,6 +26,7 @@ func (r *Registry) Events(events ...any) error {
 		}
 		plan, _ := planOf(t, false) // checked by canRegister
 		r.names[t] = t.String()
+		r.gen++
 		r.setPlan(t.String(), plan)
 		r.decoders[t.String()] = func(data []byte) (any, error) {
 			v := reflect.New(t)

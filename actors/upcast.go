@@ -47,6 +47,7 @@ func (r *Registry) RegisterEventUpcaster(name string, u EventUpcaster) error {
 		return fmt.Errorf("actors: an upcaster for %q is already registered", name)
 	}
 	r.upcast[name] = u
+	r.gen++
 	return nil
 }
 

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -45,6 +44,10 @@ type Config struct {
 	TrustTraceContext bool
 }
 
+// discardLogger is the logger of a server configured without one: it takes
+// no records, so nothing is formatted for it.
+var discardLogger = slog.New(slog.DiscardHandler)
+
 // server holds what the handlers share.
 type server struct {
 	app     *conduit.App
@@ -61,7 +64,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	}
 	s := &server{app: cfg.App, tokens: cfg.Tokens, log: cfg.Logger, maxBody: cfg.MaxBodyBytes}
 	if s.log == nil {
-		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		s.log = discardLogger
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
@@ -213,9 +216,14 @@ func (s *server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-// logRequests logs each request with its status and duration.
+// logRequests logs each request with its status and duration, if the
+// logger takes records of that level: else it costs nothing.
 func (s *server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.log.Enabled(r.Context(), slog.LevelInfo) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		start := time.Now()
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		next.ServeHTTP(ww, r)

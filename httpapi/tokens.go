@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -30,9 +31,12 @@ const DefaultTokenTTL = 30 * 24 * time.Hour
 // subject, an expiry, and a stamp of the user's password hash, so that a
 // change of password revokes every token issued before it (see Current).
 type Tokens struct {
-	secret []byte
-	ttl    time.Duration
-	now    func() time.Time
+	secret   []byte
+	ttl      time.Duration
+	now      func() time.Time
+	verified *verifiedTokens
+	// parsed counts the tokens parsed and checked (tests read it).
+	parsed atomic.Int64
 }
 
 // NewTokens returns tokens signed with secret (at least MinSecretLength
@@ -47,10 +51,13 @@ func NewTokens(secret []byte, ttl time.Duration) (*Tokens, error) {
 	if ttl == 0 {
 		ttl = DefaultTokenTTL
 	}
-	return &Tokens{secret: secret, ttl: ttl, now: time.Now}, nil
+	return &Tokens{secret: secret, ttl: ttl, now: time.Now, verified: newVerifiedTokens()}, nil
 }
 
 const issuer = "conduit"
+
+// tokenLeeway is the clock skew allowed when checking a token's times.
+const tokenLeeway = time.Minute
 
 // Claims are what a verified token says.
 type Claims struct {
@@ -77,21 +84,27 @@ func (t *Tokens) Issue(userID, passwordHash string) (string, error) {
 
 // Verify returns the claims of a valid token, whose subject is the user
 // id, or an error wrapping ErrInvalidToken. Check them against the user
-// with Current.
+// with Current. A token verified lately is not parsed again: its claims
+// are remembered, and only its expiry is checked again.
 func (t *Tokens) Verify(token string) (Claims, error) {
+	if c, ok := t.verified.get(token); ok && t.now().Before(c.ExpiresAt.Add(tokenLeeway)) {
+		return c, nil
+	}
+	t.parsed.Add(1)
 	var claims Claims
 	_, err := jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return t.secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuer(issuer),
 		jwt.WithTimeFunc(t.now),
-		jwt.WithLeeway(time.Minute))
+		jwt.WithLeeway(tokenLeeway))
 	if err != nil {
 		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	if claims.Subject == "" {
 		return Claims{}, fmt.Errorf("%w: no subject", ErrInvalidToken)
 	}
+	t.verified.put(token, claims)
 	return claims, nil
 }
 

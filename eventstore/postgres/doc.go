@@ -45,7 +45,9 @@
 //
 // A store reads $all once for all its $all subscriptions: one reader
 // follows the horizon (woken by local commits and by other processes'
-// notifications) and keeps the latest events in a bounded window, from
+// notifications; under a stream of commits the horizon pauses after each
+// observation for as long as it took, at most 5 ms, so that the commits
+// meanwhile share the next observation) and keeps the latest events in a bounded window, from
 // which every subscription takes what it has not delivered yet. The
 // reader waits for no subscription; one that falls behind the window
 // reads the tables itself up to the window's start, then rejoins it.

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // FanoutReads returns how many times s's shared reader of $all read the
@@ -26,3 +27,13 @@ func FreezeLeases(s *Store) (thaw func()) {
 func WriteCheckpoint(ctx context.Context, s *Store, name string, cursor, token int64) error {
 	return s.writeCheckpoint(ctx, name, cursor, token)
 }
+
+// OnHorizonObservation makes s call f with the start and end of each
+// observation its horizon makes to follow the commits.
+func OnHorizonObservation(s *Store, f func(start, end time.Time)) {
+	s.horizon.onObserve.Store(&f)
+}
+
+// HorizonGapCap is the longest pause the horizon makes between two
+// observations.
+const HorizonGapCap = horizonGapCap
