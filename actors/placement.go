@@ -126,6 +126,7 @@ func (p *placer) add(ctx context.Context, r runner) error {
 	p.subs = append(p.subs, pl)
 	p.mu.Unlock()
 	if !p.placement.Owns(r.subscription()) {
+		r.seed(ctx) // its progress elsewhere, until the store pushes more
 		return nil
 	}
 	if err := r.open(ctx); err != nil {

@@ -99,8 +99,9 @@ func placedSubscription(name string) string {
 }
 
 // startPlaced starts one application per store, node ids, each with
-// placedHandlers and the placedProcess (all strongly consistent) placed by
-// rendezvous hashing over members.
+// placedHandlers (every other one in two partitions) and the
+// placedProcess, all strongly consistent, placed by rendezvous hashing
+// over members.
 func startPlaced(t *testing.T, stores []actors.EventStore, ids, members []string, h *handlings, orphan time.Duration) []*placedNode {
 	t.Helper()
 	nodes := make([]*placedNode, len(stores))
@@ -109,8 +110,10 @@ func startPlaced(t *testing.T, stores []actors.EventStore, ids, members []string
 		n.app = newBank(t, s, withConfig(func(c *actors.Config) {
 			c.Placement, c.OrphanTimeout = n.place, orphan
 		}))
-		for _, name := range placedHandlers {
-			must(t, n.app.RegisterHandler(actors.HandlerConfig{Name: name, Handler: h.handler(name, n.id), Consistency: actors.Strong}))
+		for j, name := range placedHandlers {
+			// Some partitioned: one subscription, placed as a whole.
+			must(t, n.app.RegisterHandler(actors.HandlerConfig{Name: name, Handler: h.handler(name, n.id),
+				Consistency: actors.Strong, Concurrency: 1 + j%2}))
 		}
 		must(t, n.app.RegisterProcessManager(actors.ProcessManagerConfig{Name: placedProcess, Consistency: actors.Strong,
 			New:        func() actors.ProcessManager { return &placedWelcome{node: n.id, h: h} },
@@ -272,6 +275,33 @@ func TestPlacementRescuesOrphans(t *testing.T) {
 		checkHandledBy(t, h, two, dispatchRound(t, live, "placed"))
 		if dup := h.twice(); len(dup) > 0 {
 			t.Errorf("handled twice: %v", dup)
+		}
+	})
+}
+
+// TestPlacementSeedsProgressElsewhere: a node starting after another has
+// processed events knows, at once, how far the handlers that run on the
+// other node are (from their stored checkpoints), as it knows its own.
+func TestPlacementSeedsProgressElsewhere(t *testing.T) {
+	two := owners("a", "b")
+	actorstest.SharedStores(t, 2, func(t *testing.T, stores []actors.EventStore) {
+		h := newHandlings()
+		a := startPlaced(t, stores[:1], []string{"a"}, []string{"a", "b"}, h, time.Minute)[0]
+		r := dispatch(t, a.app, OpenAccount{ID: "early"}, actors.WithConsistency(actors.Eventual))
+		for name, owner := range two {
+			if owner != "a" {
+				continue
+			}
+			eventually(t, patience, name+" stores its checkpoint", func() bool {
+				cp, err := stores[0].Checkpoint(t.Context(), placedSubscription(name))
+				return err == nil && cp >= r.Position
+			})
+		}
+		b := startPlaced(t, stores[1:], []string{"b"}, []string{"a", "b"}, h, time.Minute)[0]
+		for _, info := range b.app.Inspect(t.Context()).Handlers {
+			if two[info.Name] == "a" && info.Position < r.Position {
+				t.Errorf("b sees %s (on a) at %d, want at least %d", info.Name, info.Position, r.Position)
+			}
 		}
 	})
 }

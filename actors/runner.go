@@ -30,6 +30,9 @@ type runner interface {
 	stop(ctx context.Context) error
 	// isHalted reports whether an error policy stopped the runner.
 	isHalted() bool
+	// seed records the progress its stored checkpoint shows, as open
+	// does (for a runner that runs on another node).
+	seed(ctx context.Context)
 }
 
 // subscribed is what handlers and process managers share: a persistent
@@ -85,10 +88,7 @@ func (r *subscribed) openSession(ctx context.Context, produce func(*session) act
 		return err
 	}
 	s := &session{sub: sub, pumpDone: make(chan struct{}), abandon: make(chan struct{})}
-	if r.subName != "" && r.opts.IsAll() {
-		// (A stream's checkpoint is a stream version, not a position.)
-		r.app.seedProgress(ctx, r.handlerName, r.subName)
-	}
+	r.seed(ctx)
 	if r.stats == nil {
 		r.stats = r.app.stats.add(r.handlerKind, r.handlerName)
 	}
@@ -98,6 +98,15 @@ func (r *subscribed) openSession(ctx context.Context, produce func(*session) act
 	go pump(sub, r.app.system.Root, s.pid, s.pumpDone)
 	r.cur = s
 	return nil
+}
+
+// seed records, for WaitFor and Inspect, the progress stored in the
+// runner's checkpoint, if it is a position in $all (a stream's checkpoint
+// is a stream version).
+func (r *subscribed) seed(ctx context.Context) {
+	if r.subName != "" && r.opts.IsAll() {
+		r.app.seedProgress(ctx, r.handlerName, r.subName)
+	}
 }
 
 // stop lets the actor and its children finish what they were given, then
