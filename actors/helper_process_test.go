@@ -23,6 +23,10 @@ const helperEnv = "COHORT_ACTORS_HOLDER_DB"
 // runHelperProcess runs the helper process a test asked for, if this binary
 // was started as one, and reports whether it was.
 func runHelperProcess() bool {
+	if conn := os.Getenv(placedNodeEnv); conn != "" {
+		runPlacedNode(conn)
+		return true
+	}
 	conn := os.Getenv(helperEnv)
 	if conn == "" {
 		return false

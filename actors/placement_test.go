@@ -168,9 +168,20 @@ func dispatchRound(t *testing.T, nodes []*placedNode, round string) []int64 {
 }
 
 // checkHandledBy fails unless every placed handler and the process
-// manager handled each position once, on its owner.
+// manager handled each position once, on its owner. (It first waits for
+// every handling to be recorded: another process reports them late.)
 func checkHandledBy(t *testing.T, h *handlings, owner map[string]string, positions []int64) {
 	t.Helper()
+	eventually(t, patience, "every handling recorded", func() bool {
+		for name := range owner {
+			for _, p := range positions {
+				if len(h.nodes(name, p)) == 0 {
+					return false
+				}
+			}
+		}
+		return true
+	})
 	for name := range owner {
 		for _, p := range positions {
 			if got := h.nodes(name, p); !slices.Equal(got, []string{owner[name]}) {

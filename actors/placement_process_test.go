@@ -1,0 +1,137 @@
+package actors_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cohort-dev/cohort/actors"
+	"github.com/cohort-dev/cohort/actors/actorstest"
+	"github.com/cohort-dev/cohort/eventstore/postgres"
+)
+
+// placedNodeEnv, set to a database's connection string, makes the test
+// binary run as node c of a placed cluster (runPlacedNode).
+const placedNodeEnv = "COHORT_ACTORS_PLACED_NODE_DB"
+
+// runPlacedNode runs node c of the placement tests' cluster {a, b, c}: it
+// prints "ready" once a strongly consistent dispatch returned (every
+// handler, its own included, processed it), then "GOT name position" for
+// every event its handlers handle, until it is killed.
+func runPlacedNode(conn string) {
+	tb := exitTB{}
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, conn)
+	must(tb, err)
+	store, err := postgres.New(ctx, pool, postgres.Config{})
+	must(tb, err)
+	app := newBank(tb, store, withConfig(func(c *actors.Config) {
+		c.Placement = actors.NewRendezvousPlacement("c", "a", "b", "c")
+	}))
+	out := make(chan string, 1024)
+	for _, name := range placedHandlers {
+		must(tb, app.RegisterHandler(actors.HandlerConfig{Name: name, Consistency: actors.Strong,
+			Handler: actors.HandlerFunc(func(_ context.Context, ev actors.Event) error {
+				out <- fmt.Sprintf("GOT %s %d", name, ev.Position)
+				return nil
+			})}))
+	}
+	must(tb, app.Start(ctx))
+	_, err = app.Dispatch(ctx, OpenAccount{ID: "node-c"}, actors.WithConsistency(actors.Strong))
+	must(tb, err)
+	fmt.Println("ready")
+	for line := range out {
+		fmt.Println(line)
+	}
+}
+
+// startPlacedNode starts node c in another process; its handlings are
+// recorded in h. It is killed at cleanup.
+func startPlacedNode(t *testing.T, conn string, h *handlings) *os.Process {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), placedNodeEnv+"="+conn)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	must(t, err)
+	must(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGCONT)
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	ready := make(chan bool, 1)
+	go func() {
+		s := bufio.NewScanner(out)
+		ready <- s.Scan() && s.Text() == "ready"
+		for s.Scan() {
+			f := strings.Fields(s.Text())
+			if len(f) == 3 && f[0] == "GOT" {
+				p, _ := strconv.ParseInt(f[2], 10, 64)
+				h.record(f[1], "c", p)
+			}
+		}
+	}()
+	select {
+	case ok := <-ready:
+		if !ok {
+			t.Fatal("node c failed")
+		}
+	case <-time.After(patience):
+		t.Fatal("node c is not ready")
+	}
+	return cmd.Process
+}
+
+// TestPlacementMovesOffFrozenNode: node c, in another process, runs its
+// share of the handlers, then freezes (SIGSTOP). The membership drops it
+// (fed by hand here): a and b own its handlers now, and take them over
+// as soon as c's leases expire, unrenewed; strongly consistent dispatches
+// through a and b wait for that and then complete. Thawed, c still
+// believes it owns them, but it holds no lease: the events after the move
+// are handled once, by a or b.
+func TestPlacementMovesOffFrozenNode(t *testing.T) {
+	three, two := owners("a", "b", "c"), owners("a", "b")
+	conn := actorstest.PostgresDatabase(t)
+	stores := []actors.EventStore{actorstest.PostgresStore(t, conn), actorstest.PostgresStore(t, conn)}
+	h := newHandlings()
+	nodes := startPlaced(t, stores, []string{"a", "b"}, []string{"a", "b", "c"}, h, time.Minute)
+	c := startPlacedNode(t, conn, h)
+	checkHandledBy(t, h, withoutProcess(three), dispatchRound(t, nodes, "three"))
+
+	must(t, c.Signal(syscall.SIGSTOP))
+	frozen := time.Now()
+	for _, n := range nodes {
+		n.place.SetMembers(n.id, []string{"a", "b"})
+	}
+	moved := dispatchRound(t, nodes, "frozen")
+	t.Logf("c's handlers processed on a and b %v after c froze (its lease TTL: the store's default)",
+		time.Since(frozen).Round(time.Millisecond))
+	checkHandledBy(t, h, two, moved)
+
+	must(t, c.Signal(syscall.SIGCONT))
+	after := dispatchRound(t, nodes, "thawed")
+	time.Sleep(time.Second) // c would have handled them by now
+	checkHandledBy(t, h, two, after)
+}
+
+// withoutProcess returns owner without the process manager, which node c
+// does not run.
+func withoutProcess(owner map[string]string) map[string]string {
+	m := make(map[string]string, len(owner))
+	for name, o := range owner {
+		if name != placedProcess {
+			m[name] = o
+		}
+	}
+	return m
+}
