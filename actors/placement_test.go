@@ -9,8 +9,12 @@ import (
 	"testing"
 	"time"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
 	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/actors/actorstest"
+	"github.com/cohort-dev/cohort/eventstore/memory"
 )
 
 // handlings records which node handled which event, by handler.
@@ -315,4 +319,48 @@ func TestPlacementSeedsProgressElsewhere(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestPlacementMetric: the cohort.subscription.placed gauge says, per
+// placed handler, whether this node runs it (1) or not (0), and why
+// (cohort.placement: owned, rescued, elsewhere).
+func TestPlacementMetric(t *testing.T) {
+	two := owners("a", "b")
+	reader := sdkmetric.NewManualReader()
+	h := newHandlings()
+	place := actors.NewRendezvousPlacement("a", "a", "b")
+	store := memory.New()
+	t.Cleanup(func() { _ = store.Close() })
+	app := newBank(t, store, withConfig(func(c *actors.Config) {
+		c.Placement, c.OrphanTimeout = place, time.Hour
+		c.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	}))
+	for _, name := range placedHandlers {
+		must(t, app.RegisterHandler(actors.HandlerConfig{Name: name, Handler: h.handler(name, "a")}))
+	}
+	actorstest.Start(t, app)
+	var rm metricdata.ResourceMetrics
+	must(t, reader.Collect(t.Context(), &rm))
+	got := map[string]string{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != "cohort.subscription.placed" {
+				continue
+			}
+			for _, dp := range m.Data.(metricdata.Gauge[int64]).DataPoints {
+				name, _ := dp.Attributes.Value(actors.AttrHandlerName)
+				why, _ := dp.Attributes.Value(actors.AttrPlacement)
+				got[name.AsString()] = fmt.Sprintf("%d %s", dp.Value, why.AsString())
+			}
+		}
+	}
+	for _, name := range placedHandlers {
+		want := "0 elsewhere"
+		if two[name] == "a" {
+			want = "1 owned"
+		}
+		if got[name] != want {
+			t.Errorf("%s: placed %q, want %q", name, got[name], want)
+		}
+	}
 }
