@@ -23,10 +23,11 @@ import (
 // binary run as node c of a placed cluster (runPlacedNode).
 const placedNodeEnv = "COHORT_ACTORS_PLACED_NODE_DB"
 
-// runPlacedNode runs node c of the placement tests' cluster {a, b, c}: it
-// prints "ready" once a strongly consistent dispatch returned (every
-// handler, its own included, processed it), then "GOT name position" for
-// every event its handlers handle, until it is killed.
+// runPlacedNode runs node c of the placement tests' cluster {a, b, c},
+// with their handlers and process manager: it prints "ready" once a
+// strongly consistent dispatch returned (every handler, its own included,
+// processed it), then "GOT name position" for every event its handlers
+// and process manager handle, until it is killed.
 func runPlacedNode(conn string) {
 	tb := exitTB{}
 	ctx := context.Background()
@@ -45,6 +46,11 @@ func runPlacedNode(conn string) {
 				return nil
 			})}))
 	}
+	must(tb, app.RegisterProcessManager(actors.ProcessManagerConfig{Name: placedProcess, Consistency: actors.Strong,
+		New: func() actors.ProcessManager {
+			return &placedWelcome{report: func(p int64) { out <- fmt.Sprintf("GOT %s %d", placedProcess, p) }}
+		},
+		Interested: welcomeRoutes}))
 	must(tb, app.Start(ctx))
 	_, err = app.Dispatch(ctx, OpenAccount{ID: "node-c"}, actors.WithConsistency(actors.Strong))
 	must(tb, err)
@@ -106,7 +112,7 @@ func TestPlacementMovesOffFrozenNode(t *testing.T) {
 	h := newHandlings()
 	nodes := startPlaced(t, stores, []string{"a", "b"}, []string{"a", "b", "c"}, h, time.Minute)
 	c := startPlacedNode(t, conn, h)
-	checkHandledBy(t, h, withoutProcess(three), dispatchRound(t, nodes, "three"))
+	checkHandledBy(t, h, three, dispatchRound(t, nodes, "three"))
 
 	must(t, c.Signal(syscall.SIGSTOP))
 	frozen := time.Now()
@@ -122,16 +128,4 @@ func TestPlacementMovesOffFrozenNode(t *testing.T) {
 	after := dispatchRound(t, nodes, "thawed")
 	time.Sleep(time.Second) // c would have handled them by now
 	checkHandledBy(t, h, two, after)
-}
-
-// withoutProcess returns owner without the process manager, which node c
-// does not run.
-func withoutProcess(owner map[string]string) map[string]string {
-	m := make(map[string]string, len(owner))
-	for name, o := range owner {
-		if name != placedProcess {
-			m[name] = o
-		}
-	}
-	return m
 }

@@ -43,16 +43,15 @@ func (h *handlings) handler(name, node string) actors.EventHandler {
 	})
 }
 
-// placedWelcome is the welcome process manager, recording where it
-// handles each account's opening.
+// placedWelcome is the welcome process manager, reporting each account's
+// opening it handles.
 type placedWelcome struct {
 	welcome
-	node string
-	h    *handlings
+	report func(position int64)
 }
 
 func (w *placedWelcome) Handle(ev actors.Event) ([]any, error) {
-	w.h.record(placedProcess, w.node, ev.Position)
+	w.report(ev.Position)
 	return w.welcome.Handle(ev)
 }
 
@@ -88,10 +87,11 @@ type placedNode struct {
 
 // placedHandlers are the handlers of the placement tests: enough that
 // rendezvous hashing gives each of three members some.
-var placedHandlers = []string{"p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8"}
+var placedHandlers = []string{"proj-0", "proj-1", "proj-2", "proj-3", "proj-4", "proj-5", "proj-6", "proj-7", "proj-8"}
 
-// placedProcess is the process manager of the placement tests.
-const placedProcess = "welcome"
+// placedProcess is the process manager of the placement tests (the
+// welcome process), named so that c owns it among {a, b, c}.
+const placedProcess = "onboarding"
 
 // placedSubscription names the subscription of a placed handler or of the
 // process manager.
@@ -120,7 +120,9 @@ func startPlaced(t *testing.T, stores []actors.EventStore, ids, members []string
 				Consistency: actors.Strong, Concurrency: 1 + j%2}))
 		}
 		must(t, n.app.RegisterProcessManager(actors.ProcessManagerConfig{Name: placedProcess, Consistency: actors.Strong,
-			New:        func() actors.ProcessManager { return &placedWelcome{node: n.id, h: h} },
+			New: func() actors.ProcessManager {
+				return &placedWelcome{report: func(p int64) { h.record(placedProcess, n.id, p) }}
+			},
 			Interested: welcomeRoutes}))
 		actorstest.Start(t, n.app)
 		nodes[i] = n
