@@ -68,7 +68,9 @@ type Config struct {
 	// only those it owns, and hands one over (after finishing what it was
 	// given) when it no longer owns it. Nil: every node competes for every
 	// subscription, and whichever takes its lease first runs it. The
-	// store's lease still guarantees one writer either way.
+	// store's lease still guarantees one writer either way. Every node
+	// prepares every handler at Start (HandlerInit runs there) whether or
+	// not it owns it; transient handlers run on every node.
 	Placement Placement
 	// OrphanTimeout is how long a persistent subscription that another
 	// node owns may stay without any holder before this node takes it
