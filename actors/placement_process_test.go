@@ -1,22 +1,17 @@
 package actors_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/cohort-dev/cohort/actors"
 	"github.com/cohort-dev/cohort/actors/actorstest"
-	"github.com/cohort-dev/cohort/eventstore/postgres"
 )
 
 // placedNodeEnv, set to a database's connection string, makes the test
@@ -31,11 +26,7 @@ const placedNodeEnv = "COHORT_ACTORS_PLACED_NODE_DB"
 func runPlacedNode(conn string) {
 	tb := exitTB{}
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, conn)
-	must(tb, err)
-	store, err := postgres.New(ctx, pool, postgres.Config{})
-	must(tb, err)
-	app := newBank(tb, store, withConfig(func(c *actors.Config) {
+	app := newBank(tb, helperStore(tb, conn), withConfig(func(c *actors.Config) {
 		c.Placement = actors.NewRendezvousPlacement("c", "a", "b", "c")
 	}))
 	out := make(chan string, 1024)
@@ -52,7 +43,7 @@ func runPlacedNode(conn string) {
 		},
 		Interested: welcomeRoutes}))
 	must(tb, app.Start(ctx))
-	_, err = app.Dispatch(ctx, OpenAccount{ID: "node-c"}, actors.WithConsistency(actors.Strong))
+	_, err := app.Dispatch(ctx, OpenAccount{ID: "node-c"}, actors.WithConsistency(actors.Strong))
 	must(tb, err)
 	fmt.Println("ready")
 	for line := range out {
@@ -61,41 +52,20 @@ func runPlacedNode(conn string) {
 }
 
 // startPlacedNode starts node c in another process; its handlings are
-// recorded in h. It is killed at cleanup.
+// recorded in h.
 func startPlacedNode(t *testing.T, conn string, h *handlings) *os.Process {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), placedNodeEnv+"="+conn)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	must(t, err)
-	must(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGCONT)
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	ready := make(chan bool, 1)
+	c, lines := startHelper(t, placedNodeEnv, conn)
 	go func() {
-		s := bufio.NewScanner(out)
-		ready <- s.Scan() && s.Text() == "ready"
-		for s.Scan() {
-			f := strings.Fields(s.Text())
+		for lines.Scan() {
+			f := strings.Fields(lines.Text())
 			if len(f) == 3 && f[0] == "GOT" {
 				p, _ := strconv.ParseInt(f[2], 10, 64)
 				h.record(f[1], "c", p)
 			}
 		}
 	}()
-	select {
-	case ok := <-ready:
-		if !ok {
-			t.Fatal("node c failed")
-		}
-	case <-time.After(patience):
-		t.Fatal("node c is not ready")
-	}
-	return cmd.Process
+	return c
 }
 
 // TestPlacementMovesOffFrozenNode: node c, in another process, runs its
