@@ -63,6 +63,21 @@ type Config struct {
 	// Personal configures the encryption of personal data: its master key
 	// is required when personal data is registered (see Personal).
 	Personal Personal
+	// Placement, if set, spreads the persistent subscriptions of handlers
+	// and process managers over the nodes of a cluster: this node runs
+	// only those it owns, and hands one over (after finishing what it was
+	// given) when it no longer owns it. Nil: every node competes for every
+	// subscription, and whichever takes its lease first runs it. The
+	// store's lease still guarantees one writer either way. Every node
+	// prepares every handler at Start (HandlerInit runs there) whether or
+	// not it owns it; transient handlers run on every node.
+	Placement Placement
+	// OrphanTimeout is how long a persistent subscription that another
+	// node owns may stay without any holder before this node takes it
+	// over anyway (with Placement, and a store that is an UnheldReporter),
+	// so that a wrong placement never stalls it for good (default 15 s,
+	// three lease TTLs of the PostgreSQL store's defaults).
+	OrphanTimeout time.Duration
 }
 
 // Validate checks the configuration.
@@ -70,7 +85,7 @@ func (c Config) Validate() error {
 	switch {
 	case c.Store == nil:
 		return errors.New("actors: Config.Store is nil")
-	case c.DispatchTimeout < 0 || c.ShutdownTimeout < 0:
+	case c.DispatchTimeout < 0 || c.ShutdownTimeout < 0 || c.OrphanTimeout < 0:
 		return errors.New("actors: negative timeout")
 	case c.Shards < 0 || c.Shards > 4096:
 		return errors.New("actors: Shards out of range 1..4096")
@@ -98,6 +113,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 10 * time.Second
+	}
+	if c.OrphanTimeout == 0 {
+		c.OrphanTimeout = 15 * time.Second
 	}
 	c.Personal = c.Personal.withDefaults(c.Store)
 	return c
@@ -129,7 +147,8 @@ type App struct {
 	// process managers): what a process manager's strong dispatches wait for.
 	strongHandlers []string
 	tracker        *tracker
-	unwatch        func() // stops watching the store's progress, if it pushes it
+	placer         *placer // nil without Config.Placement
+	unwatch        func()  // stops watching the store's progress, if it pushes it
 	snapshots      *snapshotter
 	dispatch       DispatchFunc
 	keys           *personalKeys
@@ -283,11 +302,15 @@ func (a *App) Start(ctx context.Context) error {
 	a.dispatch = d
 	a.internal.Store(true)
 	a.tracker.pushed.Store(a.watchProgress())
+	a.placer = newPlacer(a)
 	for _, h := range a.handlerSeq {
-		if err := h.start(ctx); err != nil {
+		if err := a.startRunner(ctx, h); err != nil {
 			err = fmt.Errorf("actors: start %s: %w", h.name(), err)
 			return errors.Join(err, a.Close(context.WithoutCancel(ctx)))
 		}
+	}
+	if a.placer != nil {
+		a.placer.start()
 	}
 	return nil
 }
@@ -467,6 +490,7 @@ func (a *App) Close(ctx context.Context) error {
 	if err := a.inflight.wait(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("actors: close: dispatches still running: %w", err))
 	}
+	a.placer.stop() // nothing opens or releases from here on
 	// Process managers dispatch commands, so they stop before aggregates.
 	for i := len(a.handlerSeq) - 1; i >= 0; i-- {
 		if err := a.handlerSeq[i].stop(ctx); err != nil {

@@ -63,7 +63,13 @@
 // Event handlers and process managers each own a persistent subscription
 // to $all (one active subscriber across processes), except a transient
 // handler (HandlerConfig.Transient: for state held in memory), which
-// starts over on every start in every process. A handler may follow one
+// starts over on every start in every process. With Config.Placement (e.g.
+// RendezvousPlacement fed with a cluster's members), each node runs only
+// the persistent subscriptions it owns, so they spread over the nodes and
+// move, handed over after their current batches, when membership changes;
+// the store's lease stays the guarantee of one writer, and a subscription
+// left without a holder for Config.OrphanTimeout is taken over by any
+// node. A handler may follow one
 // stream instead (HandlerConfig.Stream), want only some event types
 // (HandlerConfig.Events), prepare itself on each start (HandlerInit) and
 // clear its state when it starts over (HandlerReset, App.ResetHandler);

@@ -231,9 +231,9 @@ type handlerRunner struct {
 	wants map[reflect.Type]bool
 }
 
-// start checks that the filtered event types are registered, calls the
-// handler's Reset (transient) and Init hooks, and subscribes.
-func (r *handlerRunner) start(ctx context.Context) error {
+// prepare checks that the filtered event types are registered and calls
+// the handler's Reset (transient) and Init hooks.
+func (r *handlerRunner) prepare(ctx context.Context) error {
 	for _, e := range r.cfg.Events {
 		if _, err := r.app.registry.Name(e); err != nil {
 			return fmt.Errorf("handler %s: Events: %w", r.cfg.Name, err)
@@ -249,7 +249,12 @@ func (r *handlerRunner) start(ctx context.Context) error {
 			return fmt.Errorf("handler %s: Init: %w", r.cfg.Name, err)
 		}
 	}
-	return r.open(ctx, func() actor.Actor { return newHandlerActor(r) })
+	return nil
+}
+
+// open subscribes, with a handler actor for the session.
+func (r *handlerRunner) open(ctx context.Context) error {
+	return r.openSession(ctx, func(s *session) actor.Actor { return newHandlerActor(r, s) })
 }
 
 // hooks is the handler, which may implement HandlerInit and HandlerReset.
@@ -347,6 +352,7 @@ func ackOf(ev Event) eventstore.RecordedEvent {
 // acknowledged only up to the last event every partition has finished.
 type handlerActor struct {
 	r     *handlerRunner
+	s     *session
 	queue *eventQueue // one partition
 	// With workers: the partitions, by index, and the events delivered to
 	// them not yet acknowledged.
@@ -367,8 +373,8 @@ type workerDone struct{ ev Event }
 // workerHalted reports that a worker's policy stopped the handler.
 type workerHalted struct{ err error }
 
-func newHandlerActor(r *handlerRunner) *handlerActor {
-	return &handlerActor{r: r, window: newAckWindow()}
+func newHandlerActor(r *handlerRunner, s *session) *handlerActor {
+	return &handlerActor{r: r, s: s, window: newAckWindow()}
 }
 
 func newQueue(obs handlingObserver, policy ErrorPolicy, timeout time.Duration, batch int,
@@ -472,13 +478,13 @@ func (h *handlerActor) partitionKey(ev Event) (key string, err error) {
 func (h *handlerActor) startPartitions(ctx actor.Context) {
 	cfg := h.r.cfg
 	handle := func(ctx context.Context, evs []Event, _ attempt) error {
-		return cfg.Handler.HandleEvent(h.r.leased(ctx), evs[0])
+		return cfg.Handler.HandleEvent(h.s.leased(ctx), evs[0])
 	}
 	batch := 1
 	if cfg.Batch != nil {
 		batch = cfg.BatchSize
 		handle = func(ctx context.Context, evs []Event, _ attempt) error {
-			return cfg.Batch.HandleEvents(h.r.leased(ctx), evs)
+			return cfg.Batch.HandleEvents(h.s.leased(ctx), evs)
 		}
 	}
 	obs := handlingObserver{app: h.r.app, name: cfg.Name, kind: KindEventHandler}
@@ -525,7 +531,7 @@ func (h *handlerActor) done(ev Event) {
 	if ev.more {
 		return // its position with the last event of its stored event
 	}
-	if err := h.r.sub.Ack(ackOf(ev)); err != nil {
+	if err := h.s.sub.Ack(ackOf(ev)); err != nil {
 		h.r.app.log.Warn("handler ack failed", "handler", h.r.cfg.Name, "err", err)
 	}
 	h.r.app.tracker.advance(h.r.cfg.Name, ev.Position)
@@ -539,7 +545,7 @@ func (h *handlerActor) halt(err error) {
 	if h.queue != nil {
 		h.queue.stop()
 	}
-	h.r.halted(err)
+	h.r.halted(h.s, err)
 }
 
 // workerActor handles one partition's events in order.

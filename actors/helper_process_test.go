@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"syscall"
 	"testing"
 	"time"
 
@@ -23,6 +24,10 @@ const helperEnv = "COHORT_ACTORS_HOLDER_DB"
 // runHelperProcess runs the helper process a test asked for, if this binary
 // was started as one, and reports whether it was.
 func runHelperProcess() bool {
+	if conn := os.Getenv(placedNodeEnv); conn != "" {
+		runPlacedNode(conn)
+		return true
+	}
 	conn := os.Getenv(helperEnv)
 	if conn == "" {
 		return false
@@ -43,11 +48,7 @@ func (exitTB) Fatalf(f string, args ...any) { fmt.Fprintf(os.Stderr, f+"\n", arg
 func runHandlerHolder(conn string) {
 	tb := exitTB{}
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, conn)
-	must(tb, err)
-	store, err := postgres.New(ctx, pool, postgres.Config{})
-	must(tb, err)
-	app := newBank(tb, store)
+	app := newBank(tb, helperStore(tb, conn))
 	must(tb, app.RegisterHandler(actors.HandlerConfig{Name: "h", Handler: actors.HandlerFunc(func(context.Context, actors.Event) error { return nil })}))
 	must(tb, app.Start(ctx))
 	r, err := app.Dispatch(ctx, OpenAccount{ID: "holder"})
@@ -59,34 +60,53 @@ func runHandlerHolder(conn string) {
 	select {}
 }
 
+// helperStore opens a helper process's store on the database of conn.
+func helperStore(tb testing.TB, conn string) *postgres.Store {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, conn)
+	must(tb, err)
+	store, err := postgres.New(ctx, pool, postgres.Config{})
+	must(tb, err)
+	return store
+}
+
+// startHelper runs this test binary as a helper process, with env set to
+// conn, and waits for it to print "ready"; the scanner reads the lines it
+// prints after that. The process is killed (and thawed first, if frozen)
+// at cleanup.
+func startHelper(t *testing.T, env, conn string) (*os.Process, *bufio.Scanner) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), env+"="+conn)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	must(t, err)
+	must(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGCONT)
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	s := bufio.NewScanner(out)
+	ready := make(chan bool, 1)
+	go func() { ready <- s.Scan() && s.Text() == "ready" }()
+	select {
+	case ok := <-ready:
+		if !ok {
+			t.Fatal("the helper process failed")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the helper process is not ready")
+	}
+	return cmd.Process, s
+}
+
 // TestHandlerFailoverWhenProcessDies: another process holds a handler's
 // subscription; when it is killed, this one takes over from its
 // checkpoint and handles what follows.
 func TestHandlerFailoverWhenProcessDies(t *testing.T) {
 	conn := actorstest.PostgresDatabase(t)
-	holder := exec.Command(os.Args[0], "-test.run=^$")
-	holder.Env = append(os.Environ(), helperEnv+"="+conn)
-	holder.Stderr = os.Stderr
-	out, err := holder.StdoutPipe()
-	must(t, err)
-	must(t, holder.Start())
-	t.Cleanup(func() {
-		holder.Process.Kill()
-		holder.Wait()
-	})
-	ready := make(chan bool, 1)
-	go func() {
-		s := bufio.NewScanner(out)
-		ready <- s.Scan() && s.Text() == "ready"
-	}()
-	select {
-	case ok := <-ready:
-		if !ok {
-			t.Fatal("the holder process failed")
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("the holder process is not ready")
-	}
+	holder, _ := startHelper(t, helperEnv, conn)
 
 	var rec recorder
 	app := newBank(t, actorstest.PostgresStore(t, conn))
@@ -96,7 +116,7 @@ func TestHandlerFailoverWhenProcessDies(t *testing.T) {
 	if rec.len() != 0 {
 		t.Fatal("two processes ran the handler")
 	}
-	must(t, holder.Process.Kill())
+	must(t, holder.Kill())
 	killed := time.Now()
 	var after []int64
 	for i := range 3 {

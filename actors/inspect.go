@@ -92,6 +92,12 @@ type HandlerInfo struct {
 	LagSeconds float64
 	// Status is "running", or why an error policy stopped it.
 	Status string
+	// Placement, with Config.Placement, says where its persistent
+	// subscription runs as this node sees it: "owned" (here, its owner),
+	// "rescued" (here, taken over after it stayed without a holder for
+	// Config.OrphanTimeout) or "elsewhere"; empty without a placement and
+	// for a transient handler.
+	Placement string
 }
 
 // Inspection is a picture of a running application.
@@ -140,6 +146,9 @@ func (a *App) handlerProgress(ctx context.Context) []HandlerInfo {
 		info := HandlerInfo{Name: r.name(), Kind: r.kind(), Position: p.position, Head: max(head, p.position), Status: "running"}
 		if p.halted != nil {
 			info.Status = "stopped: " + p.halted.Error()
+		}
+		if st, ok := a.placer.state(r.name()); ok {
+			info.Placement = st.String()
 		}
 		info.LagEvents = info.Head - info.Position
 		if info.LagEvents > 0 && !p.at.IsZero() {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,25 +16,18 @@ import (
 type pmRunner struct {
 	subscribed
 	cfg ProcessManagerConfig
-	// abandon is closed once stop has returned, by Close's deadline or
-	// with the coordinator stopped: a save still running gives up.
-	abandon     chan struct{}
-	abandonOnce sync.Once
 }
 
-// start opens the subscription with a coordinator, restarted by its
-// supervisor if it fails.
-func (r *pmRunner) start(ctx context.Context) error {
-	return r.open(ctx, func() actor.Actor { return newCoordinator(r) },
+// prepare has nothing to check: a process manager has no start hooks.
+func (r *pmRunner) prepare(context.Context) error { return nil }
+
+// open subscribes, with a coordinator for the session, restarted by its
+// supervisor if it fails. Once the session stops (within stop's context),
+// a save of states still running gives up: its states are delivered
+// again to the next session, here or in another process.
+func (r *pmRunner) open(ctx context.Context) error {
+	return r.openSession(ctx, func(s *session) actor.Actor { return newCoordinator(r, s) },
 		actor.WithSupervisor(actor.NewRestartingStrategy()))
-}
-
-// stop stops the coordinator within ctx, then gives up a save of states
-// still running (its states are delivered again after a restart).
-func (r *pmRunner) stop(ctx context.Context) error {
-	err := r.subscribed.stop(ctx)
-	r.abandonOnce.Do(func() { close(r.abandon) })
-	return err
 }
 
 // stateID is the snapshot id of an instance's state.
@@ -81,6 +73,7 @@ type (
 // passivated while waiting to retry) go to its successor first.
 type coordinator struct {
 	r         *pmRunner
+	s         *session
 	instances *childPool[pmEvent]
 	window    *ackWindow
 	unsaved   map[string]*eventstore.Snapshot // id -> state to persist (nil: delete)
@@ -90,9 +83,10 @@ type coordinator struct {
 }
 
 // newCoordinator returns a coordinator with no instances.
-func newCoordinator(r *pmRunner) *coordinator {
+func newCoordinator(r *pmRunner, s *session) *coordinator {
 	c := &coordinator{
 		r:       r,
+		s:       s,
 		window:  newAckWindow(),
 		unsaved: make(map[string]*eventstore.Snapshot),
 	}
@@ -244,7 +238,7 @@ func (c *coordinator) flush(ctx actor.Context) {
 	if !ok {
 		return
 	}
-	if err := c.r.sub.Ack(ackOf(last)); err != nil {
+	if err := c.s.sub.Ack(ackOf(last)); err != nil {
 		c.r.app.log.Warn("process manager ack failed", "process_manager", c.r.cfg.Name, "err", err)
 	}
 	c.r.app.tracker.advance(c.r.cfg.Name, last.Position)
@@ -257,7 +251,7 @@ func (c *coordinator) save() error {
 	defer cancel()
 	go func() {
 		select {
-		case <-c.r.abandon:
+		case <-c.s.abandon:
 			cancel()
 		case <-ctx.Done():
 		}
@@ -284,5 +278,5 @@ func (c *coordinator) halt(err error) {
 		return
 	}
 	c.halted = true
-	c.r.halted(err)
+	c.r.halted(c.s, err)
 }

@@ -184,7 +184,7 @@ func (a *App) RegisterProcessManager(cfg ProcessManagerConfig) error {
 		return err
 	}
 	cfg = cfg.withDefaults()
-	r := &pmRunner{cfg: cfg, abandon: make(chan struct{}),
+	r := &pmRunner{cfg: cfg,
 		subscribed: newSubscribed(a, KindProcessManager, cfg.Name, ProcessManagerSubscription(cfg.Name), cfg.StartFrom, cfg.BatchSize, cfg.Consistency)}
 	return a.addRunner(cfg.Name, r, cfg.Consistency)
 }

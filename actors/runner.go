@@ -3,6 +3,8 @@ package actors
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -10,13 +12,27 @@ import (
 )
 
 // runner is a handler or process manager: it starts with the application
-// and stops, storing its checkpoint, when the application closes.
+// and stops, storing its checkpoint, when the application closes. A
+// persistent one placed on other nodes (Config.Placement) is prepared at
+// start but opened only while this node runs it, and released when it no
+// longer does.
 type runner interface {
 	name() string
 	kind() string         // KindEventHandler or KindProcessManager
 	subscription() string // "" for a transient handler
-	start(ctx context.Context) error
+	// prepare checks the runner and calls its start hooks.
+	prepare(ctx context.Context) error
+	// open subscribes and spawns the actors that handle the events.
+	open(ctx context.Context) error
+	// stop lets those actors finish what they were given, then closes the
+	// subscription, storing its checkpoint and releasing it to other
+	// processes; it does nothing while the runner is not open.
 	stop(ctx context.Context) error
+	// isHalted reports whether an error policy stopped the runner.
+	isHalted() bool
+	// seed records the progress its stored checkpoint shows, as open
+	// does (for a runner that runs on another node).
+	seed(ctx context.Context)
 }
 
 // subscribed is what handlers and process managers share: a persistent
@@ -28,11 +44,24 @@ type subscribed struct {
 	handlerKind string
 	subName     string // "" for a transient subscription
 	opts        eventstore.SubscribeOptions
+	stats       *actorStats // from the first opening on
+	halt        atomic.Bool // an error policy stopped it
 
+	mu  sync.Mutex
+	cur *session // while open
+}
+
+// session is one opening of a runner's subscription: the subscription, the
+// actor it feeds (bound to this session, so that an actor of an earlier
+// opening never acknowledges a later one's events), and the pump between
+// them.
+type session struct {
 	sub      eventstore.Subscription
 	pid      *actor.PID
 	pumpDone chan struct{}
-	stats    *actorStats
+	// abandon is closed once stop has returned (by its deadline or with
+	// the actor stopped): work of the session still running gives up.
+	abandon chan struct{}
 }
 
 func newSubscribed(a *App, kind, name, sub string, from eventstore.StartFrom, batch int, c Consistency) subscribed {
@@ -43,52 +72,73 @@ func newSubscribed(a *App, kind, name, sub string, from eventstore.StartFrom, ba
 func (r *subscribed) name() string         { return r.handlerName }
 func (r *subscribed) kind() string         { return r.handlerKind }
 func (r *subscribed) subscription() string { return r.subName }
+func (r *subscribed) isHalted() bool       { return r.halt.Load() }
 
-// open subscribes, seeds the handler's progress from its checkpoint, and
-// spawns the actor that produce makes, pumping the batches into it.
-func (r *subscribed) open(ctx context.Context, produce actor.Producer, opts ...actor.PropsOption) error {
+// openSession subscribes, seeds the handler's progress from its
+// checkpoint, and spawns the actor that produce makes for the session,
+// pumping the batches into it.
+func (r *subscribed) openSession(ctx context.Context, produce func(*session) actor.Actor, opts ...actor.PropsOption) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cur != nil {
+		return nil
+	}
 	sub, err := r.app.store.Subscribe(ctx, r.opts)
 	if err != nil {
 		return err
 	}
-	r.sub = sub
+	s := &session{sub: sub, pumpDone: make(chan struct{}), abandon: make(chan struct{})}
+	r.seed(ctx)
+	if r.stats == nil {
+		r.stats = r.app.stats.add(r.handlerKind, r.handlerName)
+	}
+	r.stats.live.Add(1)
+	s.pid = r.app.system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return produce(s) },
+		append(opts, r.stats.mailboxProps())...))
+	go pump(sub, r.app.system.Root, s.pid, s.pumpDone)
+	r.cur = s
+	return nil
+}
+
+// seed records, for WaitFor and Inspect, the progress stored in the
+// runner's checkpoint, if it is a position in $all (a stream's checkpoint
+// is a stream version).
+func (r *subscribed) seed(ctx context.Context) {
 	if r.subName != "" && r.opts.IsAll() {
-		// (A stream's checkpoint is a stream version, not a position.)
 		r.app.seedProgress(ctx, r.handlerName, r.subName)
 	}
-	r.stats = r.app.stats.add(r.handlerKind, r.handlerName)
-	r.stats.live.Add(1)
-	r.pid = r.app.system.Root.Spawn(actor.PropsFromProducer(produce, append(opts, r.stats.mailboxProps())...))
-	r.pumpDone = make(chan struct{})
-	go pump(sub, r.app.system.Root, r.pid, r.pumpDone)
-	return nil
 }
 
 // stop lets the actor and its children finish what they were given, then
 // closes the subscription, which stores the checkpoint.
 func (r *subscribed) stop(ctx context.Context) error {
-	if r.pid == nil {
+	r.mu.Lock()
+	s := r.cur
+	r.cur = nil
+	r.mu.Unlock()
+	if s == nil {
 		return nil
 	}
-	drain(ctx, r.app.system.Root, r.pid)
-	stopActor(ctx, r.app.system.Root, r.pid)
+	defer close(s.abandon)
+	drain(ctx, r.app.system.Root, s.pid)
+	stopActor(ctx, r.app.system.Root, s.pid)
 	r.stats.live.Add(-1)
-	err := r.sub.Close()
+	err := s.sub.Close()
 	select {
-	case <-r.pumpDone:
+	case <-s.pumpDone:
 	case <-ctx.Done():
 	}
 	return err
 }
 
-// leased returns ctx carrying the subscription's lease when its store
-// fences persistent subscriptions (eventstore.Leased), so that a handler
-// can fence its own transaction with it (see eventstore.LeaseFrom). It is
-// the subscription's latest lease when the handler is called: lost since,
-// it fences the call out; a retried batch is fenced by the lease of the
+// leased returns ctx carrying the session's lease when its store fences
+// persistent subscriptions (eventstore.Leased), so that a handler can
+// fence its own transaction with it (see eventstore.LeaseFrom). It is the
+// subscription's latest lease when the handler is called: lost since, it
+// fences the call out; a retried batch is fenced by the lease of the
 // retry.
-func (r *subscribed) leased(ctx context.Context) context.Context {
-	if l, ok := r.sub.(eventstore.Leased); ok {
+func (s *session) leased(ctx context.Context) context.Context {
+	if l, ok := s.sub.(eventstore.Leased); ok {
 		if lease, ok := l.Lease(); ok {
 			return eventstore.WithLease(ctx, lease)
 		}
@@ -97,16 +147,18 @@ func (r *subscribed) leased(ctx context.Context) context.Context {
 }
 
 // halted records that an error policy stopped the handler, which fails the
-// waits for its progress, and releases its subscription so that no more
-// events are delivered here (another process may then take it over).
-func (r *subscribed) halted(err error) {
+// waits for its progress, and releases the session's subscription so that
+// no more events are delivered here (another process may then take it
+// over; this one does not open it again).
+func (r *subscribed) halted(s *session, err error) {
 	r.app.log.Error("stopped by its error policy", "handler", r.handlerName, "kind", r.handlerKind, "err", err)
 	var stopped *HandlerStoppedError
 	if !errors.As(err, &stopped) {
 		err = &HandlerStoppedError{Name: r.handlerName, Err: err}
 	}
+	r.halt.Store(true)
 	r.app.tracker.halt(r.handlerName, err)
-	go r.sub.Close() // idempotent; not from the actor, which it may wait for
+	go s.sub.Close() // idempotent; not from the actor, which it may wait for
 }
 
 // seedProgress records, for WaitFor, the progress a handler made before

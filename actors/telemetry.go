@@ -28,6 +28,9 @@ const (
 	AttrCausationID   = attribute.Key("cohort.causation.id")
 	AttrCorrelationID = attribute.Key("cohort.correlation.id")
 	AttrAggregateType = attribute.Key("cohort.aggregate.type")
+	// AttrPlacement says where a placed handler runs, as this node sees
+	// it (HandlerInfo.Placement).
+	AttrPlacement = attribute.Key("cohort.placement")
 )
 
 // Actor kinds, the values of AttrActorKind.
@@ -145,7 +148,9 @@ func newInstruments(tp trace.TracerProvider, mp metric.MeterProvider, a *App) (*
 	lagEvents, e3 := m.Int64ObservableGauge("cohort.subscription.lag.events", metric.WithDescription("Events a handler has yet to process."))
 	lagSeconds, e4 := m.Float64ObservableGauge("cohort.subscription.lag.seconds", metric.WithUnit("s"),
 		metric.WithDescription("Age of the last event a handler processed while it lags."))
-	if err := firstErr(firstErr(e1, e2), firstErr(e3, e4)); err != nil {
+	placed, e5 := m.Int64ObservableGauge("cohort.subscription.placed",
+		metric.WithDescription("Whether this node runs a placed handler's subscription (1) or not (0), by cohort.placement."))
+	if err := firstErr(firstErr(e1, e2), firstErr(firstErr(e3, e4), e5)); err != nil {
 		return nil, err
 	}
 	_, err = m.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
@@ -158,9 +163,17 @@ func newInstruments(tp trace.TracerProvider, mp metric.MeterProvider, a *App) (*
 			attrs := metric.WithAttributes(AttrHandlerName.String(h.Name), AttrActorKind.String(h.Kind))
 			o.ObserveInt64(lagEvents, h.LagEvents, attrs)
 			o.ObserveFloat64(lagSeconds, h.LagSeconds, attrs)
+			if h.Placement != "" {
+				here := int64(0)
+				if h.Placement != placedElsewhere.String() {
+					here = 1
+				}
+				o.ObserveInt64(placed, here, metric.WithAttributes(AttrHandlerName.String(h.Name),
+					AttrActorKind.String(h.Kind), AttrPlacement.String(h.Placement)))
+			}
 		}
 		return nil
-	}, live, mailbox, lagEvents, lagSeconds)
+	}, live, mailbox, lagEvents, lagSeconds, placed)
 	if err != nil {
 		return nil, err
 	}

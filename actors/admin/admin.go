@@ -99,6 +99,7 @@ type (
 		LagEvents  int64   `json:"lag_events"`
 		LagSeconds float64 `json:"lag_seconds"`
 		Status     string  `json:"status"`
+		Placement  string  `json:"placement,omitempty"`
 	}
 	commandRow struct {
 		Command       string    `json:"command"`

@@ -28,7 +28,7 @@ func (p *pinger) Apply(any)                      { p.N++ }
 func TestHandler(t *testing.T) {
 	store := memory.New()
 	defer store.Close()
-	app, err := actors.New(actors.Config{Store: store})
+	app, err := actors.New(actors.Config{Store: store, Placement: actors.NewRendezvousPlacement("n1", "n1")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,9 +93,10 @@ func TestHandler(t *testing.T) {
 			Live int64  `json:"live"`
 		} `json:"actors"`
 		Handlers []struct {
-			Name     string `json:"name"`
-			Position int64  `json:"position"`
-			Status   string `json:"status"`
+			Name      string `json:"name"`
+			Position  int64  `json:"position"`
+			Status    string `json:"status"`
+			Placement string `json:"placement"`
 		} `json:"handlers"`
 		Slowest []struct {
 			Command       string `json:"command"`
@@ -108,7 +109,8 @@ func TestHandler(t *testing.T) {
 	if state.Commands != 1 || len(state.Slowest) != 1 || state.Slowest[0].Command != "admin_test.Ping" {
 		t.Errorf("state commands: %+v", state)
 	}
-	if len(state.Handlers) != 1 || state.Handlers[0].Name != "counter" || state.Handlers[0].Position == 0 || state.Handlers[0].Status != "running" {
+	if len(state.Handlers) != 1 || state.Handlers[0].Name != "counter" || state.Handlers[0].Position == 0 || state.Handlers[0].Status != "running" ||
+		state.Handlers[0].Placement != "owned" {
 		t.Errorf("state handlers: %+v", state.Handlers)
 	}
 	found := false

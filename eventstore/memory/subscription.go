@@ -97,6 +97,24 @@ func (s *Store) Checkpoint(ctx context.Context, name string) (int64, error) {
 	return cp.cursor, nil
 }
 
+// UnheldSubscriptions returns those of the named persistent subscriptions
+// that no subscriber of any handle on the storage holds. It implements
+// actors.UnheldReporter.
+func (s *Store) UnheldSubscriptions(ctx context.Context, names []string) ([]string, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
+	var free []string
+	for _, n := range names {
+		if s.db.holders[n] == nil {
+			free = append(free, n)
+		}
+	}
+	return free, nil
+}
+
 // startCursor resolves opts.StartFrom. The caller holds db.mu.
 func (db *storage) startCursor(opts eventstore.SubscribeOptions) int64 {
 	if !opts.StartFrom.IsCurrent() {

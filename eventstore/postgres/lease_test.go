@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -406,5 +407,72 @@ func TestLeaseConfig(t *testing.T) {
 				t.Errorf("Validate() = %v, want ok %v", err, tc.ok)
 			}
 		})
+	}
+}
+
+// TestUnheldSubscriptions: a subscription counts as unheld when it does
+// not exist, once its holder closed it, once its holder's lease expired
+// (its process frozen), and once its holder's store is gone; held while a
+// live holder renews it.
+func TestUnheldSubscriptions(t *testing.T) {
+	ctx := t.Context()
+	conn := newDatabase(t)
+	cfg := postgres.Config{LeaseTTL: time.Second, LeaseRenewInterval: 200 * time.Millisecond, LockPollInterval: 50 * time.Millisecond}
+	a, b := mustOpen(t, conn, cfg), mustOpen(t, conn, cfg)
+	unheld := func(names ...string) []string {
+		t.Helper()
+		free, err := b.UnheldSubscriptions(ctx, names)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(free)
+		return free
+	}
+	holding := func(s *postgres.Store, name string) eventstore.Subscription {
+		t.Helper()
+		sub, err := s.Subscribe(ctx, eventstore.SubscribeOptions{Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = sub.Close() })
+		for deadline := time.Now().Add(20 * time.Second); !slices.Equal(unheld(name), nil); {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never held", name)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return sub
+	}
+	if got := unheld("missing"); !slices.Equal(got, []string{"missing"}) {
+		t.Errorf("a missing subscription: unheld %v", got)
+	}
+
+	closed := holding(a, "closed")
+	holding(a, "frozen")
+	holding(a, "held")
+	if got := unheld("closed", "frozen", "held"); len(got) > 0 {
+		t.Errorf("all held: unheld %v", got)
+	}
+	if err := closed.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := unheld("closed", "held"); !slices.Equal(got, []string{"closed"}) {
+		t.Errorf("after a Close: unheld %v, want [closed]", got)
+	}
+
+	thaw := postgres.FreezeLeases(a)
+	time.Sleep(2 * cfg.LeaseTTL)
+	if got := unheld("frozen", "held"); !slices.Equal(got, []string{"frozen", "held"}) {
+		t.Errorf("holder frozen past its TTL: unheld %v, want both", got)
+	}
+	thaw()
+
+	c := mustOpen(t, conn, cfg)
+	holding(c, "gone")
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := unheld("gone"); !slices.Equal(got, []string{"gone"}) {
+		t.Errorf("holder's store closed: unheld %v", got)
 	}
 }

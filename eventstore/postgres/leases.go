@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -30,6 +31,7 @@ type leaseManager struct {
 	renew   string
 	free    string
 	exists  string
+	unheld  string
 	// frozen is held by FreezeLeases (tests) to stop the manager, as if
 	// its process were frozen.
 	frozen sync.RWMutex
@@ -76,10 +78,30 @@ func newLeaseManager(s *Store) *leaseManager {
 		free: `UPDATE ` + q + `.subscriptions s SET holder = NULL, expires_at = NULL
 			FROM unnest($1::text[], $2::bigint[]) AS r(name, token)
 			WHERE s.name = r.name AND s.token = r.token`,
-		exists:  `SELECT n FROM unnest($1::text[]) n WHERE NOT EXISTS (SELECT 1 FROM ` + q + `.subscriptions s WHERE s.name = n)`,
+		exists: `SELECT n FROM unnest($1::text[]) n WHERE NOT EXISTS (SELECT 1 FROM ` + q + `.subscriptions s WHERE s.name = n)`,
+		// The complement of what acquire may take, plus the missing.
+		unheld: `SELECT n FROM unnest($1::text[]) n WHERE NOT EXISTS (SELECT 1 FROM ` + q + `.subscriptions s
+			WHERE s.name = n AND s.holder IS NOT NULL AND s.expires_at > clock_timestamp() AND ` + q + `.holder_alive(s.holder))`,
 		waiting: make(map[string][]*lease),
 		held:    make(map[string]*lease),
 	}
+}
+
+// UnheldSubscriptions returns those of the named persistent subscriptions
+// whose lease no live holder has: never subscribed, released, expired, or
+// taken by a process whose lease connection ended. It implements
+// actors.UnheldReporter, by which a node of a cluster finds a
+// subscription its placement has left without a runner.
+func (s *Store) UnheldSubscriptions(ctx context.Context, names []string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, s.leases.unheld, names)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: unheld subscriptions: %w", err)
+	}
+	free, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("postgres: unheld subscriptions: %w", err)
+	}
+	return free, nil
 }
 
 // request queues a claim on the subscription's lease; the lease's granted

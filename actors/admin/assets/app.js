@@ -42,8 +42,8 @@ function render(state) {
   fill($("#handlers tbody"), (state.handlers || []).map((h) =>
     row(cell(h.name), cell(h.kind), cell(num(h.position), "n"), cell(num(h.head), "n"),
         cell(num(h.lag_events), "n"), cell(h.lag_seconds.toFixed(3), "n"),
-        cell(h.status, h.status === "running" ? "ok" : "bad"))),
-    7, "no handlers");
+        cell(h.status, h.status === "running" ? "ok" : "bad"), cell(h.placement || ""))),
+    8, "no handlers");
   fill($("#slowest tbody"), (state.slowest || []).map((c) => {
     const link = document.createElement("a");
     link.textContent = c.correlation_id.slice(0, 8) + "…";
