@@ -20,6 +20,11 @@ type Registry struct {
 	// registry (see personal.go).
 	plans map[string]*personalPlan
 	keys  *keyring
+	// errorNames and errorCodecs are the errors that cross the cluster
+	// (RegisterError, RegisterErrorType): by name (the runtime's own
+	// too, once one is registered), and the registered ones in order.
+	errorNames  map[string]errorCodec
+	errorCodecs []errorCodec
 }
 
 // Upcaster turns a stored event of an old shape into a newer one: it gets
