@@ -130,9 +130,6 @@ func (a *App) joinCluster() (n *clusterNode, err error) {
 	return &clusterNode{c: c, addr: a.system.Address(), names: names}, nil
 }
 
-// ErrClusterStart: the App could not join its cluster (see ClusterConfig).
-var ErrClusterStart = errors.New("actors: cluster start failed")
-
 // shutdownQuietly shuts down a member that failed to start, which may
 // panic on the parts that did not start.
 func shutdownQuietly(c *cluster.Cluster) {

@@ -42,14 +42,27 @@ type testCluster struct {
 	store []actors.EventStore
 }
 
-// clusterOption adjusts a member's configuration.
-type clusterOption func(i int, cfg *actors.Config)
+// clusterOption adjusts member i's configuration, or registers more on
+// its App before it starts.
+type clusterOption struct {
+	config   func(i int, cfg *actors.Config)
+	register func(t *testing.T, i int, app *actors.App)
+}
 
 // traced gives each member its own span recorder.
 func traced(rec []*tracetest.SpanRecorder) clusterOption {
-	return func(i int, cfg *actors.Config) {
+	return clusterOption{config: func(i int, cfg *actors.Config) {
 		cfg.TracerProvider = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec[i]))
-	}
+	}}
+}
+
+// recorded registers on each member a strongly consistent handler
+// recording what it handles in recs[i].
+func recorded(recs []*recorder) clusterOption {
+	return clusterOption{register: func(t *testing.T, i int, app *actors.App) {
+		recs[i] = &recorder{}
+		must(t, app.RegisterHandler(actors.HandlerConfig{Name: "projection", Handler: recs[i].handler(), Consistency: actors.Strong}))
+	}}
 }
 
 // startCluster starts n bank Apps as members of one cluster and waits
@@ -71,10 +84,17 @@ func startCluster(t *testing.T, n int, opts ...clusterOption) *testCluster {
 				cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			}
 			for _, o := range opts {
-				o(i, cfg)
+				if o.config != nil {
+					o.config(i, cfg)
+				}
 			}
 		}))
 		must(t, app.Registry().RegisterError("bank.NotOpen", errNotOpen))
+		for _, o := range opts {
+			if o.register != nil {
+				o.register(t, i, app)
+			}
+		}
 		actorstest.Start(t, app)
 		tc.apps = append(tc.apps, app)
 		tc.store = append(tc.store, store)
@@ -334,5 +354,25 @@ func TestClusterStartRefusesBadAddress(t *testing.T) {
 				t.Errorf("dispatch after a failed Start: %v, want ErrStopped", err)
 			}
 		})
+	}
+}
+
+// TestClusterStrongConsistencyAcrossMembers: a strongly consistent
+// dispatch on any member returns once the handler, which runs on one
+// member, has handled its events, whichever member ran the command: the
+// dispatching member's wait is woken by the progress the store pushes.
+func TestClusterStrongConsistencyAcrossMembers(t *testing.T) {
+	recs := make([]*recorder, 3)
+	tc := startCluster(t, 3, recorded(recs))
+	for i := range 12 {
+		app := tc.apps[i%3]
+		r := dispatch(t, app, OpenAccount{ID: fmt.Sprintf("s%d", i)}, actors.WithConsistency(actors.Strong))
+		handled := 0
+		for _, rec := range recs {
+			handled += rec.positions()[r.Position]
+		}
+		if handled != 1 {
+			t.Fatalf("a strong dispatch on member %d returned with its event handled %d times, want once", i%3, handled)
+		}
 	}
 }

@@ -10,11 +10,6 @@ import (
 	"github.com/cohort-dev/cohort/eventstore"
 )
 
-// ErrRemote: a command that ran on another member of the cluster failed
-// with an error this member cannot match (no registered error, and none of
-// the runtime's own); see RemoteError.
-var ErrRemote = errors.New("actors: remote error")
-
 // RemoteError is the failure of a command that ran on another member of
 // the cluster. Its message is the original error's. It unwraps to the
 // errors the original one matched, as registered with
