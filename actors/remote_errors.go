@@ -108,6 +108,7 @@ var runtimeErrors = []errorCodec{
 	sentinelCodec("cohort.ErrUnregisteredCommand", ErrUnregisteredCommand),
 	sentinelCodec("cohort.ErrMissingIdentity", ErrMissingIdentity),
 	sentinelCodec("cohort.ErrValidation", ErrValidation),
+	sentinelCodec("cohort.ErrStreamWrite", ErrStreamWrite),
 	sentinelCodec("cohort.ErrVersionConflict", ErrVersionConflict),
 	sentinelCodec("cohort.ErrTimeout", ErrTimeout),
 	sentinelCodec("cohort.ErrAggregateStopped", ErrAggregateStopped),
@@ -189,9 +190,10 @@ type wireError struct {
 	Type    string      `json:"type"`
 	Node    string      `json:"node"`
 	Matches []wireMatch `json:"matches,omitempty"`
-	// Validation carries a *ValidationError: the aggregate's own error is
-	// Matches and Message.
-	Validation *wireValidation `json:"validation,omitempty"`
+	// Validation carries a *ValidationError, and StreamWrite a
+	// *StreamWriteError, each with the error it holds.
+	Validation  *wireWrapped `json:"validation,omitempty"`
+	StreamWrite *wireWrapped `json:"stream_write,omitempty"`
 }
 
 // wireMatch is one registered or runtime error an error matched.
@@ -200,10 +202,11 @@ type wireMatch struct {
 	Data json.RawMessage `json:"data,omitempty"`
 }
 
-// wireValidation is a *ValidationError, less its error.
-type wireValidation struct {
+// wireWrapped is a *ValidationError or a *StreamWriteError.
+type wireWrapped struct {
 	Aggregate string     `json:"aggregate"`
 	ID        string     `json:"id"`
+	Stream    string     `json:"stream,omitempty"`
 	Err       *wireError `json:"err"`
 }
 
@@ -213,12 +216,17 @@ func (r *Registry) encodeError(err error, node string) *wireError {
 	if err == nil {
 		return nil
 	}
-	var ve *ValidationError
-	if errors.As(err, &ve) && err == error(ve) {
-		return &wireError{Message: err.Error(), Type: fmt.Sprintf("%T", err), Node: node,
-			Validation: &wireValidation{Aggregate: ve.Aggregate, ID: ve.ID, Err: r.encodeError(ve.Err, node)}}
-	}
 	w := &wireError{Message: err.Error(), Type: fmt.Sprintf("%T", err), Node: node}
+	// The runtime's errors that hold another error, as the aggregate
+	// actor returns them.
+	switch e := err.(type) {
+	case *ValidationError:
+		w.Validation = &wireWrapped{Aggregate: e.Aggregate, ID: e.ID, Err: r.encodeError(e.Err, node)}
+		return w
+	case *StreamWriteError:
+		w.StreamWrite = &wireWrapped{Aggregate: e.Aggregate, ID: e.ID, Stream: e.Stream, Err: r.encodeError(e.Err, node)}
+		return w
+	}
 	r.mu.RLock()
 	codecs := r.errorCodecs
 	r.mu.RUnlock()
@@ -240,6 +248,9 @@ func (r *Registry) decodeError(w *wireError) error {
 	}
 	if v := w.Validation; v != nil {
 		return &ValidationError{Aggregate: v.Aggregate, ID: v.ID, Err: r.decodeError(v.Err)}
+	}
+	if v := w.StreamWrite; v != nil {
+		return &StreamWriteError{Aggregate: v.Aggregate, ID: v.ID, Stream: v.Stream, Err: r.decodeError(v.Err)}
 	}
 	e := &RemoteError{Node: w.Node, Type: w.Type, Message: w.Message}
 	for _, m := range w.Matches {

@@ -34,6 +34,11 @@ func (e *wireErr) Error() string { return "bad " + e.Field }
 
 var errWireSentinel = errors.New("wire: sentinel")
 
+// fieldErrs is a user error type of map kind, with a value receiver.
+type fieldErrs map[string][]string
+
+func (e fieldErrs) Error() string { return fmt.Sprint(map[string][]string(e)) }
+
 // mustWireApp returns an unstarted App as a cluster member would encode
 // and decode with, its command names set.
 func mustWireApp(tb testing.TB) (*App, *aggregateKind) {
@@ -49,6 +54,7 @@ func mustWireApp(tb testing.TB) (*App, *aggregateKind) {
 		Route(a, "wire", func(c *wireErr) string { return c.Field }),
 		a.Registry().RegisterError("wire.Sentinel", errWireSentinel),
 		RegisterErrorType[*wireErr](a.Registry(), "wire.Err"),
+		RegisterErrorType[fieldErrs](a.Registry(), "wire.FieldErrs"),
 	} {
 		if err != nil {
 			tb.Fatal(err)
@@ -94,6 +100,16 @@ func TestWireErrors(t *testing.T) {
 		{"validation with a registered type", &ValidationError{Aggregate: "wire", ID: "2", Err: &wireErr{Field: "title"}}, func(err error) bool {
 			var we *wireErr
 			return errors.As(err, &we) && we.Field == "title" && errors.Is(err, ErrValidation)
+		}},
+		{"validation with a registered map type", &ValidationError{Aggregate: "wire", ID: "4", Err: fieldErrs{"email": {"is invalid"}}}, func(err error) bool {
+			var fe fieldErrs
+			return errors.As(err, &fe) && reflect.DeepEqual(fe, fieldErrs{"email": {"is invalid"}})
+		}},
+		{"stream write", &StreamWriteError{Aggregate: "wire", ID: "3", Stream: "claim-x", Err: conflict}, func(err error) bool {
+			var swe *StreamWriteError
+			var vc *eventstore.VersionConflictError
+			return errors.As(err, &swe) && swe.Stream == "claim-x" && errors.Is(err, ErrStreamWrite) &&
+				errors.As(swe.Err, &vc) && *vc == *conflict
 		}},
 		{"unknown", errors.New("something else"), func(err error) bool {
 			var re *RemoteError

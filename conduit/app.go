@@ -253,6 +253,9 @@ func (a *App) assemble() error {
 		return err
 	}
 	a.runtime = rt
+	if err := registerDomainErrors(rt.Registry()); err != nil {
+		return err
+	}
 	if err := accounts.Register(rt, a.streams); err != nil {
 		return err
 	}
