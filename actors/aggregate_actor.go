@@ -260,6 +260,9 @@ func (a *aggregateActor) appendDecision(ctx context.Context, cmd *Command, d dec
 		a.to(appendedEvents) // confirms a state assumed new
 		return appended, written, stepEnd{then: proceed}
 	}
+	if conflict {
+		a.k.app.countConflict(a.k.typ.Name)
+	}
 	if cmd.idempotent && errors.Is(err, eventstore.ErrDuplicateEvent) {
 		// The store holds events with this command's ids: a repeat of a
 		// command older than those the aggregate remembers.

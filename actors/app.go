@@ -78,6 +78,10 @@ type Config struct {
 	// so that a wrong placement never stalls it for good (default 15 s,
 	// three lease TTLs of the PostgreSQL store's defaults).
 	OrphanTimeout time.Duration
+	// Cluster, if set, makes the App a member of a cluster whose members
+	// share the aggregates (see ClusterConfig); nil runs everything in
+	// this process.
+	Cluster *ClusterConfig
 }
 
 // Validate checks the configuration.
@@ -91,6 +95,11 @@ func (c Config) Validate() error {
 		return errors.New("actors: Shards out of range 1..4096")
 	case c.MaxLiveAggregates < 0:
 		return errors.New("actors: negative MaxLiveAggregates")
+	}
+	if c.Cluster != nil {
+		if err := c.Cluster.Validate(); err != nil {
+			return err
+		}
 	}
 	return c.Personal.Validate()
 }
@@ -152,6 +161,7 @@ type App struct {
 	snapshots      *snapshotter
 	dispatch       DispatchFunc
 	keys           *personalKeys
+	cluster        *clusterNode // nil unless Config.Cluster
 
 	ins     *instruments
 	stats   statsRegistry
@@ -165,6 +175,9 @@ type App struct {
 
 	// decoded shares the decoding of each event among the subscriptions.
 	decoded *decodeCache
+	// conflicts counts the appends refused because another writer had
+	// appended to the aggregate's stream (cohort.aggregate.version_conflicts).
+	conflicts atomic.Int64
 }
 
 // New returns an application; register its aggregates, routes and handlers,
@@ -295,6 +308,13 @@ func (a *App) Start(ctx context.Context) error {
 	for _, k := range a.aggregates {
 		k.start(shards, perShard)
 	}
+	if a.cfg.Cluster != nil {
+		n, err := a.joinCluster()
+		if err != nil {
+			return errors.Join(err, a.Close(context.WithoutCancel(ctx)))
+		}
+		a.cluster = n
+	}
 	var d DispatchFunc = a.route
 	for i := len(a.middleware) - 1; i >= 0; i-- {
 		d = a.middleware[i](d)
@@ -402,13 +422,9 @@ func (a *App) route(ctx context.Context, cmd *Command) (Result, error) {
 		return Result{}, fmt.Errorf("%w: %T", ErrMissingIdentity, cmd.Payload)
 	}
 	cmd.assignID()
-	msg := &commandMsg{ctx: ctx, cmd: cmd, reply: make(chan commandReply, 1)}
-	k.send(ctx, msg)
-	var rep commandReply
-	select {
-	case rep = <-msg.reply:
-	case <-ctx.Done():
-		return Result{}, dispatchTimeout(ctx)
+	rep, err := a.deliver(ctx, k, cmd)
+	if err != nil {
+		return Result{}, err
 	}
 	if rep.err != nil {
 		// An outcome that failed only after the append (its events or
@@ -428,6 +444,22 @@ func (a *App) route(ctx context.Context, cmd *Command) (Result, error) {
 		}
 	}
 	return rep.res, nil
+}
+
+// deliver hands the command to its aggregate's actor and waits for the
+// outcome: in this process, or wherever the cluster placed its shard.
+func (a *App) deliver(ctx context.Context, k *aggregateKind, cmd *Command) (commandReply, error) {
+	if a.cluster != nil {
+		return a.deliverClustered(ctx, k, cmd)
+	}
+	msg := &commandMsg{ctx: ctx, cmd: cmd, reply: make(chan commandReply, 1)}
+	k.send(ctx, msg)
+	select {
+	case rep := <-msg.reply:
+		return rep, nil
+	case <-ctx.Done():
+		return commandReply{}, dispatchTimeout(ctx)
+	}
 }
 
 // waitForAll waits for several handlers at once (a wait that reads stored
@@ -498,6 +530,13 @@ func (a *App) Close(ctx context.Context) error {
 		}
 	}
 	a.internal.Store(false)
+	if a.cluster != nil {
+		// Leaving stops this member's shards, and the others take them
+		// over; it also shuts the actor system down.
+		if err := a.cluster.leave(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, k := range a.aggregates {
 		k.stop(ctx)
 	}
@@ -508,7 +547,9 @@ func (a *App) Close(ctx context.Context) error {
 		a.unwatch()
 	}
 	a.keys.stop()
-	a.system.Shutdown()
+	if !a.system.IsStopped() { // leaving the cluster shut it down
+		a.system.Shutdown()
+	}
 	return errors.Join(errs...)
 }
 

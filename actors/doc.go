@@ -51,6 +51,38 @@
 // applies them, and answers the caller on a channel. A
 // panic answers ErrAggregateStopped and restarts the actor, which reloads.
 //
+// # Across a cluster
+//
+// With Config.Cluster, the App is a member of a protoactor-go cluster
+// (membership from a ClusterConfig.Provider, e.g. actors/cluster/postgres;
+// gRPC between members). Each aggregate type's shards are a cluster kind
+// ("cohort.aggregate.<name>"), the shard number its identity: protoactor's
+// disthash places each shard on one member by rendezvous hashing and moves
+// it when members join or leave, so an aggregate has one activation in the
+// cluster in steady state, and passivation, snapshots and idempotency work
+// as in one process. The expected version of every append stays the fence
+// should two activations overlap (after a partition): such appends fail
+// and are retried, and are counted (cohort.aggregate.version_conflicts).
+//
+// Dispatch finds the shard through the cluster. A shard on this member
+// gets the command as is, without encoding. A shard elsewhere gets it as
+// JSON in a protobuf anypb.Any (the command's payload under its registered
+// or Go type name, its ids, metadata, options, the time left until its
+// deadline and its trace context), in one request bounded by the
+// deadline: it is sent again only when it provably did not arrive (a
+// dead letter: the shard moved), never after a timeout, whose outcome is
+// unknown as in one process. The reply carries the Result (events by
+// their registered names, the state decoded into the aggregate's own type)
+// or the error: the runtime's own errors, and those registered with
+// Registry.RegisterError and RegisterErrorType, match on the caller as
+// they did where the command ran; any other arrives as a *RemoteError.
+// Every member registers the same aggregates, routes, events and errors,
+// with the same Shards and MaxLiveAggregates. A strongly consistent
+// dispatch waits on its own member for the progress the store pushes,
+// whichever member ran the command. Close finishes the dispatches in
+// flight and the handlers, then leaves the cluster: its shards stop after
+// the commands they hold, and the other members take them over.
+//
 // Execute may also return StreamWrite values among its events: appends to
 // other streams, each with its own expected version, written in the same
 // atomic append as the aggregate's events (eventstore.MultiAppender). A

@@ -33,6 +33,14 @@ var (
 	ErrUnregisteredEvent = errors.New("actors: unregistered event")
 	// ErrHandlerNotFound: no handler or process manager has that name.
 	ErrHandlerNotFound = errors.New("actors: no such handler")
+	// ErrClusterStart: the App could not join its cluster (see
+	// ClusterConfig): an address taken or not reaching it, or a provider
+	// that failed to start.
+	ErrClusterStart = errors.New("actors: cluster start failed")
+	// ErrRemote: a command that ran on another member of the cluster
+	// failed with an error this member cannot match (no registered error,
+	// and none of the runtime's own); see RemoteError.
+	ErrRemote = errors.New("actors: remote error")
 )
 
 // UnregisteredCommandError names a command type with no route.

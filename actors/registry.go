@@ -24,6 +24,11 @@ type Registry struct {
 	// shared by an App's subscriptions (decodeCache) is made again after
 	// one.
 	gen uint64
+	// errorNames and errorCodecs are the errors that cross the cluster
+	// (RegisterError, RegisterErrorType): by name (the runtime's own
+	// too, once one is registered), and the registered ones in order.
+	errorNames  map[string]errorCodec
+	errorCodecs []errorCodec
 }
 
 // Upcaster turns a stored event of an old shape into a newer one: it gets

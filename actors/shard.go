@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"go.opentelemetry.io/otel/propagation"
+	"google.golang.org/protobuf/types/known/anypb"
 )
 
 // aggregateKind runs one aggregate type: a fixed set of shard actors, each
@@ -13,9 +14,11 @@ import (
 type aggregateKind struct {
 	app    *App
 	typ    AggregateType
-	shards []*actor.PID
-	stats  *actorStats // the aggregate actors
-	router *actorStats // the shards
+	n      int          // shards
+	shards []*actor.PID // spawned here; nil in a cluster, which places them
+	props  *actor.Props // a shard's
+	stats  *actorStats  // the aggregate actors
+	router *actorStats  // the shards
 }
 
 // commandMsg carries a command to its aggregate actor; the actor answers on
@@ -46,27 +49,43 @@ func (k *aggregateKind) start(n, perShard int) {
 	// state.
 	k.stats = k.app.stats.add(KindAggregate, k.typ.Name)
 	k.router = k.app.stats.add(KindRouter, k.typ.Name)
-	props := actor.PropsFromProducer(func() actor.Actor { return newShard(k, perShard) },
-		actor.WithSupervisor(actor.NewRestartingStrategy()),
-		actor.WithGuardian(actor.NewRestartingStrategy()),
-		k.router.mailboxProps())
+	k.n = n
+	opts := []actor.PropsOption{actor.WithSupervisor(actor.NewRestartingStrategy()), k.router.mailboxProps()}
+	if k.clustered() {
+		// The cluster spawns each shard, on the member it places it on,
+		// as a child of its placement actor (which restarts it).
+		k.props = actor.PropsFromProducer(func() actor.Actor { return newShard(k, perShard) }, opts...)
+		return
+	}
+	k.props = actor.PropsFromProducer(func() actor.Actor { return newShard(k, perShard) },
+		append(opts, actor.WithGuardian(actor.NewRestartingStrategy()))...)
 	k.router.live.Add(int64(n))
 	k.shards = make([]*actor.PID, n)
 	for i := range n {
-		k.shards[i] = k.app.system.Root.Spawn(props)
+		k.shards[i] = k.app.system.Root.Spawn(k.props)
 	}
 }
+
+// clustered reports whether the shards are cluster identities (see
+// ClusterConfig).
+func (k *aggregateKind) clustered() bool { return k.app.cfg.Cluster != nil }
 
 // send routes a command to its shard, with the dispatch's trace context
 // in the message header.
 func (k *aggregateKind) send(ctx context.Context, m *commandMsg) {
-	var msg any = m
-	if k.app.ins.tracing {
-		hdr := propagation.MapCarrier{}
-		traceContext.Inject(ctx, hdr)
-		msg = withHeader(hdr, m)
-	}
+	msg := withHeader(k.traceHeader(ctx), m)
 	k.app.system.Root.Send(k.shards[partition(m.cmd.AggregateID, len(k.shards))], msg)
+}
+
+// traceHeader is the dispatch's trace context for a message header, when
+// tracing.
+func (k *aggregateKind) traceHeader(ctx context.Context) map[string]string {
+	if !k.app.ins.tracing {
+		return nil
+	}
+	hdr := propagation.MapCarrier{}
+	traceContext.Inject(ctx, hdr)
+	return hdr
 }
 
 // withHeader wraps a message in an envelope carrying hdr, if any.
@@ -102,12 +121,18 @@ func (k *aggregateKind) stop(ctx context.Context) {
 // passivates them: on request (lifespan) or when it holds more than its
 // share of MaxLiveAggregates (least recently used first). Commands for a
 // child that is stopping are buffered and delivered to its successor.
+//
+// In a cluster, the shard is a cluster identity: it also serves commands
+// from other members (remoteCommand) and, when it stops because it moved
+// or its member leaves, lets its children finish the commands they were
+// given.
 type shard struct {
+	k        *aggregateKind
 	children *childPool[any] // commands, with their headers; by aggregate id
 }
 
 func newShard(k *aggregateKind, limit int) *shard {
-	return &shard{children: newChildPool(poolConfig[any]{
+	return &shard{k: k, children: newChildPool(poolConfig[any]{
 		limit: limit,
 		props: func(id string) *actor.Props {
 			return actor.PropsFromProducer(func() actor.Actor { return newAggregateActor(k, id) }, k.stats.mailboxProps())
@@ -129,5 +154,61 @@ func (s *shard) Receive(ctx actor.Context) {
 		s.children.passivateRequested(ctx, m.pid)
 	case *actor.Terminated:
 		s.children.stopped(ctx, m.Who, true)
+	case *anypb.Any:
+		s.remoteCommand(ctx, m)
+	case *actor.Started:
+		if s.k.clustered() {
+			s.k.router.live.Add(1)
+		}
+	case *actor.Stopping:
+		if s.k.clustered() {
+			s.drain(ctx)
+		}
+	case *actor.Stopped:
+		if s.k.clustered() {
+			s.k.router.live.Add(-1)
+		}
 	}
+}
+
+// drain stops the children after the commands in their mailboxes, which
+// protoactor's stopping of a parent's children would drop, and waits for
+// them (a stop future times out after 10 s).
+func (s *shard) drain(ctx actor.Context) {
+	var fs []actor.Future
+	for _, pid := range ctx.Children() {
+		fs = append(fs, ctx.PoisonFuture(pid))
+	}
+	for _, f := range fs {
+		_ = f.Wait()
+	}
+}
+
+// remoteCommand serves a command from another member: it hands it to its
+// aggregate as a local one, and a goroutine, which ends with the reply or
+// the caller's deadline, sends the outcome to the caller's future.
+func (s *shard) remoteCommand(ctx actor.Context, m *anypb.Any) {
+	app, sender := s.k.app, ctx.Sender()
+	opCtx, cancel, cmd, hdr, err := app.decodeCommand(m)
+	if err != nil {
+		if sender != nil {
+			ctx.Send(sender, app.encodeReply(Result{}, err))
+		}
+		return
+	}
+	msg := &commandMsg{ctx: opCtx, cmd: cmd, reply: make(chan commandReply, 1)}
+	s.children.send(ctx, cmd.AggregateID, withHeader(hdr, msg))
+	root := ctx.ActorSystem().Root
+	go func() {
+		defer cancel()
+		var rep commandReply
+		select {
+		case rep = <-msg.reply:
+		case <-opCtx.Done():
+			rep.err = dispatchTimeout(opCtx)
+		}
+		if sender != nil {
+			root.Send(sender, app.encodeReply(rep.res, rep.err))
+		}
+	}()
 }

@@ -58,6 +58,7 @@ type instruments struct {
 	restarts         metric.Int64Counter
 	snapshots        metric.Int64Counter
 	handled          metric.Int64Counter
+	conflicts        metric.Int64Counter
 
 	// Attribute sets of the per-command and per-batch measurements, by
 	// what they describe: building a set allocates, and the command types
@@ -134,6 +135,8 @@ func newInstruments(tp trace.TracerProvider, mp metric.MeterProvider, a *App) (*
 	in.restarts = counter("cohort.actors.restarts", "Actors restarted after a panic, by kind and name.")
 	in.snapshots = counter("cohort.snapshots.written", "Snapshots written, by source type.")
 	in.handled = counter("cohort.events.handled", "Events handled by handlers and process managers, by name and outcome.")
+	in.conflicts = counter("cohort.aggregate.version_conflicts",
+		"Appends of an aggregate refused because another writer had appended to its stream (another process, or a second activation in a cluster), by aggregate type.")
 	if err != nil {
 		return nil, err
 	}
@@ -252,4 +255,11 @@ func (r *statsRegistry) all() []*actorStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]*actorStats(nil), r.groups...)
+}
+
+// countConflict records an append of an aggregate of type typ refused
+// because another writer had appended to its stream.
+func (a *App) countConflict(typ string) {
+	a.conflicts.Add(1)
+	a.ins.conflicts.Add(context.Background(), 1, metric.WithAttributes(AttrAggregateType.String(typ)))
 }

@@ -87,6 +87,12 @@ type Config struct {
 	// the user's key (see actors.Personal), and Start fails without it or
 	// with another key than the one the stored keys were wrapped with.
 	MasterKey []byte
+	// Cluster, if set, makes the App a member of a cluster of Conduit
+	// processes on one database (see actors.ClusterConfig): each aggregate
+	// lives on one member, and a command sent to any member runs there.
+	// Every member registers Conduit's domain errors, so a refusal maps to
+	// the same HTTP status whichever member ran the command.
+	Cluster *actors.ClusterConfig
 }
 
 // DefaultMaxHashes is Config.MaxHashes by default: 32 per GOMAXPROCS. A
@@ -248,11 +254,14 @@ func NewTool(ctx context.Context, cfg Config, opts ToolOptions) (*App, error) {
 func (a *App) assemble() error {
 	rt, err := actors.New(actors.Config{Store: a.store, Logger: a.log, DispatchTimeout: a.cfg.DispatchTimeout,
 		TracerProvider: a.cfg.TracerProvider, MeterProvider: a.cfg.MeterProvider,
-		Personal: actors.Personal{MasterKey: a.cfg.MasterKey}})
+		Personal: actors.Personal{MasterKey: a.cfg.MasterKey}, Cluster: a.cfg.Cluster})
 	if err != nil {
 		return err
 	}
 	a.runtime = rt
+	if err := registerDomainErrors(rt.Registry()); err != nil {
+		return err
+	}
 	if err := accounts.Register(rt, a.streams); err != nil {
 		return err
 	}

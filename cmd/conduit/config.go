@@ -81,6 +81,18 @@ type Config struct {
 	// trace and decide its sampling (-trust-trace-context); by default each
 	// request starts its own trace, linked to the caller's.
 	TrustTraceContext bool
+	// ClusterName makes this process a member of the cluster of that name
+	// (-cluster): Conduit processes on one database spread the aggregates
+	// over themselves, membership kept in the database.
+	ClusterName string
+	// ClusterAddr is the host:port the member binds for the other members
+	// (-cluster-addr; empty means DefaultClusterAddr, a free port of
+	// loopback).
+	ClusterAddr string
+	// ClusterAdvertise is the host:port the other members reach this one
+	// at (-cluster-advertise, default the bound address); needed when
+	// -cluster-addr binds every interface.
+	ClusterAdvertise string
 	// EventSchema and ReadSchema hold the event store and the read model
 	// (default: postgres.DefaultSchema and projectors.DefaultSchema). They
 	// have no flag: for tests, and for programs that run several Conduits
@@ -91,6 +103,10 @@ type Config struct {
 // DefaultAdminAddr is the operations listener when -admin-addr is not
 // given.
 const DefaultAdminAddr = "127.0.0.1:6060"
+
+// DefaultClusterAddr is the cluster member's address when -cluster-addr
+// is not given.
+const DefaultClusterAddr = "127.0.0.1:0"
 
 // DefaultDataDir is the data directory when -data is not given.
 const DefaultDataDir = "conduit-data"
@@ -132,6 +148,9 @@ func parseArgs(args []string, getenv func(string) string, positional bool) (Conf
 	fs.StringVar(&cfg.AdminAddr, "admin-addr", DefaultAdminAddr, `operations listener (live actors page, /metrics, /debug/pprof/); "off" for none`)
 	fs.BoolVar(&cfg.AdminPublic, "admin-public", false, "allow an -admin-addr that other machines can reach (it has no authentication)")
 	fs.BoolVar(&cfg.TrustTraceContext, "trust-trace-context", false, "let an incoming traceparent join the caller's trace and decide sampling (only behind a proxy that controls it)")
+	fs.StringVar(&cfg.ClusterName, "cluster", "", "join the cluster of this name: Conduit processes on one database share the aggregates")
+	fs.StringVar(&cfg.ClusterAddr, "cluster-addr", "", "host:port the cluster member binds (port 0: a free one; default "+DefaultClusterAddr+")")
+	fs.StringVar(&cfg.ClusterAdvertise, "cluster-advertise", "", "host:port the other members reach this one at (default the bound address)")
 	rebuild := fs.String("rebuild", "", "projections to rebuild from the first event before serving: all, or a comma-separated list of users, blog, comments")
 	var names []string
 	for rest := args; ; {
@@ -201,6 +220,11 @@ func parseArgs(args []string, getenv func(string) string, positional bool) (Conf
 // Validate reports whether c is usable: an operations listener that other
 // machines could reach needs AdminPublic.
 func (c Config) Validate() error {
+	if c.ClusterName != "" {
+		if _, _, err := c.clusterAddr(); err != nil {
+			return err
+		}
+	}
 	if c.AdminAddr == "" {
 		return nil
 	}

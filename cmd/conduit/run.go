@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	clusterpg "github.com/cohort-dev/cohort/actors/cluster/postgres"
 	"github.com/cohort-dev/cohort/conduit"
 	"github.com/cohort-dev/cohort/eventstore/postgres"
 	"github.com/cohort-dev/cohort/httpapi"
@@ -29,7 +30,9 @@ type Main struct {
 	Config Config
 	Logger *slog.Logger
 
-	cluster   *pglocal.Cluster // nil with DATABASE_URL
+	cluster   *pglocal.Cluster    // nil with DATABASE_URL
+	members   *clusterpg.Provider // with -cluster
+	unwatch   chan struct{}       // closed by Close: stops watching members for an expulsion
 	pool      *pgxpool.Pool
 	store     *postgres.Store
 	tel       *telemetry.Telemetry
@@ -110,6 +113,9 @@ func (m *Main) Run(ctx context.Context) error {
 		MasterKey: master, MeterProvider: m.tel.MeterProvider}
 	if m.tel.Tracing {
 		appCfg.TracerProvider = m.tel.TracerProvider
+	}
+	if appCfg.Cluster, err = m.joinCluster(ctx); err != nil {
+		return err
 	}
 	if m.app, err = conduit.New(ctx, appCfg); err != nil {
 		return err
@@ -219,6 +225,12 @@ func (m *Main) Close(ctx context.Context) error {
 	if m.app != nil {
 		if err := m.app.Close(ctx); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	if m.members != nil {
+		close(m.unwatch)
+		if err := m.members.Close(); err != nil { // after the App left: its row is marked left already
+			errs = append(errs, fmt.Errorf("cluster membership: %w", err))
 		}
 	}
 	if m.store != nil {

@@ -1,0 +1,221 @@
+package actors
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
+	"github.com/asynkron/protoactor-go/remote"
+)
+
+// ClusterConfig makes an App a member of a protoactor-go cluster: its
+// aggregates become cluster identities, each shard of an aggregate type
+// active on one member (placed by rendezvous hashing, moved when members
+// join or leave), and a command dispatched on any member runs on the
+// member its shard lives on. Every member registers the same aggregates,
+// routes, event types and error types, with the same Config.Shards and
+// MaxLiveAggregates: they decide which shard an aggregate id belongs to.
+type ClusterConfig struct {
+	// Name is the cluster's name; members of one cluster give the same.
+	// Required.
+	Name string
+	// Provider keeps the member list, e.g. the PostgreSQL membership of
+	// package actors/cluster/postgres, or one of protoactor's own
+	// providers. Required. The App starts it and shuts it down.
+	Provider cluster.ClusterProvider
+	// Host is the address the member's gRPC server binds (default
+	// 127.0.0.1). An unspecified address (0.0.0.0, ::) needs an
+	// AdvertisedAddress.
+	Host string
+	// Port is the port the member binds; 0 picks a free one.
+	Port int
+	// AdvertisedAddress is the host:port other members reach this one at
+	// (default: the bound address). Start checks that it reaches this
+	// member.
+	AdvertisedAddress string
+}
+
+// clusterKindPrefix prefixes the cluster kind of each aggregate type's
+// shards.
+const clusterKindPrefix = "cohort.aggregate."
+
+// Validate checks the configuration.
+func (c *ClusterConfig) Validate() error {
+	switch {
+	case c.Name == "":
+		return errors.New("actors: Cluster.Name is empty")
+	case c.Provider == nil:
+		return errors.New("actors: Cluster.Provider is nil")
+	case c.Port < 0 || c.Port > 65535:
+		return fmt.Errorf("actors: Cluster.Port %d out of range 0..65535", c.Port)
+	}
+	host := c.withDefaults().Host
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() && c.AdvertisedAddress == "" {
+		return fmt.Errorf("actors: Cluster.Host %s binds every interface: give Cluster.AdvertisedAddress", host)
+	}
+	if c.AdvertisedAddress != "" {
+		h, p, err := net.SplitHostPort(c.AdvertisedAddress)
+		if err != nil {
+			return fmt.Errorf("actors: Cluster.AdvertisedAddress: %w", err)
+		}
+		if n, err := strconv.Atoi(p); err != nil || n <= 0 || n > 65535 || h == "" {
+			return fmt.Errorf("actors: Cluster.AdvertisedAddress %q is not host:port with a port in 1..65535", c.AdvertisedAddress)
+		}
+	}
+	return nil
+}
+
+func (c ClusterConfig) withDefaults() ClusterConfig {
+	if c.Host == "" {
+		c.Host = "127.0.0.1"
+	}
+	return c
+}
+
+// clusterKind names the cluster kind of an aggregate type's shards.
+func clusterKind(aggregate string) string {
+	// protoactor keys identities as kind/identity and splits at the
+	// first slash.
+	return clusterKindPrefix + strings.ReplaceAll(aggregate, "/", "_")
+}
+
+// clusterNode is the App's membership of its cluster.
+type clusterNode struct {
+	c     *cluster.Cluster
+	addr  string       // this member's advertised address
+	names commandNames // the routed command types' names on the wire
+}
+
+// joinCluster makes the App a member of its cluster: it binds the
+// address, checks that the advertised address reaches it, and starts the
+// cluster member with a kind per aggregate type, whose shards (started
+// by aggregateKind.start) it places. A failure leaves no member behind.
+func (a *App) joinCluster() (n *clusterNode, err error) {
+	cfg := a.cfg.Cluster.withDefaults()
+	names, err := newCommandNames(a.registry, a.routes)
+	if err != nil {
+		return nil, err
+	}
+	host, port, advertised, err := probeAddress(cfg)
+	if err != nil {
+		return nil, err
+	}
+	kinds := make([]*cluster.Kind, 0, len(a.aggregates))
+	for name, k := range a.aggregates {
+		kinds = append(kinds, cluster.NewKind(clusterKind(name), k.props))
+	}
+	var ropts []remote.ConfigOption
+	if cfg.AdvertisedAddress != "" {
+		ropts = append(ropts, remote.WithAdvertisedHost(advertised))
+	}
+	c := cluster.New(a.system, cluster.Configure(cfg.Name, cfg.Provider, disthash.New(),
+		remote.Configure(host, port, ropts...), cluster.WithKinds(kinds...)))
+	// protoactor panics when its remote cannot listen or the provider
+	// fails to start: that is Start's error, and the member is shut down.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: join cluster %s at %s: %v", ErrClusterStart, cfg.Name, advertised, r)
+			shutdownQuietly(c)
+		}
+	}()
+	c.StartMember()
+	return &clusterNode{c: c, addr: a.system.Address(), names: names}, nil
+}
+
+// shutdownQuietly shuts down a member that failed to start, which may
+// panic on the parts that did not start.
+func shutdownQuietly(c *cluster.Cluster) {
+	defer func() { _ = recover() }()
+	c.Shutdown(false)
+}
+
+// probeAddress binds the configured address, picking the port when it is
+// 0, and checks that the advertised address reaches the bound socket: a
+// connection to it must arrive on this socket with a token only this
+// call knows. It returns the host and port for protoactor's remote to
+// bind (the probe's socket is closed first) and the advertised address.
+func probeAddress(cfg ClusterConfig) (host string, port int, advertised string, err error) {
+	lis, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return "", 0, "", fmt.Errorf("%w: %w", ErrClusterStart, err)
+	}
+	defer lis.Close()
+	port = lis.Addr().(*net.TCPAddr).Port
+	advertised = cfg.AdvertisedAddress
+	if advertised == "" {
+		advertised = net.JoinHostPort(cfg.Host, strconv.Itoa(port))
+	}
+	if err := probe(lis, advertised); err != nil {
+		return "", 0, "", fmt.Errorf("%w: advertised address %s does not reach this node: %w", ErrClusterStart, advertised, err)
+	}
+	return cfg.Host, port, advertised, nil
+}
+
+// probeTimeout bounds the check of the advertised address.
+const probeTimeout = 2 * time.Second
+
+// probe dials addr and checks that the connection arrives on lis.
+func probe(lis net.Listener, addr string) error {
+	token := make([]byte, 16)
+	_, _ = rand.Read(token)
+	got := make(chan bool, 1)
+	go func() { // ends when lis is closed, by probeAddress, or on its first connection
+		for {
+			conn, err := lis.Accept()
+			if err != nil {
+				got <- false
+				return
+			}
+			_ = conn.SetDeadline(time.Now().Add(probeTimeout))
+			buf := make([]byte, len(token))
+			_, err = io.ReadFull(conn, buf)
+			_ = conn.Close()
+			if err == nil && string(buf) == string(token) {
+				got <- true
+				return
+			}
+		}
+	}()
+	conn, err := net.DialTimeout("tcp", addr, probeTimeout)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(probeTimeout))
+	if _, err := conn.Write(token); err != nil {
+		return err
+	}
+	select {
+	case ok := <-got:
+		if ok {
+			return nil
+		}
+	case <-time.After(probeTimeout):
+	}
+	return errors.New("another process answers there")
+}
+
+// leave shuts the member down gracefully: the provider marks it left,
+// its shards stop (each after the commands it was given) and the other
+// members take them over.
+func (n *clusterNode) leave(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { // bounded by protoactor's own shutdown (a 2 s wait, gRPC's 10 s)
+		defer close(done)
+		n.c.Shutdown(true)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("actors: close: leave the cluster: %w", ctx.Err())
+	}
+}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/cohort-dev/cohort/actors"
+	clusterpg "github.com/cohort-dev/cohort/actors/cluster/postgres"
+)
+
+// clusterAddr splits -cluster-addr into the host and port to bind.
+func (c Config) clusterAddr() (string, int, error) {
+	addr := c.ClusterAddr
+	if addr == "" {
+		addr = DefaultClusterAddr
+	}
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("-cluster-addr %q: %w", addr, err)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("-cluster-addr %q: the port is not a number in 0..65535", addr)
+	}
+	return host, port, nil
+}
+
+// joinCluster returns the runtime's cluster configuration with -cluster:
+// membership in the database's members table (migrated here), kept by a
+// provider that Close closes. Without -cluster it returns nil.
+func (m *Main) joinCluster(ctx context.Context) (*actors.ClusterConfig, error) {
+	if m.Config.ClusterName == "" {
+		return nil, nil
+	}
+	host, port, err := m.Config.clusterAddr()
+	if err != nil {
+		return nil, err
+	}
+	if err := clusterpg.Migrate(ctx, m.pool, ""); err != nil {
+		return nil, fmt.Errorf("cluster members table: %w", err)
+	}
+	if m.members, err = clusterpg.New(ctx, m.pool, clusterpg.Config{Logger: m.Logger}); err != nil {
+		return nil, err
+	}
+	// An expelled node must stop: Failed reports it to the program.
+	m.unwatch = make(chan struct{})
+	go func(expelled, done <-chan struct{}) { // ends on expulsion or when Close closes done
+		select {
+		case <-expelled:
+			select {
+			case m.failed <- m.members.Err():
+			default:
+			}
+		case <-done:
+		}
+	}(m.members.Expelled(), m.unwatch)
+	return &actors.ClusterConfig{Name: m.Config.ClusterName, Provider: m.members,
+		Host: host, Port: port, AdvertisedAddress: m.Config.ClusterAdvertise}, nil
+}
