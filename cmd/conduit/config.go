@@ -22,7 +22,8 @@ type Config struct {
 	Addr string
 	// DataDir keeps the local PostgreSQL cluster, the generated JWT
 	// secret, the claims key and the master key (-data, default
-	// ./conduit-data).
+	// ./conduit-data). Required: an empty one is refused, never taken as
+	// the working directory.
 	DataDir string
 	// LogJSON logs JSON instead of text (-log-json).
 	LogJSON bool
@@ -198,9 +199,13 @@ func parseArgs(args []string, getenv func(string) string, positional bool) (Conf
 	return cfg, names, nil
 }
 
-// Validate reports whether c is usable: an operations listener that other
-// machines could reach needs AdminPublic.
+// Validate reports whether c is usable: it needs a data directory (the
+// working directory is never one by default), and an operations listener
+// that other machines could reach needs AdminPublic.
 func (c Config) Validate() error {
+	if c.DataDir == "" {
+		return errNoDataDir
+	}
 	if c.AdminAddr == "" {
 		return nil
 	}
@@ -235,3 +240,6 @@ func parsePrefixes(list string) ([]netip.Prefix, error) {
 	}
 	return ps, nil
 }
+
+// errNoDataDir: Config.DataDir is empty.
+var errNoDataDir = errors.New("no data directory (-data): it keeps the generated secrets")

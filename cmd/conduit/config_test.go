@@ -218,3 +218,37 @@ func TestParseRebuildArgs(t *testing.T) {
 		}
 	}
 }
+
+// TestDataDirRequired: a Config without a data directory is refused by
+// Run and Rebuild before anything is written, rather than keeping the
+// generated secrets in the working directory (a test once committed
+// cmd/conduit/claims-key that way). The flags always give one.
+func TestDataDirRequired(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		run  func(*Main) error
+	}{
+		{"run", func(m *Main) error { return m.Run(context.Background()) }},
+		{"rebuild", func(m *Main) error {
+			_, err := m.Rebuild(context.Background(), nil, io.Discard)
+			return err
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			t.Chdir(dir)
+			m := NewMain(Config{Addr: "127.0.0.1:0", DatabaseURL: "postgres://127.0.0.1:1/none?connect_timeout=1",
+				Password: password.DefaultParams}, io.Discard)
+			err := tt.run(m)
+			if cerr := m.Close(context.Background()); cerr != nil {
+				t.Errorf("close: %v", cerr)
+			}
+			if !errors.Is(err, errNoDataDir) {
+				t.Errorf("err = %v, want errNoDataDir", err)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("the working directory holds %v, want nothing", entries)
+			}
+		})
+	}
+}
