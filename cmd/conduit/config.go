@@ -82,6 +82,11 @@ type Config struct {
 	// trace and decide its sampling (-trust-trace-context); by default each
 	// request starts its own trace, linked to the caller's.
 	TrustTraceContext bool
+	// Drain is how long SIGTERM keeps the API serving, with GET /readyz
+	// answering 503, before the graceful shutdown, so that load balancers
+	// stop sending requests first (-drain, default DefaultDrain; 0: shut
+	// down at once).
+	Drain time.Duration
 	// EventSchema and ReadSchema hold the event store and the read model
 	// (default: postgres.DefaultSchema and projectors.DefaultSchema). They
 	// have no flag: for tests, and for programs that run several Conduits
@@ -92,6 +97,15 @@ type Config struct {
 // DefaultAdminAddr is the operations listener when -admin-addr is not
 // given.
 const DefaultAdminAddr = "127.0.0.1:6060"
+
+// DefaultDrain is the drain period when -drain is not given: five times
+// conduit-lb's readiness probe interval (one second), and the usual
+// allowance for an orchestrator to take a stopping node out of its
+// endpoints, while the drain and a shutdown stay well within the 30
+// seconds that Kubernetes and systemd give a process after SIGTERM. A
+// balancer that probes less often needs more: its interval times the
+// failed probes it needs, and a margin.
+const DefaultDrain = 5 * time.Second
 
 // DefaultDataDir is the data directory when -data is not given.
 const DefaultDataDir = "conduit-data"
@@ -133,6 +147,7 @@ func parseArgs(args []string, getenv func(string) string, positional bool) (Conf
 	fs.StringVar(&cfg.AdminAddr, "admin-addr", DefaultAdminAddr, `operations listener (live actors page, /metrics, /debug/pprof/); "off" for none`)
 	fs.BoolVar(&cfg.AdminPublic, "admin-public", false, "allow an -admin-addr that other machines can reach (it has no authentication)")
 	fs.BoolVar(&cfg.TrustTraceContext, "trust-trace-context", false, "let an incoming traceparent join the caller's trace and decide sampling (only behind a proxy that controls it)")
+	fs.DurationVar(&cfg.Drain, "drain", DefaultDrain, "after SIGTERM, how long to keep serving with /readyz answering 503 before shutting down, so that load balancers stop sending requests (0: at once)")
 	rebuild := fs.String("rebuild", "", "projections to rebuild from the first event before serving: all, or a comma-separated list of users, blog, comments")
 	var names []string
 	for rest := args; ; {
@@ -200,11 +215,15 @@ func parseArgs(args []string, getenv func(string) string, positional bool) (Conf
 }
 
 // Validate reports whether c is usable: it needs a data directory (the
-// working directory is never one by default), and an operations listener
-// that other machines could reach needs AdminPublic.
+// working directory is never one by default), no negative drain period,
+// and an operations listener that other machines could reach needs
+// AdminPublic.
 func (c Config) Validate() error {
 	if c.DataDir == "" {
 		return errNoDataDir
+	}
+	if c.Drain < 0 {
+		return fmt.Errorf("-drain %v: want a duration of zero or more", c.Drain)
 	}
 	if c.AdminAddr == "" {
 		return nil

@@ -56,6 +56,9 @@ func TestParseConfig(t *testing.T) {
 		{name: "negative rate", args: []string{"-rate-limit", "-1"}, wantErr: true},
 		{name: "no operations listener", args: []string{"-admin-addr", "off"},
 			want: Config{Addr: ":8080", DataDir: DefaultDataDir, Password: password.DefaultParams, TokenTTL: httpapi.DefaultTokenTTL, MaxHashes: conduit.DefaultMaxHashes(), Limits: defaultLimits}},
+		{name: "drain", args: []string{"-drain", "12s"},
+			want: Config{Addr: ":8080", DataDir: DefaultDataDir, Password: password.DefaultParams, AdminAddr: DefaultAdminAddr, TokenTTL: httpapi.DefaultTokenTTL, MaxHashes: conduit.DefaultMaxHashes(), Limits: defaultLimits, Drain: 12 * time.Second}},
+		{name: "negative drain", args: []string{"-drain", "-1s"}, wantErr: true},
 		{name: "bad PORT", env: map[string]string{"PORT": "http"}, wantErr: true},
 		{name: "bad hash parameters", args: []string{"-hash-time", "0"}, wantErr: true},
 		{name: "unknown flag", args: []string{"-verbose"}, wantErr: true},
@@ -69,6 +72,9 @@ func TestParseConfig(t *testing.T) {
 			}
 			if err != nil {
 				return
+			}
+			if tt.want.Drain == 0 { // unless a case says otherwise
+				tt.want.Drain = DefaultDrain
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("got  %+v\nwant %+v", got, tt.want)
