@@ -2,9 +2,7 @@ package httpapi_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -15,31 +13,14 @@ import (
 	"github.com/cohort-dev/cohort/httpapi"
 )
 
-// probe sends GET path (outside /api) with an Authorization header that
-// no token matches, and returns the status and the decoded body.
+// probe sends a request to path, outside /api, with a token that no
+// user has, and returns the status and the decoded body.
 func (a *api) probe(method, path string) (int, map[string]any) {
 	a.t.Helper()
-	req, err := http.NewRequest(method, strings.TrimSuffix(a.url, "/api")+path, nil)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Token not-a-token")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	var doc map[string]any
-	if method != http.MethodHead {
-		if err := json.Unmarshal(raw, &doc); err != nil {
-			a.t.Fatalf("%s %s: %d, body is not JSON: %q", method, path, res.StatusCode, raw)
-		}
-	}
-	return res.StatusCode, doc
+	root := *a
+	root.url = strings.TrimSuffix(a.url, "/api")
+	r := root.do(method, path, "not-a-token", nil)
+	return r.status, r.doc
 }
 
 // TestHealthAndReadiness: /healthz answers 200 while the server serves;
