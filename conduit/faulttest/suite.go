@@ -61,28 +61,34 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.Workers <= 0 {
-		c.Workers = 4
-	}
-	if c.UsersPerWorker <= 0 {
-		c.UsersPerWorker = 4
-	}
 	if c.Round <= 0 {
 		c.Round = 3 * time.Second
 	}
 	if c.MaxRecovery <= 0 {
 		c.MaxRecovery = 5 * time.Second
 	}
-	if c.Seed == 0 {
-		c.Seed = rand.Uint64()
-	}
-	if c.Logf == nil {
-		c.Logf = func(string, ...any) {}
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	loadDefaults(&c.Workers, &c.UsersPerWorker, &c.Seed, &c.Logf, &c.Logger)
 	return c
+}
+
+// loadDefaults fills in the defaults that Config and RollingConfig share:
+// 4 workers of 4 users, a random seed, no progress, a discarding logger.
+func loadDefaults(workers, users *int, seed *uint64, logf *func(string, ...any), logger **slog.Logger) {
+	if *workers <= 0 {
+		*workers = 4
+	}
+	if *users <= 0 {
+		*users = 4
+	}
+	if *seed == 0 {
+		*seed = rand.Uint64()
+	}
+	if *logf == nil {
+		*logf = func(string, ...any) {}
+	}
+	if *logger == nil {
+		*logger = slog.New(slog.DiscardHandler)
+	}
 }
 
 // Result holds the figures of a run and every problem it found.
