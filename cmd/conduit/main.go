@@ -87,7 +87,7 @@ func drain(m *Main, d time.Duration) {
 	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(again)
 	m.Drain()
-	m.Logger.Info("draining: not ready, still serving; a second signal stops at once", "for", d)
+	m.Logger.Info("draining: not ready, still serving; a second signal stops at once", "for", d.String())
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
