@@ -218,6 +218,13 @@ func (a *aggregateActor) decide(ctx context.Context, cmd *Command) (decision, st
 		// refusal or a no-op on the stored state.
 		return decision{}, a.loadInstead(ctx)
 	}
+	if a.status == kept && (err != nil || len(events) == 0) {
+		// No append will check the version: decide a refusal or a no-op
+		// again if another process wrote since the state was kept.
+		if end, ok := a.confirmKept(ctx); !ok {
+			return decision{}, end
+		}
+	}
 	if cmd.idempotent && (err != nil || len(events) == 0) && a.commands.full() {
 		// Refused or a no-op today: perhaps a repeat of a command handled
 		// before the oldest one the aggregate remembers.
@@ -509,6 +516,22 @@ func (a *aggregateActor) loadInstead(ctx context.Context) stepEnd {
 		return answer(Result{}, err)
 	}
 	return stepEnd{then: again}
+}
+
+// confirmKept reads what other processes appended to the stream since
+// the state was kept. It reports whether there was nothing: the decision
+// on the kept state stands. Otherwise execute decides again, on the newer
+// state (or answers the read's error).
+func (a *aggregateActor) confirmKept(ctx context.Context) (stepEnd, bool) {
+	kept := a.version
+	if err := a.catchUp(ctx); err != nil {
+		return answer(Result{}, err), false
+	}
+	a.to(read)
+	if a.version != kept {
+		return stepEnd{then: again}, false
+	}
+	return stepEnd{}, true
 }
 
 // reset gives the actor a new aggregate at version 0.

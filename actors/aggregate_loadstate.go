@@ -13,8 +13,13 @@ const (
 	// for a command routed with Creating; only an append tells it from a
 	// stored one.
 	assumedNew
-	// loaded: the stored state, at the actor's version.
+	// loaded: the stored state, at the actor's version, read or appended
+	// to during the current command.
 	loaded
+	// kept: the stored state as of an earlier command, kept in memory;
+	// another process may have written since. An append finds out (a
+	// version conflict); a refusal or a no-op reads the store first.
+	kept
 )
 
 // String names the state, for logs and test failures.
@@ -26,6 +31,8 @@ func (s loadState) String() string {
 		return "assumed new"
 	case loaded:
 		return "loaded"
+	case kept:
+		return "kept"
 	}
 	return "invalid"
 }
@@ -41,8 +48,10 @@ const (
 	commandDone                     // a command was answered
 )
 
-// next is the state after e: an append confirms a state assumed new; one
-// not confirmed by the end of its command is read on the next command.
+// next is the state after e: an append confirms a state assumed new, and
+// brings a kept one up to date; a state assumed new and not confirmed by
+// the end of its command is read on the next command, a loaded one is
+// kept.
 func (s loadState) next(e loadEvent) loadState {
 	switch e {
 	case assumed:
@@ -52,12 +61,15 @@ func (s loadState) next(e loadEvent) loadState {
 	case failed:
 		return unloaded
 	case appendedEvents:
-		if s == assumedNew {
+		if s == assumedNew || s == kept {
 			return loaded
 		}
 	case commandDone:
-		if s == assumedNew {
+		switch s {
+		case assumedNew:
 			return unloaded
+		case loaded:
+			return kept
 		}
 	}
 	return s

@@ -21,8 +21,13 @@ func TestLoadStateNext(t *testing.T) {
 		{loaded, read, loaded},
 		{loaded, appendedEvents, loaded},
 		{loaded, failed, unloaded},
-		{loaded, commandDone, loaded},
+		{loaded, commandDone, kept},
 		{loaded, assumed, assumedNew},
+		{kept, read, loaded},
+		{kept, appendedEvents, loaded},
+		{kept, failed, unloaded},
+		{kept, commandDone, kept},
+		{kept, assumed, assumedNew},
 	}
 	for _, tt := range tests {
 		if got := tt.from.next(tt.on); got != tt.want {

@@ -17,6 +17,7 @@ type spyStore struct {
 	mu        sync.Mutex
 	reads     map[string]int // ReadStream and ReadSnapshotStream calls by stream
 	pages     map[string]int // ReadStream calls alone, by stream
+	loads     map[string]int // ReadSnapshotStream calls alone (a load's first read), by stream
 	conflicts int            // appends that failed with a version conflict
 	acks      map[string]int // Ack calls by subscription name
 	// failAppend, if set, may fail an append before it reaches the store.
@@ -24,7 +25,7 @@ type spyStore struct {
 }
 
 func spy(s actors.EventStore) *spyStore {
-	return &spyStore{EventStore: s, reads: map[string]int{}, pages: map[string]int{}, acks: map[string]int{}}
+	return &spyStore{EventStore: s, reads: map[string]int{}, pages: map[string]int{}, loads: map[string]int{}, acks: map[string]int{}}
 }
 
 func (s *spyStore) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events []eventstore.EventData) (eventstore.AppendResult, error) {
@@ -81,8 +82,17 @@ func (s *spyStore) Subscribe(ctx context.Context, opts eventstore.SubscribeOptio
 func (s *spyStore) ReadSnapshotStream(ctx context.Context, sourceID, stream string, count int) (eventstore.Snapshot, bool, []eventstore.RecordedEvent, error) {
 	s.mu.Lock()
 	s.reads[stream]++
+	s.loads[stream]++
 	s.mu.Unlock()
 	return s.EventStore.ReadSnapshotStream(ctx, sourceID, stream, count)
+}
+
+// loadsOf returns how many times stream was loaded (read from its
+// snapshot on), leaving out the reads of a kept state's new events.
+func (s *spyStore) loadsOf(stream string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.loads[stream]
 }
 
 func (s *spyStore) readsOf(stream string) int {

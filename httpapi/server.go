@@ -42,6 +42,14 @@ type Config struct {
 	// switch their sampling off. Set it only behind a proxy that sets or
 	// strips traceparent.
 	TrustTraceContext bool
+	// Ready lists the conditions GET /readyz checks, in order; with none,
+	// a serving handler is ready. GET /healthz and GET /readyz are answered
+	// before the API's middleware: no authentication, no rate limit, no
+	// request log.
+	Ready []Check
+	// ReadyTimeout bounds the checks of one GET /readyz (default
+	// DefaultReadyTimeout); a check that has not answered by then fails.
+	ReadyTimeout time.Duration
 }
 
 // discardLogger is the logger of a server configured without one: it takes
@@ -57,7 +65,8 @@ type server struct {
 	limits  *limits
 }
 
-// NewHandler returns the API, under /api.
+// NewHandler returns the API, under /api, and the operational probes
+// GET /healthz and GET /readyz (see Config.Ready).
 func NewHandler(cfg Config) (http.Handler, error) {
 	if cfg.App == nil || cfg.Tokens == nil {
 		return nil, errors.New("httpapi: Config.App and Config.Tokens are required")
@@ -111,7 +120,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 
 		r.Get("/tags", s.tags)
 	})
-	return r, nil
+	return withProbes(r, cfg.Ready, cfg.ReadyTimeout, s.log), nil
 }
 
 // nameSpans names the request's span after the route it matched, once it

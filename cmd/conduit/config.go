@@ -22,7 +22,8 @@ type Config struct {
 	Addr string
 	// DataDir keeps the local PostgreSQL cluster, the generated JWT
 	// secret, the claims key and the master key (-data, default
-	// ./conduit-data).
+	// ./conduit-data). Required: an empty one is refused, never taken as
+	// the working directory.
 	DataDir string
 	// LogJSON logs JSON instead of text (-log-json).
 	LogJSON bool
@@ -93,6 +94,11 @@ type Config struct {
 	// at (-cluster-advertise, default the bound address); needed when
 	// -cluster-addr binds every interface.
 	ClusterAdvertise string
+	// Drain is how long SIGTERM keeps the API serving, with GET /readyz
+	// answering 503, before the graceful shutdown, so that load balancers
+	// stop sending requests first (-drain, default DefaultDrain; 0: shut
+	// down at once).
+	Drain time.Duration
 	// EventSchema and ReadSchema hold the event store and the read model
 	// (default: postgres.DefaultSchema and projectors.DefaultSchema). They
 	// have no flag: for tests, and for programs that run several Conduits
@@ -107,6 +113,15 @@ const DefaultAdminAddr = "127.0.0.1:6060"
 // DefaultClusterAddr is the cluster member's address when -cluster-addr
 // is not given.
 const DefaultClusterAddr = "127.0.0.1:0"
+
+// DefaultDrain is the drain period when -drain is not given: five times
+// conduit-lb's readiness probe interval (one second), and the usual
+// allowance for an orchestrator to take a stopping node out of its
+// endpoints, while the drain and a shutdown stay well within the 30
+// seconds that Kubernetes and systemd give a process after SIGTERM. A
+// balancer that probes less often needs more: its interval times the
+// failed probes it needs, and a margin.
+const DefaultDrain = 5 * time.Second
 
 // DefaultDataDir is the data directory when -data is not given.
 const DefaultDataDir = "conduit-data"
@@ -151,6 +166,7 @@ func parseArgs(args []string, getenv func(string) string, positional bool) (Conf
 	fs.StringVar(&cfg.ClusterName, "cluster", "", "join the cluster of this name: Conduit processes on one database share the aggregates")
 	fs.StringVar(&cfg.ClusterAddr, "cluster-addr", "", "host:port the cluster member binds (port 0: a free one; default "+DefaultClusterAddr+")")
 	fs.StringVar(&cfg.ClusterAdvertise, "cluster-advertise", "", "host:port the other members reach this one at (default the bound address)")
+	fs.DurationVar(&cfg.Drain, "drain", DefaultDrain, "after SIGTERM, how long to keep serving with /readyz answering 503 before shutting down, so that load balancers stop sending requests (0: at once)")
 	rebuild := fs.String("rebuild", "", "projections to rebuild from the first event before serving: all, or a comma-separated list of users, blog, comments")
 	var names []string
 	for rest := args; ; {
@@ -217,9 +233,17 @@ func parseArgs(args []string, getenv func(string) string, positional bool) (Conf
 	return cfg, names, nil
 }
 
-// Validate reports whether c is usable: an operations listener that other
-// machines could reach needs AdminPublic.
+// Validate reports whether c is usable: it needs a data directory (the
+// working directory is never one by default), no negative drain period,
+// and an operations listener that other machines could reach needs
+// AdminPublic.
 func (c Config) Validate() error {
+	if c.DataDir == "" {
+		return errNoDataDir
+	}
+	if c.Drain < 0 {
+		return fmt.Errorf("-drain %v: want a duration of zero or more", c.Drain)
+	}
 	if c.ClusterName != "" {
 		if _, _, err := c.clusterAddr(); err != nil {
 			return err
@@ -259,3 +283,6 @@ func parsePrefixes(list string) ([]netip.Prefix, error) {
 	}
 	return ps, nil
 }
+
+// errNoDataDir: Config.DataDir is empty.
+var errNoDataDir = errors.New("no data directory (-data): it keeps the generated secrets")

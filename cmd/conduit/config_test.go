@@ -61,6 +61,9 @@ func TestParseConfig(t *testing.T) {
 				ClusterName: "conduit", ClusterAddr: "0.0.0.0:7000", ClusterAdvertise: "10.0.0.7:7000"}},
 		{name: "bad cluster address", args: []string{"-cluster", "conduit", "-cluster-addr", "localhost"}, wantErr: true},
 		{name: "bad cluster port", args: []string{"-cluster", "conduit", "-cluster-addr", "localhost:http"}, wantErr: true},
+		{name: "drain", args: []string{"-drain", "12s"},
+			want: Config{Addr: ":8080", DataDir: DefaultDataDir, Password: password.DefaultParams, AdminAddr: DefaultAdminAddr, TokenTTL: httpapi.DefaultTokenTTL, MaxHashes: conduit.DefaultMaxHashes(), Limits: defaultLimits, Drain: 12 * time.Second}},
+		{name: "negative drain", args: []string{"-drain", "-1s"}, wantErr: true},
 		{name: "bad PORT", env: map[string]string{"PORT": "http"}, wantErr: true},
 		{name: "bad hash parameters", args: []string{"-hash-time", "0"}, wantErr: true},
 		{name: "unknown flag", args: []string{"-verbose"}, wantErr: true},
@@ -74,6 +77,9 @@ func TestParseConfig(t *testing.T) {
 			}
 			if err != nil {
 				return
+			}
+			if tt.want.Drain == 0 { // unless a case says otherwise
+				tt.want.Drain = DefaultDrain
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("got  %+v\nwant %+v", got, tt.want)
@@ -221,5 +227,39 @@ func TestParseRebuildArgs(t *testing.T) {
 			t.Errorf("ParseRebuildArgs(%q) = names %q, log-json %v, data %q; want %q, %v, %q",
 				tt.args, names, cfg.LogJSON, cfg.DataDir, tt.wantNames, tt.wantJSON, tt.wantData)
 		}
+	}
+}
+
+// TestDataDirRequired: a Config without a data directory is refused by
+// Run and Rebuild before anything is written, rather than keeping the
+// generated secrets in the working directory (a test once committed
+// cmd/conduit/claims-key that way). The flags always give one.
+func TestDataDirRequired(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		run  func(*Main) error
+	}{
+		{"run", func(m *Main) error { return m.Run(context.Background()) }},
+		{"rebuild", func(m *Main) error {
+			_, err := m.Rebuild(context.Background(), nil, io.Discard)
+			return err
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			t.Chdir(dir)
+			m := NewMain(Config{Addr: "127.0.0.1:0", DatabaseURL: "postgres://127.0.0.1:1/none?connect_timeout=1",
+				Password: password.DefaultParams}, io.Discard)
+			err := tt.run(m)
+			if cerr := m.Close(context.Background()); cerr != nil {
+				t.Errorf("close: %v", cerr)
+			}
+			if !errors.Is(err, errNoDataDir) {
+				t.Errorf("err = %v, want errNoDataDir", err)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("the working directory holds %v, want nothing", entries)
+			}
+		})
 	}
 }

@@ -34,7 +34,7 @@ func TestConformance(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(dataDir) })
 
-	srv := startConduit(t, bin, dataDir)
+	srv := startConduit(t, bin, []string{"-data", dataDir, "-admin-addr", "127.0.0.1:0"}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", runSh, srv.api)
@@ -115,12 +115,15 @@ func (s *server) log() string {
 	return s.buf.String()
 }
 
-// startConduit starts bin and waits until it logs where it serves.
-func startConduit(t *testing.T, bin, dataDir string) *server {
+// startConduit starts bin with args (after -addr 127.0.0.1:0 -log-json)
+// and env (after the test's environment without Conduit's settings) and
+// waits until it logs where it serves. The server's admin field is set
+// when it has an operations listener.
+func startConduit(t *testing.T, bin string, args, env []string) *server {
 	t.Helper()
 	s := &server{exited: make(chan struct{})}
-	s.cmd = exec.Command(bin, "-data", dataDir, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-log-json")
-	s.cmd.Env = append(os.Environ(), "DATABASE_URL=", "JWT_SECRET=", "CLAIMS_KEY=", "PORT=")
+	s.cmd = exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-log-json"}, args...)...)
+	s.cmd.Env = append(append(os.Environ(), "DATABASE_URL=", "JWT_SECRET=", "CLAIMS_KEY=", "MASTER_KEY=", "PORT="), env...)
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +132,7 @@ func startConduit(t *testing.T, bin, dataDir string) *server {
 		t.Fatal(err)
 	}
 	apiURL := make(chan string, 1)
-	adminURL := make(chan string, 1)
+	adminURL := make(chan string, 1) // logged before the API's address
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
@@ -164,18 +167,15 @@ func startConduit(t *testing.T, bin, dataDir string) *server {
 		}
 	})
 	select {
-	case s.admin = <-adminURL:
-	case <-s.exited:
-		t.Fatalf("conduit exited before serving (%v):\n%s", s.err, s.log())
-	case <-time.After(3 * time.Minute):
-		t.Fatalf("conduit did not start its operations listener within 3 minutes:\n%s", s.log())
-	}
-	select {
 	case s.api = <-apiURL:
 	case <-s.exited:
 		t.Fatalf("conduit exited before serving (%v):\n%s", s.err, s.log())
 	case <-time.After(3 * time.Minute):
 		t.Fatalf("conduit did not start serving within 3 minutes:\n%s", s.log())
+	}
+	select {
+	case s.admin = <-adminURL:
+	default:
 	}
 	res, err := http.Get(s.api + "/tags")
 	if err != nil || res.StatusCode != http.StatusOK {
@@ -188,16 +188,28 @@ func startConduit(t *testing.T, bin, dataDir string) *server {
 // stop sends SIGTERM and expects a clean exit.
 func (s *server) stop(t *testing.T) {
 	t.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	s.signal(t, syscall.SIGTERM)
+}
+
+// signal sends sig and expects a clean exit.
+func (s *server) signal(t *testing.T, sig os.Signal) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
+	s.waitStopped(t)
+}
+
+// waitStopped expects a clean exit within a minute (of a signal sent).
+func (s *server) waitStopped(t *testing.T) {
+	t.Helper()
 	select {
 	case <-s.exited:
 		if s.err != nil {
-			t.Fatalf("conduit exited with %v after SIGTERM:\n%s", s.err, s.log())
+			t.Fatalf("conduit exited with %v:\n%s", s.err, s.log())
 		}
 	case <-time.After(time.Minute):
-		t.Fatalf("conduit did not stop within a minute of SIGTERM:\n%s", s.log())
+		t.Fatalf("conduit did not stop within a minute:\n%s", s.log())
 	}
 	if !strings.Contains(s.log(), `"msg":"stopped"`) {
 		t.Fatalf("no clean shutdown in the log:\n%s", s.log())

@@ -138,7 +138,7 @@ func TestLocalDatabaseRole(t *testing.T) {
 	}
 
 	t.Run("rebuild counts the configured schema", func(t *testing.T) {
-		other := NewMain(Config{DatabaseURL: connString, Password: fastPasswords, EventSchema: "other_events", ReadSchema: "other_read",
+		other := NewMain(Config{DatabaseURL: connString, DataDir: t.TempDir(), Password: fastPasswords, EventSchema: "other_events", ReadSchema: "other_read",
 			MasterKey: hex.EncodeToString(testMasterKey)}, io.Discard)
 		t.Cleanup(func() { _ = other.Close(context.Background()) })
 		sum, err := other.Rebuild(ctx, nil, io.Discard)

@@ -10,6 +10,13 @@
 // directory (-data) across runs. It migrates the event store and the read
 // model, serves the API under /api, logs with slog (-log-json for JSON),
 // and shuts down gracefully on SIGINT or SIGTERM.
+//
+// For load balancers, GET /healthz answers 200 while the process serves
+// and GET /readyz answers 200 when it is ready to take requests (serving,
+// its database answering a ping), 503 otherwise. On SIGTERM it drains:
+// /readyz answers 503 at once while the API keeps serving for -drain (5 s
+// by default), then it shuts down. cmd/conduit-lb is a balancer for
+// several Conduits on one DATABASE_URL.
 package main
 
 import (
@@ -39,7 +46,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "conduit:", err)
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGTERM (an orchestrator stopping the node) drains first; SIGINT
+	// (an operator's Ctrl-C) does not.
+	term, stopTerm := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stopTerm()
+	ctx, stop := signal.NotifyContext(term, os.Interrupt)
 	defer stop()
 
 	m := NewMain(cfg, os.Stderr)
@@ -50,11 +61,15 @@ func main() {
 	}
 	select {
 	case <-ctx.Done():
+		if term.Err() != nil && cfg.Drain > 0 {
+			drain(m, cfg.Drain)
+		}
 		m.Logger.Info("shutting down")
 	case err := <-m.Failed():
 		m.Logger.Error("conduit stopped", "err", err)
 	}
 	stop()
+	stopTerm()
 	shutdown, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := m.Close(shutdown); err != nil {
@@ -62,6 +77,26 @@ func main() {
 		os.Exit(1)
 	}
 	m.Logger.Info("stopped")
+}
+
+// drain keeps the node serving, not ready, for d: until load balancers
+// have seen its GET /readyz answer 503 and send its requests elsewhere.
+// Another SIGINT or SIGTERM, or a failure, ends it at once.
+func drain(m *Main, d time.Duration) {
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(again)
+	m.Drain()
+	m.Logger.Info("draining: not ready, still serving; a second signal stops at once", "for", d.String())
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case sig := <-again:
+		m.Logger.Info("drain cut short", "signal", sig.String())
+	case err := <-m.Failed():
+		m.Logger.Error("conduit failed while draining", "err", err)
+	}
 }
 
 // rebuild runs the rebuild subcommand and returns the exit code.

@@ -46,6 +46,9 @@ func (s RebuildSummary) EventsPerSecond() float64 {
 // on progress, and returns once they have caught up with every event
 // stored when it started.
 func (m *Main) Rebuild(ctx context.Context, names []string, progress io.Writer) (RebuildSummary, error) {
+	if err := m.Config.Validate(); err != nil {
+		return RebuildSummary{}, err
+	}
 	all := make([]string, 0, 3)
 	for _, p := range projectors.All(projectors.DefaultSchema) {
 		all = append(all, p.Name())

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -42,6 +43,7 @@ type Main struct {
 	admin     *http.Server
 	adminAddr net.Addr
 	failed    chan error
+	phase     atomic.Int32 // a phase
 }
 
 // NewMain returns a program logging to w.
@@ -133,7 +135,8 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.app.Start(ctx); err != nil {
 		return err
 	}
-	apiCfg := httpapi.Config{App: m.app, Tokens: tokens, Logger: m.Logger, Limits: m.Config.Limits, TrustTraceContext: m.Config.TrustTraceContext}
+	apiCfg := httpapi.Config{App: m.app, Tokens: tokens, Logger: m.Logger, Limits: m.Config.Limits, TrustTraceContext: m.Config.TrustTraceContext,
+		Ready: m.readyChecks()}
 	if m.tel.Tracing {
 		apiCfg.TracerProvider = m.tel.TracerProvider
 	}
@@ -164,6 +167,7 @@ func (m *Main) Run(ctx context.Context) error {
 			m.failed <- err
 		}
 	}()
+	m.phase.CompareAndSwap(int32(phaseStarting), int32(phaseServing))
 	m.Logger.Info("Conduit is serving", "api", "http://"+displayAddr(m.addr)+"/api")
 	return nil
 }
@@ -211,6 +215,7 @@ func (m *Main) Addr() net.Addr { return m.addr }
 // application, the event store, the pool and the local PostgreSQL, within
 // ctx.
 func (m *Main) Close(ctx context.Context) error {
+	m.phase.Store(int32(phaseStopping))
 	var errs []error
 	if m.server != nil {
 		if err := m.server.Shutdown(ctx); err != nil {

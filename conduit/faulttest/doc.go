@@ -24,4 +24,9 @@
 // ./...; flags select a longer one:
 //
 //	go test ./conduit/faulttest -run CrashSafety -v -fault.long -timeout 60m
+//
+// RollingRestart (TestRollingRestart) runs several Conduit processes on
+// one database behind a load balancer and restarts each in turn under
+// load, as an operator upgrading them would: it checks the same things,
+// and that no request failed.
 package faulttest

@@ -43,9 +43,7 @@ func TestCrashSafety(t *testing.T) {
 		PostgresBinDir:   os.Getenv(pgtest.EnvBinDir),
 		WorkDir:          workDir(t),
 		Logf:             t.Logf,
-	}
-	if testing.Verbose() {
-		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		Logger:           clusterLogger(),
 	}
 	if *flagLong {
 		cfg.Kills, cfg.PostgresRestarts, cfg.Rivals = 20, 10, 3
@@ -83,6 +81,15 @@ func TestCrashSafety(t *testing.T) {
 	if !res.OK() {
 		t.Errorf("seed %d: the suite found problems (above); server log: %s", res.Seed, res.ServerLog)
 	}
+}
+
+// clusterLogger returns the logger of the PostgreSQL cluster's and the
+// balancer's logs: their warnings on stderr with -v, nothing otherwise.
+func clusterLogger() *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	return nil
 }
 
 // workDir returns a directory for the binary, the servers' log and any

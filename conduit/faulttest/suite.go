@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,28 +61,34 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.Workers <= 0 {
-		c.Workers = 4
-	}
-	if c.UsersPerWorker <= 0 {
-		c.UsersPerWorker = 4
-	}
 	if c.Round <= 0 {
 		c.Round = 3 * time.Second
 	}
 	if c.MaxRecovery <= 0 {
 		c.MaxRecovery = 5 * time.Second
 	}
-	if c.Seed == 0 {
-		c.Seed = rand.Uint64()
-	}
-	if c.Logf == nil {
-		c.Logf = func(string, ...any) {}
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	loadDefaults(&c.Workers, &c.UsersPerWorker, &c.Seed, &c.Logf, &c.Logger)
 	return c
+}
+
+// loadDefaults fills in the defaults that Config and RollingConfig share:
+// 4 workers of 4 users, a random seed, no progress, a discarding logger.
+func loadDefaults(workers, users *int, seed *uint64, logf *func(string, ...any), logger **slog.Logger) {
+	if *workers <= 0 {
+		*workers = 4
+	}
+	if *users <= 0 {
+		*users = 4
+	}
+	if *seed == 0 {
+		*seed = rand.Uint64()
+	}
+	if *logf == nil {
+		*logf = func(string, ...any) {}
+	}
+	if *logger == nil {
+		*logger = slog.New(slog.DiscardHandler)
+	}
 }
 
 // Result holds the figures of a run and every problem it found.
@@ -153,41 +158,22 @@ func Run(ctx context.Context, cfg Config) (_ *Result, err error) {
 	defer func() { res.Elapsed = time.Since(began) }()
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0xfa17))
 
-	pg, err := StartPostgres(ctx, cfg.PostgresBinDir, cfg.Logger)
+	h, err := newHarness(ctx, cfg.PostgresBinDir, cfg.WorkDir, cfg.Race, cfg.Logger)
 	if err != nil {
 		return res, err
 	}
-	defer pg.Close()
-	if err := pg.CreateDatabase(ctx, "conduit"); err != nil {
-		return res, err
-	}
-	bin, err := BuildConduit(ctx, cfg.WorkDir, cfg.Race)
-	if err != nil {
-		return res, err
-	}
-	serverLog, err := NewServerLog(filepath.Join(cfg.WorkDir, "conduit.log"))
-	if err != nil {
-		return res, err
-	}
-	defer serverLog.Close()
+	defer h.Close()
+	pg, serverLog := h.pg, h.log
 	res.ServerLog = serverLog.Path()
 	defer func() {
 		if err != nil || !res.OK() {
 			res.LogTail = serverLog.Tail(150)
 		}
 	}()
-	port, err := FreePort()
+	// Killed or stopped without a balancer: nothing to drain for.
+	conduitCfg, err := h.conduitConfig(cfg.WorkDir, "-drain", "0s")
 	if err != nil {
 		return res, err
-	}
-	conduitCfg := ConduitConfig{
-		Binary:      bin,
-		DatabaseURL: pg.ConnString("conduit"),
-		Addr:        net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
-		DataDir:     filepath.Join(cfg.WorkDir, "data"),
-		JWTSecret:   crand.Text() + crand.Text(),
-		ClaimsKey:   crand.Text() + crand.Text(),
-		Args:        []string{"-hash-memory", "64", "-hash-time", "1"},
 	}
 	cfg.Logf("PostgreSQL on port %d (data %s); Conduit on %s; seed %d", pg.Port(), pg.cfg.DataDir, conduitCfg.Addr, cfg.Seed)
 
@@ -316,25 +302,18 @@ func Run(ctx context.Context, cfg Config) (_ *Result, err error) {
 	res.Load = wl.Stats().Snapshot()
 	cfg.Logf("load stopped after %v:\n%s", ms(time.Since(began)), res.Load.Table())
 
-	// Everything acknowledged is visible through the API.
-	if res.Verify, err = wl.Verify(ctx); err != nil {
-		return res, err
-	}
-
-	// The event store and the read model hold together.
 	db, err := pgxpool.New(ctx, pg.ConnString("conduit"))
 	if err != nil {
 		return res, err
 	}
 	defer db.Close()
 	check := Checker{DB: db, ClaimsKey: []byte(conduitCfg.ClaimsKey)}
-	if res.Streams, err = check.Streams(ctx); err != nil {
-		return res, err
+	stopConduit := func() error {
+		err := proc.Stop()
+		proc = nil
+		return err
 	}
-	if res.Invariants, err = check.Invariants(ctx); err != nil {
-		return res, err
-	}
-	if res.Claims, err = check.Claims(ctx); err != nil {
+	if err := res.checkEnd(ctx, wl, check, stopConduit, conduitCfg, serverLog); err != nil {
 		return res, err
 	}
 	if res.AfterRival, err = check.AfterRival(ctx); err != nil {
@@ -343,43 +322,71 @@ func Run(ctx context.Context, cfg Config) (_ *Result, err error) {
 	if res.Rivals > 0 && res.AfterRival == 0 {
 		res.problem("no aggregate was written after a rival's write: the catch-up after a conflict went untested")
 	}
+	return res, nil
+}
+
+// checkEnd verifies what a run left once its load stopped: every
+// acknowledged write of wl is visible through the API (wl's client), the
+// streams have no gap or duplicate, the invariants hold, the unique
+// claims agree with the read model; then, once stop has stopped every
+// Conduit process on the database, a Conduit started as cfg with -rebuild
+// all rebuilds the read model, which must equal, row by row, the one the
+// run left. Problems go into r; the error says the checks could not run.
+func (r *Result) checkEnd(ctx context.Context, wl *conduitload.Workload, check Checker, stop func() error, cfg ConduitConfig, log *ServerLog) error {
+	var err error
+	if r.Verify, err = wl.Verify(ctx); err != nil {
+		return err
+	}
+	if r.Streams, err = check.Streams(ctx); err != nil {
+		return err
+	}
+	if r.Invariants, err = check.Invariants(ctx); err != nil {
+		return err
+	}
+	if r.Claims, err = check.Claims(ctx); err != nil {
+		return err
+	}
 
 	// The read model equals a rebuild from the event store.
 	before, err := check.DumpReadModel(ctx)
 	if err != nil {
-		return res, err
+		return err
 	}
 	checkpoints, err := check.Checkpoints(ctx)
 	if err != nil {
-		return res, err
+		return err
 	}
-	if err := proc.Stop(); err != nil {
-		res.problem("graceful shutdown: %v", err)
+	if err := stop(); err != nil {
+		r.problem("graceful shutdown: %v", err)
 	}
-	proc = nil
-	rebuildCfg := conduitCfg
-	rebuildCfg.Args = append(slices.Clone(conduitCfg.Args), "-rebuild", "all")
-	if proc, err = StartConduit(ctx, rebuildCfg, serverLog); err != nil {
-		return res, fmt.Errorf("faulttest: start with -rebuild all: %w\n%s", err, serverLog.Tail(60))
+	cfg.Args = append(slices.Clone(cfg.Args), "-rebuild", "all")
+	proc, err := StartConduit(ctx, cfg, log)
+	if err != nil {
+		return fmt.Errorf("faulttest: start with -rebuild all: %w\n%s", err, log.Tail(60))
 	}
+	defer func() {
+		if proc != nil {
+			_ = proc.Kill()
+		}
+	}()
 	if err := waitCheckpoints(ctx, check, checkpoints, 3*time.Minute); err != nil {
-		return res, err
+		return err
 	}
 	after, err := check.DumpReadModel(ctx)
 	if err != nil {
-		return res, err
+		return err
 	}
-	res.ReadModelRows = before.Rows()
-	res.RebuildDiff = Diff(before, after, 5)
+	r.ReadModelRows = before.Rows()
+	r.RebuildDiff = Diff(before, after, 5)
 	if err := selfCheck(ctx, check, after); err != nil {
-		res.problem("%v", err)
+		r.problem("%v", err)
 	}
 	if err := proc.Stop(); err != nil {
-		res.problem("graceful shutdown after the rebuild: %v", err)
+		r.problem("graceful shutdown after the rebuild: %v", err)
 	}
 	proc = nil
-	res.Races = serverLog.Races()
-	return res, nil
+	r.Races = log.Races()
+	return nil
 }
 
 // rivalFollows bounds the follows a rival sends.
@@ -559,26 +566,11 @@ func Percentile(ds []time.Duration, p float64) time.Duration {
 // Summary formats the run's figures.
 func (r *Result) Summary() string {
 	var b strings.Builder
-	lost := len(r.Verify.Lost)
 	fmt.Fprintf(&b, "fault suite: seed %d, %v\n", r.Seed, ms(r.Elapsed))
 	fmt.Fprintf(&b, "  Conduit SIGKILLs:               %d\n", r.Kills)
 	fmt.Fprintf(&b, "  PostgreSQL immediate restarts:  %d\n", r.PostgresRestarts)
 	fmt.Fprintf(&b, "  rival writer rounds:            %d (follows through a second process, by answer: %v; aggregates caught up after them: %d)\n",
 		r.Rivals, r.RivalWrites, r.AfterRival)
-	fmt.Fprintf(&b, "  requests:                       %d (writes: %d acknowledged, %d rejected, %d refused, %d unknown, %d timed out)\n",
-		r.Load.Requests(), r.Load.Writes(conduitload.Acked), r.Load.Writes(conduitload.Rejected),
-		r.Load.Writes(conduitload.Refused), r.Load.Writes(conduitload.Unknown), r.Load.Writes(conduitload.TimedOut))
-	fmt.Fprintf(&b, "  acknowledged writes checked:    %d of %d (%d facts, %d of them uncertain)\n",
-		r.Verify.Checked, r.Verify.AckedWrites, r.Verify.Facts, r.Verify.Uncertain)
-	fmt.Fprintf(&b, "  lost:                           %d\n", lost)
-	fmt.Fprintf(&b, "  inconsistent views:             %d\n", len(r.Verify.Inconsistent))
-	fmt.Fprintf(&b, "  streams checked:                %d (%d events), with gaps or duplicates: %d\n",
-		r.Streams.Streams, r.Streams.Events, len(r.Streams.Problems))
-	fmt.Fprintf(&b, "  invariant violations:           %d\n", len(r.Invariants))
-	fmt.Fprintf(&b, "  unique claims:                  %d held, %d values in use unclaimed, %d slugs orphaned (writes of unknown outcome), %d usernames and emails orphaned\n",
-		r.Claims.Claims, len(r.Claims.Missing), r.Claims.Orphaned, len(r.Claims.OrphanedAccounts))
-	fmt.Fprintf(&b, "  read model rows vs rebuild:     %d rows, %d differences\n", r.ReadModelRows, len(r.RebuildDiff))
-	fmt.Fprintf(&b, "  data races in the server:       %d\n", r.Races)
 	fmt.Fprintf(&b, "  after SIGKILL, restart → serving:         p50 %v, max %v\n",
 		ms(Percentile(r.KillServing, 50)), ms(Percentile(r.KillServing, 100)))
 	fmt.Fprintf(&b, "  after SIGKILL, restart → write acked:     p50 %v, max %v\n",
@@ -587,6 +579,28 @@ func (r *Result) Summary() string {
 		ms(Percentile(r.PostgresOutage, 50)), ms(Percentile(r.PostgresOutage, 100)))
 	fmt.Fprintf(&b, "  PostgreSQL back → Conduit write acked:    p50 %v, max %v\n",
 		ms(Percentile(r.PostgresRecovery, 50)), ms(Percentile(r.PostgresRecovery, 100)))
+	r.writeChecks(&b)
+	return b.String()
+}
+
+// writeChecks formats the load's counts, the checks at the end (checkEnd)
+// and every problem.
+func (r *Result) writeChecks(b *strings.Builder) {
+	lost := len(r.Verify.Lost)
+	fmt.Fprintf(b, "  requests:                       %d (writes: %d acknowledged, %d rejected, %d refused, %d unknown, %d timed out)\n",
+		r.Load.Requests(), r.Load.Writes(conduitload.Acked), r.Load.Writes(conduitload.Rejected),
+		r.Load.Writes(conduitload.Refused), r.Load.Writes(conduitload.Unknown), r.Load.Writes(conduitload.TimedOut))
+	fmt.Fprintf(b, "  acknowledged writes checked:    %d of %d (%d facts, %d of them uncertain)\n",
+		r.Verify.Checked, r.Verify.AckedWrites, r.Verify.Facts, r.Verify.Uncertain)
+	fmt.Fprintf(b, "  lost:                           %d\n", lost)
+	fmt.Fprintf(b, "  inconsistent views:             %d\n", len(r.Verify.Inconsistent))
+	fmt.Fprintf(b, "  streams checked:                %d (%d events), with gaps or duplicates: %d\n",
+		r.Streams.Streams, r.Streams.Events, len(r.Streams.Problems))
+	fmt.Fprintf(b, "  invariant violations:           %d\n", len(r.Invariants))
+	fmt.Fprintf(b, "  unique claims:                  %d held, %d values in use unclaimed, %d slugs orphaned (writes of unknown outcome), %d usernames and emails orphaned\n",
+		r.Claims.Claims, len(r.Claims.Missing), r.Claims.Orphaned, len(r.Claims.OrphanedAccounts))
+	fmt.Fprintf(b, "  read model rows vs rebuild:     %d rows, %d differences\n", r.ReadModelRows, len(r.RebuildDiff))
+	fmt.Fprintf(b, "  data races in the server:       %d\n", r.Races)
 	for _, list := range []struct {
 		name  string
 		items []string
@@ -596,11 +610,10 @@ func (r *Result) Summary() string {
 	} {
 		for i, s := range list.items {
 			if i == 20 {
-				fmt.Fprintf(&b, "  %s: … %d more\n", list.name, len(list.items)-20)
+				fmt.Fprintf(b, "  %s: … %d more\n", list.name, len(list.items)-20)
 				break
 			}
-			fmt.Fprintf(&b, "  %s: %s\n", list.name, s)
+			fmt.Fprintf(b, "  %s: %s\n", list.name, s)
 		}
 	}
-	return b.String()
 }

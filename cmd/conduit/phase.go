@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cohort-dev/cohort/httpapi"
+)
+
+// phase is where a Main is in its life, which decides its readiness.
+type phase int32
+
+const (
+	// phaseStarting: Run has not returned yet; not ready.
+	phaseStarting phase = iota
+	// phaseServing: the API serves; ready if the other checks hold.
+	phaseServing
+	// phaseDraining: shutting down (Drain); the API still serves but
+	// answers GET /readyz with 503, so that load balancers move away.
+	phaseDraining
+	// phaseStopping: Close has begun; not ready.
+	phaseStopping
+)
+
+func (p phase) String() string {
+	switch p {
+	case phaseStarting:
+		return "starting"
+	case phaseServing:
+		return "serving"
+	case phaseDraining:
+		return "draining"
+	case phaseStopping:
+		return "stopping"
+	}
+	return fmt.Sprintf("phase(%d)", int32(p))
+}
+
+// errNotServing: the node is starting, draining or stopping.
+var errNotServing = errors.New("not serving")
+
+// storePingTimeout bounds the readiness check of the database, within
+// the probe's own timeout.
+const storePingTimeout = 800 * time.Millisecond
+
+// readyChecks returns the conditions of the node's readiness, checked by
+// every GET /readyz: it serves (not draining), and its database answers
+// a ping. A condition of another part (the cluster's membership) joins
+// the list here.
+func (m *Main) readyChecks() []httpapi.Check {
+	return []httpapi.Check{
+		{Name: "serving", Probe: func(context.Context) error {
+			if p := m.phaseNow(); p != phaseServing {
+				return fmt.Errorf("%w: %v", errNotServing, p)
+			}
+			return nil
+		}},
+		{Name: "store", Probe: func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, storePingTimeout)
+			defer cancel()
+			return m.pool.Ping(ctx)
+		}},
+	}
+}
+
+// phaseNow returns the current phase.
+func (m *Main) phaseNow() phase { return phase(m.phase.Load()) }
+
+// Drain turns the node not ready (GET /readyz answers 503) while its API
+// keeps serving, so that load balancers stop sending it requests before
+// Close; from now on each response closes its connection, so that the
+// clients' next requests open new ones, through the balancer to another
+// node. It does nothing unless the node serves.
+func (m *Main) Drain() {
+	if m.phase.CompareAndSwap(int32(phaseServing), int32(phaseDraining)) {
+		m.server.SetKeepAlivesEnabled(false)
+	}
+}

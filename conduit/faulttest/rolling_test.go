@@ -1,0 +1,53 @@
+package faulttest
+
+import (
+	"context"
+	"flag"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
+)
+
+var flagRollingRounds = flag.Int("fault.rolling-rounds", 1, "rolling restarts of every node in TestRollingRestart")
+
+// TestRollingRestart runs RollingRestart: three Conduit processes on one
+// database behind the balancer, each restarted in turn under a steady
+// load. No request of the load may fail, every acknowledged write must be
+// visible at the end, and the read model must equal a rebuild.
+func TestRollingRestart(t *testing.T) {
+	cfg := RollingConfig{
+		Rounds:         *flagRollingRounds,
+		Workers:        *flagWorkers,
+		UsersPerWorker: *flagUsers,
+		Race:           raceEnabled,
+		Seed:           *flagSeed,
+		PostgresBinDir: os.Getenv(pgtest.EnvBinDir),
+		WorkDir:        workDir(t),
+		Logf:           t.Logf,
+		Logger:         clusterLogger(),
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute+time.Duration(cfg.Rounds)*3*time.Minute)
+	defer cancel()
+
+	res, err := RollingRestart(ctx, cfg)
+	if res != nil {
+		t.Log("\n" + res.Summary())
+		if res.LogTail != "" {
+			t.Logf("end of the servers' log:\n%s", res.LogTail)
+		}
+	}
+	if err != nil {
+		t.Fatalf("seed %d: %v (server log: %s)", res.Seed, err, res.ServerLog)
+	}
+	if want := 3 * cfg.Rounds; res.Restarts != want {
+		t.Errorf("restarted %d nodes, want %d", res.Restarts, want)
+	}
+	if res.Verify.Checked == 0 {
+		t.Error("no acknowledged write was checked")
+	}
+	if !res.OK() {
+		t.Errorf("seed %d: the rolling restart found problems (above); server log: %s", res.Seed, res.ServerLog)
+	}
+}
