@@ -66,8 +66,10 @@ type Config struct {
 	// Placement, if set, spreads the persistent subscriptions of handlers
 	// and process managers over the nodes of a cluster: this node runs
 	// only those it owns, and hands one over (after finishing what it was
-	// given) when it no longer owns it. Nil: every node competes for every
-	// subscription, and whichever takes its lease first runs it. The
+	// given) when it no longer owns it. Nil with a Cluster: rendezvous
+	// hashing over the cluster's members, as its topology changes. Nil
+	// without: every node competes for every subscription, and whichever
+	// takes its lease first runs it. The
 	// store's lease still guarantees one writer either way. Every node
 	// prepares every handler at Start (HandlerInit runs there) whether or
 	// not it owns it; transient handlers run on every node.
@@ -156,12 +158,15 @@ type App struct {
 	// process managers): what a process manager's strong dispatches wait for.
 	strongHandlers []string
 	tracker        *tracker
-	placer         *placer // nil without Config.Placement
-	unwatch        func()  // stops watching the store's progress, if it pushes it
-	snapshots      *snapshotter
-	dispatch       DispatchFunc
-	keys           *personalKeys
-	cluster        *clusterNode // nil unless Config.Cluster
+	placer         *placer // nil without a placement
+	// placement is Config.Placement, or for a clustered App without one
+	// the cluster's own (followTopology).
+	placement Placement
+	unwatch   func() // stops watching the store's progress, if it pushes it
+	snapshots *snapshotter
+	dispatch  DispatchFunc
+	keys      *personalKeys
+	cluster   *clusterNode // nil unless Config.Cluster
 
 	ins     *instruments
 	stats   statsRegistry
@@ -308,7 +313,11 @@ func (a *App) Start(ctx context.Context) error {
 	for _, k := range a.aggregates {
 		k.start(shards, perShard)
 	}
+	a.placement = a.cfg.Placement
 	if a.cfg.Cluster != nil {
+		if a.placement == nil {
+			a.placement = followTopology(a.system)
+		}
 		n, err := a.joinCluster()
 		if err != nil {
 			return errors.Join(err, a.Close(context.WithoutCancel(ctx)))

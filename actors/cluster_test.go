@@ -376,3 +376,59 @@ func TestClusterStrongConsistencyAcrossMembers(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterPlacesHandlers: without a Placement of their own, clustered
+// Apps spread their persistent handlers over the members by the cluster's
+// topology: each handler runs on exactly one member, not all on the
+// first, and the events reach it whichever member dispatched them.
+func TestClusterPlacesHandlers(t *testing.T) {
+	const handlers = 8
+	recs := make([][]*recorder, 3)
+	tc := startCluster(t, 3, clusterOption{register: func(t *testing.T, i int, app *actors.App) {
+		recs[i] = make([]*recorder, handlers)
+		for h := range handlers {
+			recs[i][h] = &recorder{}
+			must(t, app.RegisterHandler(actors.HandlerConfig{Name: fmt.Sprintf("h%d", h), Handler: recs[i][h].handler()}))
+		}
+	}})
+	owners := func() (map[string][]int, bool) {
+		by := make(map[string][]int)
+		for i, app := range tc.apps {
+			for _, h := range app.Inspect(t.Context()).Handlers {
+				if h.Placement == "owned" {
+					by[h.Name] = append(by[h.Name], i)
+				}
+			}
+		}
+		for h := range handlers {
+			if len(by[fmt.Sprintf("h%d", h)]) != 1 {
+				return by, false
+			}
+		}
+		return by, true
+	}
+	eventually(t, 4*clusterTTL, "each handler owned by exactly one member", func() bool { _, ok := owners(); return ok })
+	by, _ := owners()
+	members := make(map[int]bool)
+	for _, is := range by {
+		members[is[0]] = true
+	}
+	if len(members) < 2 {
+		t.Errorf("handlers %v all on one member", by)
+	}
+	for i := range 6 {
+		open(t, tc.apps[i%3], fmt.Sprintf("placed-%d", i))
+	}
+	for h := range handlers {
+		name := fmt.Sprintf("h%d", h)
+		owner := by[name][0]
+		eventually(t, 10*time.Second, name+" handles the six openings on its owner", func() bool {
+			return len(recs[owner][h].all()) >= 6
+		})
+		for i := range tc.apps {
+			if i != owner && len(recs[i][h].all()) > 0 {
+				t.Errorf("%s handled %d events on member %d, which does not own it (owner %d)", name, len(recs[i][h].all()), i, owner)
+			}
+		}
+	}
+}

@@ -95,12 +95,12 @@ type placer struct {
 	done   chan struct{}
 }
 
-// newPlacer returns the application's placer, or nil without a Placement.
+// newPlacer returns the application's placer, or nil without a placement.
 func newPlacer(a *App) *placer {
-	if a.cfg.Placement == nil {
+	if a.placement == nil {
 		return nil
 	}
-	p := &placer{app: a, placement: a.cfg.Placement, orphan: a.cfg.OrphanTimeout,
+	p := &placer{app: a, placement: a.placement, orphan: a.cfg.OrphanTimeout,
 		probe: max(a.cfg.OrphanTimeout/8, 10*time.Millisecond)}
 	p.unheld, _ = a.store.(UnheldReporter)
 	p.changed = p.placement.Changed()
