@@ -13,6 +13,13 @@ import (
 	"github.com/cohort-dev/cohort/eventstore"
 )
 
+// ClusterProtocol names the shape of the messages members exchange (the
+// command and reply encodings below). Members of one cluster must speak
+// the same: give it to a membership provider that checks it, such as
+// actors/cluster/postgres's Config.Protocol. It changes when a change of
+// those shapes makes members of different releases unable to talk.
+const ClusterProtocol = "cohort-cluster/1"
+
 // The type URLs of the protobuf messages (anypb.Any holding JSON) that
 // carry a command to another member and its outcome back.
 const (

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
 
 	"github.com/cohort-dev/cohort/actors"
 	clusterpg "github.com/cohort-dev/cohort/actors/cluster/postgres"
+	"github.com/cohort-dev/cohort/httpapi"
 )
 
 // clusterAddr splits -cluster-addr into the host and port to bind.
@@ -41,7 +43,7 @@ func (m *Main) joinCluster(ctx context.Context) (*actors.ClusterConfig, error) {
 	if err := clusterpg.Migrate(ctx, m.pool, ""); err != nil {
 		return nil, fmt.Errorf("cluster members table: %w", err)
 	}
-	if m.members, err = clusterpg.New(ctx, m.pool, clusterpg.Config{Logger: m.Logger}); err != nil {
+	if m.members, err = clusterpg.New(ctx, m.pool, clusterpg.Config{Logger: m.Logger, Protocol: actors.ClusterProtocol}); err != nil {
 		return nil, err
 	}
 	// An expelled node must stop: Failed reports it to the program.
@@ -58,4 +60,20 @@ func (m *Main) joinCluster(ctx context.Context) (*actors.ClusterConfig, error) {
 	}(m.members.Expelled(), m.unwatch)
 	return &actors.ClusterConfig{Name: m.Config.ClusterName, Provider: m.members,
 		Host: host, Port: port, AdvertisedAddress: m.Config.ClusterAdvertise}, nil
+}
+
+// errExpelled is the cluster check's failure once the membership has
+// expelled this node (it is stopping then).
+var errExpelled = errors.New("expelled from the cluster")
+
+// clusterCheck is the readiness condition of a member: not expelled.
+func (m *Main) clusterCheck() httpapi.Check {
+	return httpapi.Check{Name: "cluster", Probe: func(context.Context) error {
+		select {
+		case <-m.members.Expelled():
+			return fmt.Errorf("%w: %w", errExpelled, m.members.Err())
+		default:
+			return nil
+		}
+	}}
 }

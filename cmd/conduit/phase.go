@@ -47,10 +47,9 @@ const storePingTimeout = 800 * time.Millisecond
 
 // readyChecks returns the conditions of the node's readiness, checked by
 // every GET /readyz: it serves (not draining), and its database answers
-// a ping. A condition of another part (the cluster's membership) joins
-// the list here.
+// a ping, and with -cluster the membership has not expelled it.
 func (m *Main) readyChecks() []httpapi.Check {
-	return []httpapi.Check{
+	checks := []httpapi.Check{
 		{Name: "serving", Probe: func(context.Context) error {
 			if p := m.phaseNow(); p != phaseServing {
 				return fmt.Errorf("%w: %v", errNotServing, p)
@@ -63,6 +62,10 @@ func (m *Main) readyChecks() []httpapi.Check {
 			return m.pool.Ping(ctx)
 		}},
 	}
+	if m.members != nil {
+		checks = append(checks, m.clusterCheck())
+	}
+	return checks
 }
 
 // phaseNow returns the current phase.
