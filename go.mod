@@ -70,3 +70,5 @@ require (
 	google.golang.org/grpc v1.84.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+replace github.com/asynkron/protoactor-go => ./third_party/protoactor-go
