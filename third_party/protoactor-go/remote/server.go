@@ -17,6 +17,14 @@ import (
 
 var extensionID = extensions.NextExtensionID()
 
+// COHORT: gRPC's logger is silenced once, when the package is initialised,
+// instead of in every Start: grpclog.SetLoggerV2 is not synchronised and
+// must run before gRPC is used, so a second Remote started in the process
+// raced with the first one's gRPC goroutines (see COHORT.md).
+func init() {
+	grpclog.SetLoggerV2(grpclog.NewLoggerV2(io.Discard, io.Discard, io.Discard))
+}
+
 // Remote enables communication between actors across network boundaries.
 type Remote struct {
 	actorSystem    *actor.ActorSystem
@@ -71,7 +79,6 @@ func (r *Remote) BlockList() *BlockList { return r.blocklist }
 
 // Start the remote server.
 func (r *Remote) Start() {
-	grpclog.SetLoggerV2(grpclog.NewLoggerV2(io.Discard, io.Discard, io.Discard))
 	lis, err := net.Listen("tcp", r.config.Address())
 	if err != nil {
 		panic(fmt.Errorf("failed to listen: %v", err))
