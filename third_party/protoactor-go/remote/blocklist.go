@@ -27,6 +27,10 @@ func NewBlockList() *BlockList {
 
 // BlockedMembers returns the set of blocked member IDs.
 func (bl *BlockList) BlockedMembers() set.Set[string] {
+	// COHORT: read under the lock Block writes under (the set itself is
+	// immutable, so it may be returned).
+	bl.mu.RLock()
+	defer bl.mu.RUnlock()
 	return bl.blockedMembers
 }
 
@@ -43,6 +47,9 @@ func (bl *BlockList) Block(memberIDs ...string) {
 // ever added to the BlockList
 func (bl *BlockList) IsBlocked(memberID string) bool {
 	// acquire our mutual exclusion primitive for reading
+	// COHORT: it was not acquired.
+	bl.mu.RLock()
+	defer bl.mu.RUnlock()
 	return bl.blockedMembers.Contains(memberID)
 }
 
