@@ -21,9 +21,6 @@ const (
 	GracefullyLeftKey string = "left"
 )
 
-// create and seed a pseudo random numbers generator
-var rnd = rand.New(rand.NewSource(time.Now().UnixMicro()))
-
 // The Informer data structure implements the Gossip interface
 type Informer struct {
 	myID              string
@@ -119,7 +116,10 @@ func (inf *Informer) SendState(sendStateToMember LocalStateSender) {
 	copy(otherMembers, inf.otherMembers)
 
 	// shuffles the order of the slice elements
-	rnd.Shuffle(len(otherMembers), func(i, j int) {
+	// COHORT: with math/rand's top-level Shuffle, safe for concurrent use,
+	// instead of a package-level *rand.Rand shared by every informer of
+	// the process, which is not.
+	rand.Shuffle(len(otherMembers), func(i, j int) {
 		otherMembers[i], otherMembers[j] = otherMembers[j], otherMembers[i]
 	})
 
