@@ -188,6 +188,21 @@ func (c *Cluster) Get(identity string, kind string) *actor.PID {
 	return c.IdentityLookup.Get(NewClusterIdentity(identity, kind))
 }
 
+// boundedLookup (COHORT) is an IdentityLookup that waits for an
+// activation at most a given time (disthash's does).
+type boundedLookup interface {
+	GetWithin(clusterIdentity *ClusterIdentity, timeout time.Duration) *actor.PID
+}
+
+// getWithin (COHORT) is Get waiting at most timeout for the activation,
+// where the identity lookup can bound its wait.
+func (c *Cluster) getWithin(identity string, kind string, timeout time.Duration) *actor.PID {
+	if l, ok := c.IdentityLookup.(boundedLookup); ok {
+		return l.GetWithin(NewClusterIdentity(identity, kind), timeout)
+	}
+	return c.Get(identity, kind)
+}
+
 func (c *Cluster) Request(identity string, kind string, message interface{}, option ...GrainCallOption) (interface{}, error) {
 	return c.context.Request(identity, kind, message, option...)
 }

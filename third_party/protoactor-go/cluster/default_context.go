@@ -60,6 +60,9 @@ func (dcc *DefaultContext) Request(identity, kind string, message interface{}, o
 
 	ctx, cancel := context.WithTimeout(context.Background(), ttl)
 	defer cancel()
+	// COHORT: every wait of the call (placement, each attempt) is bounded
+	// by the time left until this deadline, not by the whole ttl each.
+	deadline, _ := ctx.Deadline()
 
 	var fromCache bool
 	var pid *actor.PID
@@ -78,7 +81,7 @@ selectloop:
 
 				break selectloop
 			}
-			pid, fromCache = dcc.getPid(identity, kind)
+			pid, fromCache = dcc.getPid(identity, kind, time.Until(deadline))
 			if pid == nil {
 				dcc.cluster.Logger().Debug("Requesting PID from IdentityLookup but got nil", slog.String("identity", identity), slog.String("kind", kind))
 				counter = callConfig.RetryAction(counter)
@@ -94,8 +97,14 @@ selectloop:
 				continue
 			}
 
+			left := time.Until(deadline)
+			if left <= 0 { // COHORT: a future with no time left would never time out
+				err = fmt.Errorf("request failed: %w", context.DeadlineExceeded)
+
+				break selectloop
+			}
 			// TODO: why is err != nil when res != nil?
-			resp, err = _context.RequestFuture(pid, message, ttl).Result()
+			resp, err = _context.RequestFuture(pid, message, left).Result()
 			if resp != nil {
 				break selectloop
 			}
@@ -162,6 +171,7 @@ func (dcc *DefaultContext) RequestFuture(identity string, kind string, message i
 
 	ctx, cancel := context.WithTimeout(context.Background(), ttl)
 	defer cancel()
+	deadline, _ := ctx.Deadline() // COHORT: as in Request
 
 	for {
 		select {
@@ -174,7 +184,7 @@ func (dcc *DefaultContext) RequestFuture(identity string, kind string, message i
 				return nil, fmt.Errorf("have reached max retries: %v", callConfig.RetryCount)
 			}
 
-			pid, _ := dcc.getPid(identity, kind)
+			pid, _ := dcc.getPid(identity, kind, time.Until(deadline))
 			if pid == nil {
 				dcc.cluster.Logger().Debug("Requesting PID from IdentityLookup but got nil", slog.String("identity", identity), slog.String("kind", kind))
 				counter = callConfig.RetryAction(counter)
@@ -190,7 +200,11 @@ func (dcc *DefaultContext) RequestFuture(identity string, kind string, message i
 				continue
 			}
 
-			f := _context.RequestFuture(pid, message, ttl)
+			left := time.Until(deadline)
+			if left <= 0 { // COHORT: as in Request
+				return nil, fmt.Errorf("request failed: %w", context.DeadlineExceeded)
+			}
+			f := _context.RequestFuture(pid, message, left)
 			return f, nil
 		}
 	}
@@ -198,7 +212,8 @@ func (dcc *DefaultContext) RequestFuture(identity string, kind string, message i
 
 // gets the cached PID for the given identity
 // it can return nil if none is found.
-func (dcc *DefaultContext) getPid(identity, kind string) (*actor.PID, bool) {
+// COHORT: an activation is waited for at most timeout.
+func (dcc *DefaultContext) getPid(identity, kind string, timeout time.Duration) (*actor.PID, bool) {
 	if pid, ok := dcc.cluster.PidCache.Get(identity, kind); ok {
 		return pid, true
 	}
@@ -206,7 +221,7 @@ func (dcc *DefaultContext) getPid(identity, kind string) (*actor.PID, bool) {
 	var pid *actor.PID
 	if dcc.cluster.metricsEnabled {
 		start := time.Now()
-		pid = dcc.cluster.Get(identity, kind)
+		pid = dcc.cluster.getWithin(identity, kind, timeout)
 		if pid != nil {
 			dcc.cluster.PidCache.Set(identity, kind, pid)
 		}
@@ -218,7 +233,7 @@ func (dcc *DefaultContext) getPid(identity, kind string) (*actor.PID, bool) {
 		)
 		dcc.cluster.metrics.ClusterResolvePidDuration.Record(_ctx, elapsed.Seconds(), metric.WithAttributes(attrs...))
 	} else {
-		pid = dcc.cluster.Get(identity, kind)
+		pid = dcc.cluster.getWithin(identity, kind, timeout)
 		if pid != nil {
 			dcc.cluster.PidCache.Set(identity, kind, pid)
 		}

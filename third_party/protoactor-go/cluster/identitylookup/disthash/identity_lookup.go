@@ -2,6 +2,8 @@
 package disthash
 
 import (
+	"time"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
 )
@@ -14,6 +16,12 @@ type IdentityLookup struct {
 // Get returns the PID for the given cluster identity if it exists.
 func (p *IdentityLookup) Get(clusterIdentity *cluster.ClusterIdentity) *actor.PID {
 	return p.partitionManager.Get(clusterIdentity)
+}
+
+// GetWithin (COHORT) returns the PID for the given cluster identity,
+// waiting at most timeout for its activation (see Manager.GetWithin).
+func (p *IdentityLookup) GetWithin(clusterIdentity *cluster.ClusterIdentity, timeout time.Duration) *actor.PID {
+	return p.partitionManager.GetWithin(clusterIdentity, timeout)
 }
 
 // RemovePid removes a PID from the cluster identity registry.

@@ -89,12 +89,25 @@ func (pm *Manager) onClusterTopology(tplg *clustering.ClusterTopology) {
 
 // Get resolves the PID responsible for the given cluster identity.
 // Returns nil if the cluster kind is unknown or activation failed.
+// COHORT: it waits for the activation at most the cluster's
+// RequestTimeoutTime (5 s by default), which was hard-coded; see GetWithin.
 func (pm *Manager) Get(identity *clustering.ClusterIdentity) *actor.PID {
+	return pm.GetWithin(identity, pm.cluster.Config.RequestTimeoutTime)
+}
+
+// GetWithin (COHORT) is Get waiting at most timeout for the owner's
+// activation, so that a request waits no longer than its own timeout
+// when the owner is unreachable. The owner is chosen under the read lock,
+// which is released before the wait: held across it, a wait on a crashed
+// owner blocked the topology update that removes that owner (and the
+// cluster provider feeding it) until the wait ended.
+func (pm *Manager) GetWithin(identity *clustering.ClusterIdentity, timeout time.Duration) *actor.PID {
+	if timeout <= 0 {
+		return nil
+	}
 	pm.rdvMutex.RLock()
-	defer pm.rdvMutex.RUnlock()
-
 	ownerAddress := pm.rdv.GetByClusterIdentity(identity)
-
+	pm.rdvMutex.RUnlock()
 	if ownerAddress == "" {
 		return nil
 	}
@@ -104,7 +117,7 @@ func (pm *Manager) Get(identity *clustering.ClusterIdentity) *actor.PID {
 		ClusterIdentity: identity,
 		RequestId:       "",
 	}
-	future := pm.cluster.ActorSystem.Root.RequestFuture(identityOwnerPid, request, 5*time.Second)
+	future := pm.cluster.ActorSystem.Root.RequestFuture(identityOwnerPid, request, timeout)
 	res, err := future.Result()
 	if err != nil {
 		return nil
