@@ -201,7 +201,10 @@ func (inf *Informer) GetMemberStateDelta(targetMemberID string) *MemberStateDelt
 				newWatermark = value.SequenceNumber
 			}
 
-			newMemberState.Values[key] = value
+			// COHORT: a copy, because the delta is serialised by the
+			// remote's endpoint writer while SetState goes on updating
+			// the entry in place.
+			newMemberState.Values[key] = proto.Clone(value).(*GossipKeyValue)
 		}
 
 		// do not send memberStates that we have no new data for

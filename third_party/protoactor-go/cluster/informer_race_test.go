@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/asynkron/gofun/set"
+	"google.golang.org/protobuf/proto"
 )
 
 // TestInformersSendStateConcurrently (COHORT): every member of a process
@@ -29,4 +30,34 @@ func TestInformersSendStateConcurrently(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestStateDeltaIsNotChangedBySetState (COHORT): a delta is serialised by
+// the remote's endpoint writer after the gossip actor has moved on and may
+// set the same keys again; it must not share the entries SetState writes.
+func TestStateDeltaIsNotChangedBySetState(t *testing.T) {
+	none := func() set.Set[string] { return set.New[string]() }
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	inf := newInformer("a", none, 3, 3, logger)
+	inf.UpdateClusterTopology(&ClusterTopology{Members: []*Member{{Id: "a"}, {Id: "b"}}})
+	inf.SetState(HeartbeatKey, &MemberHeartbeat{ActorStatistics: &ActorStatistics{}})
+	delta := inf.GetMemberStateDelta("b")
+	sent := delta.State.Members["a"].Values[HeartbeatKey].SequenceNumber
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 100 {
+			if _, err := proto.Marshal(delta.State); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for range 100 {
+		inf.SetState(HeartbeatKey, &MemberHeartbeat{ActorStatistics: &ActorStatistics{}})
+	}
+	<-done
+	if got := delta.State.Members["a"].Values[HeartbeatKey].SequenceNumber; got != sent {
+		t.Fatalf("the delta's heartbeat has sequence number %d after later SetState calls, want %d as sent", got, sent)
+	}
 }
