@@ -21,6 +21,10 @@ type placementActor struct {
 	cluster          *clustering.Cluster
 	partitionManager *Manager
 	actors           map[string]GrainMeta
+	// COHORT: keys maps the Id of each activation's PID to its key in
+	// actors, so that a terminated activation is found without scanning
+	// them all (stopping n grains at once cost O(n²)).
+	keys map[string]string
 }
 
 func newPlacementActor(c *clustering.Cluster, pm *Manager) *placementActor {
@@ -28,6 +32,7 @@ func newPlacementActor(c *clustering.Cluster, pm *Manager) *placementActor {
 		cluster:          c,
 		partitionManager: pm,
 		actors:           map[string]GrainMeta{},
+		keys:             map[string]string{},
 	}
 }
 
@@ -71,6 +76,7 @@ func (p *placementActor) onTerminated(msg *actor.Terminated) {
 	p.partitionManager.cluster.MemberList.BroadcastEvent(activationTerminated, true)
 
 	delete(p.actors, *key)
+	delete(p.keys, msg.Who.Id)
 }
 
 func (p *placementActor) onStopping(ctx actor.Context) {
@@ -123,6 +129,7 @@ func (p *placementActor) onActivationRequest(msg *clustering.ActivationRequest, 
 		p.updateVirtualActorsGauge()
 	}
 
+	p.keys[pid.Id] = key
 	p.actors[key] = GrainMeta{
 		ID:  msg.ClusterIdentity,
 		PID: pid,
@@ -143,12 +150,16 @@ func (p *placementActor) updateVirtualActorsGauge() {
 }
 
 func (p *placementActor) pidToMeta(pid *actor.PID) (bool, *string, *GrainMeta) {
-	for k, v := range p.actors {
-		if v.PID == pid {
-			return true, &k, &v
-		}
+	// COHORT: looked up through keys instead of scanning actors.
+	k, ok := p.keys[pid.Id]
+	if !ok {
+		return false, nil, nil
 	}
-	return false, nil, nil
+	v, ok := p.actors[k]
+	if !ok || !v.PID.Equal(pid) {
+		return false, nil, nil
+	}
+	return true, &k, &v
 }
 
 func (p *placementActor) onClusterTopology(msg *clustering.ClusterTopology, ctx actor.Context) {
