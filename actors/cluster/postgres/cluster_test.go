@@ -1,5 +1,3 @@
-//go:build !race
-
 package postgres_test
 
 import (
@@ -11,16 +9,9 @@ import (
 )
 
 // These tests run whole protoactor cluster members (gRPC remote on a free
-// port of 127.0.0.1, gossip, disthash) in this process. They are left out
-// of -race builds: the pinned protoactor-go races with itself there, in
-// code this package does not reach into. remote.BlockList.BlockedMembers
-// reads the block list without its lock while the gossip actor's topology
-// subscriber writes it in Block (every member, whatever its provider);
-// remote.Remote.Start sets grpc's global logger while another member's
-// gRPC goroutines read it, and cluster/informer.go shares one math/rand
-// source between every cluster of the process (several members in one
-// process only). The tests of provider_test.go run under -race with
-// protoactor's member list but without remote and gossip.
+// port of 127.0.0.1, gossip, disthash) in this process. They run under
+// -race since third_party/protoactor-go fixed the races the pinned
+// protoactor-go had there (see third_party/protoactor-go/COHORT.md).
 
 // mustStartMember starts a full cluster member on a free port of
 // 127.0.0.1: the cluster's StartMember starts its remote and gossip, and

@@ -150,9 +150,8 @@ func newNode(tb testing.TB, pool *pgxpool.Pool, cfg clusterpg.Config, port int) 
 // mustJoin starts a node that advertises 127.0.0.1:port (0 for a port no
 // other node of the test binary advertises) as the cluster would, but
 // without its remote and gossip: the provider is started directly on the
-// cluster, whose member list is protoactor's own. (A full in-process
-// cluster trips protoactor's data races under -race; see
-// cluster_test.go.)
+// cluster, whose member list is protoactor's own (cluster_test.go starts
+// full members).
 func mustJoin(tb testing.TB, pool *pgxpool.Pool, cfg clusterpg.Config, port int) *node {
 	tb.Helper()
 	if port == 0 {
