@@ -157,7 +157,11 @@ selectloop:
 
 func (dcc *DefaultContext) RequestFuture(identity string, kind string, message interface{}, opts ...GrainCallOption) (actor.Future, error) {
 	var counter int
-	callConfig := DefaultGrainCallConfig(dcc.cluster)
+	// COHORT: a configuration of this call, as in Request, instead of
+	// DefaultGrainCallConfig's, which is shared by every call of every
+	// cluster of the process (bound to the first one's root context) and
+	// which the options below wrote into.
+	callConfig := NewGrainCallOptions(dcc.cluster)
 	for _, o := range opts {
 		o(callConfig)
 	}
