@@ -24,18 +24,26 @@ func mustStartMember(tb testing.TB, pool *pgxpool.Pool, cfg clusterpg.Config) *n
 	return n
 }
 
+// mustStartMembers starts n full members (see mustStartMember) and waits
+// until each sees all of them.
+func mustStartMembers(tb testing.TB, pool *pgxpool.Pool, cfg clusterpg.Config, n int) []*node {
+	tb.Helper()
+	var nodes []*node
+	for range n {
+		nodes = append(nodes, mustStartMember(tb, pool, cfg))
+	}
+	for _, nd := range nodes {
+		nd.view.mustSee(tb, slow, ids(nodes...)...)
+	}
+	return nodes
+}
+
 // TestClusterMembersSeeEachOther: three full members join, each sees all
 // three with their addresses and kinds, and once one shuts down gracefully
 // the other two see two, long before its TTL.
 func TestClusterMembersSeeEachOther(t *testing.T) {
 	pool := mustPool(t)
-	var nodes []*node
-	for range 3 {
-		nodes = append(nodes, mustStartMember(t, pool, fast(longTTL)))
-	}
-	for _, nd := range nodes {
-		nd.view.mustSee(t, slow, ids(nodes...)...)
-	}
+	nodes := mustStartMembers(t, pool, fast(longTTL), 3)
 	mustSeeAddresses(t, nodes)
 	nodes[0].view.mu.Lock()
 	members := nodes[0].view.members

@@ -19,14 +19,7 @@ const crashTTL = 2 * time.Second
 // once they have removed it, every such request is placed on a live
 // member at once and answered from there.
 func TestRequestsAfterCrash(t *testing.T) {
-	pool := mustPool(t)
-	var nodes []*node
-	for range 3 {
-		nodes = append(nodes, mustStartMember(t, pool, fast(crashTTL)))
-	}
-	for _, nd := range nodes {
-		nd.view.mustSee(t, slow, ids(nodes...)...)
-	}
+	nodes := mustStartMembers(t, mustPool(t), fast(crashTTL), 3)
 	dead := nodes[2].c.ActorSystem.Address()
 	var owned []string // identities whose grain lives on the node that crashes
 	for i := 0; len(owned) < 4; i++ {
@@ -49,7 +42,7 @@ func TestRequestsAfterCrash(t *testing.T) {
 			start := time.Now()
 			at, err := ask(nd, id, short)
 			took := time.Since(start)
-			if took > short+time.Second {
+			if took > short+2*time.Second { // generous: the bug was a 5 s wait
 				t.Errorf("request for %s to a crashed member took %v (err %v), past its timeout %v", id, took, err, short)
 			}
 			t.Logf("before the removal, %s through %s: answered from %q, error %v, after %v", id, nd.c.ActorSystem.Address(), at, err, took)
