@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/eventstream"
@@ -17,7 +18,7 @@ import (
 type MemberList struct {
 	cluster              *Cluster
 	mutex                sync.RWMutex
-	members              *MemberSet
+	members              atomic.Pointer[MemberSet] // COHORT: atomic (see Members)
 	memberStrategyByKind map[string]MemberStrategy
 
 	eventSteam        *eventstream.EventStream
@@ -27,10 +28,10 @@ type MemberList struct {
 func NewMemberList(cluster *Cluster) *MemberList {
 	memberList := &MemberList{
 		cluster:              cluster,
-		members:              emptyMemberSet,
 		memberStrategyByKind: make(map[string]MemberStrategy),
 		eventSteam:           cluster.ActorSystem.EventStream,
 	}
+	memberList.members.Store(emptyMemberSet)
 	memberList.eventSteam.Subscribe(func(evt interface{}) {
 		switch t := evt.(type) {
 		case *GossipUpdate:
@@ -94,11 +95,17 @@ func (ml *MemberList) GetActivatorMember(kind string, requestSourceAddress strin
 }
 
 func (ml *MemberList) Length() int {
-	return ml.members.Len()
+	return ml.members.Load().Len()
 }
 
+// COHORT: the member set is read through an atomic pointer. It was read
+// without synchronisation by the gossip actor (ContainsMemberID), the
+// placement actor (BroadcastEvent) and pub-sub while the cluster
+// provider's UpdateClusterTopology replaced it. A set is not changed once
+// built, and a lock is not taken here because topology subscribers run
+// inside UpdateClusterTopology's lock.
 func (ml *MemberList) Members() *MemberSet {
-	return ml.members
+	return ml.members.Load()
 }
 
 func (ml *MemberList) UpdateClusterTopology(members Members) {
@@ -120,7 +127,7 @@ func (ml *MemberList) UpdateClusterTopology(members Members) {
 		ml.cluster.Remote.BlockList().Block(m.Id)
 	}
 
-	ml.members = active
+	ml.members.Store(active)
 
 	// notify that these members left
 	for _, m := range left.Members() {
@@ -176,12 +183,13 @@ func (ml *MemberList) getTopologyChanges(members Members) (topology *ClusterTopo
 	active = memberSet.ExceptIds(blocked)
 
 	// nothing changed? exit
-	if active.Equals(ml.members) {
+	current := ml.members.Load()
+	if active.Equals(current) {
 		return nil, true, nil, nil, nil
 	}
 
-	left = ml.members.Except(active)
-	joined = active.Except(ml.members)
+	left = current.Except(active)
+	joined = active.Except(current)
 
 	topology = &ClusterTopology{
 		TopologyHash: active.TopologyHash(),
@@ -201,7 +209,7 @@ func (ml *MemberList) TerminateMember(m *Member) {
 }
 
 func (ml *MemberList) BroadcastEvent(message interface{}, includeSelf bool) {
-	for _, m := range ml.members.members {
+	for _, m := range ml.members.Load().members {
 		if !includeSelf && m.Id == ml.cluster.ActorSystem.ID {
 			continue
 		}
@@ -212,7 +220,7 @@ func (ml *MemberList) BroadcastEvent(message interface{}, includeSelf bool) {
 }
 
 func (ml *MemberList) ContainsMemberID(memberID string) bool {
-	return ml.members.ContainsID(memberID)
+	return ml.members.Load().ContainsID(memberID)
 }
 
 func (ml *MemberList) getMemberStrategyByKind(kind string) MemberStrategy {

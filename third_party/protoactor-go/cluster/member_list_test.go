@@ -65,12 +65,12 @@ func TestMemberList_UpdateClusterTopology(t *testing.T) {
 		assert.Equal(m1, m2)
 
 		// current members
-		obj.members = actives
+		obj.members.Store(actives)
 	})
 
 	t.Run("join", func(t *testing.T) {
 		assert := assert.New(t)
-		assert.Equal(2, obj.members.Len())
+		assert.Equal(2, obj.members.Load().Len())
 		members := newMembersForTest(4)
 		changes, unchanged, actives, _, _ := obj.getTopologyChanges(members)
 		assert.False(unchanged)
@@ -91,12 +91,12 @@ func TestMemberList_UpdateClusterTopology(t *testing.T) {
 		m2 = NewMemberSet(changes.Left)
 		assert.Equal(m1, m2)
 
-		obj.members = actives
+		obj.members.Store(actives)
 	})
 
 	t.Run("left", func(t *testing.T) {
 		assert := assert.New(t)
-		assert.Equal(4, obj.members.Len())
+		assert.Equal(4, obj.members.Load().Len())
 		members := newMembersForTest(4)
 		changes, _, _, _, _ := obj.getTopologyChanges(members[2:4])
 		expected := &ClusterTopology{TopologyHash: TopologyHash(members[2:4]), Members: members[2:4], Joined: empty, Left: members[0:2]}
