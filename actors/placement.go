@@ -46,8 +46,10 @@ const (
 	// placedOwned: open here, because this node owns it.
 	placedOwned
 	// placedRescued: open here though another node owns it, because it
-	// stayed without a holder for OrphanTimeout. It stays here until the
-	// placement changes.
+	// stayed without a holder for OrphanTimeout. After another
+	// OrphanTimeout it is handed back once, for an owner that was only
+	// slow to start; rescued again in the same placement generation, it
+	// stays here until the placement changes.
 	placedRescued
 )
 
@@ -66,8 +68,14 @@ func (s placedState) String() string {
 type placed struct {
 	r     runner
 	state placedState
-	// rescuedAt is the placement generation in which it was rescued.
-	rescuedAt uint64
+	// rescuedAt is the placement generation in which it was rescued, and
+	// rescuedSince when.
+	rescuedAt    uint64
+	rescuedSince time.Time
+	// handedBack is one more than the placement generation in which a
+	// rescue of it was handed back (0: never), so that it is handed back
+	// once per generation, not again and again to an owner that is gone.
+	handedBack uint64
 	// freeSince is when it was first seen without a holder while it
 	// runs elsewhere; zero while it has one.
 	freeSince time.Time
@@ -142,7 +150,7 @@ func (p *placer) set(pl *placed, s placedState) {
 	defer p.mu.Unlock()
 	pl.state = s
 	if s == placedRescued {
-		pl.rescuedAt = p.gen
+		pl.rescuedAt, pl.rescuedSince = p.gen, time.Now()
 	}
 	pl.freeSince = time.Time{}
 }
@@ -202,6 +210,9 @@ func (p *placer) rebalance(ctx context.Context) {
 		case !owns && pl.state == placedOwned,
 			!owns && pl.state == placedRescued && p.generation() > pl.rescuedAt:
 			release = append(release, pl)
+		case !owns && pl.state == placedRescued && p.handBack(pl):
+			p.app.log.Info("placement: handing a rescued subscription back to its owner", "handler", pl.r.name())
+			release = append(release, pl)
 		}
 	}
 	var wg sync.WaitGroup
@@ -218,6 +229,19 @@ func (p *placer) rebalance(ctx context.Context) {
 		})
 	}
 	wg.Wait()
+}
+
+// handBack reports whether the rescued pl is due to be handed back to
+// its owner, and records that it is: once per placement generation, after
+// it ran here for OrphanTimeout.
+func (p *placer) handBack(pl *placed) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pl.handedBack == p.gen+1 || time.Since(pl.rescuedSince) < p.orphan {
+		return false
+	}
+	pl.handedBack = p.gen + 1
+	return true
 }
 
 // open opens pl's runner unless an error policy stopped it here; it

@@ -366,3 +366,32 @@ func TestPlacementMetric(t *testing.T) {
 		}
 	}
 }
+
+// TestPlacementHandsBackToSlowOwner: a node that starts after the others
+// have rescued its handlers (it was slow to start, longer than
+// OrphanTimeout) gets them back: a rescuer hands a rescued handler back
+// once after another OrphanTimeout, and the owner, waiting for the lease,
+// takes it.
+func TestPlacementHandsBackToSlowOwner(t *testing.T) {
+	three := owners("a", "b", "c")
+	actorstest.SharedStores(t, 3, func(t *testing.T, stores []actors.EventStore) {
+		h := newHandlings()
+		orphan := 300 * time.Millisecond
+		members := []string{"a", "b", "c"}
+		early := startPlaced(t, stores[:2], members[:2], members, h, orphan)
+		eventually(t, patience, "c's handlers rescued by a or b", func() bool {
+			for _, n := range early {
+				for _, info := range n.app.Inspect(context.Background()).Handlers {
+					if info.Placement == "rescued" {
+						return true
+					}
+				}
+			}
+			return false
+		})
+		late := startPlaced(t, stores[2:], members[2:], members, h, orphan)
+		nodes := append(early, late...)
+		eventually(t, patience, "c owns its handlers", func() bool { return settled(nodes, three) })
+		checkHandledBy(t, h, three, dispatchRound(t, nodes, "back"))
+	})
+}
