@@ -89,9 +89,10 @@ func clusterKind(aggregate string) string {
 
 // clusterNode is the App's membership of its cluster.
 type clusterNode struct {
-	c     *cluster.Cluster
-	addr  string       // this member's advertised address
-	names commandNames // the routed command types' names on the wire
+	c       *cluster.Cluster
+	addr    string       // this member's advertised address
+	names   commandNames // the routed command types' names on the wire
+	members *memberWatch // which members are in the topology
 }
 
 // joinCluster makes the App a member of its cluster: it binds the
@@ -126,8 +127,9 @@ func (a *App) joinCluster() (n *clusterNode, err error) {
 			shutdownQuietly(c)
 		}
 	}()
+	members := watchMembers(a.system)
 	c.StartMember()
-	return &clusterNode{c: c, addr: a.system.Address(), names: names}, nil
+	return &clusterNode{c: c, addr: a.system.Address(), names: names, members: members}, nil
 }
 
 // shutdownQuietly shuts down a member that failed to start, which may

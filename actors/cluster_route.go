@@ -53,14 +53,21 @@ func (a *App) deliverClustered(ctx context.Context, k *aggregateKind, cmd *Comma
 				return commandReply{}, dispatchTimeout(ctx)
 			}
 		}
+		// Sent to another member, a command is idempotent under its id,
+		// given or generated: if that member dies with the command under
+		// way, it is sent again to the shard's next member, which answers
+		// with the first outcome if the command was appended before the
+		// death (or fences the dead member's append if it was not yet).
+		cmd.idempotent = true
 		m, err := a.encodeCommand(ctx, cmd, hdr)
 		if err != nil {
 			return commandReply{}, err
 		}
 		deadline, _ := ctx.Deadline() // dispatchCommand always sets one
-		got, err := awaitFuture(ctx, a.system.Root.RequestFuture(pid, m, time.Until(deadline)))
+		gone := a.cluster.members.goneCh(pid.Address)
+		got, err := awaitFuture(ctx, gone, a.system.Root.RequestFuture(pid, m, time.Until(deadline)))
 		switch {
-		case errors.Is(err, actor.ErrDeadLetter):
+		case errors.Is(err, actor.ErrDeadLetter), errors.Is(err, errMemberGone):
 			c.PidCache.RemoveByValue(identity, kind, pid)
 			continue
 		case err != nil && ctx.Err() != nil:
@@ -95,9 +102,14 @@ func lookup(ctx context.Context, c *cluster.Cluster, identity, kind string) *act
 	return c.Get(identity, kind)
 }
 
-// awaitFuture waits for f or the end of ctx. The goroutine that waits on
-// f ends when f completes or times out.
-func awaitFuture(ctx context.Context, f actor.Future) (any, error) {
+// errMemberGone: the member a request was sent to left the topology
+// before it answered.
+var errMemberGone = errors.New("actors: the member left the cluster")
+
+// awaitFuture waits for f, the end of ctx, or gone closing
+// (errMemberGone). The goroutine that waits on f ends when f completes or
+// times out.
+func awaitFuture(ctx context.Context, gone <-chan struct{}, f actor.Future) (any, error) {
 	var (
 		res  any
 		err  error
@@ -110,6 +122,8 @@ func awaitFuture(ctx context.Context, f actor.Future) (any, error) {
 	select {
 	case <-done:
 		return res, err
+	case <-gone:
+		return nil, errMemberGone
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
