@@ -213,17 +213,17 @@ func BenchmarkClusterActivationMemory(b *testing.B) {
 }
 
 // BenchmarkClusterFailover: each iteration starts a third member in a
-// helper process beside two in this process, activates 10 counters
-// whose shards are on it, kills it (SIGKILL), and at once dispatches to
-// each of them through a member in this process, again after each
-// failure, until every one has succeeded. An attempt is bounded by the
-// runtime's default DispatchTimeout (5 s), or by 1 s or 250 ms, as a
-// client that gives up sooner and tries again would: an attempt sent
-// before the member's connections broke waits for its deadline (its
-// outcome is unknown), and one sent later is served once the shard has
-// moved. Reports, over every counter of
-// every iteration, the time from the kill to its first success (p50 and
-// max) and the failed attempts per counter. Run it with -benchtime Nx.
+// helper process beside two in this process, activates 10 counters whose
+// shards are on it, kills it (SIGKILL), and at once dispatches to each of
+// them through a member in this process, again after each failure, until
+// every one has succeeded. An attempt is bounded by the runtime's default
+// DispatchTimeout (5 s), or by 1 s or 250 ms, as a client that gives up
+// sooner and tries again would: an attempt sent before the membership
+// dropped the member waits for its deadline (its outcome is unknown), and
+// one sent later is served where the shard moved. Reports, over every
+// counter of every iteration, the time from the kill to its first success
+// (p50 and max) and the failed attempts per counter. Run it with
+// -benchtime Nx.
 func BenchmarkClusterFailover(b *testing.B) {
 	const counters = 10
 	conn := actorstest.PostgresDatabase(b)

@@ -79,9 +79,9 @@
 // Every member registers the same aggregates, routes, events and errors,
 // with the same Shards and MaxLiveAggregates, and runs a release that
 // speaks the same ClusterProtocol (a membership provider such as
-// actors/cluster/postgres refuses a node that does not). A strongly consistent
-// dispatch waits on its own member for the progress the store pushes,
-// whichever member ran the command. Close finishes the dispatches in
+// actors/cluster/postgres refuses a node that does not). A strongly
+// consistent dispatch waits on its own member for the progress the store
+// pushes, whichever member ran the command. Close finishes the dispatches in
 // flight and the handlers, then leaves the cluster: its shards stop after
 // the commands they hold, and the other members take them over.
 //
