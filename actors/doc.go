@@ -77,9 +77,11 @@
 // Registry.RegisterError and RegisterErrorType, match on the caller as
 // they did where the command ran; any other arrives as a *RemoteError.
 // Every member registers the same aggregates, routes, events and errors,
-// with the same Shards and MaxLiveAggregates. A strongly consistent
-// dispatch waits on its own member for the progress the store pushes,
-// whichever member ran the command. Close finishes the dispatches in
+// with the same Shards and MaxLiveAggregates, and runs a release that
+// speaks the same ClusterProtocol (a membership provider such as
+// actors/cluster/postgres refuses a node that does not). A strongly
+// consistent dispatch waits on its own member for the progress the store
+// pushes, whichever member ran the command. Close finishes the dispatches in
 // flight and the handlers, then leaves the cluster: its shards stop after
 // the commands they hold, and the other members take them over.
 //
@@ -95,9 +97,10 @@
 // Event handlers and process managers each own a persistent subscription
 // to $all (one active subscriber across processes), except a transient
 // handler (HandlerConfig.Transient: for state held in memory), which
-// starts over on every start in every process. With Config.Placement (e.g.
-// RendezvousPlacement fed with a cluster's members), each node runs only
-// the persistent subscriptions it owns, so they spread over the nodes and
+// starts over on every start in every process. With Config.Placement, or
+// in a cluster without one (rendezvous hashing over the member ids of
+// every topology the cluster publishes), each node runs only the
+// persistent subscriptions it owns, so they spread over the nodes and
 // move, handed over after their current batches, when membership changes;
 // the store's lease stays the guarantee of one writer, and a subscription
 // left without a holder for Config.OrphanTimeout is taken over by any

@@ -28,6 +28,10 @@ func runHelperProcess() bool {
 		runPlacedNode(conn)
 		return true
 	}
+	if conn := os.Getenv(benchMemberEnv); conn != "" {
+		runBenchMember(conn)
+		return true
+	}
 	conn := os.Getenv(helperEnv)
 	if conn == "" {
 		return false
@@ -74,7 +78,7 @@ func helperStore(tb testing.TB, conn string) *postgres.Store {
 // conn, and waits for it to print "ready"; the scanner reads the lines it
 // prints after that. The process is killed (and thawed first, if frozen)
 // at cleanup.
-func startHelper(t *testing.T, env, conn string) (*os.Process, *bufio.Scanner) {
+func startHelper(t testing.TB, env, conn string) (*os.Process, *bufio.Scanner) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), env+"="+conn)

@@ -75,9 +75,14 @@
 // cluster should outlive. A restart of the database ends every session,
 // and so expels every member.
 //
-// # What this package is not
+// # Using it
 //
-// It is membership only. It is not wired into actors.App yet: aggregates
-// are not cluster identities, handlers are not placed by the cluster, and
-// no command crosses nodes (see the README's "Cluster (in progress)").
+// actors.ClusterConfig takes the provider: an App whose Config.Cluster
+// names it is a member of the cluster, its aggregates cluster identities
+// placed over the members this package lists, and its handlers placed
+// over the same members (see the actors package's "Across a cluster").
+// Give Config.Protocol actors.ClusterProtocol, so that nodes whose
+// messages differ refuse to join. Conduit does this with -cluster (see
+// cmd/conduit). The provider is membership only: which member runs what
+// is the cluster's and the App's business.
 package postgres
