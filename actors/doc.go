@@ -69,9 +69,13 @@
 // JSON in a protobuf anypb.Any (the command's payload under its registered
 // or Go type name, its ids, metadata, options, the time left until its
 // deadline and its trace context), in one request bounded by the
-// deadline: it is sent again only when it provably did not arrive (a
-// dead letter: the shard moved), never after a timeout, whose outcome is
-// unknown as in one process. The reply carries the Result (events by
+// deadline. A command that crosses members is idempotent under its id
+// (given or generated), so it is sent again when it provably did not
+// arrive (a dead letter: the shard moved) and when the member it was sent
+// to leaves the topology before answering (it died: the shard's next
+// member answers with the first outcome if the dead one had appended it);
+// never after a timeout, whose outcome is unknown as in one process. The
+// reply carries the Result (events by
 // their registered names, the state decoded into the aggregate's own type)
 // or the error: the runtime's own errors, and those registered with
 // Registry.RegisterError and RegisterErrorType, match on the caller as
