@@ -455,4 +455,3 @@ func versionConflicts(ctx context.Context, admin string) (int64, error) {
 	}
 	return int64(total), sc.Err()
 }
-
