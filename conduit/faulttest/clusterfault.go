@@ -49,10 +49,10 @@ type ClusterFaultConfig struct {
 	// Freeze is how long FreezeMember keeps the member stopped (default
 	// 15 s, beyond the membership's default TTL of 10 s).
 	Freeze time.Duration
-	// Probes is how many users have their bio changed one command after
-	// another through the surviving members during the run (default 16):
-	// their aggregates are spread over the members' shards, so some live
-	// on the victim.
+	// Probes is how many users, of those whose aggregate's shard lives on
+	// the victim and of the others, have their bio changed one command
+	// after another through the surviving members (alternately) during
+	// the run (default 6 of each).
 	Probes int
 	// Workers and UsersPerWorker shape the mixed load through the
 	// balancer (conduitload.Config).
@@ -77,7 +77,7 @@ func (c ClusterFaultConfig) withDefaults() ClusterFaultConfig {
 		c.Freeze = 15 * time.Second
 	}
 	if c.Probes <= 0 {
-		c.Probes = 16
+		c.Probes = 6
 	}
 	if c.Settle <= 0 {
 		c.Settle = 3 * time.Second
@@ -100,6 +100,9 @@ type ClusterFaultResult struct {
 	// another member, was acknowledged. Stayed: the same for the probes
 	// whose shards lived on the other members.
 	Moved, Stayed []time.Duration
+	// MovedEach lists Moved's figures with the node each probe sent its
+	// commands through: "node i: duration".
+	MovedEach []string
 	// VictimEnd says how the victim ended (FreezeMember: after it woke).
 	VictimEnd string
 	// Conflicts: the surviving members' cohort.aggregate.version_conflicts
@@ -244,6 +247,11 @@ func ClusterFault(ctx context.Context, cfg ClusterFaultConfig) (_ *ClusterFaultR
 	res.Balancer = lb.Stats()
 	cfg.Logf("load stopped after %v:\n%s", ms(time.Since(began)), res.Load.Table())
 	res.Moved, res.Stayed = probes.recovery(faultAt)
+	for _, p := range probes.probes {
+		if d, ok := p.recovery(faultAt); ok && p.onVictim {
+			res.MovedEach = append(res.MovedEach, fmt.Sprintf("node %d: %v", p.via, ms(d)))
+		}
+	}
 	if n := probes.count(true); len(res.Moved) < n {
 		res.problem("%d of the %d probes whose shard lived on the victim had no command acknowledged after the fault", n-len(res.Moved), n)
 	}
@@ -272,6 +280,7 @@ func (r *ClusterFaultResult) Summary() string {
 	fmt.Fprintf(&b, "  victim:                         node %d (member %s): %s\n", r.Victim, r.Members[r.Victim], r.VictimEnd)
 	fmt.Fprintf(&b, "  probes on the victim's shards:  %d; fault → first command acknowledged elsewhere: p50 %v, max %v\n",
 		len(r.Moved), ms(Percentile(r.Moved, 50)), ms(Percentile(r.Moved, 100)))
+	fmt.Fprintf(&b, "  each, by the node it went through: %v\n", r.MovedEach)
 	fmt.Fprintf(&b, "  probes on the others' shards:   %d; fault → next command acknowledged: p50 %v, max %v\n",
 		len(r.Stayed), ms(Percentile(r.Stayed, 50)), ms(Percentile(r.Stayed, 100)))
 	fmt.Fprintf(&b, "  version conflicts (survivors):  %d\n", r.Conflicts)
@@ -291,6 +300,7 @@ type clusterProbes struct {
 type clusterProbe struct {
 	token    string
 	onVictim bool
+	via      int // which of the surviving members it sends its commands through
 	mu       sync.Mutex
 	acked    []probeCommand
 }
@@ -298,14 +308,17 @@ type clusterProbe struct {
 // probeCommand is a command a probe sent and saw acknowledged.
 type probeCommand struct{ sent, done time.Time }
 
-// newClusterProbes registers n users through api and finds, for each,
-// the member its accounts.User aggregate's shard lives on with all of
-// members up.
+// newClusterProbes registers users through api until it has n whose
+// accounts.User aggregate's shard lives on the victim while all of
+// members are up, and n whose shard lives on another member.
 func newClusterProbes(ctx context.Context, db *pgxpool.Pool, api string, n int, members []string, victim int) (*clusterProbes, error) {
 	c := conduitload.NewClient(api, 30*time.Second)
 	ps := &clusterProbes{}
-	onVictim := 0
-	for range n {
+	have := map[bool]int{}
+	for tries := 0; have[true] < n || have[false] < n; tries++ {
+		if tries == 20*n {
+			return nil, fmt.Errorf("faulttest: %d users registered, %d on the victim's shards: the placement is not what shardOwner expects", tries, have[true])
+		}
 		name := "probe_" + strings.ToLower(crand.Text()[:10])
 		r := c.Do(ctx, http.MethodPost, "/users", "", map[string]any{"user": map[string]string{
 			"username": name, "email": name + "@probe.test", "password": "probe-password"}})
@@ -321,24 +334,25 @@ func newClusterProbes(ctx context.Context, db *pgxpool.Pool, api string, n int, 
 		if err != nil {
 			return nil, err
 		}
-		p := &clusterProbe{token: doc.User.Token, onVictim: owner == members[victim]}
-		if p.onVictim {
-			onVictim++
+		onVictim := owner == members[victim]
+		if have[onVictim] == n {
+			continue
 		}
-		ps.probes = append(ps.probes, p)
-	}
-	if onVictim == 0 || onVictim == n {
-		return nil, fmt.Errorf("faulttest: %d of %d probes live on the victim's shards: nothing to compare", onVictim, n)
+		ps.probes = append(ps.probes, &clusterProbe{token: doc.User.Token, onVictim: onVictim, via: have[onVictim] % 2})
+		have[onVictim]++
 	}
 	return ps, nil
 }
 
-// run changes each probe's bio, one command after another, through the
-// APIs in turn (probe i through apis[i%len(apis)]), until ctx ends.
+// run changes each probe's bio, one command after another, through
+// apis[probe.via], until ctx ends.
 func (ps *clusterProbes) run(ctx context.Context, apis []string) {
 	var wg sync.WaitGroup
-	for i, p := range ps.probes {
-		c := conduitload.NewClient(apis[i%len(apis)], 5*time.Second)
+	for _, p := range ps.probes {
+		// A short timeout, so that a command stuck on the victim does not
+		// hide for long that its aggregate is served elsewhere again: the
+		// outcome of one that timed out is unknown, harmless for a bio.
+		c := conduitload.NewClient(apis[p.via], time.Second)
 		wg.Go(func() {
 			for n := 0; ctx.Err() == nil; n++ {
 				sent := time.Now()
@@ -360,21 +374,29 @@ func (ps *clusterProbes) run(ctx context.Context, apis []string) {
 // sent after at, for each probe that had one.
 func (ps *clusterProbes) recovery(at time.Time) (moved, stayed []time.Duration) {
 	for _, p := range ps.probes {
-		p.mu.Lock()
-		for _, c := range p.acked {
-			if c.sent.Before(at) {
-				continue
-			}
-			if p.onVictim {
-				moved = append(moved, c.done.Sub(at))
-			} else {
-				stayed = append(stayed, c.done.Sub(at))
-			}
-			break
+		d, ok := p.recovery(at)
+		switch {
+		case !ok:
+		case p.onVictim:
+			moved = append(moved, d)
+		default:
+			stayed = append(stayed, d)
 		}
-		p.mu.Unlock()
 	}
 	return moved, stayed
+}
+
+// recovery returns the time from at until the first acknowledgement of
+// a command sent after at, if there was one.
+func (p *clusterProbe) recovery(at time.Time) (time.Duration, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.acked {
+		if !c.sent.Before(at) {
+			return c.done.Sub(at), true
+		}
+	}
+	return 0, false
 }
 
 // count returns how many probes live on the victim's shards (or not).
