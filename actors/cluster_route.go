@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
 	"google.golang.org/protobuf/types/known/anypb"
 )
 
@@ -33,7 +34,7 @@ func (a *App) deliverClustered(ctx context.Context, k *aggregateKind, cmd *Comma
 		}
 		pid, ok := c.PidCache.Get(identity, kind)
 		if !ok {
-			if pid = c.Get(identity, kind); pid == nil {
+			if pid = lookup(ctx, c, identity, kind); pid == nil {
 				continue // no member for it yet, or its member did not answer
 			}
 			c.PidCache.Set(identity, kind, pid)
@@ -74,6 +75,24 @@ func (a *App) deliverClustered(ctx context.Context, k *aggregateKind, cmd *Comma
 		res, err := a.decodeReply(k, reply)
 		return commandReply{res: res, err: err}, nil
 	}
+}
+
+// boundedLookup is an identity lookup whose wait for an activation can
+// be bounded: the patched disthash of third_party/protoactor-go has it.
+type boundedLookup interface {
+	GetWithin(id *cluster.ClusterIdentity, timeout time.Duration) *actor.PID
+}
+
+// lookup finds the shard's PID, activating it on its member if needed,
+// waiting no longer than ctx allows where the identity lookup can bound
+// its wait (upstream disthash waits up to the cluster's request timeout,
+// 5 s by default, for a member that may be dead).
+func lookup(ctx context.Context, c *cluster.Cluster, identity, kind string) *actor.PID {
+	if l, ok := c.IdentityLookup.(boundedLookup); ok {
+		deadline, _ := ctx.Deadline() // dispatchCommand always sets one
+		return l.GetWithin(cluster.NewClusterIdentity(identity, kind), time.Until(deadline))
+	}
+	return c.Get(identity, kind)
 }
 
 // awaitFuture waits for f or the end of ctx. The goroutine that waits on

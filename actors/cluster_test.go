@@ -1,5 +1,3 @@
-//go:build !race
-
 package actors_test
 
 import (
@@ -27,9 +25,8 @@ import (
 
 // These tests run several Apps as members of one cluster in this process
 // (each its own actor system, gRPC on a free port of 127.0.0.1,
-// membership in PostgreSQL). They are left out of -race builds: the
-// pinned protoactor-go races with itself in its remote and cluster
-// packages (see actors/cluster/postgres's cluster_test.go).
+// membership in PostgreSQL), under -race too: the module builds the
+// patched protoactor-go of third_party/protoactor-go.
 
 // clusterTTL is the members' TTL: short, so that a test sees a member
 // that left or died go soon.

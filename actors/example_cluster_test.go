@@ -1,5 +1,3 @@
-//go:build !race
-
 package actors_test
 
 import (
@@ -18,8 +16,7 @@ import (
 // registered error) coming back as if it had run where it was sent. Here
 // the members find each other through protoactor's in-process test
 // provider; across machines, pass actors/cluster/postgres's Provider (or
-// another of protoactor's) and each member's address. (Left out of -race
-// builds: the pinned protoactor-go races with itself.)
+// another of protoactor's) and each member's address.
 func ExampleClusterConfig() {
 	ctx := context.Background()
 	agent := test.NewInMemAgent() // what the members' providers share

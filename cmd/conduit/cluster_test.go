@@ -1,5 +1,3 @@
-//go:build !race
-
 package main
 
 import (
@@ -20,8 +18,7 @@ import (
 // -cluster form a cluster (each its own gRPC port 0), and either answers
 // any request the same: a user registered through one logs in through
 // the other, an article written through one is read and refused to
-// another author through both, with the same statuses. Left out of -race
-// builds: protoactor's cluster races with itself (see .ci/run).
+// another author through both, with the same statuses.
 func TestClusterOfTwoProcesses(t *testing.T) {
 	conn := pgtest.NewDatabase(t, pgtest.Empty())
 	env := map[string]string{"DATABASE_URL": conn, "JWT_SECRET": "cmd/conduit cluster test secret!!",

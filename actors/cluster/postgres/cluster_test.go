@@ -1,5 +1,3 @@
-//go:build !race
-
 package postgres_test
 
 import (
@@ -11,16 +9,9 @@ import (
 )
 
 // These tests run whole protoactor cluster members (gRPC remote on a free
-// port of 127.0.0.1, gossip, disthash) in this process. They are left out
-// of -race builds: the pinned protoactor-go races with itself there, in
-// code this package does not reach into. remote.BlockList.BlockedMembers
-// reads the block list without its lock while the gossip actor's topology
-// subscriber writes it in Block (every member, whatever its provider);
-// remote.Remote.Start sets grpc's global logger while another member's
-// gRPC goroutines read it, and cluster/informer.go shares one math/rand
-// source between every cluster of the process (several members in one
-// process only). The tests of provider_test.go run under -race with
-// protoactor's member list but without remote and gossip.
+// port of 127.0.0.1, gossip, disthash) in this process. They run under
+// -race since third_party/protoactor-go fixed the races the pinned
+// protoactor-go had there (see third_party/protoactor-go/COHORT.md).
 
 // mustStartMember starts a full cluster member on a free port of
 // 127.0.0.1: the cluster's StartMember starts its remote and gossip, and
@@ -33,18 +24,26 @@ func mustStartMember(tb testing.TB, pool *pgxpool.Pool, cfg clusterpg.Config) *n
 	return n
 }
 
+// mustStartMembers starts n full members (see mustStartMember) and waits
+// until each sees all of them.
+func mustStartMembers(tb testing.TB, pool *pgxpool.Pool, cfg clusterpg.Config, n int) []*node {
+	tb.Helper()
+	var nodes []*node
+	for range n {
+		nodes = append(nodes, mustStartMember(tb, pool, cfg))
+	}
+	for _, nd := range nodes {
+		nd.view.mustSee(tb, slow, ids(nodes...)...)
+	}
+	return nodes
+}
+
 // TestClusterMembersSeeEachOther: three full members join, each sees all
 // three with their addresses and kinds, and once one shuts down gracefully
 // the other two see two, long before its TTL.
 func TestClusterMembersSeeEachOther(t *testing.T) {
 	pool := mustPool(t)
-	var nodes []*node
-	for range 3 {
-		nodes = append(nodes, mustStartMember(t, pool, fast(longTTL)))
-	}
-	for _, nd := range nodes {
-		nd.view.mustSee(t, slow, ids(nodes...)...)
-	}
+	nodes := mustStartMembers(t, pool, fast(longTTL), 3)
 	mustSeeAddresses(t, nodes)
 	nodes[0].view.mu.Lock()
 	members := nodes[0].view.members

@@ -17,6 +17,7 @@ import (
 	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
 	"github.com/asynkron/protoactor-go/remote"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	clusterpg "github.com/cohort-dev/cohort/actors/cluster/postgres"
 	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
@@ -111,6 +112,14 @@ func mustPool(tb testing.TB) *pgxpool.Pool {
 // change and gossip round.
 func discard(*actor.ActorSystem) *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
+// answerWhere is the echo kind's grain: it answers a request with the
+// address of the node it lives on.
+func answerWhere(ctx actor.Context) {
+	if _, ok := ctx.Message().(*wrapperspb.StringValue); ok {
+		ctx.Respond(wrapperspb.String(ctx.Self().Address))
+	}
+}
+
 // fakePorts counts the ports handed out, from 40001, to nodes whose
 // remote does not listen.
 var fakePorts atomic.Int32
@@ -141,7 +150,7 @@ func buildNode(ctx context.Context, pool *pgxpool.Pool, cfg clusterpg.Config, po
 		return nil, err
 	}
 	system := actor.NewActorSystem(actor.WithLoggerFactory(discard))
-	echo := cluster.NewKind("echo", actor.PropsFromFunc(func(actor.Context) {}))
+	echo := cluster.NewKind("echo", actor.PropsFromFunc(answerWhere))
 	c := cluster.New(system, cluster.Configure(clusterName, provider, disthash.New(),
 		remote.Configure("127.0.0.1", port), cluster.WithKinds(echo)))
 	n := &node{c: c, provider: provider, view: newView()}
@@ -152,9 +161,8 @@ func buildNode(ctx context.Context, pool *pgxpool.Pool, cfg clusterpg.Config, po
 // mustJoin starts a node that advertises 127.0.0.1:port (0 for a port no
 // other node of the test binary advertises) as the cluster would, but
 // without its remote and gossip: the provider is started directly on the
-// cluster, whose member list is protoactor's own. (A full in-process
-// cluster trips protoactor's data races under -race; see
-// cluster_test.go.)
+// cluster, whose member list is protoactor's own (cluster_test.go starts
+// full members).
 func mustJoin(tb testing.TB, pool *pgxpool.Pool, cfg clusterpg.Config, port int) *node {
 	tb.Helper()
 	if port == 0 {
