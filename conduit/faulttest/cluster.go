@@ -36,3 +36,11 @@ func ClusterArgs(nodes int) (func(i int) []string, []string, error) {
 		return []string{"-cluster", ClusterName, "-cluster-addr", addrs[i]}
 	}, addrs, nil
 }
+
+// clusterRaceFree says whether a clustered Conduit may be built with the
+// race detector (when the tests run with it): not yet, as the patched
+// protoactor-go (third_party/protoactor-go) still races in remote when a
+// member leaves (endpointReader.suspend, called by Remote.Shutdown,
+// against endpointReader.Receive), reported at a graceful stop. The
+// clustered scenarios build Conduit without it meanwhile.
+const clusterRaceFree = false

@@ -70,6 +70,9 @@ type ClusterFaultConfig struct {
 	// logs. Both optional.
 	Logf   func(format string, args ...any)
 	Logger *slog.Logger
+	// Race builds Conduit with the race detector; a data race it reports
+	// is a problem.
+	Race bool
 }
 
 func (c ClusterFaultConfig) withDefaults() ClusterFaultConfig {
@@ -128,7 +131,7 @@ func ClusterFault(ctx context.Context, cfg ClusterFaultConfig) (_ *ClusterFaultR
 	res := &ClusterFaultResult{Result: Result{Seed: cfg.Seed}, Fault: cfg.Fault, Victim: 2}
 	defer func() { res.Elapsed = time.Since(began) }()
 
-	h, err := newHarness(ctx, cfg.PostgresBinDir, cfg.WorkDir, false, cfg.Logger)
+	h, err := newHarness(ctx, cfg.PostgresBinDir, cfg.WorkDir, cfg.Race, cfg.Logger)
 	if err != nil {
 		return res, err
 	}

@@ -14,9 +14,7 @@ import (
 // aggregates whose shards lived on it must be served by the others
 // within a generous bound (the target is 3 s; the figures are printed),
 // and the checks at the end must pass: no acknowledged write lost, no
-// command applied twice, the read model equal to a rebuild. Its Conduit
-// is built without the race detector: the pinned protoactor-go's cluster
-// and remote race with themselves (see .ci/run).
+// command applied twice, the read model equal to a rebuild.
 func TestClusterKill(t *testing.T) {
 	res := runClusterFault(t, KillMember)
 	if max := Percentile(res.Moved, 100); max > 10*time.Second {
@@ -30,8 +28,7 @@ func TestClusterKill(t *testing.T) {
 // others while it is still frozen (once the membership dropped it), and
 // when it wakes it must not write over them: the checks at the end
 // (versions without gaps or duplicates, no command applied twice, the
-// read model equal to a rebuild) must pass. Built without the race
-// detector, as TestClusterKill.
+// read model equal to a rebuild) must pass.
 func TestClusterFreeze(t *testing.T) {
 	res := runClusterFault(t, FreezeMember)
 	if max := Percentile(res.Moved, 100); max >= 15*time.Second {
@@ -42,6 +39,7 @@ func TestClusterFreeze(t *testing.T) {
 func runClusterFault(t *testing.T, fault MemberFault) *ClusterFaultResult {
 	cfg := ClusterFaultConfig{
 		Fault:          fault,
+		Race:           raceEnabled && clusterRaceFree,
 		Workers:        *flagWorkers,
 		UsersPerWorker: *flagUsers,
 		Seed:           *flagSeed,

@@ -34,6 +34,9 @@ type HotConfig struct {
 	// Logf receives progress; Logger the cluster's logs. Both optional.
 	Logf   func(format string, args ...any)
 	Logger *slog.Logger
+	// Race builds Conduit with the race detector; a data race it reports
+	// is a problem.
+	Race bool
 }
 
 // HotResult holds the figures of HotAggregate and the problems it found.
@@ -83,7 +86,7 @@ func HotAggregate(ctx context.Context, cfg HotConfig) (_ *HotResult, err error) 
 	res := &HotResult{Clustered: !cfg.Unclustered}
 	defer func() { res.Elapsed = time.Since(began) }()
 
-	h, err := newHarness(ctx, cfg.PostgresBinDir, cfg.WorkDir, false, cfg.Logger)
+	h, err := newHarness(ctx, cfg.PostgresBinDir, cfg.WorkDir, cfg.Race, cfg.Logger)
 	if err != nil {
 		return res, err
 	}

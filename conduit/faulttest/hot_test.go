@@ -16,11 +16,11 @@ var flagHotUnclustered = flag.Bool("fault.hot-unclustered", false, "TestHotAggre
 // unfavorited by nine users through all three members of a cluster. The
 // article has one activation, so after a warm-up the nodes report almost
 // no version conflicts (the figures are printed; at most 2 allowed), and
-// no favorite is applied twice. Built without the race detector, as
-// TestClusterKill.
+// no favorite is applied twice.
 func TestHotAggregate(t *testing.T) {
 	cfg := HotConfig{
 		Unclustered:    *flagHotUnclustered,
+		Race:           raceEnabled && clusterRaceFree,
 		PostgresBinDir: os.Getenv(pgtest.EnvBinDir),
 		WorkDir:        workDir(t),
 		Logf:           t.Logf,

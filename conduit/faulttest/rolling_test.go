@@ -23,15 +23,13 @@ func TestRollingRestart(t *testing.T) {
 // TestRollingRestartCluster is TestRollingRestart with the three
 // processes members of one cluster (-cluster): each restart makes its
 // node leave the cluster, its aggregates' shards and handlers move to the
-// others, and come back when it joins again. Its Conduit is built without
-// the race detector: the pinned protoactor-go's cluster and remote race
-// with themselves (see .ci/run).
+// others, and come back when it joins again.
 func TestRollingRestartCluster(t *testing.T) {
 	args, _, err := ClusterArgs(3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	testRollingRestart(t, args, false)
+	testRollingRestart(t, args, raceEnabled && clusterRaceFree)
 }
 
 func testRollingRestart(t *testing.T, nodeArgs func(int) []string, race bool) {
