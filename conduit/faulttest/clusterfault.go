@@ -106,8 +106,10 @@ type ClusterFaultResult struct {
 	// MovedEach lists Moved's figures with the node each probe sent its
 	// commands through: "node i: duration".
 	MovedEach []string
-	// VictimEnd says how the victim ended (FreezeMember: after it woke).
-	VictimEnd string
+	// VictimEnd says how the victim ended (FreezeMember: after it woke);
+	// VictimExit is its exit status, nil if it did not exit or exited 0.
+	VictimEnd  string
+	VictimExit error
 	// Conflicts: the surviving members' cohort.aggregate.version_conflicts
 	// at the end.
 	Conflicts int64
@@ -225,7 +227,8 @@ func ClusterFault(ctx context.Context, cfg ClusterFaultConfig) (_ *ClusterFaultR
 		}
 		select {
 		case <-victim.proc.Exited():
-			res.VictimEnd = fmt.Sprintf("woke and exited at once: %v", victim.proc.err)
+			res.VictimExit = victim.proc.err
+			res.VictimEnd = fmt.Sprintf("woke and exited at once (%v)", cmpOr(victim.proc.err, "exit status 0"))
 		case <-time.After(10 * time.Second):
 			res.VictimEnd = "woke and still runs 10 s later"
 		}
@@ -479,4 +482,12 @@ func versionConflicts(ctx context.Context, admin string) (int64, error) {
 		total += v
 	}
 	return int64(total), sc.Err()
+}
+
+// cmpOr returns err's text, or ok if err is nil.
+func cmpOr(err error, ok string) string {
+	if err == nil {
+		return ok
+	}
+	return err.Error()
 }

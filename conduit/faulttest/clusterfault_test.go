@@ -28,9 +28,15 @@ func TestClusterKill(t *testing.T) {
 // others while it is still frozen (once the membership dropped it), and
 // when it wakes it must not write over them: the checks at the end
 // (versions without gaps or duplicates, no command applied twice, the
-// read model equal to a rebuild) must pass.
+// read model equal to a rebuild) must pass; it must find itself expelled
+// and exit with a failure.
 func TestClusterFreeze(t *testing.T) {
 	res := runClusterFault(t, FreezeMember)
+	// Expelled, it must stop, and say it failed: a supervisor that
+	// restarts a process only on failure must restart it.
+	if res.VictimExit == nil {
+		t.Errorf("the frozen member, when it woke: %s; want it to exit with a failure", res.VictimEnd)
+	}
 	if max := Percentile(res.Moved, 100); max >= 15*time.Second {
 		t.Errorf("the frozen member's aggregates were served elsewhere only %v after SIGSTOP, not while it was frozen (15 s)", ms(max))
 	}
