@@ -138,12 +138,7 @@ func ClusterFault(ctx context.Context, cfg ClusterFaultConfig) (_ *ClusterFaultR
 		return res, err
 	}
 	defer h.Close()
-	res.ServerLog = h.log.Path()
-	defer func() {
-		if err != nil || !res.OK() {
-			res.LogTail = h.log.Tail(150)
-		}
-	}()
+	defer h.keepLog(&err, res.OK, &res.ServerLog, &res.LogTail)
 	base, err := h.conduitConfig(cfg.WorkDir, "-drain", "0s")
 	if err != nil {
 		return res, err
@@ -184,19 +179,8 @@ func ClusterFault(ctx context.Context, cfg ClusterFaultConfig) (_ *ClusterFaultR
 		Seed:           cfg.Seed,
 		Logf:           cfg.Logf,
 	})
-	loadCtx, stopLoad := context.WithCancel(ctx)
-	var loadDone sync.WaitGroup
-	loadDone.Go(func() { wl.Run(loadCtx) })
 	survivors := []string{nodes[0].proc.API, nodes[1].proc.API}
-	loadDone.Go(func() { probes.run(loadCtx, survivors) })
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			stopLoad()
-			loadDone.Wait()
-		}
-	}
+	stop := startLoad(ctx, wl.Run, func(ctx context.Context) { probes.run(ctx, survivors) })
 	defer stop()
 
 	if err := sleepCtx(ctx, cfg.Settle); err != nil {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -91,12 +90,7 @@ func HotAggregate(ctx context.Context, cfg HotConfig) (_ *HotResult, err error) 
 		return res, err
 	}
 	defer h.Close()
-	res.ServerLog = h.log.Path()
-	defer func() {
-		if err != nil || !res.OK() {
-			res.LogTail = h.log.Tail(100)
-		}
-	}()
+	defer h.keepLog(&err, res.OK, &res.ServerLog, &res.LogTail)
 	base, err := h.conduitConfig(cfg.WorkDir, "-drain", "0s")
 	if err != nil {
 		return res, err
@@ -150,19 +144,17 @@ func HotAggregate(ctx context.Context, cfg HotConfig) (_ *HotResult, err error) 
 	}
 	var counting atomic.Bool
 	var acked, failed atomic.Int64
-	loadCtx, stopLoad := context.WithCancel(ctx)
-	defer stopLoad()
-	var wg sync.WaitGroup
-	for i := range cfg.Users {
+	loads := make([]func(context.Context), cfg.Users)
+	for i := range loads {
 		c := conduitload.NewClient(nodes[i%3].proc.API, 30*time.Second)
-		wg.Go(func() {
-			for n := 0; loadCtx.Err() == nil; n++ {
+		loads[i] = func(ctx context.Context) {
+			for n := 0; ctx.Err() == nil; n++ {
 				method := http.MethodPost
 				if n%2 == 1 {
 					method = http.MethodDelete
 				}
-				r := c.Do(loadCtx, method, path, tokens[i], nil)
-				if loadCtx.Err() != nil || !counting.Load() {
+				r := c.Do(ctx, method, path, tokens[i], nil)
+				if ctx.Err() != nil || !counting.Load() {
 					continue
 				}
 				if r.Outcome() == conduitload.Acked {
@@ -172,16 +164,9 @@ func HotAggregate(ctx context.Context, cfg HotConfig) (_ *HotResult, err error) 
 					cfg.Logf("%s %s through node %d: %s", method, path, i%3, r)
 				}
 			}
-		})
-	}
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			stopLoad()
-			wg.Wait()
 		}
 	}
+	stop := startLoad(ctx, loads...)
 	defer stop()
 	if err := sleepCtx(ctx, cfg.Warmup); err != nil {
 		return res, err

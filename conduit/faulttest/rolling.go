@@ -130,12 +130,7 @@ func RollingRestart(ctx context.Context, cfg RollingConfig) (_ *RollingResult, e
 		return res, err
 	}
 	defer h.Close()
-	res.ServerLog = h.log.Path()
-	defer func() {
-		if err != nil || !res.OK() {
-			res.LogTail = h.log.Tail(150)
-		}
-	}()
+	defer h.keepLog(&err, res.OK, &res.ServerLog, &res.LogTail)
 	base, err := h.conduitConfig(cfg.WorkDir, "-drain", cfg.Drain.String())
 	if err != nil {
 		return res, err
@@ -167,17 +162,7 @@ func RollingRestart(ctx context.Context, cfg RollingConfig) (_ *RollingResult, e
 			cfg.Logf(format, args...)
 		},
 	})
-	loadCtx, stopLoad := context.WithCancel(ctx)
-	var loadDone sync.WaitGroup
-	loadDone.Go(func() { wl.Run(loadCtx) })
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			stopLoad()
-			loadDone.Wait()
-		}
-	}
+	stop := startLoad(ctx, wl.Run)
 	defer stop()
 
 	if err := sleepCtx(ctx, cfg.Settle); err != nil {
@@ -288,6 +273,21 @@ func killNodes(nodes []*node) {
 			_ = n.proc.Kill()
 		}
 	}
+}
+
+// startLoad runs each of loads in a goroutine of its own, with a context
+// derived from ctx, and returns the function that stops them: it cancels
+// that context and waits for them; a second call does nothing.
+func startLoad(ctx context.Context, loads ...func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, run := range loads {
+		wg.Go(func() { run(ctx) })
+	}
+	return sync.OnceFunc(func() {
+		cancel()
+		wg.Wait()
+	})
 }
 
 // startNodes starts nodes concurrently and waits until each serves.
