@@ -318,11 +318,9 @@ func (a *App) Start(ctx context.Context) error {
 		if a.placement == nil {
 			a.placement = followTopology(a.system)
 		}
-		n, err := a.joinCluster()
-		if err != nil {
+		if err := a.joinCluster(); err != nil {
 			return errors.Join(err, a.Close(context.WithoutCancel(ctx)))
 		}
-		a.cluster = n
 	}
 	var d DispatchFunc = a.route
 	for i := len(a.middleware) - 1; i >= 0; i-- {

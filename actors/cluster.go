@@ -98,16 +98,17 @@ type clusterNode struct {
 // joinCluster makes the App a member of its cluster: it binds the
 // address, checks that the advertised address reaches it, and starts the
 // cluster member with a kind per aggregate type, whose shards (started
-// by aggregateKind.start) it places. A failure leaves no member behind.
-func (a *App) joinCluster() (n *clusterNode, err error) {
+// by aggregateKind.start) it places. It sets a.cluster before the member
+// starts, and back to nil on failure. A failure leaves no member behind.
+func (a *App) joinCluster() (err error) {
 	cfg := a.cfg.Cluster.withDefaults()
 	names, err := newCommandNames(a.registry, a.routes)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	host, port, advertised, err := probeAddress(cfg)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	kinds := make([]*cluster.Kind, 0, len(a.aggregates))
 	for name, k := range a.aggregates {
@@ -119,17 +120,21 @@ func (a *App) joinCluster() (n *clusterNode, err error) {
 	}
 	c := cluster.New(a.system, cluster.Configure(cfg.Name, cfg.Provider, disthash.New(),
 		remote.Configure(host, port, ropts...), cluster.WithKinds(kinds...)))
+	// The other members send commands to this one's shards as soon as the
+	// provider has made it a member, while StartMember still runs: the
+	// shards need the node (its command names, its address) from then on.
+	a.cluster = &clusterNode{c: c, addr: advertised, names: names, members: watchMembers(a.system)}
 	// protoactor panics when its remote cannot listen or the provider
 	// fails to start: that is Start's error, and the member is shut down.
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: join cluster %s at %s: %v", ErrClusterStart, cfg.Name, advertised, r)
 			shutdownQuietly(c)
+			a.cluster = nil
 		}
 	}()
-	members := watchMembers(a.system)
 	c.StartMember()
-	return &clusterNode{c: c, addr: a.system.Address(), names: names, members: members}, nil
+	return nil
 }
 
 // shutdownQuietly shuts down a member that failed to start, which may
@@ -153,7 +158,7 @@ func probeAddress(cfg ClusterConfig) (host string, port int, advertised string, 
 	port = lis.Addr().(*net.TCPAddr).Port
 	advertised = cfg.AdvertisedAddress
 	if advertised == "" {
-		advertised = net.JoinHostPort(cfg.Host, strconv.Itoa(port))
+		advertised = lis.Addr().String() // as protoactor's remote names a member it does not advertise
 	}
 	if err := probe(lis, advertised); err != nil {
 		return "", 0, "", fmt.Errorf("%w: advertised address %s does not reach this node: %w", ErrClusterStart, advertised, err)

@@ -46,12 +46,15 @@ func (a *App) deliverClustered(ctx context.Context, k *aggregateKind, cmd *Comma
 			}
 			msg := &commandMsg{ctx: ctx, cmd: cmd, reply: make(chan commandReply, 1)}
 			a.system.Root.Send(pid, withHeader(hdr, msg))
-			select {
-			case rep := <-msg.reply:
-				return rep, nil
-			case <-ctx.Done():
-				return commandReply{}, dispatchTimeout(ctx)
+			rep, taken, err := a.awaitLocalShard(ctx, pid, msg)
+			if err != nil {
+				return commandReply{}, err
 			}
+			if !taken {
+				c.PidCache.RemoveByValue(identity, kind, pid) // it moved as the command arrived
+				continue
+			}
+			return rep, nil
 		}
 		// Sent to another member, a command is idempotent under its id,
 		// given or generated: if that member dies with the command under
@@ -100,6 +103,42 @@ func lookup(ctx context.Context, c *cluster.Cluster, identity, kind string) *act
 		return l.GetWithin(cluster.NewClusterIdentity(identity, kind), time.Until(deadline))
 	}
 	return c.Get(identity, kind)
+}
+
+// shardCheckInterval is how often a dispatch waiting on a shard of this
+// member checks that the shard still exists.
+const shardCheckInterval = 50 * time.Millisecond
+
+// awaitLocalShard waits for the reply to msg, sent to the shard pid on
+// this member, within ctx. A shard stops when the cluster moves it (a
+// member joined or left), and the messages left in its mailbox, or sent
+// after, go to the dead letters, which answer no one for a command sent
+// in process. So while it waits, it checks that the shard exists; once
+// the shard is gone without a reply, the command never ran (a shard lets
+// its children finish the commands they were given before it goes, and
+// a child answers before it ends), and taken is false: the caller sends
+// it again, to the shard's new place.
+func (a *App) awaitLocalShard(ctx context.Context, pid *actor.PID, msg *commandMsg) (rep commandReply, taken bool, err error) {
+	tick := time.NewTicker(shardCheckInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case rep := <-msg.reply:
+			return rep, true, nil
+		case <-ctx.Done():
+			return commandReply{}, true, dispatchTimeout(ctx)
+		case <-tick.C:
+			if _, live := a.system.ProcessRegistry.GetLocal(pid.Id); live {
+				continue
+			}
+			select {
+			case rep := <-msg.reply: // answered as it stopped
+				return rep, true, nil
+			default:
+				return commandReply{}, false, nil
+			}
+		}
+	}
 }
 
 // errMemberGone: the member a request was sent to left the topology

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
@@ -34,6 +35,9 @@ const clusterTTL = 2 * time.Second
 
 // testCluster is a cluster of bank Apps on one database.
 type testCluster struct {
+	pool  *pgxpool.Pool
+	conn  string
+	opts  []clusterOption
 	apps  []*actors.App
 	recs  []*tracetest.SpanRecorder // with tracing
 	store []actors.EventStore
@@ -69,35 +73,42 @@ func startCluster(t *testing.T, n int, opts ...clusterOption) *testCluster {
 	conn := actorstest.PostgresDatabase(t)
 	pool := pgtest.NewPool(t, conn)
 	must(t, clusterpg.Migrate(t.Context(), pool, ""))
-	tc := &testCluster{}
+	tc := &testCluster{pool: pool, conn: conn, opts: opts}
 	for i := range n {
-		provider, err := clusterpg.New(t.Context(), pool, clusterpg.Config{TTL: clusterTTL, HeartbeatInterval: clusterTTL / 10})
-		must(t, err)
-		t.Cleanup(func() { _ = provider.Close() })
-		store := actorstest.PostgresStore(t, conn)
-		app := newBank(t, store, withConfig(func(cfg *actors.Config) {
-			cfg.Cluster = &actors.ClusterConfig{Name: "bank", Provider: provider}
-			if testing.Verbose() {
-				cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			}
-			for _, o := range opts {
-				if o.config != nil {
-					o.config(i, cfg)
-				}
-			}
-		}))
-		must(t, app.Registry().RegisterError("bank.NotOpen", errNotOpen))
-		for _, o := range opts {
-			if o.register != nil {
-				o.register(t, i, app)
-			}
-		}
-		actorstest.Start(t, app)
-		tc.apps = append(tc.apps, app)
-		tc.store = append(tc.store, store)
+		tc.add(t, i)
 	}
 	tc.waitMembers(t, n)
 	return tc
+}
+
+// add starts member i and adds it to the cluster (without waiting for the
+// others to see it).
+func (tc *testCluster) add(t *testing.T, i int) {
+	t.Helper()
+	provider, err := clusterpg.New(t.Context(), tc.pool, clusterpg.Config{TTL: clusterTTL, HeartbeatInterval: clusterTTL / 10})
+	must(t, err)
+	t.Cleanup(func() { _ = provider.Close() })
+	store := actorstest.PostgresStore(t, tc.conn)
+	app := newBank(t, store, withConfig(func(cfg *actors.Config) {
+		cfg.Cluster = &actors.ClusterConfig{Name: "bank", Provider: provider}
+		if testing.Verbose() {
+			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		}
+		for _, o := range tc.opts {
+			if o.config != nil {
+				o.config(i, cfg)
+			}
+		}
+	}))
+	must(t, app.Registry().RegisterError("bank.NotOpen", errNotOpen))
+	for _, o := range tc.opts {
+		if o.register != nil {
+			o.register(t, i, app)
+		}
+	}
+	actorstest.Start(t, app)
+	tc.apps = append(tc.apps, app)
+	tc.store = append(tc.store, store)
 }
 
 // waitMembers waits until the Apps see want members each.
@@ -271,6 +282,53 @@ func TestClusterMemberLeaves(t *testing.T) {
 	}
 	if total, _ := tc.liveTotal(rest...); total != accounts {
 		t.Errorf("%d aggregate actors live on the two members left, want %d", total, accounts)
+	}
+}
+
+// TestClusterMemberJoinsUnderLoad: deposits dispatched through a member
+// while another joins, which moves some of their shards to the newcomer,
+// are all answered, within a bound well below the dispatch timeout: the
+// newcomer serves the commands it gets while it is still starting.
+func TestClusterMemberJoinsUnderLoad(t *testing.T) {
+	tc := startCluster(t, 1)
+	first := tc.apps[0]
+	const accounts = 32
+	for i := range accounts {
+		open(t, first, fmt.Sprintf("acc-%d", i))
+	}
+	stop := make(chan struct{})
+	errs := make(chan error, accounts)
+	var wg sync.WaitGroup
+	for i := range accounts {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+				_, err := first.Dispatch(ctx, Deposit{ID: fmt.Sprintf("acc-%d", i), Amount: 1})
+				cancel()
+				if err != nil {
+					errs <- fmt.Errorf("acc-%d: %w", i, err)
+					return
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+	tc.add(t, 1)
+	tc.waitMembers(t, 2)
+	time.Sleep(time.Second)
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if live := actors.LiveAggregates(tc.apps[1]); live == 0 {
+		t.Error("no aggregate moved to the member that joined")
 	}
 }
 

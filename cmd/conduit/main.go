@@ -59,6 +59,7 @@ func main() {
 		_ = m.Close(context.Background())
 		os.Exit(1)
 	}
+	failed := false // stopped by a failure, not a signal: the exit status says so
 	select {
 	case <-ctx.Done():
 		if term.Err() != nil && cfg.Drain > 0 {
@@ -67,6 +68,7 @@ func main() {
 		m.Logger.Info("shutting down")
 	case err := <-m.Failed():
 		m.Logger.Error("conduit stopped", "err", err)
+		failed = true
 	}
 	stop()
 	stopTerm()
@@ -77,6 +79,9 @@ func main() {
 		os.Exit(1)
 	}
 	m.Logger.Info("stopped")
+	if failed {
+		os.Exit(1)
+	}
 }
 
 // drain keeps the node serving, not ready, for d: until load balancers

@@ -29,4 +29,15 @@
 // one database behind a load balancer and restarts each in turn under
 // load, as an operator upgrading them would: it checks the same things,
 // and that no request failed.
+//
+// The cluster scenarios run three Conduit processes as members of one
+// cluster (-cluster, ClusterArgs): TestRollingRestartCluster is the
+// rolling restart with them; ClusterFault (TestClusterKill,
+// TestClusterFreeze) kills one member with SIGKILL, or stops it with
+// SIGSTOP for longer than the membership's TTL, under the mixed load
+// through the balancer, and measures how soon the aggregates whose shards
+// lived on it are served by the others (found by the cluster's placement,
+// shardOwner); HotAggregate (TestHotAggregate) sends commands to one
+// aggregate through all three members and counts the version conflicts
+// the nodes report on /metrics.
 package faulttest

@@ -42,6 +42,16 @@ func newHarness(ctx context.Context, binDir, workDir string, race bool, logger *
 	return h, nil
 }
 
+// keepLog is deferred by a run: it gives the servers' log's path to
+// *path and, when the run failed (*err) or found problems (!ok()), the
+// log's last lines to *tail.
+func (h *harness) keepLog(err *error, ok func() bool, path, tail *string) {
+	*path = h.log.Path()
+	if *err != nil || !ok() {
+		*tail = h.log.Tail(150)
+	}
+}
+
 // Close stops PostgreSQL and closes the log.
 func (h *harness) Close() {
 	if h.log != nil {

@@ -130,44 +130,17 @@ func RollingRestart(ctx context.Context, cfg RollingConfig) (_ *RollingResult, e
 		return res, err
 	}
 	defer h.Close()
-	res.ServerLog = h.log.Path()
-	defer func() {
-		if err != nil || !res.OK() {
-			res.LogTail = h.log.Tail(150)
-		}
-	}()
+	defer h.keepLog(&err, res.OK, &res.ServerLog, &res.LogTail)
 	base, err := h.conduitConfig(cfg.WorkDir, "-drain", cfg.Drain.String())
 	if err != nil {
 		return res, err
 	}
-	nodes := make([]*node, cfg.Nodes)
-	defer func() {
-		for _, n := range nodes {
-			if n != nil && n.proc != nil {
-				_ = n.proc.Kill()
-			}
-		}
-	}()
-	backends := make([]*url.URL, cfg.Nodes)
-	for i := range nodes {
-		c := base
-		if i > 0 {
-			port, err := FreePort()
-			if err != nil {
-				return res, err
-			}
-			c.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		}
-		c.Args = append(slices.Clone(base.Args), cfg.NodeArgs(i)...)
-		nodes[i] = &node{cfg: c}
-		backends[i] = &url.URL{Scheme: "http", Host: c.Addr}
-	}
-	// The first alone, as it migrates the database and generates the
-	// master key the others read; then the others at once.
-	if err := startNodes(ctx, nodes[:1], h.log); err != nil {
+	nodes, backends, err := makeNodes(base, cfg.Nodes, cfg.NodeArgs)
+	if err != nil {
 		return res, err
 	}
-	if err := startNodes(ctx, nodes[1:], h.log); err != nil {
+	defer killNodes(nodes)
+	if err := startCluster(ctx, nodes, h.log); err != nil {
 		return res, err
 	}
 	cfg.Logf("PostgreSQL on port %d; %d Conduits on %v; seed %d", h.pg.Port(), cfg.Nodes, backends, cfg.Seed)
@@ -189,17 +162,7 @@ func RollingRestart(ctx context.Context, cfg RollingConfig) (_ *RollingResult, e
 			cfg.Logf(format, args...)
 		},
 	})
-	loadCtx, stopLoad := context.WithCancel(ctx)
-	var loadDone sync.WaitGroup
-	loadDone.Go(func() { wl.Run(loadCtx) })
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			stopLoad()
-			loadDone.Wait()
-		}
-	}
+	stop := startLoad(ctx, wl.Run)
 	defer stop()
 
 	if err := sleepCtx(ctx, cfg.Settle); err != nil {
@@ -241,22 +204,90 @@ func RollingRestart(ctx context.Context, cfg RollingConfig) (_ *RollingResult, e
 	}
 	defer db.Close()
 	check := Checker{DB: db, ClaimsKey: []byte(base.ClaimsKey)}
-	stopAll := func() error {
-		var wg sync.WaitGroup
-		errs := make([]error, len(nodes))
-		for i, n := range nodes {
-			wg.Go(func() {
-				errs[i] = n.proc.Stop()
-				n.proc = nil
-			})
-		}
-		wg.Wait()
-		return errors.Join(errs...)
-	}
-	if err := res.checkEnd(ctx, wl, check, stopAll, nodes[0].cfg, h.log); err != nil {
+	if err := res.checkEnd(ctx, wl, check, func() error { return stopNodes(nodes) }, nodes[0].cfg, h.log); err != nil {
 		return res, err
 	}
 	return res, nil
+}
+
+// makeNodes returns n nodes configured as base, each on its own address
+// (the first on base's) with args(i) after base's flags, and their URLs.
+func makeNodes(base ConduitConfig, n int, args func(i int) []string) ([]*node, []*url.URL, error) {
+	nodes := make([]*node, n)
+	backends := make([]*url.URL, n)
+	for i := range nodes {
+		c := base
+		if i > 0 {
+			port, err := FreePort()
+			if err != nil {
+				return nil, nil, err
+			}
+			c.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		}
+		c.Args = append(slices.Clone(base.Args), args(i)...)
+		nodes[i] = &node{cfg: c}
+		backends[i] = &url.URL{Scheme: "http", Host: c.Addr}
+	}
+	return nodes, backends, nil
+}
+
+// startCluster starts nodes: the first alone, as it migrates the
+// database and generates the master key the others read; then the others
+// at once.
+func startCluster(ctx context.Context, nodes []*node, log *ServerLog) error {
+	if err := startNodes(ctx, nodes[:1], log); err != nil {
+		return err
+	}
+	return startNodes(ctx, nodes[1:], log)
+}
+
+// stopNodes stops the running nodes with SIGTERM, at once, and expects
+// each to exit cleanly; a node whose process has exited already (killed,
+// or gone by itself) is skipped.
+func stopNodes(nodes []*node) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(nodes))
+	for i, n := range nodes {
+		if n.proc == nil {
+			continue
+		}
+		select {
+		case <-n.proc.Exited():
+			n.proc = nil
+			continue
+		default:
+		}
+		wg.Go(func() {
+			errs[i] = n.proc.Stop()
+			n.proc = nil
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// killNodes kills the nodes still running.
+func killNodes(nodes []*node) {
+	for _, n := range nodes {
+		if n != nil && n.proc != nil {
+			_ = n.proc.Kill()
+		}
+	}
+}
+
+// startLoad runs each of loads in a goroutine of its own, with a context
+// derived from ctx, and returns the function that stops them: it cancels
+// that context and waits for them; a second call does nothing.
+func startLoad(ctx context.Context, loads ...func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, run := range loads {
+		wg.Go(func() { run(ctx) })
+	}
+	return sync.OnceFunc(func() {
+		cancel()
+		wg.Wait()
+	})
 }
 
 // startNodes starts nodes concurrently and waits until each serves.

@@ -17,11 +17,29 @@ var flagRollingRounds = flag.Int("fault.rolling-rounds", 1, "rolling restarts of
 // load. No request of the load may fail, every acknowledged write must be
 // visible at the end, and the read model must equal a rebuild.
 func TestRollingRestart(t *testing.T) {
+	testRollingRestart(t, nil, raceEnabled)
+}
+
+// TestRollingRestartCluster is TestRollingRestart with the three
+// processes members of one cluster (-cluster): each restart makes its
+// node leave the cluster, its aggregates' shards and handlers move to the
+// others, and come back when it joins again.
+func TestRollingRestartCluster(t *testing.T) {
+	args, _, err := ClusterArgs(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testRollingRestart(t, args, raceEnabled && clusterRaceFree)
+}
+
+func testRollingRestart(t *testing.T, nodeArgs func(int) []string, race bool) {
 	cfg := RollingConfig{
+		Nodes:          3,
 		Rounds:         *flagRollingRounds,
+		NodeArgs:       nodeArgs,
 		Workers:        *flagWorkers,
 		UsersPerWorker: *flagUsers,
-		Race:           raceEnabled,
+		Race:           race,
 		Seed:           *flagSeed,
 		PostgresBinDir: os.Getenv(pgtest.EnvBinDir),
 		WorkDir:        workDir(t),
@@ -41,7 +59,7 @@ func TestRollingRestart(t *testing.T) {
 	if err != nil {
 		t.Fatalf("seed %d: %v (server log: %s)", res.Seed, err, res.ServerLog)
 	}
-	if want := 3 * cfg.Rounds; res.Restarts != want {
+	if want := cfg.Nodes * cfg.Rounds; res.Restarts != want {
 		t.Errorf("restarted %d nodes, want %d", res.Restarts, want)
 	}
 	if res.Verify.Checked == 0 {

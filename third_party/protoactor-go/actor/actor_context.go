@@ -481,7 +481,10 @@ func (ctx *actorContext) PoisonFuture(pid *PID) Future {
 
 func (ctx *actorContext) InvokeUserMessage(md interface{}) {
 	if atomic.LoadInt32(&ctx.state) == stateStopped {
-		// already stopped
+		// Already stopped: the message was never received. A dead letter
+		// answers a waiting sender at once (DeadLetterResponse), where
+		// dropping it left the sender to its timeout.
+		ctx.actorSystem.DeadLetter.SendUserMessage(ctx.self, md)
 		return
 	}
 
