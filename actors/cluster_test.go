@@ -39,7 +39,6 @@ type testCluster struct {
 	conn  string
 	opts  []clusterOption
 	apps  []*actors.App
-	recs  []*tracetest.SpanRecorder // with tracing
 	store []actors.EventStore
 }
 
