@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/proto"
 
@@ -14,7 +15,9 @@ import (
 )
 
 type endpointReader struct {
-	suspended bool
+	// suspended (COHORT) is atomic: Remote.Shutdown sets it while the
+	// connections' goroutines read it.
+	suspended atomic.Bool
 	remote    *Remote
 }
 
@@ -74,7 +77,7 @@ func (s *endpointReader) Receive(stream Remoting_ReceiveServer) error {
 		case err != nil:
 			s.remote.Logger().Info("EndpointReader failed to read", slog.Any("error", err))
 			return err
-		case s.suspended:
+		case s.suspended.Load():
 			continue
 		}
 
@@ -261,7 +264,7 @@ func (s *endpointReader) onServerConnection(stream Remoting_ReceiveServer, sc *S
 }
 
 func (s *endpointReader) suspend(toSuspend bool) {
-	s.suspended = toSuspend
+	s.suspended.Store(toSuspend) // COHORT: atomic
 	if toSuspend {
 		s.remote.Logger().Debug("Suspended EndpointReader")
 	}
