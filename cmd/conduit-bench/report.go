@@ -63,8 +63,8 @@ type Comparison struct {
 	CRUDShare    float64 `json:"crud_share_of_registration"`
 }
 
-// compare returns the comparison of the report's HTTP renames, or nil
-// without them.
+// compare returns the comparison of the report's HTTP renames and
+// parallel registrations, or nil without either.
 func compare(r Report) *Comparison {
 	var c Comparison
 	for _, p := range r.Phases {
