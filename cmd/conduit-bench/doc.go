@@ -82,7 +82,14 @@
 // one INSERT per registration with the same password hashing, one UPDATE
 // ... RETURNING per rename, one SELECT per profile; Conduit's JWTs). The
 // report prints Conduit's renames/s over the baseline's and over the event
-// store's one-event appends, measured in the same run.
+// store's one-event appends, measured in the same run. Right before
+// Conduit's parallel registrations, the benchmark hashes as many passwords
+// alone (conduit/password, the registrations' parameters, from as many
+// workers, at most a hash per CPU at once as the servers do), and prints
+// the hashes/s beside both servers' registrations/s, with the runtime's
+// share of a registration: 1 − Conduit's registrations/s ÷ the hashes/s
+// (everything but the hash: HTTP, JSON, the token, the runtime and
+// PostgreSQL); not with -url, whose server hashes on a machine of its own.
 //
 // Statements per rename come from pg_stat_statements: the throwaway
 // cluster preloads it when the server ships the module, and a server of

@@ -192,8 +192,10 @@ type system struct {
 
 // runHTTP drives the registration and rename phases through the API, of
 // the server at Config.URL or of one it starts, then through the CRUD
-// baseline's on the same PostgreSQL server, and compares them. The other
-// phases need control of the server's process and database.
+// baseline's on the same PostgreSQL server, and compares them; with the
+// parallel registrations of a server it starts, it measures the password
+// hash alone first. The other phases need control of the server's process
+// and database.
 func (m *Main) runHTTP(ctx context.Context) error {
 	stats := &statementCounter{note: "statements not counted: the benchmark has no database of its own (-url without DATABASE_URL)"}
 	if m.srv != nil {
@@ -208,6 +210,17 @@ func (m *Main) runHTTP(ctx context.Context) error {
 	if len(skipped) > 0 {
 		m.report.Notes = append(m.report.Notes, fmt.Sprintf("Skipped in -http mode (they need control of the server's handlers, process and database): %s.",
 			strings.Join(skipped, ", ")))
+	}
+	switch {
+	case !m.Config.Runs(PhaseRegisterPar):
+	case m.Config.URL != "":
+		m.report.Notes = append(m.report.Notes, "The password hash alone is measured only beside a server the benchmark runs itself "+
+			"(-url: the server's hashing and machine are its own): skipped.")
+	default:
+		// Right before Conduit's registrations, which it is compared with.
+		if err := m.phase(ctx, phaseHashAlone, m.hashAlone); err != nil {
+			return err
+		}
 	}
 	if err := m.runConduitHTTP(ctx, stats); err != nil {
 		return err
@@ -293,26 +306,16 @@ func (m *Main) httpRegister(ctx context.Context, c *apiClient, sys system, phase
 		title = sys.title + fmt.Sprintf("2  register %s users in %d parallel chunks (POST /api/users)", thousands(n), workers)
 	}
 	users := make([]httpUser, n)
-	chunk := (n + workers - 1) / workers
 	bar := m.progress.start(title, n)
 	start := time.Now()
-	lat, err := runWorkers(ctx, workers, func(ctx context.Context, worker int, do func(func() error) error) error {
-		for i := worker * chunk; i < min(n, (worker+1)*chunk); i++ {
-			var in userDoc
-			in.User.Username = fmt.Sprintf("%s%05d", prefix, i)
-			in.User.Email = in.User.Username + "@bench.example"
-			in.User.Password = fmt.Sprintf("password-%d", i)
-			err := do(func() error {
-				out, err := c.call(ctx, http.MethodPost, "/users", "", in, http.StatusCreated)
-				users[i] = httpUser{name: in.User.Username, token: out.User.Token}
-				return err
-			})
-			if err != nil {
-				return err
-			}
-			bar.add(1)
-		}
-		return nil
+	lat, err := runChunks(ctx, n, workers, bar, func(ctx context.Context, i int) error {
+		var in userDoc
+		in.User.Username = fmt.Sprintf("%s%05d", prefix, i)
+		in.User.Email = in.User.Username + "@bench.example"
+		in.User.Password = fmt.Sprintf("password-%d", i)
+		out, err := c.call(ctx, http.MethodPost, "/users", "", in, http.StatusCreated)
+		users[i] = httpUser{name: in.User.Username, token: out.User.Token}
+		return err
 	})
 	wall := time.Since(start)
 	bar.finish()

@@ -778,6 +778,22 @@ func runWorkers(ctx context.Context, n int, work func(ctx context.Context, worke
 	return runStats{latency: percentiles(allLats), tenths: tenths(allEnds)}, first
 }
 
+// runChunks calls one for each index of 0..n-1 from workers workers, each
+// taking a contiguous chunk of the indexes in order, and counts each call
+// on bar.
+func runChunks(ctx context.Context, n, workers int, bar *bar, one func(ctx context.Context, i int) error) (runStats, error) {
+	chunk := (n + workers - 1) / workers
+	return runWorkers(ctx, workers, func(ctx context.Context, worker int, do func(func() error) error) error {
+		for i := worker * chunk; i < min(n, (worker+1)*chunk); i++ {
+			if err := do(func() error { return one(ctx, i) }); err != nil {
+				return err
+			}
+			bar.add(1)
+		}
+		return nil
+	})
+}
+
 // tenths returns the rate at which calls finished in each tenth of them,
 // given when each finished; nil for fewer than 10 calls.
 func tenths(ends []time.Duration) []float64 {

@@ -167,6 +167,15 @@ func TestSmokeHTTP(t *testing.T) {
 		c.VsCRUD != c.ConduitPerSecond/c.CRUDPerSecond || c.VsStore != c.ConduitPerSecond/c.StorePerSecond {
 		t.Errorf("comparison %+v", c)
 	}
+	// The password hash alone, from as many workers as register, beside
+	// both servers' parallel registrations.
+	if h := r.Hashes; h == nil || h.Hashes != 50 || h.Workers != 10 || h.PerSecond <= 0 {
+		t.Errorf("hashes alone %+v", h)
+	}
+	if c == nil || c.HashesPerSecond <= 0 || c.ConduitRegisterPerSecond <= 0 || c.CRUDRegisterPerSecond <= 0 ||
+		c.RuntimeShare != 1-c.ConduitRegisterPerSecond/c.HashesPerSecond {
+		t.Errorf("registrations against the hash alone %+v", c)
+	}
 }
 
 // TestSmokeHTTPStatements runs the HTTP workload on the benchmark's own

@@ -26,8 +26,11 @@ type Report struct {
 	HashingLowered bool          `json:"hashing_lowered"`
 	Phases         []PhaseResult `json:"phases"`
 	Ceiling        []Ceiling     `json:"ceiling,omitempty"`
+	// Hashes is the password hash alone, beside the HTTP registrations
+	// (-http).
+	Hashes *HashRate `json:"hashes_alone,omitempty"`
 	// Comparison sets the HTTP renames beside the baselines of the same
-	// run (-http).
+	// run, and the registrations beside the hash alone (-http).
 	Comparison *Comparison `json:"comparison,omitempty"`
 	Notes      []string    `json:"notes,omitempty"`
 }
@@ -35,7 +38,9 @@ type Report struct {
 // Comparison is Conduit's HTTP rename rate against the baselines measured
 // in the same run, on the same server: the CRUD baseline over HTTP, and
 // the event store alone (one-event appends from the workers, no runtime,
-// no HTTP). A figure is zero when its phase did not run.
+// no HTTP); and its HTTP registration rate (the parallel phase) against
+// the password hash alone from as many workers. A figure is zero when its
+// phase did not run.
 type Comparison struct {
 	ConduitPerSecond float64 `json:"conduit_renames_per_second"`
 	CRUDPerSecond    float64 `json:"crud_renames_per_second"`
@@ -44,10 +49,22 @@ type Comparison struct {
 	// ConduitPerSecond / StorePerSecond.
 	VsCRUD  float64 `json:"conduit_over_crud"`
 	VsStore float64 `json:"conduit_over_store"`
+	// Registrations per second over HTTP, Conduit's and the CRUD
+	// baseline's, and password hashes per second alone.
+	ConduitRegisterPerSecond float64 `json:"conduit_registrations_per_second"`
+	CRUDRegisterPerSecond    float64 `json:"crud_registrations_per_second"`
+	HashesPerSecond          float64 `json:"hashes_per_second"`
+	// RuntimeShare is 1 − ConduitRegisterPerSecond / HashesPerSecond: the
+	// part of a registration's time that is not its hash (the runtime,
+	// and HTTP, JSON, the token and PostgreSQL with it). CRUDShare is the
+	// same for the CRUD baseline, which does only the HTTP, JSON, token and
+	// INSERT part.
+	RuntimeShare float64 `json:"runtime_share_of_registration"`
+	CRUDShare    float64 `json:"crud_share_of_registration"`
 }
 
-// compare returns the comparison of the report's HTTP renames, or nil
-// without them.
+// compare returns the comparison of the report's HTTP renames and
+// parallel registrations, or nil without either.
 func compare(r Report) *Comparison {
 	var c Comparison
 	for _, p := range r.Phases {
@@ -56,6 +73,10 @@ func compare(r Report) *Comparison {
 			c.ConduitPerSecond = p.PerSecond
 		case crudPrefix + "http-rename":
 			c.CRUDPerSecond = p.PerSecond
+		case PhaseRegisterPar:
+			c.ConduitRegisterPerSecond = p.PerSecond
+		case crudPrefix + PhaseRegisterPar:
+			c.CRUDRegisterPerSecond = p.PerSecond
 		}
 	}
 	for _, ce := range r.Ceiling {
@@ -63,7 +84,16 @@ func compare(r Report) *Comparison {
 			c.StorePerSecond = ce.PerSecond
 		}
 	}
-	if c.ConduitPerSecond == 0 {
+	if h := r.Hashes; h != nil && h.PerSecond > 0 {
+		c.HashesPerSecond = h.PerSecond
+		if c.ConduitRegisterPerSecond > 0 {
+			c.RuntimeShare = 1 - c.ConduitRegisterPerSecond/c.HashesPerSecond
+		}
+		if c.CRUDRegisterPerSecond > 0 {
+			c.CRUDShare = 1 - c.CRUDRegisterPerSecond/c.HashesPerSecond
+		}
+	}
+	if c.ConduitPerSecond == 0 && c.ConduitRegisterPerSecond == 0 {
 		return nil
 	}
 	if c.CRUDPerSecond > 0 {
@@ -200,6 +230,7 @@ const (
 	targetHTTPP99         = 20 * time.Millisecond
 	targetVsCRUD          = 3.0 // Conduit's HTTP renames over the CRUD baseline's
 	targetVsStore         = 0.5 // over the event store's one-event appends
+	targetRuntimeShare    = 0.1 // of an HTTP registration, beside the hash alone
 )
 
 // WriteJSON writes the report as indented JSON.
@@ -248,7 +279,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 			fmt.Fprintf(tw, "  %s\t%s/s\t\t\t\t\n", c.Title, thousands(int(c.PerSecond)))
 		}
 	}
-	if c := r.Comparison; c != nil {
+	if c := r.Comparison; c != nil && c.ConduitPerSecond > 0 {
 		fmt.Fprintf(tw, "Conduit's HTTP renames against the baselines, same run, same server\t\t\t\t\t\n")
 		if c.CRUDPerSecond > 0 {
 			fmt.Fprintf(tw, "  renames/s: conduit %s, crud %s, ratio conduit/crud\t%.2f×\t\t\t%s\t\n",
@@ -258,6 +289,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 			fmt.Fprintf(tw, "  renames/s: conduit %s, event store alone %s, ratio conduit/store\t%.2f×\t\t\t%s\t\n",
 				perSecond(c.ConduitPerSecond), perSecond(c.StorePerSecond), c.VsStore, check(c.VsStore >= targetVsStore, fmt.Sprintf("≥ %.1f×", targetVsStore)))
 		}
+	}
+	if c := r.Comparison; c != nil && c.ConduitRegisterPerSecond > 0 && c.HashesPerSecond > 0 {
+		r.writeHashShares(tw, c)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -286,6 +320,25 @@ func (r *Report) WriteTable(w io.Writer) error {
 	b.WriteString("\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeHashShares writes the HTTP registrations beside the password hash
+// alone, and the share of a registration's time that is not the hash.
+func (r *Report) writeHashShares(tw io.Writer, c *Comparison) {
+	fmt.Fprintf(tw, "Conduit's HTTP registrations against the password hash alone, same run\t\t\t\t\t\n")
+	rates := "conduit " + perSecond(c.ConduitRegisterPerSecond)
+	if c.CRUDRegisterPerSecond > 0 {
+		rates += ", crud " + perSecond(c.CRUDRegisterPerSecond)
+	}
+	fmt.Fprintf(tw, "  registrations/s, %d workers: %s, password hashes alone %s\t\t\t\t\t\n", r.Workers, rates, perSecond(c.HashesPerSecond))
+	target := check(c.RuntimeShare <= targetRuntimeShare, fmt.Sprintf("≤ %.0f %%", 100*targetRuntimeShare))
+	if r.HashingLowered {
+		target = "(the target is at Conduit's hash cost)"
+	}
+	fmt.Fprintf(tw, "  runtime's share of a registration: 1 − conduit/hashes\t%.1f %%\t\t\t%s\t\n", 100*c.RuntimeShare, target)
+	if c.CRUDRegisterPerSecond > 0 {
+		fmt.Fprintf(tw, "  the CRUD baseline's share: 1 − crud/hashes (context)\t%.1f %%\t\t\t\t\n", 100*c.CRUDShare)
+	}
 }
 
 // rows returns the table's lines for a phase.

@@ -20,7 +20,7 @@ import (
 const dbStats = "stats"
 
 // topStatements is how many statements a phase's count lists.
-const topStatements = 8
+const topStatements = 12
 
 // Statements counts the PostgreSQL statements a rename phase ran in the
 // server's database, from pg_stat_statements (top-level statements: the
