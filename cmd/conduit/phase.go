@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/cohort-dev/cohort/httpapi"
@@ -73,11 +74,25 @@ func (m *Main) phaseNow() phase { return phase(m.phase.Load()) }
 
 // Drain turns the node not ready (GET /readyz answers 503) while its API
 // keeps serving, so that load balancers stop sending it requests before
-// Close; from now on each response closes its connection, so that the
-// clients' next requests open new ones, through the balancer to another
-// node. It does nothing unless the node serves.
+// Close; from now on each response closes its connection
+// (closingWhileDraining), so that the clients' next requests open new
+// ones, through the balancer to another node. It does nothing unless the
+// node serves.
 func (m *Main) Drain() {
-	if m.phase.CompareAndSwap(int32(phaseServing), int32(phaseDraining)) {
-		m.server.SetKeepAlivesEnabled(false)
-	}
+	m.phase.CompareAndSwap(int32(phaseServing), int32(phaseDraining))
+}
+
+// closingWhileDraining answers with "Connection: close" while the node
+// drains, so that each connection closes after its response. Idle
+// connections are left alone until the drain ends: closing them at once
+// (http.Server.SetKeepAlivesEnabled(false) does) races with a request a
+// balancer is sending on one, which then fails with EOF, and a POST is not
+// retried (TestRollingRestartCluster saw one such 502).
+func (m *Main) closingWhileDraining(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if m.phaseNow() == phaseDraining {
+			w.Header().Set("Connection", "close")
+		}
+		h.ServeHTTP(w, r)
+	})
 }

@@ -155,7 +155,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.addr = ln.Addr()
 	m.server = &http.Server{
-		Handler:           handler,
+		Handler:           m.closingWhileDraining(handler),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
