@@ -32,8 +32,7 @@ const decodeCacheSize = 4096
 type decodeCache struct {
 	mu      sync.Mutex
 	entries map[int64]*decoding
-	ring    []int64 // positions in entries, in the order they came
-	next    int     // the ring's oldest slot, replaced next
+	order   ring[int64] // positions in entries, in the order they came
 }
 
 // decoding is one stored event's decoding: done is closed once evs and
@@ -47,7 +46,7 @@ type decoding struct {
 }
 
 func newDecodeCache() *decodeCache {
-	return &decodeCache{entries: make(map[int64]*decoding, decodeCacheSize), ring: make([]int64, 0, decodeCacheSize)}
+	return &decodeCache{entries: make(map[int64]*decoding, decodeCacheSize), order: newRing[int64](decodeCacheSize)}
 }
 
 // decode returns what DecodeEvents(r, rec) returns, decoding rec only if
@@ -88,12 +87,8 @@ func (c *decodeCache) put(pos int64, d *decoding) {
 		c.entries[pos] = d // a new generation of the registry, or another event
 		return
 	}
-	if len(c.ring) < decodeCacheSize {
-		c.ring = append(c.ring, pos)
-	} else {
-		delete(c.entries, c.ring[c.next])
-		c.ring[c.next] = pos
-		c.next = (c.next + 1) % decodeCacheSize
+	if oldest, full := c.order.add(pos); full {
+		delete(c.entries, oldest)
 	}
 	c.entries[pos] = d
 }

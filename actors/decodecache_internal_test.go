@@ -73,8 +73,8 @@ func TestDecodeCacheBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(c.entries) != decodeCacheSize || len(c.ring) != decodeCacheSize {
-		t.Errorf("%d entries, %d in the ring, want %d", len(c.entries), len(c.ring), decodeCacheSize)
+	if len(c.entries) != decodeCacheSize || len(c.order.items) != decodeCacheSize {
+		t.Errorf("%d entries, %d in the ring, want %d", len(c.entries), len(c.order.items), decodeCacheSize)
 	}
 	if _, ok := c.entries[3*decodeCacheSize]; !ok {
 		t.Error("the latest position is not kept")

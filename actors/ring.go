@@ -15,14 +15,17 @@ func newRing[T any](capacity int) ring[T] {
 	return ring[T]{capacity: capacity}
 }
 
-// add keeps v, replacing the oldest value when the ring is full.
-func (r *ring[T]) add(v T) {
+// add keeps v, replacing the oldest value when the ring is full; it
+// returns the value replaced, and whether there was one.
+func (r *ring[T]) add(v T) (old T, replaced bool) {
 	if len(r.items) < r.capacity {
 		r.items = append(r.items, v)
-		return
+		return old, false
 	}
+	old = r.items[r.next]
 	r.items[r.next] = v
 	r.next = (r.next + 1) % r.capacity
+	return old, true
 }
 
 // all yields the values kept, oldest first.
