@@ -32,6 +32,9 @@
 // Errors: invalid input is a validation.Errors (field -> messages), a
 // missing resource wraps ErrNotFound, a resource of another user
 // ErrForbidden, a failed login ErrInvalidCredentials, a password hash
-// refused because Config.MaxHashes are running or waiting ErrOverloaded.
-// Anything else is an internal failure.
+// refused because Config.MaxHashes are running or waiting ErrOverloaded,
+// a write that kept losing to concurrent writes to the same aggregate past
+// the runtime's retries (nothing written) ErrConflict, and a database or
+// runtime that cannot answer now ErrUnavailable. Anything else is an
+// internal failure.
 package conduit

@@ -26,6 +26,12 @@ var (
 	// Config.MaxHashes); try again in a moment.
 	ErrOverloaded = errors.New("conduit: overloaded: too many password hashes waiting")
 
+	// ErrConflict: other writes to the same resource (an article, a
+	// user) kept overtaking this one, through other processes that are not
+	// members of one cluster, until the runtime's retries ran out. Nothing
+	// was written; trying again is safe and will likely succeed.
+	ErrConflict = errors.New("conduit: conflict: the resource was changed concurrently")
+
 	// ErrUnavailable: the database is unreachable or restarting, or the
 	// application did not answer in time or is stopping; trying again a
 	// little later may succeed. The error's message says which.
@@ -51,6 +57,12 @@ func classify(err error) error {
 		return fmt.Errorf("%w: %w", ErrNotFound, err)
 	case errors.Is(err, blog.ErrNotAuthor):
 		return fmt.Errorf("%w: %w", ErrForbidden, err)
+	case errors.Is(err, actors.ErrVersionConflict):
+		// The aggregate's append kept losing to other writers past its
+		// ConflictRetries (see actors.AggregateType), or a command's
+		// expected version was not the aggregate's: refused, nothing
+		// written.
+		return fmt.Errorf("%w: %w", ErrConflict, err)
 	case errors.Is(err, actors.ErrTimeout), errors.Is(err, actors.ErrStopped), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}

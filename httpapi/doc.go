@@ -21,8 +21,11 @@
 // Every error goes through one function, writeError, which maps the use
 // cases' errors to statuses and RealWorld's {"errors":{field:[msg]}}
 // bodies: 422 for invalid input (malformed JSON, wrong types, invalid
-// values, taken usernames), 401, 403, 404, 413 for bodies over the limit,
-// 429 with Retry-After for a client over a limit, 503 with Retry-After
+// values, taken usernames), 401, 403, 404, 409 for a write that lost to
+// concurrent writes to the same resource past the runtime's retries
+// (conduit.ErrConflict: nothing written, safe to try again), 413 for
+// bodies over the limit, 429 with Retry-After for a client over a limit,
+// 503 with Retry-After
 // when the database is unreachable or restarting, the application is
 // overloaded or stopping, or it does not answer in time
 // (conduit.ErrUnavailable, conduit.ErrOverloaded), and 500 with a generic

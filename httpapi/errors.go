@@ -45,7 +45,9 @@ func message(field, msg string) errorBody {
 
 // writeError answers a request that failed with err: the one place that
 // maps errors to statuses. Client errors are answered as they are (a
-// client over a limit with 429 and Retry-After); anything else is logged
+// client over a limit with 429 and Retry-After; a write that lost to
+// concurrent writes to the same resource past the runtime's retries with
+// 409: nothing was written, so trying again is safe); anything else is logged
 // and answered with a generic 500 (or 503 with Retry-After when the
 // database is unavailable or the application is overloaded or stopping),
 // never with its details.
@@ -67,6 +69,13 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, body = http.StatusNotFound, message("body", "not found")
 	case errors.Is(err, errMethodNotAllowed):
 		status, body = http.StatusMethodNotAllowed, message("body", "method not allowed")
+	case errors.Is(err, conduit.ErrConflict):
+		// 409 rather than 503: the write was refused for sure (a 5xx
+		// leaves its outcome unknown), it is about this one resource, not
+		// the node's health, and trying again at once likely succeeds.
+		status, body = http.StatusConflict, message("body", "conflict: the resource was changed concurrently, try again")
+		s.log.WarnContext(r.Context(), "request refused: concurrent writes", "method", r.Method, "path", r.URL.Path,
+			"request_id", middleware.GetReqID(r.Context()), "err", err)
 	case errors.Is(err, errTooLarge):
 		status, body = http.StatusRequestEntityTooLarge, message("body", "request body too large")
 	case errors.As(err, &limited):

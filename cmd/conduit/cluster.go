@@ -29,6 +29,13 @@ func (c Config) clusterAddr() (string, int, error) {
 	return host, port, nil
 }
 
+// membership is the configuration of the membership in the database:
+// -cluster-ttl and -cluster-heartbeat (zero: the provider's defaults) and
+// the runtime's protocol; the caller adds the logger.
+func (c Config) membership() clusterpg.Config {
+	return clusterpg.Config{TTL: c.ClusterTTL, HeartbeatInterval: c.ClusterHeartbeat, Protocol: actors.ClusterProtocol}
+}
+
 // joinCluster returns the runtime's cluster configuration with -cluster:
 // membership in the database's members table (migrated here), kept by a
 // provider that Close closes. Without -cluster it returns nil.
@@ -43,7 +50,9 @@ func (m *Main) joinCluster(ctx context.Context) (*actors.ClusterConfig, error) {
 	if err := clusterpg.Migrate(ctx, m.pool, ""); err != nil {
 		return nil, fmt.Errorf("cluster members table: %w", err)
 	}
-	if m.members, err = clusterpg.New(ctx, m.pool, clusterpg.Config{Logger: m.Logger, Protocol: actors.ClusterProtocol}); err != nil {
+	mc := m.Config.membership()
+	mc.Logger = m.Logger
+	if m.members, err = clusterpg.New(ctx, m.pool, mc); err != nil {
 		return nil, err
 	}
 	// An expelled node must stop: Failed reports it to the program.

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	clusterpg "github.com/cohort-dev/cohort/actors/cluster/postgres"
 	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 )
 
@@ -18,15 +21,20 @@ import (
 // -cluster form a cluster (each its own gRPC port 0), and either answers
 // any request the same: a user registered through one logs in through
 // the other, an article written through one is read and refused to
-// another author through both, with the same statuses.
+// another author through both, with the same statuses. The second joins
+// with -cluster-ttl 30s, which its row in the members table keeps.
 func TestClusterOfTwoProcesses(t *testing.T) {
 	conn := pgtest.NewDatabase(t, pgtest.Empty())
 	env := map[string]string{"DATABASE_URL": conn, "JWT_SECRET": "cmd/conduit cluster test secret!!",
 		"CLAIMS_KEY": "cmd/conduit tests' claims key...", "MASTER_KEY": hex.EncodeToString(testMasterKey)}
 	var apis []string
-	for range 2 {
-		cfg, err := ParseConfig([]string{"-addr", "127.0.0.1:0", "-admin-addr", "off", "-data", t.TempDir(),
-			"-hash-memory", "64", "-hash-time", "1", "-cluster", "conduit-test"}, func(k string) string { return env[k] })
+	for i := range 2 {
+		args := []string{"-addr", "127.0.0.1:0", "-admin-addr", "off", "-data", t.TempDir(),
+			"-hash-memory", "64", "-hash-time", "1", "-cluster", "conduit-test"}
+		if i == 1 {
+			args = append(args, "-cluster-ttl", "30s", "-cluster-heartbeat", "500ms")
+		}
+		cfg, err := ParseConfig(args, func(k string) string { return env[k] })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -42,6 +50,18 @@ func TestClusterOfTwoProcesses(t *testing.T) {
 			t.Fatal(err)
 		}
 		apis = append(apis, "http://"+m.Addr().String()+"/api")
+	}
+	db, err := pgx.Connect(t.Context(), conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	var ttls []time.Duration
+	if err := db.QueryRow(t.Context(), `SELECT array_agg(ttl ORDER BY ttl) FROM `+clusterpg.DefaultSchema+`.members WHERE status = 'alive'`).Scan(&ttls); err != nil {
+		t.Fatal(err)
+	}
+	if len(ttls) != 2 || ttls[0] != 10*time.Second || ttls[1] != 30*time.Second {
+		t.Errorf("members' TTLs %v, want [10s 30s] (the default, and -cluster-ttl 30s)", ttls)
 	}
 
 	call := func(api, method, path, token string, body any) (int, map[string]any) {

@@ -94,6 +94,15 @@ type Config struct {
 	// at (-cluster-advertise, default the bound address); needed when
 	// -cluster-addr binds every interface.
 	ClusterAdvertise string
+	// ClusterTTL is how long a member stays live without a heartbeat
+	// (-cluster-ttl; zero means the membership's default, 10 s): how long
+	// a frozen member keeps its aggregates and handlers from the others,
+	// and the longest database outage the cluster outlives (half of it).
+	// ClusterHeartbeat is how often a member renews its row and reads the
+	// others' (-cluster-heartbeat; zero means the default, 1 s or a
+	// quarter of the TTL if less), at most a quarter of the TTL. See
+	// clusterpg.Config.
+	ClusterTTL, ClusterHeartbeat time.Duration
 	// Drain is how long SIGTERM keeps the API serving, with GET /readyz
 	// answering 503, before the graceful shutdown, so that load balancers
 	// stop sending requests first (-drain, default DefaultDrain; 0: shut
@@ -166,6 +175,8 @@ func parseArgs(args []string, getenv func(string) string, positional bool) (Conf
 	fs.StringVar(&cfg.ClusterName, "cluster", "", "join the cluster of this name: Conduit processes on one database share the aggregates")
 	fs.StringVar(&cfg.ClusterAddr, "cluster-addr", "", "host:port the cluster member binds (port 0: a free one; default "+DefaultClusterAddr+")")
 	fs.StringVar(&cfg.ClusterAdvertise, "cluster-advertise", "", "host:port the other members reach this one at (default the bound address)")
+	fs.DurationVar(&cfg.ClusterTTL, "cluster-ttl", 0, "how long a cluster member stays live without a heartbeat: how long a frozen member holds its aggregates, and twice the database outage the cluster outlives (default 10s)")
+	fs.DurationVar(&cfg.ClusterHeartbeat, "cluster-heartbeat", 0, "how often a cluster member renews its membership and reads the others', at most a quarter of -cluster-ttl (default 1s, or a quarter of -cluster-ttl if less)")
 	fs.DurationVar(&cfg.Drain, "drain", DefaultDrain, "after SIGTERM, how long to keep serving with /readyz answering 503 before shutting down, so that load balancers stop sending requests (0: at once)")
 	rebuild := fs.String("rebuild", "", "projections to rebuild from the first event before serving: all, or a comma-separated list of users, blog, comments")
 	var names []string
@@ -235,14 +246,19 @@ func parseArgs(args []string, getenv func(string) string, positional bool) (Conf
 
 // Validate reports whether c is usable: it needs a data directory (the
 // working directory is never one by default), no negative drain period,
-// and an operations listener that other machines could reach needs
-// AdminPublic.
+// membership timings the cluster's provider accepts (checked with or
+// without -cluster: a wrong value is wrong either way; the error wraps
+// clusterpg.ErrInvalidConfig), and an operations listener that other
+// machines could reach needs AdminPublic.
 func (c Config) Validate() error {
 	if c.DataDir == "" {
 		return errNoDataDir
 	}
 	if c.Drain < 0 {
 		return fmt.Errorf("-drain %v: want a duration of zero or more", c.Drain)
+	}
+	if err := c.membership().Validate(); err != nil {
+		return fmt.Errorf("-cluster-ttl %v, -cluster-heartbeat %v: %w", c.ClusterTTL, c.ClusterHeartbeat, err)
 	}
 	if c.ClusterName != "" {
 		if _, _, err := c.clusterAddr(); err != nil {

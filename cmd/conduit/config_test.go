@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cohort-dev/cohort/actors"
+	clusterpg "github.com/cohort-dev/cohort/actors/cluster/postgres"
 	"github.com/cohort-dev/cohort/conduit"
 	"github.com/cohort-dev/cohort/conduit/password"
 	"github.com/cohort-dev/cohort/httpapi"
@@ -59,6 +61,17 @@ func TestParseConfig(t *testing.T) {
 		{name: "cluster", args: []string{"-cluster", "conduit", "-cluster-addr", "0.0.0.0:7000", "-cluster-advertise", "10.0.0.7:7000"},
 			want: Config{Addr: ":8080", DataDir: DefaultDataDir, Password: password.DefaultParams, AdminAddr: DefaultAdminAddr, TokenTTL: httpapi.DefaultTokenTTL, MaxHashes: conduit.DefaultMaxHashes(), Limits: defaultLimits,
 				ClusterName: "conduit", ClusterAddr: "0.0.0.0:7000", ClusterAdvertise: "10.0.0.7:7000"}},
+		{name: "cluster timing", args: []string{"-cluster", "conduit", "-cluster-ttl", "30s", "-cluster-heartbeat", "2s"},
+			want: Config{Addr: ":8080", DataDir: DefaultDataDir, Password: password.DefaultParams, AdminAddr: DefaultAdminAddr, TokenTTL: httpapi.DefaultTokenTTL, MaxHashes: conduit.DefaultMaxHashes(), Limits: defaultLimits,
+				ClusterName: "conduit", ClusterTTL: 30 * time.Second, ClusterHeartbeat: 2 * time.Second}},
+		{name: "cluster TTL under the default heartbeat's four", args: []string{"-cluster", "conduit", "-cluster-ttl", "2s"},
+			want: Config{Addr: ":8080", DataDir: DefaultDataDir, Password: password.DefaultParams, AdminAddr: DefaultAdminAddr, TokenTTL: httpapi.DefaultTokenTTL, MaxHashes: conduit.DefaultMaxHashes(), Limits: defaultLimits,
+				ClusterName: "conduit", ClusterTTL: 2 * time.Second}},
+		{name: "cluster TTL too short", args: []string{"-cluster", "conduit", "-cluster-ttl", "50ms"}, wantErr: true},
+		{name: "negative cluster TTL", args: []string{"-cluster", "conduit", "-cluster-ttl", "-1s"}, wantErr: true},
+		{name: "heartbeat over a quarter of the default TTL", args: []string{"-cluster", "conduit", "-cluster-heartbeat", "3s"}, wantErr: true},
+		{name: "heartbeat over a quarter of the TTL", args: []string{"-cluster", "conduit", "-cluster-ttl", "4s", "-cluster-heartbeat", "2s"}, wantErr: true},
+		{name: "bad cluster timing without -cluster", args: []string{"-cluster-ttl", "50ms"}, wantErr: true},
 		{name: "bad cluster address", args: []string{"-cluster", "conduit", "-cluster-addr", "localhost"}, wantErr: true},
 		{name: "bad cluster port", args: []string{"-cluster", "conduit", "-cluster-addr", "localhost:http"}, wantErr: true},
 		{name: "drain", args: []string{"-drain", "12s"},
@@ -85,6 +98,37 @@ func TestParseConfig(t *testing.T) {
 				t.Fatalf("got  %+v\nwant %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestClusterTimingFlags: -cluster-ttl and -cluster-heartbeat reach the
+// membership's configuration (zero leaving the provider's defaults), and a
+// value it refuses is an error at start naming both flags and wrapping
+// clusterpg.ErrInvalidConfig.
+func TestClusterTimingFlags(t *testing.T) {
+	cfg, err := ParseConfig([]string{"-cluster", "c", "-cluster-ttl", "20s", "-cluster-heartbeat", "500ms"}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mc := cfg.membership(); mc.TTL != 20*time.Second || mc.HeartbeatInterval != 500*time.Millisecond || mc.Protocol != actors.ClusterProtocol {
+		t.Errorf("membership %+v, want TTL 20s, heartbeat 500ms and the runtime's protocol", mc)
+	}
+	cfg, err = ParseConfig([]string{"-cluster", "c"}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mc := cfg.membership(); mc.TTL != 0 || mc.HeartbeatInterval != 0 {
+		t.Errorf("membership without the flags %+v, want zero (the provider's defaults)", mc)
+	}
+
+	_, err = ParseConfig([]string{"-cluster", "c", "-cluster-ttl", "4s", "-cluster-heartbeat", "2s"}, func(string) string { return "" })
+	if !errors.Is(err, clusterpg.ErrInvalidConfig) {
+		t.Fatalf("heartbeat of half the TTL: %v, want clusterpg.ErrInvalidConfig", err)
+	}
+	for _, want := range []string{"-cluster-ttl 4s", "-cluster-heartbeat 2s", "quarter"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
 )
 
-var flagHotUnclustered = flag.Bool("fault.hot-unclustered", false, "TestHotAggregate without -cluster, for comparison (expect conflicts)")
+var flagHotUnclustered = flag.Bool("fault.hot-unclustered", false, "TestHotAggregate without -cluster, for comparison (expect conflicts, and commands answered 409)")
 
 // TestHotAggregate runs HotAggregate: one article favorited and
 // unfavorited by nine users through all three members of a cluster. The
