@@ -536,14 +536,16 @@ func (a *App) Close(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	a.internal.Store(false)
 	if a.cluster != nil {
 		// Leaving stops this member's shards, and the others take them
-		// over; it also shuts the actor system down.
+		// over; it also shuts the actor system down. Until then, the
+		// process instances this member hosts for the others' process
+		// managers dispatch their commands.
 		if err := a.cluster.leave(ctx); err != nil {
 			errs = append(errs, err)
 		}
 	}
+	a.internal.Store(false)
 	for _, k := range a.aggregates {
 		k.stop(ctx)
 	}

@@ -20,9 +20,13 @@ import (
 // aggregates become cluster identities, each shard of an aggregate type
 // active on one member (placed by rendezvous hashing, moved when members
 // join or leave), and a command dispatched on any member runs on the
-// member its shard lives on. Every member registers the same aggregates,
-// routes, event types and error types, with the same Config.Shards and
-// MaxLiveAggregates: they decide which shard an aggregate id belongs to.
+// member its shard lives on. Process managers' instances are cluster
+// identities too, in shards of their own: a process manager's
+// coordinator (its subscription) runs on one member, placed as handlers
+// are, and hands each event to its instances wherever they live. Every
+// member registers the same aggregates, process managers, routes, event
+// types and error types, with the same Config.Shards and
+// MaxLiveAggregates: they decide which shard an id belongs to.
 type ClusterConfig struct {
 	// Name is the cluster's name; members of one cluster give the same.
 	// Required.
@@ -113,6 +117,13 @@ func (a *App) joinCluster() (err error) {
 	kinds := make([]*cluster.Kind, 0, len(a.aggregates))
 	for name, k := range a.aggregates {
 		kinds = append(kinds, cluster.NewKind(clusterKind(name), k.props))
+	}
+	for _, h := range a.handlerSeq {
+		if r, ok := h.(*pmRunner); ok {
+			r.ensureStats()
+			perShard := max(1, r.cfg.MaxLiveInstances/a.cfg.Shards)
+			kinds = append(kinds, cluster.NewKind(processKind(r.cfg.Name), processShardProps(r, perShard)))
+		}
 	}
 	var ropts []remote.ConfigOption
 	if cfg.AdvertisedAddress != "" {

@@ -23,7 +23,6 @@ const retryBackoff = 20 * time.Millisecond
 // has moved or its member is gone) sends it again, to the shard looked up
 // anew. A timeout leaves the outcome unknown, as for a local dispatch.
 func (a *App) deliverClustered(ctx context.Context, k *aggregateKind, cmd *Command) (commandReply, error) {
-	c := a.cluster.c
 	kind, identity := clusterKind(k.typ.Name), strconv.Itoa(partition(cmd.AggregateID, k.n))
 	hdr := k.traceHeader(ctx)
 	for attempt := 0; ; attempt++ {
@@ -32,16 +31,13 @@ func (a *App) deliverClustered(ctx context.Context, k *aggregateKind, cmd *Comma
 				return commandReply{}, dispatchTimeout(ctx)
 			}
 		}
-		pid, ok := c.PidCache.Get(identity, kind)
-		if !ok {
-			if pid = lookup(ctx, c, identity, kind); pid == nil {
-				continue // no member for it yet, or its member did not answer
-			}
-			c.PidCache.Set(identity, kind, pid)
+		pid := a.cluster.pid(ctx, identity, kind)
+		if pid == nil {
+			continue // no member for it yet, or its member did not answer
 		}
 		if pid.Address == a.cluster.addr {
 			if _, live := a.system.ProcessRegistry.GetLocal(pid.Id); !live {
-				c.PidCache.RemoveByValue(identity, kind, pid) // stopped: it moved
+				a.cluster.forget(identity, kind, pid) // stopped: it moved
 				continue
 			}
 			msg := &commandMsg{ctx: ctx, cmd: cmd, reply: make(chan commandReply, 1)}
@@ -51,7 +47,7 @@ func (a *App) deliverClustered(ctx context.Context, k *aggregateKind, cmd *Comma
 				return commandReply{}, err
 			}
 			if !taken {
-				c.PidCache.RemoveByValue(identity, kind, pid) // it moved as the command arrived
+				a.cluster.forget(identity, kind, pid) // it moved as the command arrived
 				continue
 			}
 			return rep, nil
@@ -71,7 +67,7 @@ func (a *App) deliverClustered(ctx context.Context, k *aggregateKind, cmd *Comma
 		got, err := awaitFuture(ctx, gone, a.system.Root.RequestFuture(pid, m, time.Until(deadline)))
 		switch {
 		case errors.Is(err, actor.ErrDeadLetter), errors.Is(err, errMemberGone):
-			c.PidCache.RemoveByValue(identity, kind, pid)
+			a.cluster.forget(identity, kind, pid)
 			continue
 		case err != nil && ctx.Err() != nil:
 			return commandReply{}, dispatchTimeout(ctx)
@@ -87,20 +83,50 @@ func (a *App) deliverClustered(ctx context.Context, k *aggregateKind, cmd *Comma
 	}
 }
 
+// pid returns the PID of the cluster identity kind/identity: the one
+// cached, else one looked up (activating it on its member if needed)
+// within ctx; nil if no member answered for it.
+func (n *clusterNode) pid(ctx context.Context, identity, kind string) *actor.PID {
+	if pid, ok := n.c.PidCache.Get(identity, kind); ok {
+		return pid
+	}
+	pid := lookup(ctx, n.c, identity, kind)
+	if pid != nil {
+		n.c.PidCache.Set(identity, kind, pid)
+	}
+	return pid
+}
+
+// forget drops pid, which did not take a message (it moved, or its
+// member is gone), from the cache of kind/identity.
+func (n *clusterNode) forget(identity, kind string, pid *actor.PID) {
+	n.c.PidCache.RemoveByValue(identity, kind, pid)
+}
+
 // boundedLookup is an identity lookup whose wait for an activation can
 // be bounded: the patched disthash of third_party/protoactor-go has it.
 type boundedLookup interface {
 	GetWithin(id *cluster.ClusterIdentity, timeout time.Duration) *actor.PID
 }
 
+// lookupAttempt bounds one lookup: the member that owns the identity as
+// the lookup starts may be one that is leaving or dead, which never
+// answers, while the next lookup, under the next topology, asks a live
+// one.
+const lookupAttempt = 2 * time.Second
+
 // lookup finds the shard's PID, activating it on its member if needed,
-// waiting no longer than ctx allows where the identity lookup can bound
-// its wait (upstream disthash waits up to the cluster's request timeout,
-// 5 s by default, for a member that may be dead).
+// waiting no longer than ctx allows, nor lookupAttempt, where the
+// identity lookup can bound its wait (upstream disthash waits up to the
+// cluster's request timeout, 5 s by default, for a member that may be
+// dead).
 func lookup(ctx context.Context, c *cluster.Cluster, identity, kind string) *actor.PID {
 	if l, ok := c.IdentityLookup.(boundedLookup); ok {
-		deadline, _ := ctx.Deadline() // dispatchCommand always sets one
-		return l.GetWithin(cluster.NewClusterIdentity(identity, kind), time.Until(deadline))
+		wait := lookupAttempt
+		if deadline, ok := ctx.Deadline(); ok {
+			wait = min(wait, time.Until(deadline))
+		}
+		return l.GetWithin(cluster.NewClusterIdentity(identity, kind), wait)
 	}
 	return c.Get(identity, kind)
 }

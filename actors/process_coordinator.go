@@ -40,7 +40,13 @@ type (
 	// pmEvent asks an instance to handle an event.
 	pmEvent struct {
 		ev       Event
+		rec      eventstore.RecordedEvent // ev as stored, for an instance on another member
+		err      error                    // ev failed to decode (on the instance's member)
 		interest Interest
+		// delivery, for an instance that is a cluster identity, is the
+		// delivery the event came in, answered at replyTo.
+		delivery *pmDelivery
+		replyTo  *actor.PID
 	}
 	// pmInit gives a new instance the state its coordinator has not yet
 	// persisted (none: a deleted instance).
@@ -68,13 +74,16 @@ type (
 // coordinator routes a process manager's events to its instances, runs
 // them in parallel, persists their states in batches and acknowledges the
 // subscription only up to the last event every instance has finished and
-// persisted. Like a shard, it passivates idle instances and buffers their
-// events while they stop; the events an instance did not finish (it was
-// passivated while waiting to retry) go to its successor first.
+// persisted. Alone, its instances are its children: like a shard, it
+// passivates idle ones and buffers their events while they stop; the
+// events an instance did not finish (it was passivated while waiting to
+// retry) go to its successor first. In a cluster, its instances are
+// cluster identities, spread over the members (remoteInstances).
 type coordinator struct {
 	r         *pmRunner
 	s         *session
-	instances *childPool[pmEvent]
+	instances *childPool[pmEvent] // alone
+	remote    *remoteInstances    // in a cluster
 	window    *ackWindow
 	unsaved   map[string]*eventstore.Snapshot // id -> state to persist (nil: delete)
 	flushing  bool
@@ -89,6 +98,10 @@ func newCoordinator(r *pmRunner, s *session) *coordinator {
 		s:       s,
 		window:  newAckWindow(),
 		unsaved: make(map[string]*eventstore.Snapshot),
+	}
+	if r.app.cluster != nil {
+		c.remote = newRemoteInstances(r, c.unsaved)
+		return c
 	}
 	c.instances = newChildPool(poolConfig[pmEvent]{
 		limit: r.cfg.MaxLiveInstances,
@@ -112,7 +125,11 @@ func (c *coordinator) Receive(ctx actor.Context) {
 			c.route(ctx, m.events)
 		}
 	case pmDone:
+		// One delivery done: a second copy of the event may still be pending.
+		c.instances.finished(m.id, func(e pmEvent) bool { return e.ev.Position == m.ev.Position })
 		c.done(ctx, m)
+	case pmAnswer:
+		c.answered(ctx, m)
 	case flushTick:
 		c.flush(ctx)
 	case pmHalted:
@@ -132,7 +149,9 @@ func (c *coordinator) Receive(ctx actor.Context) {
 		// Instances finish what is in their mailboxes and stop; then every
 		// report is in, and the last flush persists and acknowledges it.
 		c.draining = m.done
-		c.instances.passivateAll(ctx)
+		if c.instances != nil {
+			c.instances.passivateAll(ctx)
+		}
 		c.checkDrained(ctx)
 	case drained:
 		select {
@@ -145,7 +164,43 @@ func (c *coordinator) Receive(ctx actor.Context) {
 		// Persist what instances finished; unfinished events are
 		// delivered again after a restart.
 		c.flush(ctx)
+		c.stopDeliveries()
+	case *actor.Restarting:
+		c.stopDeliveries()
 	}
+}
+
+// stopDeliveries ends, in a cluster, the deliveries to instances still
+// under way: their events are delivered again with the subscription's.
+func (c *coordinator) stopDeliveries() {
+	if c.remote != nil {
+		c.remote.stop()
+	}
+}
+
+// answered takes, in a cluster, an instance's report of a delivery.
+func (c *coordinator) answered(ctx actor.Context, m pmAnswer) {
+	e, rep := c.remote.answered(ctx, m)
+	switch {
+	case rep == nil: // stale
+		return
+	case rep.halt != nil:
+		c.halt(rep.halt)
+	default:
+		c.done(ctx, pmDone{id: m.id, ev: e.ev, state: rep.done.state, deleted: rep.done.deleted})
+	}
+	if c.draining != nil {
+		c.checkDrained(ctx)
+	}
+}
+
+// deliver sends e to instance id: its child, or its cluster identity.
+func (c *coordinator) deliver(ctx actor.Context, id string, e pmEvent) {
+	if c.remote != nil {
+		c.remote.send(ctx, id, e)
+		return
+	}
+	c.instances.send(ctx, id, e)
 }
 
 // route decides, for each event in order, which instances handle it.
@@ -166,7 +221,7 @@ func (c *coordinator) route(ctx actor.Context, recs []eventstore.RecordedEvent) 
 		}
 		c.window.add(ev, len(interests))
 		for _, in := range interests {
-			c.instances.send(ctx, in.ID, pmEvent{ev: ev, interest: in})
+			c.deliver(ctx, in.ID, pmEvent{ev: ev, rec: rec, interest: in})
 		}
 	}
 	c.scheduleFlush(ctx)
@@ -191,9 +246,9 @@ func (c *coordinator) spawned(ctx actor.Context, id string, pid *actor.PID) {
 }
 
 // checkDrained tells a draining coordinator, through its mailbox, once no
-// instance is left.
+// instance is left (alone), or no delivery is under way (in a cluster).
 func (c *coordinator) checkDrained(ctx actor.Context) {
-	if c.instances.len() == 0 {
+	if (c.remote != nil && c.remote.idle()) || (c.instances != nil && c.instances.len() == 0) {
 		ctx.Send(ctx.Self(), drained{})
 	}
 }
@@ -201,8 +256,6 @@ func (c *coordinator) checkDrained(ctx actor.Context) {
 // done records an instance's report: one delivery finished, and the
 // state (or deletion) to persist.
 func (c *coordinator) done(ctx actor.Context, m pmDone) {
-	// One delivery done: a second copy of the event may still be pending.
-	c.instances.finished(m.id, func(e pmEvent) bool { return e.ev.Position == m.ev.Position })
 	switch {
 	case m.deleted:
 		c.unsaved[m.id] = nil

@@ -124,6 +124,14 @@ func transferInterest(strict bool) func(ev actors.Event) []actors.Interest {
 func newTransfers(t testing.TB, store actors.EventStore, cfg actors.ProcessManagerConfig, opts ...bankOption) *actors.App {
 	t.Helper()
 	app := newBank(t, store, opts...)
+	registerTransfers(t, app, cfg)
+	return app
+}
+
+// registerTransfers registers on a bank the transfers, the process
+// registered with cfg (New and Interested default to the transfer's).
+func registerTransfers(t testing.TB, app *actors.App, cfg actors.ProcessManagerConfig) {
+	t.Helper()
 	must(t, actors.RegisterEvent[TransferRequested](app.Registry(), "bank.TransferRequested"))
 	must(t, actors.RegisterEvent[TransferFailed](app.Registry(), "bank.TransferFailed"))
 	must(t, app.RegisterAggregate(actors.AggregateType{Name: "transfer", New: func() actors.Aggregate { return &TransferRecord{} }}))
@@ -140,7 +148,6 @@ func newTransfers(t testing.TB, store actors.EventStore, cfg actors.ProcessManag
 		cfg.Interested = transferInterest(false)
 	}
 	must(t, app.RegisterProcessManager(cfg))
-	return app
 }
 
 // requestTransfer requests a transfer, with the metadata that routes the

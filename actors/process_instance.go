@@ -39,12 +39,26 @@ type instance struct {
 	// before it is known), for the error policy.
 	handling ProcessManager
 	idle     idleTimer
+	// lastToken, for an instance that is a cluster identity, is the token
+	// of the delivery its state follows (see pmDelivery): the last one it
+	// handled, or the one its coordinator said it follows.
+	lastToken pmToken
 }
 
-// queuedInterest is the interest of an event queued n times.
+// queuedInterest is the interest of an event queued n times, and, for an
+// instance that is a cluster identity, the deliveries that brought it, in
+// order.
 type queuedInterest struct {
-	in Interest
-	n  int
+	in  Interest
+	n   int
+	via []pmVia
+}
+
+// pmVia is a delivery to an instance that is a cluster identity, and
+// where to report it.
+type pmVia struct {
+	d       *pmDelivery
+	replyTo *actor.PID
 }
 
 // newInstance returns instance id, its state not yet loaded.
@@ -64,8 +78,12 @@ func (in *instance) Receive(ctx actor.Context) {
 		in.init(m.state)
 	case pmEvent:
 		q := in.interests[m.ev.Position]
-		in.interests[m.ev.Position] = queuedInterest{in: m.interest, n: q.n + 1}
-		in.queue.push(queued{ev: m.ev})
+		q.in, q.n = m.interest, q.n+1
+		if m.delivery != nil {
+			q.via = append(q.via, pmVia{d: m.delivery, replyTo: m.replyTo})
+		}
+		in.interests[m.ev.Position] = q
+		in.queue.push(queued{ev: m.ev, err: m.err})
 		in.drain(ctx)
 	case retryTick:
 		if in.queue.tick(m) {
@@ -78,7 +96,64 @@ func (in *instance) Receive(ctx actor.Context) {
 	case *actor.Stopping:
 		in.queue.stop()
 		in.idle.stop()
+		in.returnUnhandled(ctx)
 	}
+}
+
+// returnUnhandled asks the coordinators of the deliveries still queued,
+// as the instance stops (passivated beyond MaxLiveInstances, or its shard
+// moving), to make them again: they go to the instance's next
+// activation.
+func (in *instance) returnUnhandled(ctx actor.Context) {
+	for pos, q := range in.interests {
+		for _, v := range q.via {
+			in.answer(ctx, v, &pmReport{token: v.d.token, again: true, done: pmDone{id: in.id, ev: Event{Position: pos}}})
+		}
+	}
+	clear(in.interests)
+}
+
+// follow makes the instance's state the one delivery d says it follows:
+// unless the instance handled d's prev last, it reloads its state, from
+// d or the store.
+func (in *instance) follow(d *pmDelivery) {
+	if d.prev == in.lastToken {
+		return
+	}
+	in.loaded, in.changed = false, false
+	if d.hasState {
+		in.init(d.state)
+	} else {
+		in.base, in.baseKnown = nil, false
+	}
+	in.lastToken = d.prev
+}
+
+// answer reports a delivery to its coordinator: as it is on this member,
+// encoded to another.
+func (in *instance) answer(ctx actor.Context, v pmVia, rep *pmReport) {
+	if v.replyTo == nil {
+		return
+	}
+	app := in.r.app
+	if v.replyTo.Address == app.cluster.addr {
+		ctx.Send(v.replyTo, rep)
+		return
+	}
+	ctx.Send(v.replyTo, app.encodeReport(rep))
+}
+
+// nextVia removes and returns the first delivery of the event at pos
+// still queued; ok is false for an instance that is not a cluster
+// identity.
+func (in *instance) nextVia(pos int64) (v pmVia, ok bool) {
+	q := in.interests[pos]
+	if len(q.via) == 0 {
+		return pmVia{}, false
+	}
+	v, q.via = q.via[0], q.via[1:]
+	in.interests[pos] = q
+	return v, true
 }
 
 // init adopts the state the coordinator has not yet persisted; the
@@ -123,15 +198,32 @@ func (in *instance) load(ctx context.Context) error {
 // absorb halts the process manager.
 func (in *instance) drain(ctx actor.Context) {
 	err := in.queue.drain(ctx, func(ev Event) {
+		v, clustered := in.nextVia(ev.Position)
+		if clustered {
+			in.follow(v.d) // (done without being handled: skipped)
+		}
 		st, deleted := in.report(ev)
 		if q := in.interests[ev.Position]; q.n > 1 {
-			in.interests[ev.Position] = queuedInterest{in: q.in, n: q.n - 1}
+			q.n--
+			in.interests[ev.Position] = q
 		} else {
 			delete(in.interests, ev.Position)
 		}
-		ctx.Send(ctx.Parent(), pmDone{id: in.id, ev: ev, state: st, deleted: deleted})
+		done := pmDone{id: in.id, ev: ev, state: st, deleted: deleted}
+		if !clustered {
+			ctx.Send(ctx.Parent(), done)
+			return
+		}
+		in.lastToken = v.d.token
+		in.answer(ctx, v, &pmReport{token: v.d.token, done: done})
 	})
 	if err != nil {
+		if len(in.queue.items) > 0 {
+			if v, ok := in.nextVia(in.queue.items[0].ev.Position); ok {
+				in.answer(ctx, v, &pmReport{token: v.d.token, halt: err, done: pmDone{id: in.id, ev: in.queue.items[0].ev}})
+				return
+			}
+		}
 		ctx.Send(ctx.Parent(), pmHalted{err: err})
 		return
 	}
@@ -159,7 +251,11 @@ func (in *instance) describe(f *Failure) {
 // handle handles one event for this instance.
 func (in *instance) handle(ctx context.Context, evs []Event, at attempt) error {
 	ev := evs[0]
-	interest := in.interests[ev.Position].in
+	q := in.interests[ev.Position]
+	interest := q.in
+	if len(q.via) > 0 {
+		in.follow(q.via[0].d)
+	}
 	in.handling = nil
 	if !in.loaded {
 		if err := in.load(ctx); err != nil {

@@ -89,15 +89,28 @@ func (r *subscribed) openSession(ctx context.Context, produce func(*session) act
 	}
 	s := &session{sub: sub, pumpDone: make(chan struct{}), abandon: make(chan struct{})}
 	r.seed(ctx)
-	if r.stats == nil {
-		r.stats = r.app.stats.add(r.handlerKind, r.handlerName)
-	}
+	r.addStats()
 	r.stats.live.Add(1)
 	s.pid = r.app.system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return produce(s) },
 		append(opts, r.stats.mailboxProps())...))
 	go pump(sub, r.app.system.Root, s.pid, s.pumpDone)
 	r.cur = s
 	return nil
+}
+
+// ensureStats makes the runner's group of statistics, if not yet made.
+func (r *subscribed) ensureStats() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.addStats()
+}
+
+// addStats makes the runner's group of statistics, if not yet made; the
+// caller holds r.mu.
+func (r *subscribed) addStats() {
+	if r.stats == nil {
+		r.stats = r.app.stats.add(r.handlerKind, r.handlerName)
+	}
 }
 
 // seed records, for WaitFor and Inspect, the progress stored in the

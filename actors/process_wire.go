@@ -1,0 +1,144 @@
+package actors
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/cohort-dev/cohort/eventstore"
+)
+
+// The type URLs of the messages (anypb.Any holding JSON) that carry an
+// event to a process instance on another member and its report back.
+const (
+	processEventTypeURL = "type.cohort.dev/cohort.ProcessEvent"
+	processDoneTypeURL  = "type.cohort.dev/cohort.ProcessDone"
+)
+
+// pmToken names one delivery attempt of a coordinator: its session (a
+// random number per coordinator), the delivery's sequence number and the
+// attempt. The zero token is "none".
+type pmToken struct {
+	Session uint64 `json:"s"`
+	Seq     uint64 `json:"q"`
+	Attempt uint64 `json:"a"`
+}
+
+// pmDelivery is an event for a process instance that is a cluster
+// identity (see remoteInstances): what the instance's shard receives on
+// this member as it is, and, encoded as a wireProcessEvent, on another.
+type pmDelivery struct {
+	instance string
+	ev       Event
+	rec      eventstore.RecordedEvent // ev as stored: what crosses members
+	interest Interest
+	// token names this attempt; prev is the token of the last delivery to
+	// the instance that its coordinator accepted (zero: none). An
+	// instance whose last delivery was not prev reloads its state first:
+	// state, when hasState (nil: deleted), else the stored one.
+	token, prev pmToken
+	hasState    bool
+	state       *eventstore.Snapshot
+	// err is ev's decoding error on this member, for the instance's error
+	// policy.
+	err error
+}
+
+// pmReport is an instance's report of a delivery: handled (with the state
+// to persist, or its deletion), the error that halted the process
+// manager, or, from an instance that stopped before handling it, that
+// the delivery must be made again. It answers the delivery's request, as
+// it is on this member and encoded as a wireProcessDone to another.
+type pmReport struct {
+	token pmToken // the delivery's
+	done  pmDone
+	halt  error
+	again bool
+}
+
+// wireProcessEvent is a pmDelivery as it crosses the cluster.
+type wireProcessEvent struct {
+	Instance string                   `json:"instance"`
+	Interest interestKind             `json:"interest"`
+	Record   eventstore.RecordedEvent `json:"record"`
+	Token    pmToken                  `json:"token"`
+	Prev     pmToken                  `json:"prev"`
+	HasState bool                     `json:"has_state,omitempty"`
+	State    *eventstore.Snapshot     `json:"state,omitempty"`
+}
+
+// wireProcessDone is a pmReport as it crosses the cluster.
+type wireProcessDone struct {
+	Instance string               `json:"instance"`
+	Position int64                `json:"position"`
+	Token    pmToken              `json:"token"`
+	State    *eventstore.Snapshot `json:"state,omitempty"`
+	Deleted  bool                 `json:"deleted,omitempty"`
+	Halt     *wireError           `json:"halt,omitempty"`
+	Again    bool                 `json:"again,omitempty"`
+}
+
+// encodeDelivery encodes d for an instance shard on another member.
+func encodeDelivery(d *pmDelivery) (*anypb.Any, error) {
+	data, err := json.Marshal(wireProcessEvent{
+		Instance: d.instance, Interest: d.interest.kind, Record: d.rec,
+		Token: d.token, Prev: d.prev, HasState: d.hasState, State: d.state,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("actors: encode event %d for process %s: %w", d.rec.Position, d.instance, err)
+	}
+	return &anypb.Any{TypeUrl: processEventTypeURL, Value: data}, nil
+}
+
+// decodeDelivery gives back a delivery from another member, its event
+// decoded with this member's registry (an event that fails to decode here
+// keeps the error, for the instance's error policy).
+func (r *pmRunner) decodeDelivery(m *anypb.Any) (*pmDelivery, error) {
+	if m.TypeUrl != processEventTypeURL {
+		return nil, fmt.Errorf("actors: process event of type %q", m.TypeUrl)
+	}
+	var w wireProcessEvent
+	if err := json.Unmarshal(m.Value, &w); err != nil {
+		return nil, fmt.Errorf("actors: decode process event: %w", err)
+	}
+	d := &pmDelivery{
+		instance: w.Instance, rec: w.Record,
+		interest: Interest{kind: w.Interest, ID: w.Instance},
+		token:    w.Token, prev: w.Prev, hasState: w.HasState, state: w.State,
+	}
+	d.ev, d.err = r.app.decodeEvent(w.Record)
+	return d, nil
+}
+
+// encodeReport encodes a report for its coordinator on another member.
+func (a *App) encodeReport(rep *pmReport) *anypb.Any {
+	w := wireProcessDone{Instance: rep.done.id, Position: rep.done.ev.Position, Token: rep.token,
+		State: rep.done.state, Deleted: rep.done.deleted, Again: rep.again}
+	if rep.halt != nil {
+		w.Halt = a.registry.encodeError(rep.halt, a.cluster.addr)
+	}
+	data, err := json.Marshal(w)
+	if err != nil { // a Snapshot always encodes; kept for a change that breaks it
+		w.State, w.Halt = nil, a.registry.encodeError(fmt.Errorf("actors: encode process report: %w", err), a.cluster.addr)
+		data, _ = json.Marshal(w)
+	}
+	return &anypb.Any{TypeUrl: processDoneTypeURL, Value: data}
+}
+
+// decodeReport gives back a report from another member.
+func (a *App) decodeReport(m *anypb.Any) (*pmReport, error) {
+	if m.TypeUrl != processDoneTypeURL {
+		return nil, fmt.Errorf("actors: process report of type %q", m.TypeUrl)
+	}
+	var w wireProcessDone
+	if err := json.Unmarshal(m.Value, &w); err != nil {
+		return nil, fmt.Errorf("actors: decode process report: %w", err)
+	}
+	rep := &pmReport{token: w.Token, again: w.Again,
+		done: pmDone{id: w.Instance, ev: Event{Position: w.Position}, state: w.State, deleted: w.Deleted}}
+	if w.Halt != nil {
+		rep.halt = a.registry.decodeError(w.Halt)
+	}
+	return rep, nil
+}
