@@ -221,7 +221,11 @@ func (c *coordinator) route(ctx actor.Context, recs []eventstore.RecordedEvent) 
 		}
 		c.window.add(ev, len(interests))
 		for _, in := range interests {
-			c.deliver(ctx, in.ID, pmEvent{ev: ev, rec: rec, interest: in})
+			e := pmEvent{ev: ev, interest: in}
+			if c.remote != nil {
+				e.rec = rec
+			}
+			c.deliver(ctx, in.ID, e)
 		}
 	}
 	c.scheduleFlush(ctx)

@@ -41,8 +41,10 @@ type instance struct {
 	idle     idleTimer
 	// lastToken, for an instance that is a cluster identity, is the token
 	// of the delivery its state follows (see pmDelivery): the last one it
-	// handled, or the one its coordinator said it follows.
+	// handled, or the one its coordinator said it follows; synced once it
+	// has followed one.
 	lastToken pmToken
+	synced    bool
 }
 
 // queuedInterest is the interest of an event queued n times, and, for an
@@ -115,9 +117,9 @@ func (in *instance) returnUnhandled(ctx actor.Context) {
 
 // follow makes the instance's state the one delivery d says it follows:
 // unless the instance handled d's prev last, it reloads its state, from
-// d or the store.
+// d or the store. A new activation always loads.
 func (in *instance) follow(d *pmDelivery) {
-	if d.prev == in.lastToken {
+	if in.synced && d.prev == in.lastToken {
 		return
 	}
 	in.loaded, in.changed = false, false
@@ -126,7 +128,7 @@ func (in *instance) follow(d *pmDelivery) {
 	} else {
 		in.base, in.baseKnown = nil, false
 	}
-	in.lastToken = d.prev
+	in.lastToken, in.synced = d.prev, true
 }
 
 // answer reports a delivery to its coordinator: as it is on this member,

@@ -173,7 +173,8 @@ func (r *pmRunner) attempt(life context.Context, kind, identity string, d pmDeli
 	if pid.Address != c.addr {
 		m, err := encodeDelivery(&d)
 		if err != nil {
-			return nil, err
+			// It would fail again: the process manager halts with it.
+			return &pmReport{token: d.token, halt: err}, nil
 		}
 		msg = m
 	}

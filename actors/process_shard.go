@@ -54,9 +54,12 @@ func (s *processShard) Receive(ctx actor.Context) {
 	case *anypb.Any:
 		d, err := s.r.decodeDelivery(m)
 		if err != nil {
-			// Not a delivery this member can read: the coordinator's
-			// request times out and it tries again.
-			s.r.app.log.Warn("process event not readable", "process_manager", s.r.cfg.Name, "err", err)
+			// Not a delivery this member can read (members of another
+			// protocol): the process manager halts with the error.
+			s.r.app.log.Error("process event not readable", "process_manager", s.r.cfg.Name, "err", err)
+			if ctx.Sender() != nil {
+				ctx.Respond(s.r.app.encodeReport(&pmReport{halt: err}))
+			}
 			return
 		}
 		s.deliver(ctx, d)
