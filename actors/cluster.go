@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +46,22 @@ type ClusterConfig struct {
 	// (default: the bound address). Start checks that it reaches this
 	// member.
 	AdvertisedAddress string
+	// TLS, when set, secures the gRPC traffic between members: one
+	// configuration serves both sides. The member's server presents
+	// Certificates (or GetCertificate's) and, with ClientCAs, requires
+	// and verifies the certificate of each member that dials it (mutual
+	// TLS; ClientAuth left zero means tls.RequireAndVerifyClientCert
+	// then). Dialing the other members, it verifies their certificates
+	// against RootCAs (nil: the system's roots) and the host of their
+	// advertised address (unless ServerName names one for all), and
+	// presents Certificates when asked. So every member's certificate
+	// names its advertised host (a DNS name or an IP address) and, for
+	// mutual TLS, allows both server and client authentication. Nil
+	// keeps the traffic plaintext. Every member of a cluster gives TLS or
+	// none does: a member the others cannot talk to is still a member of
+	// the membership, and commands to or from its shards fail, at their
+	// deadline, with ErrTimeout. The configuration is not modified.
+	TLS *tls.Config
 }
 
 // clusterKindPrefix prefixes the cluster kind of each aggregate type's
@@ -73,6 +90,9 @@ func (c *ClusterConfig) Validate() error {
 		if n, err := strconv.Atoi(p); err != nil || n <= 0 || n > 65535 || h == "" {
 			return fmt.Errorf("actors: Cluster.AdvertisedAddress %q is not host:port with a port in 1..65535", c.AdvertisedAddress)
 		}
+	}
+	if c.TLS != nil {
+		return validateTLS(c.TLS)
 	}
 	return nil
 }
@@ -129,6 +149,9 @@ func (a *App) joinCluster() (err error) {
 	if cfg.AdvertisedAddress != "" {
 		ropts = append(ropts, remote.WithAdvertisedHost(advertised))
 	}
+	if cfg.TLS != nil {
+		ropts = append(ropts, tlsOptions(cfg.TLS)...)
+	}
 	c := cluster.New(a.system, cluster.Configure(cfg.Name, cfg.Provider, disthash.New(),
 		remote.Configure(host, port, ropts...), cluster.WithKinds(kinds...)))
 	// The other members send commands to this one's shards as soon as the
@@ -158,7 +181,8 @@ func shutdownQuietly(c *cluster.Cluster) {
 // probeAddress binds the configured address, picking the port when it is
 // 0, and checks that the advertised address reaches the bound socket: a
 // connection to it must arrive on this socket with a token only this
-// call knows. It returns the host and port for protoactor's remote to
+// call knows (over plain TCP, before the member's gRPC server, with or
+// without TLS, listens there). It returns the host and port for protoactor's remote to
 // bind (the probe's socket is closed first) and the advertised address.
 func probeAddress(cfg ClusterConfig) (host string, port int, advertised string, err error) {
 	lis, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))

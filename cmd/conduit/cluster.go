@@ -38,7 +38,8 @@ func (c Config) membership() clusterpg.Config {
 
 // joinCluster returns the runtime's cluster configuration with -cluster:
 // membership in the database's members table (migrated here), kept by a
-// provider that Close closes. Without -cluster it returns nil.
+// provider that Close closes, and TLS between the members with the
+// -cluster-tls-* flags (loaded by Run). Without -cluster it returns nil.
 func (m *Main) joinCluster(ctx context.Context) (*actors.ClusterConfig, error) {
 	if m.Config.ClusterName == "" {
 		return nil, nil
@@ -68,7 +69,7 @@ func (m *Main) joinCluster(ctx context.Context) (*actors.ClusterConfig, error) {
 		}
 	}(m.members.Expelled(), m.unwatch)
 	return &actors.ClusterConfig{Name: m.Config.ClusterName, Provider: m.members,
-		Host: host, Port: port, AdvertisedAddress: m.Config.ClusterAdvertise}, nil
+		Host: host, Port: port, AdvertisedAddress: m.Config.ClusterAdvertise, TLS: m.memberTLS}, nil
 }
 
 // errExpelled is the cluster check's failure once the membership has

@@ -15,6 +15,7 @@ import (
 
 	clusterpg "github.com/cohort-dev/cohort/actors/cluster/postgres"
 	"github.com/cohort-dev/cohort/eventstore/postgres/pgtest"
+	"github.com/cohort-dev/cohort/internal/tlstest"
 )
 
 // TestClusterOfTwoProcesses: two Conduits on one database started with
@@ -22,15 +23,20 @@ import (
 // any request the same: a user registered through one logs in through
 // the other, an article written through one is read and refused to
 // another author through both, with the same statuses. The second joins
-// with -cluster-ttl 30s, which its row in the members table keeps.
+// with -cluster-ttl 30s, which its row in the members table keeps. The
+// members talk over mutual TLS (-cluster-tls-*), each with its own
+// certificate of one CA.
 func TestClusterOfTwoProcesses(t *testing.T) {
 	conn := pgtest.NewDatabase(t, pgtest.Empty())
+	ca := tlstest.NewCA(t)
 	env := map[string]string{"DATABASE_URL": conn, "JWT_SECRET": "cmd/conduit cluster test secret!!",
 		"CLAIMS_KEY": "cmd/conduit tests' claims key...", "MASTER_KEY": hex.EncodeToString(testMasterKey)}
 	var apis []string
 	for i := range 2 {
 		args := []string{"-addr", "127.0.0.1:0", "-admin-addr", "off", "-data", t.TempDir(),
 			"-hash-memory", "64", "-hash-time", "1", "-cluster", "conduit-test"}
+		cert, key, caFile := ca.WriteFiles(t, t.TempDir(), "127.0.0.1")
+		args = append(args, "-cluster-tls-cert", cert, "-cluster-tls-key", key, "-cluster-tls-ca", caFile)
 		if i == 1 {
 			args = append(args, "-cluster-ttl", "30s", "-cluster-heartbeat", "500ms")
 		}

@@ -103,6 +103,14 @@ type Config struct {
 	// quarter of the TTL if less), at most a quarter of the TTL. See
 	// clusterpg.Config.
 	ClusterTTL, ClusterHeartbeat time.Duration
+	// ClusterTLSCert, ClusterTLSKey and ClusterTLSCA are PEM files
+	// (-cluster-tls-cert, -cluster-tls-key, -cluster-tls-ca; all three
+	// or none): the member's certificate and its key, and the CA that
+	// verifies the other members' certificates, both ways (mutual TLS).
+	// Each member's certificate names the host of its advertised address
+	// and allows server and client authentication. Without them the
+	// members talk plaintext gRPC.
+	ClusterTLSCert, ClusterTLSKey, ClusterTLSCA string
 	// Drain is how long SIGTERM keeps the API serving, with GET /readyz
 	// answering 503, before the graceful shutdown, so that load balancers
 	// stop sending requests first (-drain, default DefaultDrain; 0: shut
@@ -177,6 +185,9 @@ func parseArgs(args []string, getenv func(string) string, positional bool) (Conf
 	fs.StringVar(&cfg.ClusterAdvertise, "cluster-advertise", "", "host:port the other members reach this one at (default the bound address)")
 	fs.DurationVar(&cfg.ClusterTTL, "cluster-ttl", 0, "how long a cluster member stays live without a heartbeat: how long a frozen member holds its aggregates, and twice the database outage the cluster outlives (default 10s)")
 	fs.DurationVar(&cfg.ClusterHeartbeat, "cluster-heartbeat", 0, "how often a cluster member renews its membership and reads the others', at most a quarter of -cluster-ttl (default 1s, or a quarter of -cluster-ttl if less)")
+	fs.StringVar(&cfg.ClusterTLSCert, "cluster-tls-cert", "", "PEM certificate this cluster member presents to the others, naming its advertised host (with -cluster-tls-key and -cluster-tls-ca: mutual TLS between members)")
+	fs.StringVar(&cfg.ClusterTLSKey, "cluster-tls-key", "", "PEM private key of -cluster-tls-cert")
+	fs.StringVar(&cfg.ClusterTLSCA, "cluster-tls-ca", "", "PEM certificates of the CA that verifies the other members' certificates, both ways")
 	fs.DurationVar(&cfg.Drain, "drain", DefaultDrain, "after SIGTERM, how long to keep serving with /readyz answering 503 before shutting down, so that load balancers stop sending requests (0: at once)")
 	rebuild := fs.String("rebuild", "", "projections to rebuild from the first event before serving: all, or a comma-separated list of users, blog, comments")
 	var names []string
@@ -248,7 +259,8 @@ func parseArgs(args []string, getenv func(string) string, positional bool) (Conf
 // working directory is never one by default), no negative drain period,
 // membership timings the cluster's provider accepts (checked with or
 // without -cluster: a wrong value is wrong either way; the error wraps
-// clusterpg.ErrInvalidConfig), and an operations listener that other
+// clusterpg.ErrInvalidConfig), the cluster's TLS flags all given, with
+// -cluster, or none (the files are read by Run), and an operations listener that other
 // machines could reach needs AdminPublic.
 func (c Config) Validate() error {
 	if c.DataDir == "" {
@@ -264,6 +276,9 @@ func (c Config) Validate() error {
 		if _, _, err := c.clusterAddr(); err != nil {
 			return err
 		}
+	}
+	if err := c.checkClusterTLSFlags(); err != nil {
+		return err
 	}
 	if c.AdminAddr == "" {
 		return nil

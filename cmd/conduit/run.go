@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -33,6 +34,7 @@ type Main struct {
 
 	cluster   *pglocal.Cluster    // nil with DATABASE_URL
 	members   *clusterpg.Provider // with -cluster
+	memberTLS *tls.Config         // with the -cluster-tls-* flags
 	unwatch   chan struct{}       // closed by Close: stops watching members for an expulsion
 	pool      *pgxpool.Pool
 	store     *postgres.Store
@@ -59,6 +61,12 @@ func NewMain(cfg Config, w io.Writer) *Main {
 // Run starts everything and returns once the API is serving.
 func (m *Main) Run(ctx context.Context) error {
 	if err := m.Config.Validate(); err != nil {
+		return err
+	}
+	// The certificates are read first: a wrong file fails the start
+	// before anything is started.
+	var err error
+	if m.memberTLS, err = m.Config.clusterTLS(); err != nil {
 		return err
 	}
 	dataDir, err := filepath.Abs(m.Config.DataDir)
