@@ -96,7 +96,10 @@ type boundedLookup interface {
 // lookup finds the shard's PID, activating it on its member if needed,
 // waiting no longer than ctx allows where the identity lookup can bound
 // its wait (upstream disthash waits up to the cluster's request timeout,
-// 5 s by default, for a member that may be dead).
+// 5 s by default, for a member that may be dead). The patched disthash
+// also gives up, returning nil, once the member it asked leaves the
+// topology: remote can lose a request to a member that is leaving, and
+// the caller looks the shard up again, on its new member.
 func lookup(ctx context.Context, c *cluster.Cluster, identity, kind string) *actor.PID {
 	if l, ok := c.IdentityLookup.(boundedLookup); ok {
 		deadline, _ := ctx.Deadline() // dispatchCommand always sets one
