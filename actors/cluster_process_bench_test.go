@@ -36,11 +36,13 @@ type (
 
 // jobRun is one job as the benchmark follows it.
 type jobRun struct {
-	start   time.Time
-	handled atomic.Int64 // UnixNano of the first Handle; 0 until then
-	member  atomic.Int32 // the member whose instance handled it, +1
-	done    chan struct{}
-	once    sync.Once
+	start      time.Time
+	dispatched time.Duration // until StartJob's dispatch returned
+	routed     atomic.Int64  // UnixNano when the coordinator routed it; 0 until then
+	handled    atomic.Int64  // UnixNano of the first Handle; 0 until then
+	member     atomic.Int32  // the member whose instance handled it, +1
+	done       chan struct{}
+	once       sync.Once
 }
 
 // jobTracker follows the jobs under way, wherever their aggregates and
@@ -57,6 +59,13 @@ func (t *jobTracker) begin() (string, *jobRun) {
 	j := &jobRun{start: time.Now(), done: make(chan struct{})}
 	t.jobs.Store(ref, j)
 	return ref, j
+}
+
+func (t *jobTracker) routed(ref string, member int) {
+	t.coord.Store(int32(member + 1))
+	if v, ok := t.jobs.Load(ref); ok {
+		v.(*jobRun).routed.CompareAndSwap(0, time.Now().UnixNano())
+	}
 }
 
 func (t *jobTracker) handled(ref string, member int) {
@@ -137,7 +146,7 @@ func jobApp(tb testing.TB, store actors.EventStore, t *jobTracker, member int, c
 		New:  func() actors.ProcessManager { return &Relay{t: t, member: member} },
 		Interested: func(ev actors.Event) []actors.Interest {
 			if e, ok := ev.Payload.(JobStarted); ok {
-				t.coord.Store(int32(member + 1))
+				t.routed(e.Ref, member)
 				return []actors.Interest{actors.ContinueProcess(e.Instance)}
 			}
 			return nil
@@ -155,6 +164,7 @@ func runJob(tb testing.TB, app *actors.App, t *jobTracker, id, inst string) *job
 		tb.Error(err)
 		return j
 	}
+	j.dispatched = time.Since(j.start)
 	select {
 	case <-j.done:
 	case <-time.After(time.Minute):
@@ -184,7 +194,7 @@ func BenchmarkClusterProcess(b *testing.B) {
 	const workers, slots, round, burst = 10, 50, 300, 200
 	ctx := context.Background()
 	spread := func(b *testing.B, app *actors.App, t *jobTracker, aggs, insts []string) {
-		var lat, handled []time.Duration
+		var lat, dispatched, routed, handled []time.Duration
 		var mu sync.Mutex
 		rounds := 0
 		for b.Loop() {
@@ -193,18 +203,22 @@ func BenchmarkClusterProcess(b *testing.B) {
 				mu.Lock()
 				defer mu.Unlock()
 				lat = append(lat, time.Since(j.start))
-				if h := j.handled.Load(); h != 0 {
-					handled = append(handled, time.Duration(h-j.start.UnixNano()))
-				}
+				dispatched = append(dispatched, j.dispatched)
+				routed = append(routed, time.Duration(j.routed.Load()-j.start.UnixNano()))
+				handled = append(handled, time.Duration(j.handled.Load()-j.start.UnixNano()))
 				return nil
 			})
 			rounds++
 		}
 		b.ReportMetric(float64(rounds*round)/b.Elapsed().Seconds(), "jobs/s")
 		reportLatency(b, lat)
-		slices.Sort(handled)
-		b.ReportMetric(float64(handled[len(handled)/2].Microseconds()), "handled-p50-µs")
-		b.ReportMetric(float64(handled[len(handled)*99/100].Microseconds()), "handled-p99-µs")
+		for _, m := range []struct {
+			name string
+			lat  []time.Duration
+		}{{"dispatched", dispatched}, {"routed", routed}, {"handled", handled}} {
+			slices.Sort(m.lat)
+			b.ReportMetric(float64(m.lat[len(m.lat)/2].Microseconds()), m.name+"-p50-µs")
+		}
 	}
 	hot := func(b *testing.B, app *actors.App, t *jobTracker, aggs []string, inst string) {
 		jobs := 0
