@@ -35,11 +35,13 @@ type (
 	// FinishJob finishes job Ref on aggregate ID.
 	FinishJob struct{ ID, Ref string }
 	// ProbeJob appends nothing: it activates the aggregate.
-	ProbeJob   struct{ ID string }
+	ProbeJob struct{ ID string }
+	// JobStarted: job Ref, on aggregate ID, is for relay instance Instance.
 	JobStarted struct {
 		ID, Instance, Ref string
 		Quiet             bool // handled without a command
 	}
+	// JobFinished: the relay finished job Ref.
 	JobFinished struct{ ID, Ref string }
 )
 
