@@ -156,6 +156,14 @@ func jobApp(tb testing.TB, store actors.EventStore, t *jobTracker, member int, c
 	}
 	app, err := actors.New(c)
 	must(tb, err)
+	registerJobs(tb, app, t, member)
+	return app
+}
+
+// registerJobs registers the job aggregate and the relay process manager
+// on app, member (0 alone) of a cluster or not.
+func registerJobs(tb testing.TB, app *actors.App, t *jobTracker, member int) {
+	tb.Helper()
 	must(tb, actors.RegisterEvent[JobStarted](app.Registry(), "bench.JobStarted"))
 	must(tb, actors.RegisterEvent[JobFinished](app.Registry(), "bench.JobFinished"))
 	must(tb, app.RegisterAggregate(actors.AggregateType{Name: "job", New: func() actors.Aggregate { return &JobRecord{t: t} }}))
@@ -174,7 +182,6 @@ func jobApp(tb testing.TB, store actors.EventStore, t *jobTracker, member int, c
 			return nil
 		},
 	}))
-	return app
 }
 
 // runJob starts a job on aggregate id for instance inst through app and
