@@ -217,8 +217,8 @@ func runJob(tb testing.TB, app *actors.App, t *jobTracker, id, inst string) *job
 //     applied (p50, p99).
 //   - hot: one instance told of 200 jobs at once (10 dispatchers, without
 //     waiting, each on its own aggregate): the jobs/s that one instance
-//     handles, so what the coordinator's one event at a time per instance
-//     costs there.
+//     handles, so what the coordinator's one delivery at a time per
+//     instance costs there.
 //   - hot-quiet: one instance told of 200 jobs in one append, which it
 //     handles without a command: the events/s one instance takes, so the
 //     delivery's own cost (alone, the events queue in the instance's
