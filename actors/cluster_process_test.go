@@ -104,3 +104,37 @@ func TestClusterSpreadsProcessInstances(t *testing.T) {
 	transfers("third", tc.apps[:2])
 	settled(tc.apps[1], 3*n)
 }
+
+// TestClusterProcessDeliveriesKeepState: an instance that is a cluster
+// identity gets the events queued for it in deliveries of up to
+// BatchSize, reported once; across deliveries of hundreds of events, and
+// a member leaving under them, it applies each event once: its persisted
+// state counts them all, exactly.
+func TestClusterProcessDeliveriesKeepState(t *testing.T) {
+	const rounds, perRound = 6, 100
+	jobs := &jobTracker{}
+	tc := startCluster(t, 3, clusterOption{register: func(t *testing.T, i int, app *actors.App) {
+		registerJobs(t, app, jobs, i)
+	}})
+	for r := range rounds {
+		round := make([]string, perRound)
+		for k := range round {
+			round[k] = fmt.Sprintf("r%d-%d", r, k)
+		}
+		apps := tc.apps
+		if r >= rounds/2 {
+			apps = tc.apps[:2]
+		}
+		dispatch(t, apps[r%len(apps)], StartQuietJobs{ID: "jobs", Instance: "hot", Refs: round})
+		if r == rounds/2-1 {
+			must(t, tc.apps[2].Close(t.Context())) // with deliveries under way
+		}
+	}
+	var st Relay
+	eventually(t, 2*patience, fmt.Sprintf("the instance's state counts %d events", rounds*perRound), func() bool {
+		return processState(t, tc.store[0], "relay", "hot", &st) && st.Jobs >= rounds*perRound
+	})
+	if st.Jobs != rounds*perRound {
+		t.Fatalf("the instance applied %d events, want %d: some twice", st.Jobs, rounds*perRound)
+	}
+}

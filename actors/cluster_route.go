@@ -119,7 +119,10 @@ const lookupAttempt = 2 * time.Second
 // waiting no longer than ctx allows, nor lookupAttempt, where the
 // identity lookup can bound its wait (upstream disthash waits up to the
 // cluster's request timeout, 5 s by default, for a member that may be
-// dead).
+// dead). The patched disthash also gives up, returning nil, once the
+// member it asked leaves the topology: remote can lose a request to a
+// member that is leaving, and the caller looks the shard up again, on its
+// new member; lookupAttempt bounds what that does not catch.
 func lookup(ctx context.Context, c *cluster.Cluster, identity, kind string) *actor.PID {
 	if l, ok := c.IdentityLookup.(boundedLookup); ok {
 		wait := lookupAttempt

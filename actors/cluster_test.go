@@ -331,6 +331,60 @@ func TestClusterMemberJoinsUnderLoad(t *testing.T) {
 	}
 }
 
+// TestClusterMemberLeavesUnderLoad: deposits dispatched through two
+// members while a third leaves, which moves its shards to them, are all
+// answered before their deadline: a dispatch that looked its shard up on
+// the member as it left looks it up again once the member is gone,
+// rather than waiting for an answer that may never come (it waited out
+// its deadline in 5 of 7 runs before the patched disthash gave up on an
+// owner that left).
+func TestClusterMemberLeavesUnderLoad(t *testing.T) {
+	tc := startCluster(t, 3)
+	const accounts = 32
+	for i := range accounts {
+		open(t, tc.apps[i%3], fmt.Sprintf("acc-%d", i))
+	}
+	if live := actors.LiveAggregates(tc.apps[2]); live == 0 {
+		t.Fatal("no aggregate lives on the member that leaves")
+	}
+	stop := make(chan struct{})
+	errs := make(chan error, 2*accounts)
+	var wg sync.WaitGroup
+	for _, app := range tc.apps[:2] {
+		for i := range accounts {
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+					_, err := app.Dispatch(ctx, Deposit{ID: fmt.Sprintf("acc-%d", i), Amount: 1})
+					cancel()
+					if err != nil {
+						errs <- fmt.Errorf("acc-%d: %w", i, err)
+						return
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			})
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	must(t, tc.apps[2].Close(ctx))
+	tc.waitMembers(t, 2, tc.apps[:2]...)
+	time.Sleep(time.Second)
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
 // TestClusterTraceCrossesMembers: a traced dispatch whose aggregate lives
 // on another member yields spans on both members under one trace id.
 func TestClusterTraceCrossesMembers(t *testing.T) {

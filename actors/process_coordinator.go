@@ -44,9 +44,11 @@ type (
 		err      error                    // ev failed to decode (on the instance's member)
 		interest Interest
 		// delivery, for an instance that is a cluster identity, is the
-		// delivery the event came in, answered at replyTo.
+		// delivery the event came in, answered at replyTo once its last
+		// event is handled.
 		delivery *pmDelivery
 		replyTo  *actor.PID
+		last     bool
 	}
 	// pmInit gives a new instance the state its coordinator has not yet
 	// persisted (none: a deleted instance).
@@ -178,16 +180,23 @@ func (c *coordinator) stopDeliveries() {
 	}
 }
 
-// answered takes, in a cluster, an instance's report of a delivery.
+// answered takes, in a cluster, an instance's report of a delivery: its
+// events are done, and the state after the last is to persist.
 func (c *coordinator) answered(ctx actor.Context, m pmAnswer) {
-	e, rep := c.remote.answered(ctx, m)
+	evs, rep := c.remote.answered(ctx, m)
 	switch {
 	case rep == nil: // stale
 		return
 	case rep.halt != nil:
 		c.halt(rep.halt)
 	default:
-		c.done(ctx, pmDone{id: m.id, ev: e.ev, state: rep.done.state, deleted: rep.done.deleted})
+		for i, e := range evs {
+			done := pmDone{id: m.id, ev: e.ev}
+			if i == len(evs)-1 {
+				done.state, done.deleted = rep.done.state, rep.done.deleted
+			}
+			c.done(ctx, done)
+		}
 	}
 	if c.draining != nil {
 		c.checkDrained(ctx)

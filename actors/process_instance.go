@@ -45,6 +45,10 @@ type instance struct {
 	// has followed one.
 	lastToken pmToken
 	synced    bool
+	// stopped says that an event of the delivery under way stopped the
+	// instance: reported with the last one, the state is deleted unless
+	// a later event started it again.
+	stopped bool
 }
 
 // queuedInterest is the interest of an event queued n times, and, for an
@@ -56,11 +60,12 @@ type queuedInterest struct {
 	via []pmVia
 }
 
-// pmVia is a delivery to an instance that is a cluster identity, and
-// where to report it.
+// pmVia is a delivery to an instance that is a cluster identity, where
+// to report it, and whether the event it came with is its last.
 type pmVia struct {
 	d       *pmDelivery
 	replyTo *actor.PID
+	last    bool
 }
 
 // newInstance returns instance id, its state not yet loaded.
@@ -82,7 +87,7 @@ func (in *instance) Receive(ctx actor.Context) {
 		q := in.interests[m.ev.Position]
 		q.in, q.n = m.interest, q.n+1
 		if m.delivery != nil {
-			q.via = append(q.via, pmVia{d: m.delivery, replyTo: m.replyTo})
+			q.via = append(q.via, pmVia{d: m.delivery, replyTo: m.replyTo, last: m.last})
 		}
 		in.interests[m.ev.Position] = q
 		in.queue.push(queued{ev: m.ev, err: m.err})
@@ -107,9 +112,13 @@ func (in *instance) Receive(ctx actor.Context) {
 // moving), to make them again: they go to the instance's next
 // activation.
 func (in *instance) returnUnhandled(ctx actor.Context) {
-	for pos, q := range in.interests {
+	asked := make(map[*pmDelivery]bool)
+	for _, q := range in.interests {
 		for _, v := range q.via {
-			in.answer(ctx, v, &pmReport{token: v.d.token, again: true, done: pmDone{id: in.id, ev: Event{Position: pos}}})
+			if !asked[v.d] {
+				asked[v.d] = true
+				in.answer(ctx, v, &pmReport{token: v.d.token, again: true, done: pmDone{id: in.id}})
+			}
 		}
 	}
 	clear(in.interests)
@@ -122,7 +131,7 @@ func (in *instance) follow(d *pmDelivery) {
 	if in.synced && d.prev == in.lastToken {
 		return
 	}
-	in.loaded, in.changed = false, false
+	in.loaded, in.changed, in.stopped = false, false, false
 	if d.hasState {
 		in.init(d.state)
 	} else {
@@ -143,6 +152,16 @@ func (in *instance) answer(ctx actor.Context, v pmVia, rep *pmReport) {
 		return
 	}
 	ctx.Send(v.replyTo, app.encodeReport(rep))
+}
+
+// forget drops one queued copy of the event at pos.
+func (in *instance) forget(pos int64) {
+	if q := in.interests[pos]; q.n > 1 {
+		q.n--
+		in.interests[pos] = q
+	} else {
+		delete(in.interests, pos)
+	}
 }
 
 // nextVia removes and returns the first delivery of the event at pos
@@ -196,27 +215,32 @@ func (in *instance) load(ctx context.Context) error {
 }
 
 // drain handles the queued events it can, reporting each to the
-// coordinator, then arms the idle timer; an error the policy does not
-// absorb halts the process manager.
+// coordinator (in a cluster, each delivery, after its last event), then
+// arms the idle timer; an error the policy does not absorb halts the
+// process manager.
 func (in *instance) drain(ctx actor.Context) {
 	err := in.queue.drain(ctx, func(ev Event) {
 		v, clustered := in.nextVia(ev.Position)
 		if clustered {
 			in.follow(v.d) // (done without being handled: skipped)
+			if in.interests[ev.Position].in.kind == interestStop {
+				in.stopped = true
+			}
+			if !v.last {
+				// Reported with the delivery's last event, its state
+				// after them all.
+				in.forget(ev.Position)
+				return
+			}
 		}
 		st, deleted := in.report(ev)
-		if q := in.interests[ev.Position]; q.n > 1 {
-			q.n--
-			in.interests[ev.Position] = q
-		} else {
-			delete(in.interests, ev.Position)
-		}
+		in.forget(ev.Position)
 		done := pmDone{id: in.id, ev: ev, state: st, deleted: deleted}
 		if !clustered {
 			ctx.Send(ctx.Parent(), done)
 			return
 		}
-		in.lastToken = v.d.token
+		in.lastToken, in.stopped = v.d.token, false
 		in.answer(ctx, v, &pmReport{token: v.d.token, done: done})
 	})
 	if err != nil {
@@ -236,7 +260,7 @@ func (in *instance) drain(ctx actor.Context) {
 // unchanged), or that it was deleted.
 func (in *instance) report(ev Event) (*eventstore.Snapshot, bool) {
 	if in.base == nil {
-		return nil, in.interests[ev.Position].in.kind == interestStop
+		return nil, in.stopped || in.interests[ev.Position].in.kind == interestStop
 	}
 	if !in.changed {
 		return nil, false

@@ -19,9 +19,10 @@ import (
 // processShard placed by the cluster, possibly on another member. The
 // coordinator keeps what it keeps on one node (the routing, the
 // acknowledgement window, the states to persist, in batches); it sends an
-// instance one event at a time, the next once the instance has reported
-// the last, so that each delivery can tell the instance which state it
-// follows (pmDelivery.prev): an instance that moved, or that handled a
+// instance one delivery at a time (the events queued for it, up to
+// BatchSize), the next once the instance has reported the last, so that
+// each delivery can tell the instance which state it follows
+// (pmDelivery.prev): an instance that moved, or that handled a
 // delivery whose report was lost, reloads its state (the coordinator's
 // unsaved one, carried with the delivery, or the stored one) before it
 // handles the event. A delivery is made again, to the instance's shard
@@ -44,9 +45,10 @@ type remoteInstances struct {
 
 // remoteInstance is one instance as its coordinator sees it.
 type remoteInstance struct {
-	queue    []pmEvent // the head is under way while sending is set
-	sending  pmToken   // the delivery under way (Attempt 0); zero: none
-	accepted pmToken   // the last delivery reported and accepted
+	queue    []pmEvent // the first inflight are under way
+	inflight int
+	sending  pmToken // the delivery under way (Attempt 0); zero: none
+	accepted pmToken // the last delivery reported and accepted
 }
 
 // pmAnswer is the outcome of a delivery, sent by its goroutine to the
@@ -81,14 +83,18 @@ func (ri *remoteInstances) send(ctx actor.Context, id string, e pmEvent) {
 	}
 }
 
-// deliverHead delivers the instance's first queued event, in a goroutine
-// that ends with the outcome or when the coordinator stops.
+// deliverHead delivers the instance's first queued events, up to
+// BatchSize, in a goroutine that ends with the outcome or when the
+// coordinator stops.
 func (ri *remoteInstances) deliverHead(ctx actor.Context, id string, inst *remoteInstance) {
-	e := inst.queue[0]
 	ri.seq++
 	inst.sending = pmToken{Session: ri.session, Seq: ri.seq}
+	inst.inflight = min(len(inst.queue), ri.r.cfg.BatchSize)
 	ri.busy++
-	d := pmDelivery{instance: id, ev: e.ev, rec: e.rec, interest: e.interest, token: inst.sending, prev: inst.accepted}
+	d := pmDelivery{instance: id, token: inst.sending, prev: inst.accepted, items: make([]pmItem, inst.inflight)}
+	for i, e := range inst.queue[:inst.inflight] {
+		d.items[i] = pmItem{ev: e.ev, rec: e.rec, interest: e.interest}
+	}
 	if st, ok := ri.unsaved[id]; ok {
 		d.hasState, d.state = true, st
 	}
@@ -99,16 +105,16 @@ func (ri *remoteInstances) deliverHead(ctx actor.Context, id string, inst *remot
 	}()
 }
 
-// answered takes the outcome of a delivery: it returns the report (nil if
-// it is not the one under way: a stale goroutine's) and delivers the
-// instance's next queued event.
-func (ri *remoteInstances) answered(ctx actor.Context, m pmAnswer) (pmEvent, *pmReport) {
+// answered takes the outcome of a delivery: it returns the delivery's
+// events and the report (nil if it is not the one under way: a stale
+// goroutine's) and delivers the instance's next queued events.
+func (ri *remoteInstances) answered(ctx actor.Context, m pmAnswer) ([]pmEvent, *pmReport) {
 	inst, ok := ri.byID[m.id]
 	if !ok || m.rep == nil || inst.sending != m.sent {
-		return pmEvent{}, nil
+		return nil, nil
 	}
-	head := inst.queue[0]
-	inst.queue = inst.queue[1:]
+	evs := inst.queue[:inst.inflight:inst.inflight]
+	inst.queue, inst.inflight = inst.queue[inst.inflight:], 0
 	inst.sending, inst.accepted = pmToken{}, m.rep.token
 	ri.busy--
 	switch {
@@ -119,7 +125,7 @@ func (ri *remoteInstances) answered(ctx actor.Context, m pmAnswer) (pmEvent, *pm
 		// reloads its state.
 		delete(ri.byID, m.id)
 	}
-	return head, m.rep
+	return evs, m.rep
 }
 
 // idle reports whether no delivery is under way.
@@ -146,8 +152,8 @@ func (r *pmRunner) deliver(life context.Context, d pmDelivery) *pmReport {
 		case life.Err() != nil:
 			return nil
 		case err != nil:
-			a.log.Debug("process event delivered again", "process_manager", r.cfg.Name, "instance", d.instance,
-				"position", d.rec.Position, "attempt", attempt, "err", err)
+			a.log.Debug("process events delivered again", "process_manager", r.cfg.Name, "instance", d.instance,
+				"position", d.items[0].rec.Position, "events", len(d.items), "attempt", attempt, "err", err)
 			continue
 		}
 		return rep

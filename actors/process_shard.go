@@ -28,14 +28,14 @@ func processKind(name string) string {
 // request itself.
 type processShard struct {
 	r        *pmRunner
-	children *childPool[pmEvent]
+	children *childPool[any] // pmEvents, in envelopes naming the coordinator's request
 }
 
 // processShardProps returns the props of r's instance shards, each
 // holding up to limit live instances.
 func processShardProps(r *pmRunner, limit int) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &processShard{r: r, children: newChildPool(poolConfig[pmEvent]{
+		return &processShard{r: r, children: newChildPool(poolConfig[any]{
 			limit: limit,
 			props: func(id string) *actor.Props {
 				return actor.PropsFromProducer(func() actor.Actor { return newInstance(r, id) }, r.stats.mailboxProps())
@@ -77,8 +77,14 @@ func (s *processShard) Receive(ctx actor.Context) {
 	// that is leaving.
 }
 
-// deliver hands d to its instance, which answers the request's sender.
+// deliver hands d's events to its instance, which answers the request's
+// sender. Each goes in an envelope naming that sender, so that one left
+// in the mailbox of an instance that stops goes to the dead letters,
+// which answer the sender at once: its coordinator delivers it again.
 func (s *processShard) deliver(ctx actor.Context, d *pmDelivery) {
-	s.children.send(ctx, d.instance, pmEvent{ev: d.ev, rec: d.rec, err: d.err, interest: d.interest,
-		delivery: d, replyTo: ctx.Sender()})
+	replyTo := ctx.Sender()
+	for i, it := range d.items {
+		e := pmEvent{ev: it.ev, err: it.err, interest: it.interest, delivery: d, replyTo: replyTo, last: i == len(d.items)-1}
+		s.children.send(ctx, d.instance, &actor.MessageEnvelope{Message: e, Sender: replyTo})
+	}
 }

@@ -25,14 +25,13 @@ type pmToken struct {
 	Attempt uint64 `json:"a"`
 }
 
-// pmDelivery is an event for a process instance that is a cluster
-// identity (see remoteInstances): what the instance's shard receives on
-// this member as it is, and, encoded as a wireProcessEvent, on another.
+// pmDelivery is events for a process instance that is a cluster
+// identity (see remoteInstances), handled in order and reported once,
+// after the last: what the instance's shard receives on this member as it
+// is, and, encoded as a wireProcessEvent, on another.
 type pmDelivery struct {
 	instance string
-	ev       Event
-	rec      eventstore.RecordedEvent // ev as stored: what crosses members
-	interest Interest
+	items    []pmItem
 	// token names this attempt; prev is the token of the last delivery to
 	// the instance that its coordinator accepted (zero: none). An
 	// instance whose last delivery was not prev reloads its state first:
@@ -40,13 +39,20 @@ type pmDelivery struct {
 	token, prev pmToken
 	hasState    bool
 	state       *eventstore.Snapshot
+}
+
+// pmItem is one event of a delivery.
+type pmItem struct {
+	ev       Event
+	rec      eventstore.RecordedEvent // ev as stored: what crosses members
+	interest Interest
 	// err is ev's decoding error on this member, for the instance's error
 	// policy.
 	err error
 }
 
 // pmReport is an instance's report of a delivery: handled (with the state
-// to persist, or its deletion), the error that halted the process
+// to persist after its last event, or its deletion), the error that halted the process
 // manager, or, from an instance that stopped before handling it, that
 // the delivery must be made again. It answers the delivery's request, as
 // it is on this member and encoded as a wireProcessDone to another.
@@ -59,13 +65,19 @@ type pmReport struct {
 
 // wireProcessEvent is a pmDelivery as it crosses the cluster.
 type wireProcessEvent struct {
-	Instance string                   `json:"instance"`
+	Instance string               `json:"instance"`
+	Items    []wireProcessItem    `json:"items"`
+	Token    pmToken              `json:"token"`
+	Prev     pmToken              `json:"prev"`
+	HasState bool                 `json:"has_state,omitempty"`
+	State    *eventstore.Snapshot `json:"state,omitempty"`
+}
+
+// wireProcessItem is a pmItem as it crosses the cluster: the event as
+// stored (its personal fields sealed), decoded by the receiving member.
+type wireProcessItem struct {
 	Interest interestKind             `json:"interest"`
 	Record   eventstore.RecordedEvent `json:"record"`
-	Token    pmToken                  `json:"token"`
-	Prev     pmToken                  `json:"prev"`
-	HasState bool                     `json:"has_state,omitempty"`
-	State    *eventstore.Snapshot     `json:"state,omitempty"`
 }
 
 // wireProcessDone is a pmReport as it crosses the cluster.
@@ -81,12 +93,13 @@ type wireProcessDone struct {
 
 // encodeDelivery encodes d for an instance shard on another member.
 func encodeDelivery(d *pmDelivery) (*anypb.Any, error) {
-	data, err := json.Marshal(wireProcessEvent{
-		Instance: d.instance, Interest: d.interest.kind, Record: d.rec,
-		Token: d.token, Prev: d.prev, HasState: d.hasState, State: d.state,
-	})
+	w := wireProcessEvent{Instance: d.instance, Token: d.token, Prev: d.prev, HasState: d.hasState, State: d.state}
+	for _, it := range d.items {
+		w.Items = append(w.Items, wireProcessItem{Interest: it.interest.kind, Record: it.rec})
+	}
+	data, err := json.Marshal(w)
 	if err != nil {
-		return nil, fmt.Errorf("actors: encode event %d for process %s: %w", d.rec.Position, d.instance, err)
+		return nil, fmt.Errorf("actors: encode events for process %s: %w", d.instance, err)
 	}
 	return &anypb.Any{TypeUrl: processEventTypeURL, Value: data}, nil
 }
@@ -102,12 +115,15 @@ func (r *pmRunner) decodeDelivery(m *anypb.Any) (*pmDelivery, error) {
 	if err := json.Unmarshal(m.Value, &w); err != nil {
 		return nil, fmt.Errorf("actors: decode process event: %w", err)
 	}
-	d := &pmDelivery{
-		instance: w.Instance, rec: w.Record,
-		interest: Interest{kind: w.Interest, ID: w.Instance},
-		token:    w.Token, prev: w.Prev, hasState: w.HasState, state: w.State,
+	if len(w.Items) == 0 {
+		return nil, fmt.Errorf("actors: process event for %s without events", w.Instance)
 	}
-	d.ev, d.err = r.app.decodeEvent(w.Record)
+	d := &pmDelivery{instance: w.Instance, token: w.Token, prev: w.Prev, hasState: w.HasState, state: w.State}
+	for _, wi := range w.Items {
+		it := pmItem{rec: wi.Record, interest: Interest{kind: wi.Interest, ID: w.Instance}}
+		it.ev, it.err = r.app.decodeEvent(wi.Record)
+		d.items = append(d.items, it)
+	}
 	return d, nil
 }
 

@@ -23,12 +23,19 @@ type Manager struct {
 	placementActor *actor.PID
 	rdvMutex       sync.RWMutex
 	rdv            *clustering.Rendezvous
+	// COHORT: the addresses of the last topology's members, and a channel
+	// closed when the next topology replaces it (both under rdvMutex), so
+	// that GetWithin stops waiting for an owner that left.
+	members map[string]bool
+	changed chan struct{}
 }
 
 func newPartitionManager(c *clustering.Cluster) *Manager {
 	return &Manager{
 		cluster: c,
 		rdv:     clustering.NewRendezvous(),
+		members: map[string]bool{},
+		changed: make(chan struct{}),
 	}
 }
 
@@ -84,6 +91,13 @@ func (pm *Manager) onClusterTopology(tplg *clustering.ClusterTopology) {
 
 	pm.rdv = clustering.NewRendezvous()
 	pm.rdv.UpdateMembers(tplg.Members)
+	// COHORT: the new members, and the waits of GetWithin told.
+	pm.members = make(map[string]bool, len(tplg.Members))
+	for _, m := range tplg.Members {
+		pm.members[m.Address()] = true
+	}
+	close(pm.changed)
+	pm.changed = make(chan struct{})
 	pm.cluster.ActorSystem.Root.Send(pm.placementActor, tplg)
 }
 
@@ -100,13 +114,18 @@ func (pm *Manager) Get(identity *clustering.ClusterIdentity) *actor.PID {
 // when the owner is unreachable. The owner is chosen under the read lock,
 // which is released before the wait: held across it, a wait on a crashed
 // owner blocked the topology update that removes that owner (and the
-// cluster provider feeding it) until the wait ended.
+// cluster provider feeding it) until the wait ended. It also stops
+// waiting, and returns nil, once a topology without the owner arrives:
+// the activation request may never be answered then (remote can lose a
+// request to a member that is leaving, without a dead letter), and a new
+// lookup finds the identity's new owner.
 func (pm *Manager) GetWithin(identity *clustering.ClusterIdentity, timeout time.Duration) *actor.PID {
 	if timeout <= 0 {
 		return nil
 	}
 	pm.rdvMutex.RLock()
 	ownerAddress := pm.rdv.GetByClusterIdentity(identity)
+	changed := pm.changed
 	pm.rdvMutex.RUnlock()
 	if ownerAddress == "" {
 		return nil
@@ -118,7 +137,29 @@ func (pm *Manager) GetWithin(identity *clustering.ClusterIdentity, timeout time.
 		RequestId:       "",
 	}
 	future := pm.cluster.ActorSystem.Root.RequestFuture(identityOwnerPid, request, timeout)
-	res, err := future.Result()
+	var (
+		res  interface{}
+		err  error
+		done = make(chan struct{})
+	)
+	go func() { // ends when the future completes or times out
+		defer close(done)
+		res, err = future.Result()
+	}()
+	for waiting := true; waiting; {
+		select {
+		case <-done:
+			waiting = false
+		case <-changed:
+			pm.rdvMutex.RLock()
+			left := !pm.members[ownerAddress]
+			changed = pm.changed
+			pm.rdvMutex.RUnlock()
+			if left {
+				return nil
+			}
+		}
+	}
 	if err != nil {
 		return nil
 	}
