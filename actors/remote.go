@@ -14,11 +14,15 @@ import (
 )
 
 // ClusterProtocol names the shape of the messages members exchange (the
-// command and reply encodings below). Members of one cluster must speak
+// command and reply encodings below, and process managers' deliveries and
+// reports, process_wire.go). Members of one cluster must speak
 // the same: give it to a membership provider that checks it, such as
 // actors/cluster/postgres's Config.Protocol. It changes when a change of
 // those shapes makes members of different releases unable to talk.
-const ClusterProtocol = "cohort-cluster/1"
+//
+// Version 2: process-manager instances are cluster identities, fed by
+// deliveries (a member of version 1 does not host them).
+const ClusterProtocol = "cohort-cluster/2"
 
 // The type URLs of the protobuf messages (anypb.Any holding JSON) that
 // carry a command to another member and its outcome back.
