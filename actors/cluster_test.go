@@ -295,37 +295,11 @@ func TestClusterMemberJoinsUnderLoad(t *testing.T) {
 	for i := range accounts {
 		open(t, first, fmt.Sprintf("acc-%d", i))
 	}
-	stop := make(chan struct{})
-	errs := make(chan error, accounts)
-	var wg sync.WaitGroup
-	for i := range accounts {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-				_, err := first.Dispatch(ctx, Deposit{ID: fmt.Sprintf("acc-%d", i), Amount: 1})
-				cancel()
-				if err != nil {
-					errs <- fmt.Errorf("acc-%d: %w", i, err)
-					return
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-		})
-	}
+	load := depositLoad(t, accounts, first)
 	tc.add(t, 1)
 	tc.waitMembers(t, 2)
 	time.Sleep(time.Second)
-	close(stop)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	load.stop(t)
 	if live := actors.LiveAggregates(tc.apps[1]); live == 0 {
 		t.Error("no aggregate moved to the member that joined")
 	}
@@ -347,15 +321,34 @@ func TestClusterMemberLeavesUnderLoad(t *testing.T) {
 	if live := actors.LiveAggregates(tc.apps[2]); live == 0 {
 		t.Fatal("no aggregate lives on the member that leaves")
 	}
-	stop := make(chan struct{})
-	errs := make(chan error, 2*accounts)
-	var wg sync.WaitGroup
-	for _, app := range tc.apps[:2] {
+	load := depositLoad(t, accounts, tc.apps[:2]...)
+	time.Sleep(200 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	must(t, tc.apps[2].Close(ctx))
+	tc.waitMembers(t, 2, tc.apps[:2]...)
+	time.Sleep(time.Second)
+	load.stop(t)
+}
+
+// depositRun is a load of deposits that depositLoad started.
+type depositRun struct {
+	done chan struct{}
+	errs chan error
+	wg   sync.WaitGroup
+}
+
+// depositLoad deposits 1 into accounts acc-0 … acc-(accounts-1) through
+// each of apps, one deposit after another per account and App (each
+// within 5 s), until stop; a failed deposit ends its loop.
+func depositLoad(t *testing.T, accounts int, apps ...*actors.App) *depositRun {
+	d := &depositRun{done: make(chan struct{}), errs: make(chan error, accounts*len(apps))}
+	for _, app := range apps {
 		for i := range accounts {
-			wg.Go(func() {
+			d.wg.Go(func() {
 				for {
 					select {
-					case <-stop:
+					case <-d.done:
 						return
 					default:
 					}
@@ -363,7 +356,7 @@ func TestClusterMemberLeavesUnderLoad(t *testing.T) {
 					_, err := app.Dispatch(ctx, Deposit{ID: fmt.Sprintf("acc-%d", i), Amount: 1})
 					cancel()
 					if err != nil {
-						errs <- fmt.Errorf("acc-%d: %w", i, err)
+						d.errs <- fmt.Errorf("acc-%d: %w", i, err)
 						return
 					}
 					time.Sleep(10 * time.Millisecond)
@@ -371,16 +364,16 @@ func TestClusterMemberLeavesUnderLoad(t *testing.T) {
 			})
 		}
 	}
-	time.Sleep(200 * time.Millisecond)
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	must(t, tc.apps[2].Close(ctx))
-	tc.waitMembers(t, 2, tc.apps[:2]...)
-	time.Sleep(time.Second)
-	close(stop)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	return d
+}
+
+// stop ends the load and fails the test for every deposit that failed.
+func (d *depositRun) stop(t *testing.T) {
+	t.Helper()
+	close(d.done)
+	d.wg.Wait()
+	close(d.errs)
+	for err := range d.errs {
 		t.Error(err)
 	}
 }
