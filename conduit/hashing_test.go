@@ -18,19 +18,9 @@ import (
 // later.
 func TestHashingQueueBounded(t *testing.T) {
 	ctx := context.Background()
-	db := conduittest.NewDatabase(t)
-	app, err := conduit.New(ctx, conduit.Config{Store: conduittest.NewStore(t, db), DB: db, ClaimsKey: conduittest.ClaimsKey, MasterKey: conduittest.MasterKey, Password: password.DefaultParams, MaxHashes: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := app.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := app.Close(context.Background()); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
+	cfg := conduittest.Config(t, conduittest.NewDatabase(t))
+	cfg.Password, cfg.MaxHashes = password.DefaultParams, 1
+	app := conduittest.StartWith(t, cfg, nil)
 
 	const n = 20
 	errs := make([]error, n)

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/cohort-dev/cohort/aggregates/blog"
-	"github.com/cohort-dev/cohort/conduit"
 	"github.com/cohort-dev/cohort/conduit/conduittest"
 	"github.com/cohort-dev/cohort/eventstore"
 	"github.com/cohort-dev/cohort/eventstore/postgres"
@@ -42,21 +41,10 @@ func (s *conflictingStore) Append(ctx context.Context, stream string, expected e
 // the same request succeeds once the writes stop racing it.
 func TestConflictIs409(t *testing.T) {
 	db := conduittest.NewDatabase(t)
-	store := &conflictingStore{Store: conduittest.NewStore(t, db), prefix: blog.ArticleAggregate + "-"}
-	ctx := context.Background()
-	app, err := conduit.New(ctx, conduit.Config{Store: store, DB: db, ClaimsKey: conduittest.ClaimsKey,
-		MasterKey: conduittest.MasterKey, Password: conduittest.FastPasswords})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := app.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := app.Close(context.Background()); err != nil {
-			t.Errorf("close conduit: %v", err)
-		}
-	})
+	cfg := conduittest.Config(t, db)
+	store := &conflictingStore{Store: cfg.Store.(*postgres.Store), prefix: blog.ArticleAggregate + "-"}
+	cfg.Store = store
+	app := conduittest.StartWith(t, cfg, nil)
 	tokens, err := httpapi.NewTokens(secret, 0)
 	if err != nil {
 		t.Fatal(err)

@@ -80,8 +80,22 @@ func NewStore(tb testing.TB, db *pgxpool.Pool) *postgres.Store {
 // between conduit.New and Start (to rebuild projections, say).
 func Start(tb testing.TB, db *pgxpool.Pool, prepare func(*conduit.App) error) *conduit.App {
 	tb.Helper()
+	return StartWith(tb, Config(tb, db), prepare)
+}
+
+// Config is the configuration Start gives Conduit on db: an event store
+// opened by NewStore, ClaimsKey, MasterKey and FastPasswords.
+func Config(tb testing.TB, db *pgxpool.Pool) conduit.Config {
+	tb.Helper()
+	return conduit.Config{Store: NewStore(tb, db), DB: db, ClaimsKey: ClaimsKey, MasterKey: MasterKey, Password: FastPasswords}
+}
+
+// StartWith starts Conduit configured as cfg (see Config) and closes it
+// at tb's cleanup; prepare is as for Start.
+func StartWith(tb testing.TB, cfg conduit.Config, prepare func(*conduit.App) error) *conduit.App {
+	tb.Helper()
 	ctx := context.Background()
-	app, err := conduit.New(ctx, conduit.Config{Store: NewStore(tb, db), DB: db, ClaimsKey: ClaimsKey, MasterKey: MasterKey, Password: FastPasswords})
+	app, err := conduit.New(ctx, cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
