@@ -28,9 +28,9 @@ import (
 // handles the event. A delivery is made again, to the instance's shard
 // looked up anew, when it reached no one (dead letter), when the member
 // it went to left the cluster, when the instance stopped before handling
-// it, or when it went unanswered for twice HandleTimeout; a delivery
-// handled twice dispatches the same command ids twice, which their
-// aggregates recognise.
+// it, or when it went unanswered for HandleTimeout per event and one
+// more; a delivery handled twice dispatches the same command ids twice,
+// which their aggregates recognise.
 type remoteInstances struct {
 	r       *pmRunner
 	unsaved map[string]*eventstore.Snapshot // the coordinator's, read only
@@ -140,7 +140,7 @@ func (ri *remoteInstances) stop() { ri.cancel() }
 func (r *pmRunner) deliver(life context.Context, d pmDelivery) *pmReport {
 	a := r.app
 	kind, identity := processKind(r.cfg.Name), strconv.Itoa(partition(d.instance, a.cfg.Shards))
-	wait := 2 * r.cfg.HandleTimeout
+	wait := time.Duration(len(d.items)+1) * r.cfg.HandleTimeout // each event may take HandleTimeout
 	for attempt := uint64(1); ; attempt++ {
 		if attempt > 1 {
 			if sleepCtx(life, retryBackoff) != nil {
