@@ -23,7 +23,7 @@ func withTLS(tls func(i int) *tls.Config) clusterOption {
 func TestClusterTLS(t *testing.T) {
 	ca := tlstest.NewCA(t)
 	tc := startCluster(t, 2, withTLS(func(int) *tls.Config { return ca.MutualTLS(t, "127.0.0.1") }))
-	const accounts = 8
+	const accounts = 32 // on both members: all on one, with 16 shards placed by hashing, has odds of 2^-31
 	for i := range accounts {
 		id := fmt.Sprintf("acc-%d", i)
 		dispatch(t, tc.apps[i%2], OpenAccount{ID: id, Owner: "o"})
