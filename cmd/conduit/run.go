@@ -40,6 +40,7 @@ type Main struct {
 	store     *postgres.Store
 	tel       *telemetry.Telemetry
 	app       *conduit.App
+	listener  net.Listener // the API's, bound before anything starts; served by server once ready
 	server    *http.Server
 	addr      net.Addr
 	admin     *http.Server
@@ -90,6 +91,13 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	master, err := masterKey(m.Config.MasterKey, dataDir)
 	if err != nil {
+		return err
+	}
+	// The API's address is taken before the database is started or the
+	// cluster joined: a node started on an address still in use (its
+	// predecessor still draining) fails here, having joined nothing.
+	// Connections wait in the backlog until the API serves.
+	if m.listener, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return err
 	}
 	connString := m.Config.DatabaseURL
@@ -157,10 +165,7 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	ln, err := net.Listen("tcp", m.Config.Addr)
-	if err != nil {
-		return err
-	}
+	ln := m.listener
 	m.addr = ln.Addr()
 	m.server = &http.Server{
 		Handler:           m.closingWhileDraining(handler),
@@ -227,6 +232,10 @@ func (m *Main) Close(ctx context.Context) error {
 	var errs []error
 	if m.server != nil {
 		if err := m.server.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http: %w", err))
+		}
+	} else if m.listener != nil { // Run failed before serving
+		if err := m.listener.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("http: %w", err))
 		}
 	}
