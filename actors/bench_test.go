@@ -42,7 +42,9 @@ type (
 func (c *Counter) Execute(cmd any) ([]any, error) { return []any{Incremented{By: 1}}, nil }
 func (c *Counter) Apply(ev any)                   { c.N += ev.(Incremented).By }
 
-func counterApp(tb testing.TB, store actors.EventStore, typ actors.AggregateType, cfg func(*actors.Config)) *actors.App {
+// benchApp returns a new App (not started) on store, configured by cfg
+// if not nil.
+func benchApp(tb testing.TB, store actors.EventStore, cfg func(*actors.Config)) *actors.App {
 	tb.Helper()
 	c := actors.Config{Store: store}
 	if cfg != nil {
@@ -50,6 +52,12 @@ func counterApp(tb testing.TB, store actors.EventStore, typ actors.AggregateType
 	}
 	app, err := actors.New(c)
 	must(tb, err)
+	return app
+}
+
+func counterApp(tb testing.TB, store actors.EventStore, typ actors.AggregateType, cfg func(*actors.Config)) *actors.App {
+	tb.Helper()
+	app := benchApp(tb, store, cfg)
 	must(tb, actors.RegisterEvent[Incremented](app.Registry(), "bench.Incremented"))
 	typ.Name, typ.New = "counter", func() actors.Aggregate { return &Counter{} }
 	must(tb, app.RegisterAggregate(typ))

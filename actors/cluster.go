@@ -182,8 +182,9 @@ func shutdownQuietly(c *cluster.Cluster) {
 // 0, and checks that the advertised address reaches the bound socket: a
 // connection to it must arrive on this socket with a token only this
 // call knows (over plain TCP, before the member's gRPC server, with or
-// without TLS, listens there). It returns the host and port for protoactor's remote to
-// bind (the probe's socket is closed first) and the advertised address.
+// without TLS, listens there). It returns the host and port for
+// protoactor's remote to bind (the probe's socket is closed first) and
+// the advertised address.
 func probeAddress(cfg ClusterConfig) (host string, port int, advertised string, err error) {
 	lis, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {

@@ -150,12 +150,7 @@ func (p *Relay) Apply(any) { p.Jobs++ }
 // process manager, as member (0 alone) of a cluster if cfg makes it one.
 func jobApp(tb testing.TB, store actors.EventStore, t *jobTracker, member int, cfg func(*actors.Config)) *actors.App {
 	tb.Helper()
-	c := actors.Config{Store: store}
-	if cfg != nil {
-		cfg(&c)
-	}
-	app, err := actors.New(c)
-	must(tb, err)
+	app := benchApp(tb, store, cfg)
 	registerJobs(tb, app, t, member)
 	return app
 }

@@ -261,12 +261,7 @@ func TestClusterHotAggregateNoConflicts(t *testing.T) {
 func TestClusterMemberLeaves(t *testing.T) {
 	tc := startCluster(t, 3)
 	const accounts = 30
-	for i := range accounts {
-		open(t, tc.apps[i%3], fmt.Sprintf("acc-%d", i))
-	}
-	if live := actors.LiveAggregates(tc.apps[2]); live == 0 {
-		t.Fatal("no aggregate lives on the member that leaves")
-	}
+	openAcross(t, tc, accounts)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	must(t, tc.apps[2].Close(ctx))
@@ -315,12 +310,7 @@ func TestClusterMemberJoinsUnderLoad(t *testing.T) {
 func TestClusterMemberLeavesUnderLoad(t *testing.T) {
 	tc := startCluster(t, 3)
 	const accounts = 32
-	for i := range accounts {
-		open(t, tc.apps[i%3], fmt.Sprintf("acc-%d", i))
-	}
-	if live := actors.LiveAggregates(tc.apps[2]); live == 0 {
-		t.Fatal("no aggregate lives on the member that leaves")
-	}
+	openAcross(t, tc, accounts)
 	load := depositLoad(t, accounts, tc.apps[:2]...)
 	time.Sleep(200 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -329,6 +319,19 @@ func TestClusterMemberLeavesUnderLoad(t *testing.T) {
 	tc.waitMembers(t, 2, tc.apps[:2]...)
 	time.Sleep(time.Second)
 	load.stop(t)
+}
+
+// openAcross opens accounts acc-0 … acc-(accounts-1) through the three
+// members in turn, and fails the test unless member 2, the one that
+// leaves, holds some.
+func openAcross(t *testing.T, tc *testCluster, accounts int) {
+	t.Helper()
+	for i := range accounts {
+		open(t, tc.apps[i%3], fmt.Sprintf("acc-%d", i))
+	}
+	if live := actors.LiveAggregates(tc.apps[2]); live == 0 {
+		t.Fatal("no aggregate lives on the member that leaves")
+	}
 }
 
 // depositRun is a load of deposits that depositLoad started.

@@ -44,11 +44,9 @@ type (
 		err      error                    // ev failed to decode (on the instance's member)
 		interest Interest
 		// delivery, for an instance that is a cluster identity, is the
-		// delivery the event came in, answered at replyTo once its last
-		// event is handled.
+		// delivery the event came in, answered once its last event is
+		// handled at the sender of the envelope the event came in.
 		delivery *pmDelivery
-		replyTo  *actor.PID
-		last     bool
 	}
 	// pmInit gives a new instance the state its coordinator has not yet
 	// persisted (none: a deleted instance).
@@ -193,7 +191,7 @@ func (c *coordinator) answered(ctx actor.Context, m pmAnswer) {
 		for i, e := range evs {
 			done := pmDone{id: m.id, ev: e.ev}
 			if i == len(evs)-1 {
-				done.state, done.deleted = rep.done.state, rep.done.deleted
+				done.state, done.deleted = rep.state, rep.deleted
 			}
 			c.done(ctx, done)
 		}

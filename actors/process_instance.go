@@ -86,8 +86,9 @@ func (in *instance) Receive(ctx actor.Context) {
 	case pmEvent:
 		q := in.interests[m.ev.Position]
 		q.in, q.n = m.interest, q.n+1
-		if m.delivery != nil {
-			q.via = append(q.via, pmVia{d: m.delivery, replyTo: m.replyTo, last: m.last})
+		if d := m.delivery; d != nil {
+			last := m.ev.Position == d.items[len(d.items)-1].ev.Position
+			q.via = append(q.via, pmVia{d: d, replyTo: ctx.Sender(), last: last})
 		}
 		in.interests[m.ev.Position] = q
 		in.queue.push(queued{ev: m.ev, err: m.err})
@@ -117,7 +118,7 @@ func (in *instance) returnUnhandled(ctx actor.Context) {
 		for _, v := range q.via {
 			if !asked[v.d] {
 				asked[v.d] = true
-				in.answer(ctx, v, &pmReport{token: v.d.token, again: true, done: pmDone{id: in.id}})
+				in.answer(ctx, v, &pmReport{token: v.d.token, again: true})
 			}
 		}
 	}
@@ -235,18 +236,17 @@ func (in *instance) drain(ctx actor.Context) {
 		}
 		st, deleted := in.report(ev)
 		in.forget(ev.Position)
-		done := pmDone{id: in.id, ev: ev, state: st, deleted: deleted}
 		if !clustered {
-			ctx.Send(ctx.Parent(), done)
+			ctx.Send(ctx.Parent(), pmDone{id: in.id, ev: ev, state: st, deleted: deleted})
 			return
 		}
 		in.lastToken, in.stopped = v.d.token, false
-		in.answer(ctx, v, &pmReport{token: v.d.token, done: done})
+		in.answer(ctx, v, &pmReport{token: v.d.token, state: st, deleted: deleted})
 	})
 	if err != nil {
 		if len(in.queue.items) > 0 {
 			if v, ok := in.nextVia(in.queue.items[0].ev.Position); ok {
-				in.answer(ctx, v, &pmReport{token: v.d.token, halt: err, done: pmDone{id: in.id, ev: in.queue.items[0].ev}})
+				in.answer(ctx, v, &pmReport{token: v.d.token, halt: err})
 				return
 			}
 		}

@@ -82,9 +82,8 @@ func (s *processShard) Receive(ctx actor.Context) {
 // in the mailbox of an instance that stops goes to the dead letters,
 // which answer the sender at once: its coordinator delivers it again.
 func (s *processShard) deliver(ctx actor.Context, d *pmDelivery) {
-	replyTo := ctx.Sender()
-	for i, it := range d.items {
-		e := pmEvent{ev: it.ev, err: it.err, interest: it.interest, delivery: d, replyTo: replyTo, last: i == len(d.items)-1}
-		s.children.send(ctx, d.instance, &actor.MessageEnvelope{Message: e, Sender: replyTo})
+	for _, it := range d.items {
+		e := pmEvent{ev: it.ev, err: it.err, interest: it.interest, delivery: d}
+		s.children.send(ctx, d.instance, &actor.MessageEnvelope{Message: e, Sender: ctx.Sender()})
 	}
 }

@@ -52,15 +52,17 @@ type pmItem struct {
 }
 
 // pmReport is an instance's report of a delivery: handled (with the state
-// to persist after its last event, or its deletion), the error that halted the process
-// manager, or, from an instance that stopped before handling it, that
-// the delivery must be made again. It answers the delivery's request, as
-// it is on this member and encoded as a wireProcessDone to another.
+// to persist after its last event, nil if unchanged, or its deletion),
+// the error that halted the process manager, or, from an instance that
+// stopped before handling it, that the delivery must be made again. It
+// answers the delivery's request, as it is on this member and encoded as
+// a wireProcessDone to another.
 type pmReport struct {
-	token pmToken // the delivery's
-	done  pmDone
-	halt  error
-	again bool
+	token   pmToken // the delivery's
+	state   *eventstore.Snapshot
+	deleted bool
+	halt    error
+	again   bool
 }
 
 // wireProcessEvent is a pmDelivery as it crosses the cluster.
@@ -82,13 +84,11 @@ type wireProcessItem struct {
 
 // wireProcessDone is a pmReport as it crosses the cluster.
 type wireProcessDone struct {
-	Instance string               `json:"instance"`
-	Position int64                `json:"position"`
-	Token    pmToken              `json:"token"`
-	State    *eventstore.Snapshot `json:"state,omitempty"`
-	Deleted  bool                 `json:"deleted,omitempty"`
-	Halt     *wireError           `json:"halt,omitempty"`
-	Again    bool                 `json:"again,omitempty"`
+	Token   pmToken              `json:"token"`
+	State   *eventstore.Snapshot `json:"state,omitempty"`
+	Deleted bool                 `json:"deleted,omitempty"`
+	Halt    *wireError           `json:"halt,omitempty"`
+	Again   bool                 `json:"again,omitempty"`
 }
 
 // encodeDelivery encodes d for an instance shard on another member.
@@ -129,8 +129,7 @@ func (r *pmRunner) decodeDelivery(m *anypb.Any) (*pmDelivery, error) {
 
 // encodeReport encodes a report for its coordinator on another member.
 func (a *App) encodeReport(rep *pmReport) *anypb.Any {
-	w := wireProcessDone{Instance: rep.done.id, Position: rep.done.ev.Position, Token: rep.token,
-		State: rep.done.state, Deleted: rep.done.deleted, Again: rep.again}
+	w := wireProcessDone{Token: rep.token, State: rep.state, Deleted: rep.deleted, Again: rep.again}
 	if rep.halt != nil {
 		w.Halt = a.registry.encodeError(rep.halt, a.cluster.addr)
 	}
@@ -151,8 +150,7 @@ func (a *App) decodeReport(m *anypb.Any) (*pmReport, error) {
 	if err := json.Unmarshal(m.Value, &w); err != nil {
 		return nil, fmt.Errorf("actors: decode process report: %w", err)
 	}
-	rep := &pmReport{token: w.Token, again: w.Again,
-		done: pmDone{id: w.Instance, ev: Event{Position: w.Position}, state: w.State, deleted: w.Deleted}}
+	rep := &pmReport{token: w.Token, state: w.State, deleted: w.Deleted, again: w.Again}
 	if w.Halt != nil {
 		rep.halt = a.registry.decodeError(w.Halt)
 	}

@@ -162,7 +162,7 @@ func (s *shard) Receive(ctx actor.Context) {
 		}
 	case *actor.Stopping:
 		if s.k.clustered() {
-			drainChildren(ctx)
+			s.drain(ctx)
 		}
 	case *actor.Stopped:
 		if s.k.clustered() {
@@ -171,11 +171,10 @@ func (s *shard) Receive(ctx actor.Context) {
 	}
 }
 
-// drainChildren stops the children of the actor of ctx after the
-// messages in their mailboxes, which protoactor's stopping of a parent's
-// children would drop, and waits for them (a stop future times out after
-// 10 s).
-func drainChildren(ctx actor.Context) {
+// drain stops the children after the commands in their mailboxes, which
+// protoactor's stopping of a parent's children would drop, and waits for
+// them (a stop future times out after 10 s).
+func (s *shard) drain(ctx actor.Context) {
 	var fs []actor.Future
 	for _, pid := range ctx.Children() {
 		fs = append(fs, ctx.PoisonFuture(pid))

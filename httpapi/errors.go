@@ -47,8 +47,8 @@ func message(field, msg string) errorBody {
 // maps errors to statuses. Client errors are answered as they are (a
 // client over a limit with 429 and Retry-After; a write that lost to
 // concurrent writes to the same resource past the runtime's retries with
-// 409: nothing was written, so trying again is safe); anything else is logged
-// and answered with a generic 500 (or 503 with Retry-After when the
+// 409: nothing was written, so trying again is safe); anything else is
+// logged and answered with a generic 500 (or 503 with Retry-After when the
 // database is unavailable or the application is overloaded or stopping),
 // never with its details.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {

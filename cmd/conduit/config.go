@@ -260,8 +260,8 @@ func parseArgs(args []string, getenv func(string) string, positional bool) (Conf
 // membership timings the cluster's provider accepts (checked with or
 // without -cluster: a wrong value is wrong either way; the error wraps
 // clusterpg.ErrInvalidConfig), the cluster's TLS flags all given, with
-// -cluster, or none (the files are read by Run), and an operations listener that other
-// machines could reach needs AdminPublic.
+// -cluster, or none (the files are read by Run), and an operations
+// listener that other machines could reach needs AdminPublic.
 func (c Config) Validate() error {
 	if c.DataDir == "" {
 		return errNoDataDir
